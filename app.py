@@ -1,0 +1,114 @@
+"""MemberPulse: the router. Each function parses its event, calls one entry point, returns.
+
+Entry points are imported inside each handler so a Lambda function loads only what its own
+handler needs (the API never imports the sender's providers; the sender never imports
+phonenumbers). The ARNs below are placeholders: infra/template.json points every event source
+at the resources it creates (see infra/README.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, Rate, Response
+from chalice.app import DynamoDBEvent, SQSEvent
+
+app = Chalice(app_name="memberpulse")
+
+# Replaced at package time by infra/template.json (Fn::GetAtt of the real table stream / queue).
+MEMBERS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/memberpulse-members/stream/set-by-infra"
+SEND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:memberpulse-send-set-by-infra"
+
+
+@app.middleware("http")
+def require_api_key(event: Any, get_response: Any) -> Response:
+    if event.path.startswith("/v1/"):
+        import time
+
+        from chalicelib.handlers import http
+
+        if not http.authorized(event, time.time()):
+            return http.unauthorized()
+    return get_response(event)
+
+
+@app.route("/health")
+def health() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@app.route("/v1/members/{member_id}", methods=["PUT"])
+def put_member(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.put_member(app.current_request, member_id)
+
+
+@app.route("/v1/members/{member_id}", methods=["GET"])
+def get_member(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_member(member_id)
+
+
+@app.route("/v1/members/{member_id}/orders", methods=["POST"])
+def post_order(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.post_order(app.current_request, member_id)
+
+
+@app.route("/v1/members/{member_id}/points", methods=["POST"])
+def post_points(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.post_points(app.current_request, member_id)
+
+
+@app.route("/v1/members/{member_id}/coupons", methods=["POST"])
+def post_coupon(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.post_coupon(app.current_request, member_id)
+
+
+@app.route("/v1/members/{member_id}/messages", methods=["GET"])
+def get_messages(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_messages(member_id)
+
+
+@app.route("/v1/products/{sku}", methods=["PUT"])
+def put_product(sku: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.put_product(app.current_request, sku)
+
+
+@app.route("/webhooks/{provider}/{token}", methods=["POST"], content_types=[
+    "application/json", "application/x-www-form-urlencoded", "text/xml", "application/xml", "text/plain"])
+def webhook(provider: str, token: str) -> Response:
+    from chalicelib.handlers import webhooks
+
+    return webhooks.receive(app.current_request, provider, token)
+
+
+@app.on_dynamodb_record(stream_arn=MEMBERS_STREAM, batch_size=50)
+def on_member_change(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.handlers import streams
+
+    return streams.member_changed(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=SEND_QUEUE, batch_size=10)
+def send(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import sender
+
+    return sender.send_batch(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def on_schedule(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import schedule
+
+    return schedule.tick(event.to_dict(), event.context)

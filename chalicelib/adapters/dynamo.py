@@ -1,0 +1,178 @@
+"""DynamoDB implementations of the stores (PynamoDB)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from ..domain.clock import to_iso
+from ..domain.model import Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+from ..ports import OutboundMessage, VersionConflict
+from . import codec
+from .models import ActivityModel, ApiKeyModel, MemberModel, MessageModel, OutboxModel, ProductModel
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def image_to_member(image: dict[str, Any]) -> Member:
+    """A members-table stream image (DynamoDB JSON) → Member."""
+    return codec.member_from_item(MemberModel.from_raw_data(image).to_simple_dict())
+
+
+class DynamoMemberStore:
+    def get(self, member_id: str) -> Member | None:
+        try:
+            return codec.member_from_item(MemberModel.get(member_id, consistent_read=True).to_simple_dict())
+        except MemberModel.DoesNotExist:
+            return None
+
+    def _model_for_write(self, member: Member) -> tuple[MemberModel, Any]:
+        item = codec.member_to_item(member)
+        expected = member.version
+        item["version"] = expected + 1
+        model = MemberModel(**item)
+        condition = MemberModel.member_id.does_not_exist() if expected == 0 else MemberModel.version == expected
+        return model, condition
+
+    def save(self, member: Member) -> None:
+        model, condition = self._model_for_write(member)
+        try:
+            model.save(condition=condition)
+        except PutError as exc:
+            if _conditional_failed(exc):
+                raise VersionConflict(member.member_id) from exc
+            raise
+        member.version += 1
+
+    def _transact(self, activity: ActivityModel, member: Member) -> bool:
+        model, member_condition = self._model_for_write(member)
+        try:
+            with TransactWrite(connection=Connection()) as tx:
+                tx.save(activity, condition=ActivityModel.sk.does_not_exist())
+                tx.save(model, condition=member_condition)
+        except TransactWriteError as exc:
+            reasons = [r.code if r else None for r in exc.cancellation_reasons]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise VersionConflict(member.member_id) from exc
+            raise
+        member.version += 1
+        return True
+
+    def add_order(self, order: Order, member: Member) -> bool:
+        activity = ActivityModel(order.member_id, f"ORDER#{order.order_id}", kind="order",
+                                 data=codec.order_to_data(order), at=to_iso(order.purchased_at))
+        return self._transact(activity, member)
+
+    def add_points(self, txn: PointsTxn, member: Member) -> bool:
+        activity = ActivityModel(txn.member_id, f"POINTS#{txn.txn_id}", kind="points",
+                                 data=codec.points_to_data(txn), at=to_iso(txn.created_at))
+        return self._transact(activity, member)
+
+    def add_coupon(self, coupon: Coupon) -> bool:
+        activity = ActivityModel(coupon.member_id, f"COUPON#{coupon.coupon_id}", kind="coupon",
+                                 data=codec.coupon_to_data(coupon), at=to_iso(coupon.issued_at))
+        try:
+            activity.save(condition=ActivityModel.sk.does_not_exist())
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def get_order(self, member_id: str, order_id: str) -> Order | None:
+        try:
+            item = ActivityModel.get(member_id, f"ORDER#{order_id}", consistent_read=True)
+        except ActivityModel.DoesNotExist:
+            return None
+        return codec.order_from_data(member_id, item.data.as_dict())
+
+
+class DynamoProductStore:
+    def put(self, product: Product) -> None:
+        ProductModel(product.sku, data=codec.product_to_data(product)).save()
+
+    def get(self, sku: str) -> Product | None:
+        try:
+            return codec.product_from_data(ProductModel.get(sku).data.as_dict())
+        except ProductModel.DoesNotExist:
+            return None
+
+
+_TIME_FIELD = {
+    MessageStatus.SENT: "sent_at",
+    MessageStatus.DELIVERED: "delivered_at",
+    MessageStatus.READ: "read_at",
+}
+
+
+class DynamoMessageStore:
+    def create(self, message: Message) -> bool:
+        try:
+            MessageModel(**codec.message_to_item(message)).save(condition=MessageModel.message_id.does_not_exist())
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def get(self, message_id: str) -> Message | None:
+        try:
+            return codec.message_from_item(MessageModel.get(message_id, consistent_read=True).to_simple_dict())
+        except MessageModel.DoesNotExist:
+            return None
+
+    def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]:
+        rows = MessageModel.by_member.query(member_id, scan_index_forward=False, limit=limit)
+        return [codec.message_from_item(r.to_simple_dict()) for r in rows]
+
+    def transition(self, message_id: str, status: MessageStatus, at: datetime, *,
+                   expect: frozenset[MessageStatus], reason: str | None = None,
+                   provider_message_id: str | None = None, parts: int | None = None) -> bool:
+        if not expect:
+            return False
+        actions = [
+            MessageModel.status.set(status.value),
+            MessageModel.history.set(MessageModel.history.append([codec.history_entry(status, at, reason)])),
+        ]
+        if status in _TIME_FIELD:
+            actions.append(getattr(MessageModel, _TIME_FIELD[status]).set(to_iso(at)))
+        if reason:
+            actions.append(MessageModel.reason.set(reason))
+        if provider_message_id:
+            actions.append(MessageModel.provider_message_id.set(provider_message_id))
+        if parts is not None:
+            actions.append(MessageModel.parts.set(parts))
+        condition = MessageModel.message_id.exists() & MessageModel.status.is_in(*[s.value for s in expect])
+        try:
+            MessageModel(message_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+
+class DynamoApiKeyStore:
+    def is_active(self, key_hash: str) -> bool:
+        try:
+            return bool(ApiKeyModel.get(key_hash).active)
+        except ApiKeyModel.DoesNotExist:
+            return False
+
+    def put(self, key_hash: str, key_id: str, label: str, created_at: datetime) -> None:
+        ApiKeyModel(key_hash, key_id=key_id, label=label, created_at=to_iso(created_at)).save()
+
+
+class DynamoOutbox:
+    def record(self, provider_message_id: str, message: OutboundMessage, parts: int, at: datetime) -> None:
+        OutboxModel(provider_message_id, message_id=message.message_id, channel=message.channel, to=message.to,
+                    text=message.text, parts=parts, at=to_iso(at)).save()

@@ -1,0 +1,129 @@
+"""PynamoDB storage models. Storage shapes live here only; services see domain objects.
+
+Table names come from the function's environment (set by infra/template.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from ..settings import get_settings
+
+_s = get_settings()
+
+
+class MemberModel(Model):
+    class Meta:
+        table_name = _s.members_table
+
+    member_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    im_user_id = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(default="zh-CN")
+    joined_at = UnicodeAttribute(null=True)
+    tier = UnicodeAttribute(null=True)
+    store_id = UnicodeAttribute(null=True)
+    tags: ListAttribute[Any] = ListAttribute(null=True)
+    children: ListAttribute[Any] = ListAttribute(null=True)
+    consent: MapAttribute[str, Any] = MapAttribute(null=True)
+    stored_value: MapAttribute[str, Any] = MapAttribute(null=True)
+    points_lots: ListAttribute[Any] = ListAttribute(null=True)
+    points_balance = NumberAttribute(default=0)
+    last_purchase_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+
+class ActivityModel(Model):
+    """Orders, points transactions and coupons, one item each under the member:
+    ``sk`` = ``ORDER#<order_id>`` / ``POINTS#<txn_id>`` / ``COUPON#<coupon_id>``."""
+
+    class Meta:
+        table_name = _s.activity_table
+
+    member_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    data: MapAttribute[str, Any] = MapAttribute()
+    at = UnicodeAttribute()
+
+
+class MessagesByMember(GlobalSecondaryIndex["MessageModel"]):
+    class Meta:
+        index_name = "by_member"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class MessageModel(Model):
+    class Meta:
+        table_name = _s.messages_table
+
+    message_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    trigger = UnicodeAttribute()
+    occurrence = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    text = UnicodeAttribute()
+    status = UnicodeAttribute()
+    rule_class = UnicodeAttribute(default="transactional")
+    variant = UnicodeAttribute(null=True)
+    send_after = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    delivered_at = UnicodeAttribute(null=True)
+    read_at = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    provider_message_id = UnicodeAttribute(null=True)
+    parts = NumberAttribute(null=True)
+    history: ListAttribute[Any] = ListAttribute(null=True)
+    by_member = MessagesByMember()
+
+
+class ProductModel(Model):
+    class Meta:
+        table_name = _s.products_table
+
+    sku = UnicodeAttribute(hash_key=True)
+    data: MapAttribute[str, Any] = MapAttribute()
+
+
+class ApiKeyModel(Model):
+    class Meta:
+        table_name = _s.api_keys_table
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute()
+    label = UnicodeAttribute(default="")
+    created_at = UnicodeAttribute()
+    active = BooleanAttribute(default=True)
+
+
+class OutboxModel(Model):
+    """What the sandbox provider 'sent'."""
+
+    class Meta:
+        table_name = _s.outbox_table
+
+    provider_message_id = UnicodeAttribute(hash_key=True)
+    message_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    to = UnicodeAttribute()
+    text = UnicodeAttribute()
+    parts = NumberAttribute()
+    at = UnicodeAttribute()

@@ -1,0 +1,21 @@
+"""The send queue (SQS). Message ids go in batches of ten, the SendMessageBatch maximum."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class SqsSendQueue:
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self.client = client
+        self.queue_url = queue_url
+
+    def enqueue(self, message_ids: list[str]) -> None:
+        for start in range(0, len(message_ids), 10):
+            chunk = message_ids[start:start + 10]
+            entries = [{"Id": str(i), "MessageBody": json.dumps({"message_id": mid})} for i, mid in enumerate(chunk)]
+            response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            failed = response.get("Failed") or []
+            if failed:
+                raise RuntimeError(f"SQS refused {len(failed)} of {len(chunk)} send intents: {failed[0].get('Message')}")

@@ -1,0 +1,22 @@
+"""Errors the domain raises; the HTTP layer maps them to status codes."""
+
+from __future__ import annotations
+
+
+class ValidationFailed(Exception):
+    """Bad input. ``fields`` maps each offending field path to what is wrong with it."""
+
+    def __init__(self, fields: dict[str, str], message: str = "invalid input") -> None:
+        super().__init__(message)
+        self.fields = fields
+        self.message = message
+
+
+class NotFound(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} not found")
+        self.what = what
+
+
+class Conflict(Exception):
+    """The same business key was sent again with different content."""

@@ -1,0 +1,183 @@
+"""The store's nouns: members, children, consent, orders, points, coupons, products, messages.
+
+Plain dataclasses with no I/O. Times are timezone-aware UTC ``datetime``s; calendar days are ``date``s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+
+
+class Channel(str, Enum):
+    SMS = "sms"
+    IM = "im"
+
+
+class MessageStatus(str, Enum):
+    QUEUED = "queued"
+    DEFERRED = "deferred"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+    SUPPRESSED = "suppressed"
+    CAPPED = "capped"
+
+
+# How far along a message is; a receipt never moves a message to a lower rank.
+STATUS_RANK: dict[MessageStatus, int] = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.DEFERRED: 0,
+    MessageStatus.SENT: 1,
+    MessageStatus.FAILED: 2,
+    MessageStatus.UNDELIVERED: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.READ: 4,
+    MessageStatus.SUPPRESSED: 5,
+    MessageStatus.CAPPED: 5,
+}
+
+PENDING_STATUSES = frozenset({MessageStatus.QUEUED, MessageStatus.DEFERRED})
+
+
+@dataclass(frozen=True)
+class Child:
+    name: str
+    birthday: date
+    gender: str = "unknown"  # boy / girl / unknown
+
+
+@dataclass(frozen=True)
+class Consent:
+    sms: bool = True
+    im: bool = True
+    marketing: bool = False
+
+    def allows(self, channel: Channel) -> bool:
+        return self.sms if channel is Channel.SMS else self.im
+
+
+@dataclass(frozen=True)
+class PointsLot:
+    txn_id: str
+    remaining: int
+    expires_on: date | None
+
+
+@dataclass(frozen=True)
+class StoredValue:
+    balance: float
+    expires_on: date | None
+
+
+@dataclass
+class Member:
+    member_id: str
+    name: str = ""
+    phone: str | None = None  # E.164
+    im_user_id: str | None = None
+    timezone: str | None = None  # IANA; None means the store's
+    locale: str = "zh-CN"
+    joined_at: datetime | None = None
+    tier: str | None = None
+    store_id: str | None = None
+    tags: list[str] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
+    consent: Consent = field(default_factory=Consent)
+    stored_value: StoredValue | None = None
+    points_lots: list[PointsLot] = field(default_factory=list)
+    last_purchase_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int = 0
+
+    @property
+    def points_balance(self) -> int:
+        return sum(lot.remaining for lot in self.points_lots)
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    sku: str
+    qty: int
+    price: float
+
+
+@dataclass(frozen=True)
+class Order:
+    member_id: str
+    order_id: str
+    purchased_at: datetime
+    items: tuple[OrderItem, ...]
+    total: float
+    store_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PointsTxn:
+    member_id: str
+    txn_id: str
+    delta: int
+    reason: str
+    expires_on: date | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Coupon:
+    member_id: str
+    coupon_id: str
+    title: str
+    value: float
+    expires_on: date
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    name: str
+    category: str | None = None
+    age_min_months: int | None = None
+    age_max_months: int | None = None
+    gender: str = "any"
+    tags: tuple[str, ...] = ()
+    price: float | None = None
+    accessory_of: tuple[str, ...] = ()
+    arrived_on: date | None = None
+    in_stock: bool = True
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: MessageStatus
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass
+class Message:
+    """One message to one member, from the moment a rule decides it until its last receipt."""
+
+    message_id: str
+    member_id: str
+    trigger: str
+    occurrence: str
+    channel: Channel
+    provider: str
+    text: str
+    status: MessageStatus
+    created_at: datetime
+    rule_class: str = "transactional"
+    variant: str | None = None
+    send_after: datetime | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    reason: str | None = None
+    provider_message_id: str | None = None
+    parts: int | None = None
+    history: list[StatusChange] = field(default_factory=list)

@@ -1,0 +1,31 @@
+"""Phone numbers: normalise any common form to E.164, and mask for logs."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+def to_e164(raw: str, default_region: str) -> str:
+    """``'138 0013 8000'`` (region CN) → ``'+8613800138000'``. Raises ``ValueError`` when not a valid number."""
+    text = raw.strip()
+    if not text:
+        raise ValueError("empty phone number")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, None if text.startswith("+") else default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {exc}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask(phone: str | None) -> str:
+    """``+8613800138000`` → ``+86138****8000``: enough to tell numbers apart in a log, not to dial."""
+    if not phone:
+        return ""
+    if len(phone) <= 8:
+        return "*" * len(phone)
+    head = len(phone) - 8
+    return phone[:head] + "****" + phone[-4:]

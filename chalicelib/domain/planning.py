@@ -1,0 +1,96 @@
+"""From a fired trigger to a message: channel, provider, text. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .clock import to_iso
+from .ids import message_id
+from .model import Channel, Member, Message, MessageStatus, StatusChange
+from .rendering import render
+from .rules import RuleBook, RuleConfig
+from .triggers import Trigger
+
+
+def choose_channel(member: Member, rule: RuleConfig) -> tuple[Channel | None, str | None]:
+    """The first of the rule's channels the member can be reached on with consent; else why not."""
+    if rule.rule_class == "marketing" and not member.consent.marketing:
+        return None, "no marketing consent"
+    reasons: list[str] = []
+    for channel in rule.channels:
+        address = member.im_user_id if channel is Channel.IM else member.phone
+        if not address:
+            reasons.append(f"no {channel.value} address")
+        elif not member.consent.allows(channel):
+            reasons.append(f"no {channel.value} consent")
+        else:
+            return channel, None
+    return None, "; ".join(reasons)
+
+
+def template_variables(member: Member, trigger: Trigger, book: RuleBook) -> dict[str, Any]:
+    return {
+        "member": {
+            "id": member.member_id,
+            "name": member.name or None,
+            "tier": member.tier,
+            "points": member.points_balance,
+        },
+        "store": {"name": book.store.name},
+        "rule": trigger.rule_id,
+        **trigger.facts,
+    }
+
+
+def plan_message(
+    member: Member,
+    trigger: Trigger,
+    book: RuleBook,
+    providers: dict[Channel, str],
+    now: datetime,
+) -> Message:
+    """The message a trigger produces: ``queued`` on a channel the member consented to, or ``suppressed``."""
+    rule = book.rules[trigger.rule_id]
+    channel, why_not = choose_channel(member, rule)
+    text = render(rule.template_for(member.locale), template_variables(member, trigger, book))
+    status = MessageStatus.QUEUED if channel else MessageStatus.SUPPRESSED
+    chosen = channel or rule.channels[0]
+    return Message(
+        message_id=message_id(member.member_id, trigger.rule_id, trigger.occurrence),
+        member_id=member.member_id,
+        trigger=trigger.rule_id,
+        occurrence=trigger.occurrence,
+        channel=chosen,
+        provider=providers[chosen],
+        text=text,
+        status=status,
+        created_at=now,
+        rule_class=rule.rule_class,
+        reason=why_not,
+        history=[StatusChange(status, now, why_not)],
+    )
+
+
+def describe(message: Message) -> dict[str, Any]:
+    """The public shape of a message (CONTRACT §3)."""
+    out: dict[str, Any] = {
+        "message_id": message.message_id,
+        "trigger": message.trigger,
+        "channel": message.channel.value,
+        "provider": message.provider,
+        "status": message.status.value,
+        "text": message.text,
+        "created_at": to_iso(message.created_at),
+    }
+    for key in ("send_after", "sent_at", "delivered_at", "read_at"):
+        value = getattr(message, key)
+        if value is not None:
+            out[key] = to_iso(value)
+    if message.reason:
+        out["reason"] = message.reason
+    if message.parts:
+        out["parts"] = message.parts
+    if message.variant:
+        out["variant"] = message.variant
+    return out

@@ -1,0 +1,46 @@
+"""What a change in member data means: the pure decision of which rules fire, and for which occurrence.
+
+``occurrence`` is the part of the idempotency key that tells one firing of a rule from the next
+(``join`` for a welcome, the new tier for an upgrade, …); together with member and rule it is the
+business key of the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .model import Member
+from .rules import RuleBook
+
+
+@dataclass(frozen=True)
+class Trigger:
+    rule_id: str
+    member_id: str
+    occurrence: str
+    at: datetime
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def on_member_change(old: Member | None, new: Member, at: datetime, book: RuleBook) -> list[Trigger]:
+    """Rules fired by a member record being created or changed at ``at``."""
+    fired: list[Trigger] = []
+    if old is None and book.get("welcome"):
+        fired.append(Trigger("welcome", new.member_id, "join", at))
+    if old is not None and book.get("tier_upgraded") and _tier_went_up(old.tier, new.tier, book.store.tiers):
+        fired.append(
+            Trigger("tier_upgraded", new.member_id, f"tier:{new.tier}", at,
+                    {"old_tier": old.tier, "new_tier": new.tier,
+                     "benefits": book.store.tier_benefits.get(new.tier or "", "")})
+        )
+    return fired
+
+
+def _tier_went_up(old: str | None, new: str | None, order: tuple[str, ...]) -> bool:
+    if new is None or new == old or new not in order:
+        return False
+    if old is None or old not in order:
+        return order.index(new) > 0
+    return order.index(new) > order.index(old)

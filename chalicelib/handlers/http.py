@@ -1,0 +1,146 @@
+"""HTTP entry points: parse the request, call one service, shape the answer (CONTRACT §3).
+
+Every answer is JSON. Bad input is a 400 naming the field; an unknown id a 404; never a 5xx for
+anything the caller sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from chalice.app import Request, Response
+
+from .. import bootstrap
+from ..domain import api_keys
+from ..domain.errors import Conflict, NotFound, ValidationFailed
+
+MAX_BODY_BYTES = 256 * 1024
+_KEY_CACHE: dict[str, tuple[bool, float]] = {}
+_KEY_CACHE_SECONDS = 60.0
+
+
+def error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def ok(body: Any, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def request_time(request: Request) -> datetime:
+    """The time API Gateway received the request; the wall clock only if it did not say."""
+    epoch_ms = (request.context or {}).get("requestTimeEpoch")
+    if isinstance(epoch_ms, (int, float)) and epoch_ms > 0:
+        return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return datetime.now(UTC)
+
+
+def json_body(request: Request) -> Any:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise _TooLarge()
+    if not raw.strip():
+        raise ValidationFailed({"body": "is required (a JSON object)"})
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed({"body": "is not valid JSON"}, "body is not valid JSON") from None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def api(fn: Callable[..., Response]) -> Callable[..., Response]:
+    """Map domain errors to HTTP answers."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return fn(*args, **kwargs)
+        except ValidationFailed as exc:
+            return error(400, "invalid", exc.message, exc.fields)
+        except NotFound as exc:
+            return error(404, "not_found", str(exc))
+        except Conflict as exc:
+            return error(409, "conflict", str(exc))
+        except _TooLarge:
+            return error(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
+
+    return wrapper
+
+
+def authorized(request: Request, now: float) -> bool:
+    token = api_keys.bearer_token(request.headers.get("authorization"))
+    if token is None or len(token) > 200:
+        return False
+    key_hash = api_keys.hash_key(token)
+    cached = _KEY_CACHE.get(key_hash)
+    if cached and now - cached[1] < _KEY_CACHE_SECONDS:
+        return cached[0]
+    active = bootstrap.api_keys().is_active(key_hash)
+    _KEY_CACHE[key_hash] = (active, now)
+    return active
+
+
+def unauthorized() -> Response:
+    resp = error(401, "unauthorized", "send Authorization: Bearer <api key>")
+    resp.headers["WWW-Authenticate"] = "Bearer"
+    return resp
+
+
+@api
+def put_member(request: Request, member_id: str) -> Response:
+    member, created = bootstrap.member_service().upsert(member_id, json_body(request), request_time(request))
+    from ..services.members import profile
+
+    return ok(profile(member), 201 if created else 200)
+
+
+@api
+def get_member(member_id: str) -> Response:
+    return ok(bootstrap.member_service().get(member_id))
+
+
+@api
+def post_order(request: Request, member_id: str) -> Response:
+    from ..adapters.codec import order_to_data
+
+    order, created = bootstrap.member_service().record_order(member_id, json_body(request))
+    return ok({**order_to_data(order), "member_id": member_id, "created": created}, 201 if created else 200)
+
+
+@api
+def post_points(request: Request, member_id: str) -> Response:
+    from ..adapters.codec import points_to_data
+
+    txn, member, created = bootstrap.member_service().record_points(member_id, json_body(request),
+                                                                    request_time(request))
+    body = {**points_to_data(txn), "member_id": member_id, "balance": member.points_balance, "created": created}
+    return ok(body, 201 if created else 200)
+
+
+@api
+def post_coupon(request: Request, member_id: str) -> Response:
+    from ..adapters.codec import coupon_to_data
+
+    coupon, created = bootstrap.member_service().issue_coupon(member_id, json_body(request), request_time(request))
+    return ok({**coupon_to_data(coupon), "member_id": member_id, "created": created}, 201 if created else 200)
+
+
+@api
+def put_product(request: Request, sku: str) -> Response:
+    from ..adapters.codec import product_to_data
+
+    return ok(product_to_data(bootstrap.member_service().put_product(sku, json_body(request))))
+
+
+@api
+def get_messages(member_id: str) -> Response:
+    return ok(bootstrap.member_service().messages_of(member_id))

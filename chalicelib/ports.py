@@ -1,0 +1,110 @@
+"""The ports: what the services need from the outside world. Adapters implement them
+(``chalicelib/adapters``); tests use the in-memory fakes in ``tests/fakes.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from .domain.model import Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+
+
+class VersionConflict(Exception):
+    """Someone else changed the record since it was read; read again and retry."""
+
+
+class MemberStore(Protocol):
+    def get(self, member_id: str) -> Member | None: ...
+
+    def save(self, member: Member) -> None:
+        """Create (version 0 → 1) or replace if ``member.version`` is still the stored one."""
+
+    def add_order(self, order: Order, member: Member) -> bool:
+        """Store the order and the member's new last purchase atomically; False if the order id exists."""
+
+    def add_points(self, txn: PointsTxn, member: Member) -> bool:
+        """Store the transaction and the member's new lots atomically; False if the txn id exists."""
+
+    def add_coupon(self, coupon: Coupon) -> bool: ...
+
+    def get_order(self, member_id: str, order_id: str) -> Order | None: ...
+
+
+class ProductStore(Protocol):
+    def put(self, product: Product) -> None: ...
+
+    def get(self, sku: str) -> Product | None: ...
+
+
+class MessageStore(Protocol):
+    def create(self, message: Message) -> bool:
+        """Store a new message; False (and nothing written) if its id already exists."""
+
+    def get(self, message_id: str) -> Message | None: ...
+
+    def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]: ...
+
+    def transition(
+        self,
+        message_id: str,
+        status: MessageStatus,
+        at: datetime,
+        *,
+        expect: frozenset[MessageStatus],
+        reason: str | None = None,
+        provider_message_id: str | None = None,
+        parts: int | None = None,
+    ) -> bool:
+        """Move a message to ``status`` only if it is now in one of ``expect``; False otherwise."""
+
+
+class SendQueue(Protocol):
+    def enqueue(self, message_ids: list[str]) -> None: ...
+
+
+class ApiKeyStore(Protocol):
+    def is_active(self, key_hash: str) -> bool: ...
+
+    def put(self, key_hash: str, key_id: str, label: str, created_at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    message_id: str
+    channel: str
+    to: str  # E.164 phone or IM user id
+    text: str
+    rule_class: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A provider's word on a message, normalised."""
+
+    message_id: str | None
+    provider_message_id: str | None
+    status: MessageStatus
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+    parts: int
+    receipts: tuple[Receipt, ...] = ()
+
+
+class ProviderError(Exception):
+    """A send that did not go out. ``retryable`` decides between retry and permanent failure."""
+
+    def __init__(self, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Provider(Protocol):
+    name: str
+
+    def send(self, message: OutboundMessage, now: datetime) -> SendResult: ...

@@ -1,0 +1,46 @@
+"""Member data changed → which rules fire → messages recorded and queued for sending."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from ..domain.model import Channel, Member, Message, MessageStatus
+from ..domain.planning import plan_message
+from ..domain.rules import RuleBook
+from ..domain.triggers import Trigger, on_member_change
+from ..ports import MemberStore, MessageStore, SendQueue
+
+Log = Callable[..., None]
+
+
+class LifecycleService:
+    def __init__(self, book: RuleBook, members: MemberStore, messages: MessageStore, queue: SendQueue,
+                 providers: dict[Channel, str], log: Log | None = None) -> None:
+        self.book = book
+        self.members = members
+        self.messages = messages
+        self.queue = queue
+        self.providers = providers
+        self.log = log or (lambda *a, **k: None)
+
+    def member_changed(self, old: Member | None, new: Member, at: datetime) -> list[Message]:
+        """Handle one stream record of the members table. Safe to replay: each message is keyed on
+        (member, rule, occurrence) and only the first write of that key queues a send."""
+        return self.fire(on_member_change(old, new, at, self.book), new, at)
+
+    def fire(self, triggers: list[Trigger], member: Member, now: datetime) -> list[Message]:
+        created: list[Message] = []
+        for trigger in triggers:
+            message = plan_message(member, trigger, self.book, self.providers, now)
+            if not self.messages.create(message):
+                self.log("duplicate occurrence ignored", rule=trigger.rule_id, occurrence=trigger.occurrence,
+                         message_id=message.message_id)
+                continue
+            created.append(message)
+            self.log("message planned", rule=trigger.rule_id, message_id=message.message_id,
+                     status=message.status.value, channel=message.channel.value)
+        to_send = [m.message_id for m in created if m.status is MessageStatus.QUEUED]
+        if to_send:
+            self.queue.enqueue(to_send)
+        return created

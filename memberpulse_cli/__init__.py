@@ -1,0 +1,1 @@
+"""The ``memberpulse`` command line: package, deploy, run the local stack, drive it."""
