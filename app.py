@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice, Rate, Response
-from chalice.app import DynamoDBEvent, SQSEvent
+from chalice.app import Chalice, DynamoDBEvent, Rate, Request, Response, SQSEvent
 
 app = Chalice(app_name="memberpulse")
 
-# Replaced at package time by infra/template.json (Fn::GetAtt of the real table stream / queue).
-MEMBERS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/memberpulse-members/stream/set-by-infra"
-SEND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:memberpulse-send-set-by-infra"
+# Placeholders: infra/template.json points each event source at the real stream / queue (Fn::GetAtt).
+MEMBERS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/members/stream/set-by-infra"
+ACTIVITY_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/activity/stream/set-by-infra"
+PRODUCTS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/products/stream/set-by-infra"
+SEND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:send-set-by-infra"
+TIMER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:timers-set-by-infra"
+
+
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None, "only called while handling an HTTP request"
+    return request
 
 
 @app.middleware("http")
@@ -28,7 +36,8 @@ def require_api_key(event: Any, get_response: Any) -> Response:
 
         if not http.authorized(event, time.time()):
             return http.unauthorized()
-    return get_response(event)
+    response: Response = get_response(event)
+    return response
 
 
 @app.route("/health")
@@ -40,7 +49,7 @@ def health() -> dict[str, bool]:
 def put_member(member_id: str) -> Response:
     from chalicelib.handlers import http
 
-    return http.put_member(app.current_request, member_id)
+    return http.put_member(_request(), member_id)
 
 
 @app.route("/v1/members/{member_id}", methods=["GET"])
@@ -54,21 +63,21 @@ def get_member(member_id: str) -> Response:
 def post_order(member_id: str) -> Response:
     from chalicelib.handlers import http
 
-    return http.post_order(app.current_request, member_id)
+    return http.post_order(_request(), member_id)
 
 
 @app.route("/v1/members/{member_id}/points", methods=["POST"])
 def post_points(member_id: str) -> Response:
     from chalicelib.handlers import http
 
-    return http.post_points(app.current_request, member_id)
+    return http.post_points(_request(), member_id)
 
 
 @app.route("/v1/members/{member_id}/coupons", methods=["POST"])
 def post_coupon(member_id: str) -> Response:
     from chalicelib.handlers import http
 
-    return http.post_coupon(app.current_request, member_id)
+    return http.post_coupon(_request(), member_id)
 
 
 @app.route("/v1/members/{member_id}/messages", methods=["GET"])
@@ -82,15 +91,24 @@ def get_messages(member_id: str) -> Response:
 def put_product(sku: str) -> Response:
     from chalicelib.handlers import http
 
-    return http.put_product(app.current_request, sku)
+    return http.put_product(_request(), sku)
 
 
-@app.route("/webhooks/{provider}/{token}", methods=["POST"], content_types=[
-    "application/json", "application/x-www-form-urlencoded", "text/xml", "application/xml", "text/plain"])
+@app.route(
+    "/webhooks/{provider}/{token}",
+    methods=["POST"],
+    content_types=[
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "text/xml",
+        "application/xml",
+        "text/plain",
+    ],
+)
 def webhook(provider: str, token: str) -> Response:
     from chalicelib.handlers import webhooks
 
-    return webhooks.receive(app.current_request, provider, token)
+    return webhooks.receive(_request(), provider, token)
 
 
 @app.on_dynamodb_record(stream_arn=MEMBERS_STREAM, batch_size=50)
@@ -98,6 +116,27 @@ def on_member_change(event: DynamoDBEvent) -> dict[str, Any]:
     from chalicelib.handlers import streams
 
     return streams.member_changed(event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(stream_arn=ACTIVITY_STREAM, batch_size=50)
+def on_activity_change(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.handlers import streams
+
+    return streams.activity_changed(event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(stream_arn=PRODUCTS_STREAM, batch_size=10)
+def on_product_change(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.handlers import streams
+
+    return streams.product_changed(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=TIMER_QUEUE, batch_size=5)
+def fire_timers(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import schedule
+
+    return schedule.fire_timers(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue_arn=SEND_QUEUE, batch_size=10)

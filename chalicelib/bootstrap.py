@@ -6,7 +6,7 @@ pays only for what its own handler needs. Tests build services with fakes instea
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .domain.model import Channel
@@ -20,11 +20,11 @@ def rule_book() -> RuleBook:
     return load_rule_book()
 
 
-@lru_cache(maxsize=None)
+@cache
 def aws_client(service: str) -> Any:
     import boto3
 
-    return boto3.client(service)
+    return boto3.client(service)  # type: ignore[call-overload]
 
 
 def channel_providers() -> dict[Channel, str]:
@@ -45,8 +45,9 @@ def member_service() -> Any:
     from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore, DynamoProductStore
     from .services.members import MemberService
 
-    return MemberService(DynamoMemberStore(), DynamoProductStore(), DynamoMessageStore(),
-                         get_settings().default_phone_region)
+    return MemberService(
+        DynamoMemberStore(), DynamoProductStore(), DynamoMessageStore(), get_settings().default_phone_region
+    )
 
 
 @lru_cache(maxsize=1)
@@ -64,8 +65,53 @@ def lifecycle_service() -> Any:
     from .services.lifecycle import LifecycleService
 
     queue = SqsSendQueue(aws_client("sqs"), get_settings().send_queue_url)
-    return LifecycleService(rule_book(), DynamoMemberStore(), DynamoMessageStore(), queue, channel_providers(),
-                            log_event)
+    return LifecycleService(
+        rule_book(), DynamoMemberStore(), DynamoMessageStore(), queue, channel_providers(), log_event
+    )
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Any:
+    from .adapters.schedule_store import CachedCatalog
+
+    return CachedCatalog()
+
+
+@lru_cache(maxsize=1)
+def timer_service() -> Any:
+    from .adapters.dynamo import DynamoMemberStore
+    from .adapters.schedule_store import DynamoTimerStore, SqsTimerQueue
+    from .observability import log_event
+    from .services.timers import TimerService
+
+    s = get_settings()
+    return TimerService(
+        rule_book(),
+        DynamoTimerStore(),
+        DynamoMemberStore(),
+        catalog(),
+        SqsTimerQueue(aws_client("sqs"), s.timer_queue_url),
+        lifecycle_service(),
+        s.store_timezone,
+        log_event,
+    )
+
+
+@lru_cache(maxsize=1)
+def activity_service() -> Any:
+    from .adapters.dynamo import DynamoMemberStore
+    from .adapters.schedule_store import DynamoAudienceStore
+    from .services.activity import ActivityService
+
+    return ActivityService(
+        rule_book(),
+        DynamoMemberStore(),
+        lifecycle_service(),
+        timer_service(),
+        catalog(),
+        DynamoAudienceStore(),
+        get_settings().store_timezone,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -93,5 +139,16 @@ def reset() -> None:
     from . import settings
 
     settings.get_settings.cache_clear()
-    for fn in (rule_book, aws_client, providers, member_service, api_keys, lifecycle_service, send_service):
+    for fn in (
+        rule_book,
+        aws_client,
+        providers,
+        member_service,
+        api_keys,
+        lifecycle_service,
+        send_service,
+        catalog,
+        timer_service,
+        activity_service,
+    ):
         fn.cache_clear()

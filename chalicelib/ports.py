@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from .domain.model import Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+from .domain.timers import Timer
 
 
 class VersionConflict(Exception):
@@ -29,6 +31,8 @@ class MemberStore(Protocol):
     def add_coupon(self, coupon: Coupon) -> bool: ...
 
     def get_order(self, member_id: str, order_id: str) -> Order | None: ...
+
+    def get_points(self, member_id: str, txn_id: str) -> PointsTxn | None: ...
 
 
 class ProductStore(Protocol):
@@ -60,7 +64,8 @@ class MessageStore(Protocol):
 
 
 class SendQueue(Protocol):
-    def enqueue(self, message_ids: list[str]) -> None: ...
+    def enqueue(self, message_ids: list[str], at: datetime | None = None) -> None:
+        """Queue sends; ``at`` is when they were decided (a send is never recorded before that)."""
 
 
 class ApiKeyStore(Protocol):
@@ -108,3 +113,50 @@ class Provider(Protocol):
     name: str
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult: ...
+
+
+@dataclass(frozen=True)
+class StoredTimer:
+    """A timer as kept: pending until it fires or is dropped; ``fired`` remembers the slot's past
+    occurrences so a later recomputation never schedules one of them again."""
+
+    timer: Timer
+    status: str  # pending / fired / dropped
+    reason: str | None = None
+    fired: tuple[str, ...] = ()
+
+
+class TimerStore(Protocol):
+    def for_member(self, member_id: str) -> list[StoredTimer]: ...
+
+    def get(self, member_id: str, key: str) -> StoredTimer | None: ...
+
+    def put(self, timers: list[StoredTimer], now: datetime) -> None:
+        """Write pending timers (replacing what holds each slot)."""
+
+    def delete(self, member_id: str, keys: list[str]) -> None: ...
+
+    def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
+        """Mark the slot's timer fired/dropped if it still holds ``occurrence`` and is pending."""
+
+    def due_in_hour(self, hour: str, now: datetime) -> Iterator[tuple[str, str]]:
+        """(member_id, key) of pending timers in the UTC hour bucket ``hour`` due at or before ``now``."""
+
+    def watermark(self) -> str | None: ...
+
+    def set_watermark(self, hour: str) -> None: ...
+
+
+class TimerQueue(Protocol):
+    def enqueue(self, at: datetime, keys: list[tuple[str, str]]) -> int:
+        """Queue timer keys for firing as of ``at``; returns the number of SQS requests made."""
+
+
+class AudienceStore(Protocol):
+    def members_in(self, segment: str) -> Iterator[tuple[str, int | None]]: ...
+
+    def update(self, member_id: str, add: dict[str, int | None], remove: list[str]) -> None: ...
+
+
+class Catalog(Protocol):
+    def products(self, needed: tuple[str, ...] = ()) -> dict[str, Product]: ...

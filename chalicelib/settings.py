@@ -21,6 +21,9 @@ class Settings:
     api_keys_table: str
     idempotency_table: str
     outbox_table: str
+    timers_table: str
+    audience_table: str
+    timer_queue_url: str
     send_queue_url: str
     secrets_id: str
     default_phone_region: str
@@ -46,6 +49,9 @@ def get_settings() -> Settings:
         api_keys_table=_env("API_KEYS_TABLE", "memberpulse-api-keys"),
         idempotency_table=_env("IDEMPOTENCY_TABLE", "memberpulse-idempotency"),
         outbox_table=_env("OUTBOX_TABLE", "memberpulse-outbox"),
+        timers_table=_env("TIMERS_TABLE", "memberpulse-timers"),
+        audience_table=_env("AUDIENCE_TABLE", "memberpulse-audience"),
+        timer_queue_url=_env("TIMER_QUEUE_URL", ""),
         send_queue_url=_env("SEND_QUEUE_URL", ""),
         secrets_id=_env("SECRETS_ID", ""),
         default_phone_region=_env("DEFAULT_PHONE_REGION", "CN"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -29,16 +28,20 @@ class Aws:
         self.region = region_name or region()
         kwargs: dict[str, Any] = {"region_name": self.region}
         if endpoint_url:
-            kwargs.update(aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", LOCAL_ACCOUNT_KEYS["AWS_ACCESS_KEY_ID"]),
-                          aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY",
-                                                               LOCAL_ACCOUNT_KEYS["AWS_SECRET_ACCESS_KEY"]))
+            # The local stack accepts any credentials; never send real ones to it.
+            kwargs.update(
+                aws_access_key_id=LOCAL_ACCOUNT_KEYS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=LOCAL_ACCOUNT_KEYS["AWS_SECRET_ACCESS_KEY"],
+            )
         self.session = boto3.Session(**kwargs)
         self._clients: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
             config = Config(retries={"max_attempts": 3, "mode": "standard"}, read_timeout=300)
-            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
+            self._clients[service] = self.session.client(  # type: ignore[call-overload]
+                service, endpoint_url=self.endpoint_url, config=config
+            )
         return self._clients[service]
 
 
@@ -47,8 +50,10 @@ def explained(call: Callable[[], T], endpoint_url: str | None = None) -> T:
     try:
         return call()
     except (NoCredentialsError, PartialCredentialsError):
-        raise CliError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
-                       "(or pass --endpoint-url for the local stack)") from None
+        raise CliError(
+            "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+            "(or pass --endpoint-url for the local stack)"
+        ) from None
     except NoRegionError:
         raise CliError("no AWS region: set AWS_REGION (e.g. ap-southeast-1)") from None
     except EndpointConnectionError as exc:

@@ -20,8 +20,15 @@ from .stackinfo import StackInfo, describe
 
 TEMPLATE_BODY_LIMIT = 51_200
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
-DONE_BAD = {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
-            "UPDATE_ROLLBACK_FAILED", "DELETE_COMPLETE", "DELETE_FAILED"}
+DONE_BAD = {
+    "CREATE_FAILED",
+    "ROLLBACK_COMPLETE",
+    "ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "UPDATE_ROLLBACK_FAILED",
+    "DELETE_COMPLETE",
+    "DELETE_FAILED",
+}
 WEBHOOK_PROVIDERS = ("sandbox", "aliyun", "tencent", "twilio", "aws_sms", "agora", "wecom")
 
 
@@ -38,14 +45,16 @@ def initial_secrets() -> dict[str, str]:
     """Fresh secrets for a new stage: a path token per webhook, and dev values for provider callbacks.
     Real stages replace the provider values with the ones from each provider's console."""
     values = {f"webhook_token_{p}": secrets.token_urlsafe(24) for p in WEBHOOK_PROVIDERS}
-    values.update({
-        "twilio_auth_token": secrets.token_hex(16),
-        "agora_callback_secret": secrets.token_hex(16),
-        "wecom_token": secrets.token_urlsafe(16),
-        "wecom_aes_key": secrets.token_urlsafe(43)[:43].replace("-", "A").replace("_", "B"),
-        "wecom_corp_id": "ww" + secrets.token_hex(8),
-        "click_signing_key": secrets.token_hex(32),
-    })
+    values.update(
+        {
+            "twilio_auth_token": secrets.token_hex(16),
+            "agora_callback_secret": secrets.token_hex(16),
+            "wecom_token": secrets.token_urlsafe(16),
+            "wecom_aes_key": secrets.token_urlsafe(43)[:43].replace("-", "A").replace("_", "B"),
+            "wecom_corp_id": "ww" + secrets.token_hex(8),
+            "click_signing_key": secrets.token_hex(32),
+        }
+    )
     return values
 
 
@@ -64,8 +73,9 @@ def ensure_secrets(aws: Aws, name: str, progress: Progress) -> dict[str, str]:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
     values = initial_secrets()
-    sm.create_secret(Name=name, SecretString=json.dumps(values),
-                     Description="MemberPulse webhook tokens and provider credentials")
+    sm.create_secret(
+        Name=name, SecretString=json.dumps(values), Description="MemberPulse webhook tokens and provider credentials"
+    )
     progress.step(f"secret {name}: created")
     return values
 
@@ -161,8 +171,12 @@ def deploy(opts: DeployOptions, progress: Progress) -> StackInfo:
             if opts.endpoint_url:
                 url = f"{opts.endpoint_url}/{bucket}/{tkey}"
             where = {"TemplateURL": url}
-        common = dict(StackName=name, Parameters=_parameters(opts, secrets_name),
-                      Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"], **where)
+        common = dict(
+            StackName=name,
+            Parameters=_parameters(opts, secrets_name),
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+            **where,
+        )
         started = time.time()
         status = _stack_status(cfn, name)
         if status in ("ROLLBACK_COMPLETE",):

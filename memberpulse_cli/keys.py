@@ -12,10 +12,16 @@ from .aws import Aws
 
 def create_key(aws: Aws, table: str, label: str) -> str:
     key, key_id, key_hash = new_key()
-    aws.client("dynamodb").put_item(TableName=table, Item={
-        "key_hash": {"S": key_hash}, "key_id": {"S": key_id}, "label": {"S": label},
-        "created_at": {"S": to_iso(datetime.now(UTC))}, "active": {"BOOL": True},
-    })
+    aws.client("dynamodb").put_item(
+        TableName=table,
+        Item={
+            "key_hash": {"S": key_hash},
+            "key_id": {"S": key_id},
+            "label": {"S": label},
+            "created_at": {"S": to_iso(datetime.now(UTC))},
+            "active": {"BOOL": True},
+        },
+    )
     return key
 
 

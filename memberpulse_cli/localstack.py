@@ -49,7 +49,7 @@ class LocalStack:
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.endpoint}/_ministack/health", timeout=2) as resp:
+            with urllib.request.urlopen(f"{self.endpoint}/_ministack/health", timeout=2) as resp:  # noqa: S310 (http://127.0.0.1)
                 return bool(resp.status == 200)
         except (urllib.error.URLError, OSError, TimeoutError):
             return False
@@ -74,8 +74,15 @@ class LocalStack:
         for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
             env.pop(var, None)
         log = self.log_file.open("ab")
-        proc = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.state_dir)
+        proc = subprocess.Popen(  # noqa: S603 (our own venv's binary, no arguments)
+            [str(binary)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=self.state_dir,
+        )
         self.pid_file.write_text(str(proc.pid))
         progress.step(f"MiniStack starting on {self.endpoint} (pid {proc.pid}, log {self.log_file})")
         deadline = time.monotonic() + 60
@@ -109,15 +116,33 @@ class LocalStack:
 
     def up(self, progress: Progress) -> dict[str, Any]:
         self.start(progress)
-        info = deploy(DeployOptions(stage=LOCAL_STAGE, endpoint_url=self.endpoint,
-                                    parameters={"ScheduleEnabled": "false"},
-                                    out=self.state_dir / "build"), progress)
+        info = deploy(
+            DeployOptions(
+                stage=LOCAL_STAGE,
+                endpoint_url=self.endpoint,
+                parameters={"ScheduleEnabled": "false"},
+                out=self.state_dir / "build",
+            ),
+            progress,
+        )
         aws = Aws(self.endpoint)
+        self._pause_schedules(aws, info.stack_name, progress)
         secrets = explained(lambda: ensure_secrets(aws, f"memberpulse/{LOCAL_STAGE}", progress), self.endpoint)
         api_key = self._dev_key(aws, info.tables["api_keys"], progress)
         data = write_stack_file(info, api_key, secrets, self.stack_file)
         progress.step(f"wrote {self.stack_file}")
         return data
+
+    def _pause_schedules(self, aws: Aws, stack: str, progress: Progress) -> None:
+        """Locally, time is driven by `memberpulse run-schedule --at`, not the wall clock. The template
+        says so (ScheduleEnabled=false → State DISABLED), but MiniStack 1.5.33 creates the rule
+        ENABLED regardless: disable it through the API, which MiniStack honours."""
+        events = aws.client("events")
+        rules = explained(lambda: events.list_rules(NamePrefix=stack).get("Rules", []), self.endpoint)
+        for rule in rules:
+            if rule.get("State") != "DISABLED":
+                events.disable_rule(Name=rule["Name"])
+                progress.step(f"schedule {rule['Name']} paused (local time is driven by run-schedule)")
 
     def _dev_key(self, aws: Aws, table: str, progress: Progress) -> str:
         if self.stack_file.exists():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
+from .functions import invoke, scheduled_event
 from .project import CliError, Progress
 
 
@@ -23,8 +23,14 @@ def _target(args: argparse.Namespace) -> dict[str, Any]:
 
         aws = Aws(args.endpoint_url)
         info = explained(lambda: describe(aws, stack_name(args.stage)), args.endpoint_url)
-        return {"endpoint_url": args.endpoint_url, "region": aws.region, "stack_name": info.stack_name,
-                "functions": info.functions, "tables": info.tables, "queues": info.queues}
+        return {
+            "endpoint_url": args.endpoint_url,
+            "region": aws.region,
+            "stack_name": info.stack_name,
+            "functions": info.functions,
+            "tables": info.tables,
+            "queues": info.queues,
+        }
     return read_stack_file(Path(args.stack_file))
 
 
@@ -70,41 +76,10 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _invoke(target: dict[str, Any], handler: str, payload: dict[str, Any]) -> Any:
-    from .aws import explained
-
-    functions = target.get("functions", {})
-    if handler not in functions:
-        raise CliError(f"no function {handler!r}; deployed: {', '.join(sorted(functions))}")
-    client = _aws_for(target).client("lambda")
-
-    def call() -> Any:
-        resp = client.invoke(FunctionName=functions[handler], Payload=json.dumps(payload).encode())
-        body = resp["Payload"].read()
-        if resp.get("FunctionError"):
-            raise CliError(f"{handler} failed: {body.decode(errors='replace')[:500]}")
-        return json.loads(body) if body else None
-
-    return explained(call, target.get("endpoint_url"))
-
-
-def scheduled_event(at: str, region: str) -> dict[str, Any]:
-    """An EventBridge scheduled event as Lambda receives it, with ``time`` = ``at``."""
-    from chalicelib.domain.clock import parse_iso, to_iso
-
-    try:
-        when = to_iso(parse_iso(at))
-    except ValueError:
-        raise CliError(f"--at {at!r}: give an ISO 8601 time with a zone, e.g. 2026-11-22T02:00:00Z") from None
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "000000000000", "time": when, "region": region,
-            "resources": ["arn:aws:events:%s:000000000000:rule/memberpulse-schedule" % region], "detail": {}}
-
-
 def cmd_run_schedule(args: argparse.Namespace) -> int:
     target = _target(args)
     event = scheduled_event(args.at, target.get("region") or "us-east-1")
-    print(json.dumps(_invoke(target, "on_schedule", event), indent=2, ensure_ascii=False))
+    print(json.dumps(invoke(target, "on_schedule", event), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -114,7 +89,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         payload = json.loads(Path(args.event).read_text())
     except (OSError, ValueError) as exc:
         raise CliError(f"--event {args.event}: {exc}") from None
-    print(json.dumps(_invoke(target, args.name, payload), indent=2, ensure_ascii=False))
+    print(json.dumps(invoke(target, args.name, payload), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -123,8 +98,9 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     from .keys import create_key
 
     target = _target(args)
-    key = explained(lambda: create_key(_aws_for(target), target["tables"]["api_keys"], args.label),
-                    target.get("endpoint_url"))
+    key = explained(
+        lambda: create_key(_aws_for(target), target["tables"]["api_keys"], args.label), target.get("endpoint_url")
+    )
     print(key)
     print("Shown once: store it now. Only its hash is kept.", file=sys.stderr)
     return 0
@@ -133,7 +109,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(Path(args.stack_file))
+    return int(run_demo(Path(args.stack_file)))
 
 
 def _stack_options(p: argparse.ArgumentParser) -> None:
@@ -159,8 +135,12 @@ def parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("deploy", help="package and deploy through CloudFormation")
     p.add_argument("--stage", required=True)
     p.add_argument("--endpoint-url", help="deploy to this endpoint (the local stack) instead of AWS")
-    p.add_argument("--parameter", action="append", metavar="KEY=VALUE",
-                   help="a template parameter, e.g. SmsProvider=aliyun (repeatable)")
+    p.add_argument(
+        "--parameter",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a template parameter, e.g. SmsProvider=aliyun (repeatable)",
+    )
     p.set_defaults(fn=cmd_deploy)
 
     p = verbs.add_parser("up", help="start the local stack (MiniStack) and deploy into it; idempotent")

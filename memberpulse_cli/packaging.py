@@ -47,9 +47,12 @@ def package(stage: str, out: Path, progress: Progress) -> Path:
         shutil.rmtree(out)
     env = {**os.environ, "AWS_DEFAULT_REGION": region()}
     progress.step(f"chalice package --stage {stage} (vendoring requirements.txt)")
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 (the venv's chalice, fixed arguments)
         [chalice, "package", "--stage", stage, "--merge-template", str(INFRA_TEMPLATE), str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()

@@ -70,7 +70,8 @@ def write_stack_file(info: StackInfo, api_key: str, secrets: dict[str, str], pat
     api_url = info.api_url
     webhooks = {
         key.removeprefix("webhook_token_"): f"{api_url}/webhooks/{key.removeprefix('webhook_token_')}/{token}"
-        for key, token in sorted(secrets.items()) if key.startswith("webhook_token_")
+        for key, token in sorted(secrets.items())
+        if key.startswith("webhook_token_")
     }
     data = {
         "api_url": api_url,

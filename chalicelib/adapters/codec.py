@@ -50,13 +50,19 @@ def member_to_item(m: Member) -> dict[str, Any]:
         "children": [{"name": c.name, "birthday": c.birthday.isoformat(), "gender": c.gender} for c in m.children],
         "consent": {"sms": m.consent.sms, "im": m.consent.im, "marketing": m.consent.marketing},
         "stored_value": (
-            {"balance": m.stored_value.balance,
-             "expires_on": m.stored_value.expires_on.isoformat() if m.stored_value.expires_on else None}
-            if m.stored_value else None
+            {
+                "balance": m.stored_value.balance,
+                "expires_on": m.stored_value.expires_on.isoformat() if m.stored_value.expires_on else None,
+            }
+            if m.stored_value
+            else None
         ),
         "points_lots": [
-            {"txn_id": lot.txn_id, "remaining": lot.remaining,
-             "expires_on": lot.expires_on.isoformat() if lot.expires_on else None}
+            {
+                "txn_id": lot.txn_id,
+                "remaining": lot.remaining,
+                "expires_on": lot.expires_on.isoformat() if lot.expires_on else None,
+            }
             for lot in m.points_lots
         ],
         "points_balance": m.points_balance,
@@ -81,13 +87,20 @@ def member_from_item(d: dict[str, Any]) -> Member:
         tier=d.get("tier"),
         store_id=d.get("store_id"),
         tags=list(d.get("tags") or []),
-        children=[Child(c.get("name", ""), parse_date(c["birthday"]), c.get("gender", "unknown"))
-                  for c in d.get("children") or []],
-        consent=Consent(sms=bool(consent.get("sms", True)), im=bool(consent.get("im", True)),
-                        marketing=bool(consent.get("marketing", False))),
+        children=[
+            Child(c.get("name", ""), parse_date(c["birthday"]), c.get("gender", "unknown"))
+            for c in d.get("children") or []
+        ],
+        consent=Consent(
+            sms=bool(consent.get("sms", True)),
+            im=bool(consent.get("im", True)),
+            marketing=bool(consent.get("marketing", False)),
+        ),
         stored_value=StoredValue(float(stored["balance"]), _day(stored.get("expires_on"))) if stored else None,
-        points_lots=[PointsLot(lot["txn_id"], int(lot["remaining"]), _day(lot.get("expires_on")))
-                     for lot in d.get("points_lots") or []],
+        points_lots=[
+            PointsLot(lot["txn_id"], int(lot["remaining"]), _day(lot.get("expires_on")))
+            for lot in d.get("points_lots") or []
+        ],
         last_purchase_at=_time(d.get("last_purchase_at")),
         created_at=_time(d.get("created_at")),
         updated_at=_time(d.get("updated_at")),
@@ -117,30 +130,54 @@ def order_from_data(member_id: str, d: dict[str, Any]) -> Order:
 
 
 def points_to_data(t: PointsTxn) -> dict[str, Any]:
-    return {"txn_id": t.txn_id, "delta": t.delta, "reason": t.reason,
-            "expires_on": t.expires_on.isoformat() if t.expires_on else None, "created_at": to_iso(t.created_at)}
+    return {
+        "txn_id": t.txn_id,
+        "delta": t.delta,
+        "reason": t.reason,
+        "expires_on": t.expires_on.isoformat() if t.expires_on else None,
+        "created_at": to_iso(t.created_at),
+    }
 
 
 def points_from_data(member_id: str, d: dict[str, Any]) -> PointsTxn:
-    return PointsTxn(member_id, d["txn_id"], int(d["delta"]), d.get("reason") or "", _day(d.get("expires_on")),
-                     parse_iso(d["created_at"]))
+    return PointsTxn(
+        member_id,
+        d["txn_id"],
+        int(d["delta"]),
+        d.get("reason") or "",
+        _day(d.get("expires_on")),
+        parse_iso(d["created_at"]),
+    )
 
 
 def coupon_to_data(c: Coupon) -> dict[str, Any]:
-    return {"coupon_id": c.coupon_id, "title": c.title, "value": c.value,
-            "expires_on": c.expires_on.isoformat(), "issued_at": to_iso(c.issued_at)}
+    return {
+        "coupon_id": c.coupon_id,
+        "title": c.title,
+        "value": c.value,
+        "expires_on": c.expires_on.isoformat(),
+        "issued_at": to_iso(c.issued_at),
+    }
 
 
 def coupon_from_data(member_id: str, d: dict[str, Any]) -> Coupon:
-    return Coupon(member_id, d["coupon_id"], d["title"], float(d["value"]), parse_date(d["expires_on"]),
-                  parse_iso(d["issued_at"]))
+    return Coupon(
+        member_id, d["coupon_id"], d["title"], float(d["value"]), parse_date(d["expires_on"]), parse_iso(d["issued_at"])
+    )
 
 
 def product_to_data(p: Product) -> dict[str, Any]:
     return {
-        "sku": p.sku, "name": p.name, "category": p.category, "age_min_months": p.age_min_months,
-        "age_max_months": p.age_max_months, "gender": p.gender, "tags": list(p.tags), "price": p.price,
-        "accessory_of": list(p.accessory_of), "arrived_on": p.arrived_on.isoformat() if p.arrived_on else None,
+        "sku": p.sku,
+        "name": p.name,
+        "category": p.category,
+        "age_min_months": p.age_min_months,
+        "age_max_months": p.age_max_months,
+        "gender": p.gender,
+        "tags": list(p.tags),
+        "price": p.price,
+        "accessory_of": list(p.accessory_of),
+        "arrived_on": p.arrived_on.isoformat() if p.arrived_on else None,
         "in_stock": p.in_stock,
     }
 
@@ -150,21 +187,39 @@ def product_from_data(d: dict[str, Any]) -> Product:
         return int(v) if v is not None else None
 
     return Product(
-        sku=d["sku"], name=d["name"], category=d.get("category"), age_min_months=opt_int(d.get("age_min_months")),
-        age_max_months=opt_int(d.get("age_max_months")), gender=d.get("gender") or "any",
-        tags=tuple(d.get("tags") or ()), price=float(d["price"]) if d.get("price") is not None else None,
-        accessory_of=tuple(d.get("accessory_of") or ()), arrived_on=_day(d.get("arrived_on")),
+        sku=d["sku"],
+        name=d["name"],
+        category=d.get("category"),
+        age_min_months=opt_int(d.get("age_min_months")),
+        age_max_months=opt_int(d.get("age_max_months")),
+        gender=d.get("gender") or "any",
+        tags=tuple(d.get("tags") or ()),
+        price=float(d["price"]) if d.get("price") is not None else None,
+        accessory_of=tuple(d.get("accessory_of") or ()),
+        arrived_on=_day(d.get("arrived_on")),
         in_stock=bool(d.get("in_stock", True)),
     )
 
 
 def message_to_item(m: Message) -> dict[str, Any]:
     return {
-        "message_id": m.message_id, "member_id": m.member_id, "created_at": to_iso(m.created_at),
-        "trigger": m.trigger, "occurrence": m.occurrence, "channel": m.channel.value, "provider": m.provider,
-        "text": m.text, "status": m.status.value, "rule_class": m.rule_class, "variant": m.variant,
-        "send_after": _iso(m.send_after), "sent_at": _iso(m.sent_at), "delivered_at": _iso(m.delivered_at),
-        "read_at": _iso(m.read_at), "reason": m.reason, "provider_message_id": m.provider_message_id,
+        "message_id": m.message_id,
+        "member_id": m.member_id,
+        "created_at": to_iso(m.created_at),
+        "trigger": m.trigger,
+        "occurrence": m.occurrence,
+        "channel": m.channel.value,
+        "provider": m.provider,
+        "text": m.text,
+        "status": m.status.value,
+        "rule_class": m.rule_class,
+        "variant": m.variant,
+        "send_after": _iso(m.send_after),
+        "sent_at": _iso(m.sent_at),
+        "delivered_at": _iso(m.delivered_at),
+        "read_at": _iso(m.read_at),
+        "reason": m.reason,
+        "provider_message_id": m.provider_message_id,
         "parts": m.parts,
         "history": [history_entry(h.status, h.at, h.reason) for h in m.history],
     }
@@ -179,13 +234,26 @@ def history_entry(status: MessageStatus, at: Any, reason: str | None) -> dict[st
 
 def message_from_item(d: dict[str, Any]) -> Message:
     return Message(
-        message_id=d["message_id"], member_id=d["member_id"], trigger=d["trigger"], occurrence=d["occurrence"],
-        channel=Channel(d["channel"]), provider=d["provider"], text=d["text"], status=MessageStatus(d["status"]),
-        created_at=parse_iso(d["created_at"]), rule_class=d.get("rule_class") or "transactional",
-        variant=d.get("variant"), send_after=_time(d.get("send_after")), sent_at=_time(d.get("sent_at")),
-        delivered_at=_time(d.get("delivered_at")), read_at=_time(d.get("read_at")), reason=d.get("reason"),
+        message_id=d["message_id"],
+        member_id=d["member_id"],
+        trigger=d["trigger"],
+        occurrence=d["occurrence"],
+        channel=Channel(d["channel"]),
+        provider=d["provider"],
+        text=d["text"],
+        status=MessageStatus(d["status"]),
+        created_at=parse_iso(d["created_at"]),
+        rule_class=d.get("rule_class") or "transactional",
+        variant=d.get("variant"),
+        send_after=_time(d.get("send_after")),
+        sent_at=_time(d.get("sent_at")),
+        delivered_at=_time(d.get("delivered_at")),
+        read_at=_time(d.get("read_at")),
+        reason=d.get("reason"),
         provider_message_id=d.get("provider_message_id"),
         parts=int(d["parts"]) if d.get("parts") is not None else None,
-        history=[StatusChange(MessageStatus(h["status"]), parse_iso(h["at"]), h.get("reason"))
-                 for h in d.get("history") or []],
+        history=[
+            StatusChange(MessageStatus(h["status"]), parse_iso(h["at"]), h.get("reason"))
+            for h in d.get("history") or []
+        ],
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from ..domain.clock import to_iso
@@ -24,6 +26,19 @@ def _conditional_failed(exc: Exception) -> bool:
 def image_to_member(image: dict[str, Any]) -> Member:
     """A members-table stream image (DynamoDB JSON) → Member."""
     return codec.member_from_item(MemberModel.from_raw_data(image).to_simple_dict())
+
+
+@lru_cache(maxsize=1)
+def _connection() -> Connection:
+    return Connection()
+
+
+def image_to_dict(image: dict[str, Any]) -> dict[str, Any]:
+    """Any stream image (DynamoDB JSON) → plain values (numbers as int/float)."""
+    from pynamodb.attributes import MapAttribute
+
+    plain: dict[str, Any] = MapAttribute().deserialize(image)
+    return plain
 
 
 class DynamoMemberStore:
@@ -54,7 +69,7 @@ class DynamoMemberStore:
     def _transact(self, activity: ActivityModel, member: Member) -> bool:
         model, member_condition = self._model_for_write(member)
         try:
-            with TransactWrite(connection=Connection()) as tx:
+            with TransactWrite(connection=_connection()) as tx:
                 tx.save(activity, condition=ActivityModel.sk.does_not_exist())
                 tx.save(model, condition=member_condition)
         except TransactWriteError as exc:
@@ -68,18 +83,33 @@ class DynamoMemberStore:
         return True
 
     def add_order(self, order: Order, member: Member) -> bool:
-        activity = ActivityModel(order.member_id, f"ORDER#{order.order_id}", kind="order",
-                                 data=codec.order_to_data(order), at=to_iso(order.purchased_at))
+        activity = ActivityModel(
+            order.member_id,
+            f"ORDER#{order.order_id}",
+            kind="order",
+            data=codec.order_to_data(order),
+            at=to_iso(order.purchased_at),
+        )
         return self._transact(activity, member)
 
     def add_points(self, txn: PointsTxn, member: Member) -> bool:
-        activity = ActivityModel(txn.member_id, f"POINTS#{txn.txn_id}", kind="points",
-                                 data=codec.points_to_data(txn), at=to_iso(txn.created_at))
+        activity = ActivityModel(
+            txn.member_id,
+            f"POINTS#{txn.txn_id}",
+            kind="points",
+            data=codec.points_to_data(txn),
+            at=to_iso(txn.created_at),
+        )
         return self._transact(activity, member)
 
     def add_coupon(self, coupon: Coupon) -> bool:
-        activity = ActivityModel(coupon.member_id, f"COUPON#{coupon.coupon_id}", kind="coupon",
-                                 data=codec.coupon_to_data(coupon), at=to_iso(coupon.issued_at))
+        activity = ActivityModel(
+            coupon.member_id,
+            f"COUPON#{coupon.coupon_id}",
+            kind="coupon",
+            data=codec.coupon_to_data(coupon),
+            at=to_iso(coupon.issued_at),
+        )
         try:
             activity.save(condition=ActivityModel.sk.does_not_exist())
         except PutError as exc:
@@ -94,6 +124,13 @@ class DynamoMemberStore:
         except ActivityModel.DoesNotExist:
             return None
         return codec.order_from_data(member_id, item.data.as_dict())
+
+    def get_points(self, member_id: str, txn_id: str) -> PointsTxn | None:
+        try:
+            item = ActivityModel.get(member_id, f"POINTS#{txn_id}", consistent_read=True)
+        except ActivityModel.DoesNotExist:
+            return None
+        return codec.points_from_data(member_id, item.data.as_dict())
 
 
 class DynamoProductStore:
@@ -134,12 +171,20 @@ class DynamoMessageStore:
         rows = MessageModel.by_member.query(member_id, scan_index_forward=False, limit=limit)
         return [codec.message_from_item(r.to_simple_dict()) for r in rows]
 
-    def transition(self, message_id: str, status: MessageStatus, at: datetime, *,
-                   expect: frozenset[MessageStatus], reason: str | None = None,
-                   provider_message_id: str | None = None, parts: int | None = None) -> bool:
+    def transition(
+        self,
+        message_id: str,
+        status: MessageStatus,
+        at: datetime,
+        *,
+        expect: frozenset[MessageStatus],
+        reason: str | None = None,
+        provider_message_id: str | None = None,
+        parts: int | None = None,
+    ) -> bool:
         if not expect:
             return False
-        actions = [
+        actions: list[Action] = [
             MessageModel.status.set(status.value),
             MessageModel.history.set(MessageModel.history.append([codec.history_entry(status, at, reason)])),
         ]
@@ -174,5 +219,12 @@ class DynamoApiKeyStore:
 
 class DynamoOutbox:
     def record(self, provider_message_id: str, message: OutboundMessage, parts: int, at: datetime) -> None:
-        OutboxModel(provider_message_id, message_id=message.message_id, channel=message.channel, to=message.to,
-                    text=message.text, parts=parts, at=to_iso(at)).save()
+        OutboxModel(
+            provider_message_id,
+            message_id=message.message_id,
+            channel=message.channel,
+            to=message.to,
+            text=message.text,
+            parts=parts,
+            at=to_iso(at),
+        ).save()

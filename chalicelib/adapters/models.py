@@ -13,7 +13,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..settings import get_settings
@@ -127,3 +127,45 @@ class OutboxModel(Model):
     text = UnicodeAttribute()
     parts = NumberAttribute()
     at = UnicodeAttribute()
+
+
+class TimersDue(GlobalSecondaryIndex["TimerModel"]):
+    """Sparse: only pending timers carry ``due_hour``; a sweep reads just the hour it concerns."""
+
+    class Meta:
+        index_name = "due"
+        projection = KeysOnlyProjection()
+
+    due_hour = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class TimerModel(Model):
+    class Meta:
+        table_name = _s.timers_table
+
+    member_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    rule_id = UnicodeAttribute(null=True)
+    occurrence = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    due_hour = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    facts: MapAttribute[str, Any] = MapAttribute(null=True)
+    fired: ListAttribute[Any] = ListAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    purge_at = NumberAttribute(null=True)  # TTL for finished timers
+    watermark = UnicodeAttribute(null=True)
+    due = TimersDue()
+
+
+class AudienceModel(Model):
+    """Who belongs to a segment (``born#YYYY-MM``, ``tag#lego``): new arrivals find their members here."""
+
+    class Meta:
+        table_name = _s.audience_table
+
+    segment = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+    child_index = NumberAttribute(null=True)

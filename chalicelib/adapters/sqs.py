@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+
+from ..domain.clock import to_iso
 
 
 class SqsSendQueue:
@@ -11,11 +14,16 @@ class SqsSendQueue:
         self.client = client
         self.queue_url = queue_url
 
-    def enqueue(self, message_ids: list[str]) -> None:
+    def enqueue(self, message_ids: list[str], at: datetime | None = None) -> None:
+        decided = to_iso(at) if at else None
         for start in range(0, len(message_ids), 10):
-            chunk = message_ids[start:start + 10]
-            entries = [{"Id": str(i), "MessageBody": json.dumps({"message_id": mid})} for i, mid in enumerate(chunk)]
+            chunk = message_ids[start : start + 10]
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps({"message_id": mid, "at": decided})}
+                for i, mid in enumerate(chunk)
+            ]
             response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
             failed = response.get("Failed") or []
             if failed:
-                raise RuntimeError(f"SQS refused {len(failed)} of {len(chunk)} send intents: {failed[0].get('Message')}")
+                why = failed[0].get("Message")
+                raise RuntimeError(f"SQS refused {len(failed)} of {len(chunk)} send intents: {why}")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
 
 
 def to_iso(value: datetime) -> str:
     """UTC ISO 8601, second precision, e.g. ``2026-11-22T08:00:00Z``."""
     if value.tzinfo is None:
         raise ValueError("naive datetime: every time in MemberPulse carries a zone")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def parse_iso(text: str) -> datetime:
@@ -17,14 +21,22 @@ def parse_iso(text: str) -> datetime:
     parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
     if parsed.tzinfo is None:
         raise ValueError("time has no zone offset")
-    return parsed.astimezone(UTC)
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise ValueError(f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time out of range") from None
 
 
 def parse_date(text: str) -> date:
     """Parse ``YYYY-MM-DD`` strictly."""
-    if len(text) != 10:
+    if not _DATE.fullmatch(text):
         raise ValueError("date must be YYYY-MM-DD")
-    return date.fromisoformat(text)
+    day = date.fromisoformat(text)
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise ValueError(f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return day
 
 
 def from_epoch_ms(ms: int | float) -> datetime:

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     SMS = "sms"
     IM = "im"
 
 
-class MessageStatus(str, Enum):
+class MessageStatus(StrEnum):
     QUEUED = "queued"
     DEFERRED = "deferred"
     SENT = "sent"

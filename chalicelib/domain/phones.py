@@ -22,10 +22,16 @@ def to_e164(raw: str, default_region: str) -> str:
 
 
 def mask(phone: str | None) -> str:
-    """``+8613800138000`` → ``+86138****8000``: enough to tell numbers apart in a log, not to dial."""
+    """``+8613800138000`` → ``+86*******8000``: country code and last four digits, never more."""
     if not phone:
         return ""
     if len(phone) <= 8:
         return "*" * len(phone)
-    head = len(phone) - 8
-    return phone[:head] + "****" + phone[-4:]
+    try:
+        head = "+" + str(phonenumbers.parse(phone, None).country_code)
+    except phonenumbers.NumberParseException:
+        head = ""
+    hidden = len(phone) - len(head) - 4
+    if hidden < 1:
+        return "*" * len(phone)
+    return head + "*" * hidden + phone[-4:]

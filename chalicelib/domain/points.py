@@ -30,4 +30,5 @@ def apply_txn(lots: list[PointsLot], txn: PointsTxn) -> list[PointsLot]:
 
 def expiring(lots: list[PointsLot]) -> list[PointsLot]:
     """Lots with points left and an expiry date, soonest first."""
-    return sorted((lot for lot in lots if lot.expires_on and lot.remaining > 0), key=lambda lot: lot.expires_on or _NEVER)
+    live = (lot for lot in lots if lot.expires_on and lot.remaining > 0)
+    return sorted(live, key=lambda lot: lot.expires_on or _NEVER)

@@ -62,6 +62,8 @@ def _require(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 def parse_rule(rule_id: str, raw: dict[str, Any]) -> RuleConfig:
     where = f"rules.{rule_id}"
+    if not isinstance(raw, dict):
+        raise RulesConfigError(f"{where}: must be a table ([{where}])")
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise RulesConfigError(f"{where}.enabled: must be true or false")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .model import Member
+from .model import Coupon, Member, PointsTxn
 from .rules import RuleBook
 
 
@@ -31,9 +31,19 @@ def on_member_change(old: Member | None, new: Member, at: datetime, book: RuleBo
         fired.append(Trigger("welcome", new.member_id, "join", at))
     if old is not None and book.get("tier_upgraded") and _tier_went_up(old.tier, new.tier, book.store.tiers):
         fired.append(
-            Trigger("tier_upgraded", new.member_id, f"tier:{new.tier}", at,
-                    {"old_tier": old.tier, "new_tier": new.tier,
-                     "benefits": book.store.tier_benefits.get(new.tier or "", "")})
+            Trigger(
+                "tier_upgraded",
+                new.member_id,
+                f"tier:{new.tier}",
+                at,
+                {
+                    "tier": {
+                        "name": new.tier,
+                        "old": old.tier,
+                        "benefits": book.store.tier_benefits.get(new.tier or "") or None,
+                    }
+                },
+            )
         )
     return fired
 
@@ -44,3 +54,30 @@ def _tier_went_up(old: str | None, new: str | None, order: tuple[str, ...]) -> b
     if old is None or old not in order:
         return order.index(new) > 0
     return order.index(new) > order.index(old)
+
+
+def on_points(txn: PointsTxn, member: Member, book: RuleBook) -> list[Trigger]:
+    if not book.get("points_changed"):
+        return []
+    return [
+        Trigger(
+            "points_changed",
+            member.member_id,
+            txn.txn_id,
+            txn.created_at,
+            {"points": {"delta": txn.delta, "balance": member.points_balance, "reason": txn.reason}},
+        )
+    ]
+
+
+def on_coupon(coupon: Coupon, book: RuleBook) -> list[Trigger]:
+    if not book.get("coupon_issued"):
+        return []
+    return [
+        Trigger("coupon_issued", coupon.member_id, coupon.coupon_id, coupon.issued_at, {"coupon": coupon_facts(coupon)})
+    ]
+
+
+def coupon_facts(coupon: Coupon) -> dict[str, Any]:
+    value = int(coupon.value) if float(coupon.value).is_integer() else coupon.value
+    return {"id": coupon.coupon_id, "title": coupon.title, "value": value, "expires_on": coupon.expires_on.isoformat()}

@@ -25,6 +25,13 @@ MAX_TEXT = 200
 MAX_LIST = 50
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
 class _Collector:
     """Gathers field errors so a caller learns every problem in one answer."""
 
@@ -59,7 +66,7 @@ class _Collector:
         value = self.body.get(key)
         if value is None and not required:
             return None
-        if not isinstance(value, str) or not ID_PATTERN.match(value):
+        if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
             self.fail(key, "is required and must match [A-Za-z0-9_-]{1,64}")
             return None
         return value
@@ -70,7 +77,7 @@ class _Collector:
             if required:
                 self.fail(key, "is required")
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             self.fail(key, "must be a number")
             return None
         if minimum is not None and value < minimum:
@@ -145,7 +152,7 @@ class _Collector:
 
 
 def check_id(value: str, field: str) -> str:
-    if not ID_PATTERN.match(value or ""):
+    if not ID_PATTERN.fullmatch(value or ""):
         raise ValidationFailed({field: "must match [A-Za-z0-9_-]{1,64}"})
     return value
 
@@ -153,7 +160,7 @@ def check_id(value: str, field: str) -> str:
 def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError("not an IANA time zone") from None
     return name
 
@@ -200,7 +207,7 @@ def parse_member_update(body: Any, default_phone_region: str) -> dict[str, Any]:
     if "tags" in b:
         out["tags"] = c.string_list("tags") or []
     if "children" in b:
-        out["children"] = _children(c, b["children"])
+        out["children"] = [] if b["children"] is None else _children(c, b["children"])
     if "consent" in b:
         consent = _consent(c, b["consent"])
         if consent is not None:
@@ -208,8 +215,19 @@ def parse_member_update(body: Any, default_phone_region: str) -> dict[str, Any]:
     if "stored_value" in b:
         out["stored_value"] = _stored_value(c, b["stored_value"])
     unknown = set(b) - {
-        "name", "phone", "im_user_id", "timezone", "locale", "joined_at", "tier", "store_id",
-        "tags", "children", "consent", "stored_value", "member_id",
+        "name",
+        "phone",
+        "im_user_id",
+        "timezone",
+        "locale",
+        "joined_at",
+        "tier",
+        "store_id",
+        "tags",
+        "children",
+        "consent",
+        "stored_value",
+        "member_id",
     }
     for key in sorted(unknown):
         c.fail(key, "is not a member field")
@@ -271,7 +289,7 @@ def _stored_value(c: _Collector, value: Any) -> StoredValue | None:
         c.fail("stored_value", "must be an object with balance and expires_on")
         return None
     balance = value.get("balance")
-    if isinstance(balance, bool) or not isinstance(balance, (int, float)) or not math.isfinite(balance) or balance < 0:
+    if isinstance(balance, bool) or not isinstance(balance, (int, float)) or not _finite(balance) or balance < 0:
         c.fail("stored_value.balance", "must be a number ≥ 0")
         return None
     expires = c.day("expires_on", path="stored_value.expires_on", source=value)
@@ -353,7 +371,15 @@ def parse_product(sku: str, body: Any) -> Product:
     c.done()
     assert name
     return Product(
-        sku=sku, name=name, category=category, age_min_months=age_min, age_max_months=age_max,
-        gender=gender, tags=tuple(tags), price=price, accessory_of=tuple(accessory_of),
-        arrived_on=arrived_on, in_stock=bool(in_stock),
+        sku=sku,
+        name=name,
+        category=category,
+        age_min_months=age_min,
+        age_max_months=age_max,
+        gender=gender,
+        tags=tuple(tags),
+        price=price,
+        accessory_of=tuple(accessory_of),
+        arrived_on=arrived_on,
+        in_stock=bool(in_stock),
     )

@@ -20,6 +20,7 @@ from ..domain.errors import Conflict, NotFound, ValidationFailed
 MAX_BODY_BYTES = 256 * 1024
 _KEY_CACHE: dict[str, tuple[bool, float]] = {}
 _KEY_CACHE_SECONDS = 60.0
+_KEY_CACHE_MAX = 1000
 
 
 def error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
@@ -49,7 +50,7 @@ def json_body(request: Request) -> Any:
         raise ValidationFailed({"body": "is required (a JSON object)"})
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationFailed({"body": "is not valid JSON"}, "body is not valid JSON") from None
 
 
@@ -84,8 +85,11 @@ def authorized(request: Request, now: float) -> bool:
     cached = _KEY_CACHE.get(key_hash)
     if cached and now - cached[1] < _KEY_CACHE_SECONDS:
         return cached[0]
-    active = bootstrap.api_keys().is_active(key_hash)
-    _KEY_CACHE[key_hash] = (active, now)
+    active = bool(bootstrap.api_keys().is_active(key_hash))
+    if active:  # only known keys are cached, so random tokens cannot grow the cache
+        if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
+            _KEY_CACHE.clear()
+        _KEY_CACHE[key_hash] = (True, now)
     return active
 
 
@@ -120,8 +124,9 @@ def post_order(request: Request, member_id: str) -> Response:
 def post_points(request: Request, member_id: str) -> Response:
     from ..adapters.codec import points_to_data
 
-    txn, member, created = bootstrap.member_service().record_points(member_id, json_body(request),
-                                                                    request_time(request))
+    txn, member, created = bootstrap.member_service().record_points(
+        member_id, json_body(request), request_time(request)
+    )
     body = {**points_to_data(txn), "member_id": member_id, "balance": member.points_balance, "created": created}
     return ok(body, 201 if created else 200)
 

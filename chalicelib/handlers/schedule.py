@@ -1,14 +1,18 @@
-"""EventBridge scheduled entry point. "Now" is the event's ``time`` (CONTRACT §5), so
-``memberpulse run-schedule --at`` can replay any moment."""
+"""Scheduled and timer entry points. "Now" is the EventBridge event's ``time`` (CONTRACT §5), so
+``memberpulse run-schedule --at`` replays any moment; it travels with each batch of due timers."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from .. import bootstrap
 from ..domain.clock import parse_iso
-from ..observability import logger, metrics
+from ..observability import flush_metrics, logger, metrics
 
 
 def event_time(event: dict[str, Any]) -> datetime:
@@ -19,10 +23,29 @@ def event_time(event: dict[str, Any]) -> datetime:
 
 
 def tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Release every timer due by the event's time into the timer queue."""
     now = event_time(event)
     try:
-        summary = bootstrap.schedule_service().run(now)
+        summary = bootstrap.timer_service().release_due(now)
+        metrics.add_metric(name="TimersDue", unit="Count", value=summary["due"])
         logger.info("schedule ran", extra={"at": event["time"], **summary})
         return {"at": event["time"], **summary}
     finally:
-        metrics.flush_metrics()
+        flush_metrics()
+
+
+def _timer_batch(record: SQSRecord) -> None:
+    body = json.loads(record.body)
+    keys = [(str(m), str(k)) for m, k in body["timers"]]
+    counts = bootstrap.timer_service().fire(keys, parse_iso(body["at"]))
+    logger.info("timers fired", extra=counts)
+
+
+def fire_timers(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS)
+    try:
+        return dict(
+            process_partial_response(event=event, record_handler=_timer_batch, processor=processor, context=context)
+        )
+    finally:
+        flush_metrics()

@@ -20,7 +20,8 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from .. import bootstrap
-from ..observability import logger, metrics
+from ..domain.clock import parse_iso
+from ..observability import flush_metrics, logger, metrics
 from ..settings import get_settings
 
 # Idempotency records outlive the longest an SQS message can wait (14 days retention + redrive).
@@ -32,7 +33,7 @@ _config = IdempotencyConfig(event_key_jmespath="message_id", expires_after_secon
 def _deliver_once() -> Any:
     persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
 
-    @idempotent_function(data_keyword_argument="intent", config=_config, persistence_store=persistence)
+    @idempotent_function(data_keyword_argument="intent", config=_config, persistence_store=persistence)  # type: ignore[untyped-decorator]
     def deliver(intent: dict[str, Any]) -> str | None:
         now = datetime.fromtimestamp(intent["received_at"], tz=UTC)
         status = bootstrap.send_service().deliver(intent["message_id"], now)
@@ -46,8 +47,12 @@ def _deliver_once() -> Any:
 def _record(record: SQSRecord) -> None:
     body = json.loads(record.body)
     message_id = body["message_id"]
-    # Wall-clock send time: SQS's ApproximateFirstReceiveTimestamp would be the first try's, not this one.
-    intent = {"message_id": message_id, "received_at": datetime.now(UTC).timestamp()}
+    # The send happens now (wall clock), but never before it was decided: a replayed schedule
+    # (`memberpulse run-schedule --at` a future day) decides "in the future".
+    now = datetime.now(UTC)
+    if body.get("at"):
+        now = max(now, parse_iso(body["at"]))
+    intent = {"message_id": message_id, "received_at": now.timestamp()}
     result = _deliver_once()(intent=intent)
     logger.info("send handled", extra={"message_id": message_id, "status": result})
 
@@ -56,6 +61,6 @@ def send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _config.register_lambda_context(context)
     processor = BatchProcessor(event_type=EventType.SQS)
     try:
-        return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)
+        return dict(process_partial_response(event=event, record_handler=_record, processor=processor, context=context))
     finally:
-        metrics.flush_metrics()
+        flush_metrics()

@@ -17,6 +17,7 @@ from ..domain.model import MessageStatus
 from ..ports import Receipt
 from .http import MAX_BODY_BYTES, error, ok, request_time
 
+MAX_RECEIPTS = 100
 _RECEIPT_STATUSES = {MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED, MessageStatus.UNDELIVERED}
 
 
@@ -40,11 +41,18 @@ def receive(request: Request, provider: str, token: str) -> Response:
 
 def _sandbox_receipts(body: Any, request: Request) -> list[Receipt]:
     items = body if isinstance(body, list) else [body]
+    if len(items) > MAX_RECEIPTS:
+        raise ValueError(f"at most {MAX_RECEIPTS} receipts per request")
     receipts: list[Receipt] = []
-    for item in items[:100]:
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("each receipt must be an object")
         status = MessageStatus(item["status"])
         if status not in _RECEIPT_STATUSES:
             raise ValueError(f"status {status.value} is not a receipt status")
-        at = parse_iso(item["at"]) if item.get("at") else request_time(request)
+        raw_at = item.get("at")
+        if raw_at is not None and not isinstance(raw_at, str):
+            raise ValueError("at must be an ISO 8601 string")
+        at = parse_iso(raw_at) if raw_at else request_time(request)
         receipts.append(Receipt(str(item["message_id"]), None, status, at, item.get("reason")))
     return receipts

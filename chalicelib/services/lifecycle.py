@@ -15,8 +15,15 @@ Log = Callable[..., None]
 
 
 class LifecycleService:
-    def __init__(self, book: RuleBook, members: MemberStore, messages: MessageStore, queue: SendQueue,
-                 providers: dict[Channel, str], log: Log | None = None) -> None:
+    def __init__(
+        self,
+        book: RuleBook,
+        members: MemberStore,
+        messages: MessageStore,
+        queue: SendQueue,
+        providers: dict[Channel, str],
+        log: Log | None = None,
+    ) -> None:
         self.book = book
         self.members = members
         self.messages = messages
@@ -31,16 +38,33 @@ class LifecycleService:
 
     def fire(self, triggers: list[Trigger], member: Member, now: datetime) -> list[Message]:
         created: list[Message] = []
+        requeue: list[str] = []
         for trigger in triggers:
             message = plan_message(member, trigger, self.book, self.providers, now)
             if not self.messages.create(message):
-                self.log("duplicate occurrence ignored", rule=trigger.rule_id, occurrence=trigger.occurrence,
-                         message_id=message.message_id)
+                # Same occurrence seen before (a replay). If its send never left the queue step
+                # (the earlier run died between the write and the enqueue), queue it again:
+                # the sender is idempotent on the message id.
+                earlier = self.messages.get(message.message_id)
+                if earlier is not None and earlier.status is MessageStatus.QUEUED:
+                    requeue.append(message.message_id)
+                self.log(
+                    "duplicate occurrence",
+                    rule=trigger.rule_id,
+                    occurrence=trigger.occurrence,
+                    message_id=message.message_id,
+                    requeued=bool(requeue and requeue[-1] == message.message_id),
+                )
                 continue
             created.append(message)
-            self.log("message planned", rule=trigger.rule_id, message_id=message.message_id,
-                     status=message.status.value, channel=message.channel.value)
-        to_send = [m.message_id for m in created if m.status is MessageStatus.QUEUED]
+            self.log(
+                "message planned",
+                rule=trigger.rule_id,
+                message_id=message.message_id,
+                status=message.status.value,
+                channel=message.channel.value,
+            )
+        to_send = [m.message_id for m in created if m.status is MessageStatus.QUEUED] + requeue
         if to_send:
-            self.queue.enqueue(to_send)
+            self.queue.enqueue(to_send, now)
         return created

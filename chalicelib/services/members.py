@@ -18,8 +18,9 @@ _RETRIES = 5
 
 
 class MemberService:
-    def __init__(self, members: MemberStore, products: ProductStore, messages: MessageStore,
-                 default_phone_region: str) -> None:
+    def __init__(
+        self, members: MemberStore, products: ProductStore, messages: MessageStore, default_phone_region: str
+    ) -> None:
         self.members = members
         self.products = products
         self.messages = messages
@@ -73,6 +74,11 @@ class MemberService:
         txn = validation.parse_points(member_id, body, now)
         for _ in range(_RETRIES):
             member = self._require(member_id)
+            existing = self.members.get_points(member_id, txn.txn_id)
+            if existing is not None:
+                if existing.delta != txn.delta:
+                    raise Conflict(f"points transaction {txn.txn_id} was already recorded with another delta")
+                return existing, member, False
             updated = replace(member, points_lots=apply_txn(member.points_lots, txn), updated_at=now)
             try:
                 created = self.members.add_points(txn, updated)
@@ -116,9 +122,7 @@ def profile(member: Member) -> dict[str, Any]:
         "tier": member.tier,
         "store_id": member.store_id,
         "tags": list(member.tags),
-        "children": [
-            {"name": c.name, "birthday": c.birthday.isoformat(), "gender": c.gender} for c in member.children
-        ],
+        "children": [{"name": c.name, "birthday": c.birthday.isoformat(), "gender": c.gender} for c in member.children],
         "consent": {"sms": member.consent.sms, "im": member.consent.im, "marketing": member.consent.marketing},
         "stored_value": (
             {

@@ -21,8 +21,14 @@ Log = Callable[..., None]
 
 
 class SendService:
-    def __init__(self, book: RuleBook, members: MemberStore, messages: MessageStore,
-                 providers: Mapping[str, Provider], log: Log | None = None) -> None:
+    def __init__(
+        self,
+        book: RuleBook,
+        members: MemberStore,
+        messages: MessageStore,
+        providers: Mapping[str, Provider],
+        log: Log | None = None,
+    ) -> None:
         self.book = book
         self.members = members
         self.messages = messages
@@ -47,7 +53,7 @@ class SendService:
             channel, why_not = choose_channel(member, rule)
             if channel is None:
                 return self._finish(message_id, MessageStatus.SUPPRESSED, now, why_not)
-        elif not member.consent.allows(message.channel):
+        if not member.consent.allows(message.channel):
             return self._finish(message_id, MessageStatus.SUPPRESSED, now, f"no {message.channel.value} consent")
         address = member.phone if message.channel is Channel.SMS else member.im_user_id
         if not address:
@@ -62,10 +68,16 @@ class SendService:
             if exc.retryable:
                 raise
             return self._finish(message_id, MessageStatus.FAILED, now, str(exc))
-        self.messages.transition(message_id, MessageStatus.SENT, now, expect=PENDING_STATUSES,
-                                 provider_message_id=result.provider_message_id, parts=result.parts)
-        self.log("sent", message_id=message_id, provider=provider.name, to=mask(address) if message.channel is Channel.SMS else address,
-                 parts=result.parts)
+        self.messages.transition(
+            message_id,
+            MessageStatus.SENT,
+            now,
+            expect=PENDING_STATUSES,
+            provider_message_id=result.provider_message_id,
+            parts=result.parts,
+        )
+        shown = mask(address) if message.channel is Channel.SMS else address
+        self.log("sent", message_id=message_id, provider=provider.name, to=shown, parts=result.parts)
         for receipt in result.receipts:
             self.apply_receipt(receipt)
         return MessageStatus.SENT
@@ -74,10 +86,14 @@ class SendService:
         """Record a provider receipt. Never moves a message backwards (receipts arrive out of order)."""
         if receipt.message_id is None:
             return False
-        lower = frozenset(s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[receipt.status]
-                          and s not in (MessageStatus.SUPPRESSED, MessageStatus.CAPPED))
-        return self.messages.transition(receipt.message_id, receipt.status, receipt.at, expect=lower,
-                                        reason=receipt.reason)
+        lower = frozenset(
+            s
+            for s, rank in STATUS_RANK.items()
+            if rank < STATUS_RANK[receipt.status] and s not in (MessageStatus.SUPPRESSED, MessageStatus.CAPPED)
+        )
+        return self.messages.transition(
+            receipt.message_id, receipt.status, receipt.at, expect=lower, reason=receipt.reason
+        )
 
     def _finish(self, message_id: str, status: MessageStatus, now: datetime, reason: str | None) -> MessageStatus:
         self.messages.transition(message_id, status, now, expect=PENDING_STATUSES, reason=reason)

@@ -1,0 +1,73 @@
+# MemberPulse. `make demo` and `make test` do all the set-up they need on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MS_VENV := .local/ministack-venv
+PORT ?= 4566
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help venv ministack up down demo test lint typecheck cfn-lint unit integration e2e bench clean
+
+help:
+	@echo "make demo   - set up, bring the local stack up, run the demo scenario"
+	@echo "make test   - lint, type-check, cfn-lint, unit, integration (moto), end to end (local stack)"
+	@echo "make up / make down - start / stop the local stack (PORT=$(PORT))"
+	@echo "make bench  - benchmarks (figures as ratios)"
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+venv: $(BIN)/.installed
+
+$(MS_VENV)/.installed: requirements-ministack.txt
+	mkdir -p .local
+	test -x $(MS_VENV)/bin/python || $(PYTHON) -m venv $(MS_VENV)
+	$(MS_VENV)/bin/pip install -q --upgrade pip
+	$(MS_VENV)/bin/pip install -q -r requirements-ministack.txt
+	touch $@
+
+ministack: $(MS_VENV)/.installed
+
+up: venv ministack
+	$(BIN)/memberpulse up --port $(PORT)
+
+down: venv
+	$(BIN)/memberpulse down --port $(PORT)
+
+demo: up
+	$(BIN)/memberpulse demo --stack-file .local/stack.json
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || (echo "run: $(BIN)/ruff format ." && false)
+
+typecheck: venv
+	$(BIN)/mypy app.py chalicelib memberpulse_cli
+
+cfn-lint: venv
+	$(BIN)/memberpulse package --stage dev --out .local/build/cfn-lint
+	$(BIN)/cfn-lint .local/build/cfn-lint/sam.json
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: venv
+	$(BIN)/pytest -q tests/integration
+
+e2e: venv ministack
+	$(BIN)/pytest -q tests/e2e
+
+test: venv ministack
+	$(MAKE) lint typecheck cfn-lint
+	$(BIN)/pytest -q tests
+
+bench: venv ministack
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .local/build .mypy_cache .ruff_cache .pytest_cache

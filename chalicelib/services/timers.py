@@ -1,0 +1,155 @@
+"""Durable timers: keep each member's timers in line with their data, release the due ones in
+batches through SQS, and fire them (checking they still apply) into messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from ..domain.clock import to_iso
+from ..domain.model import Member
+from ..domain.rules import RuleBook
+from ..domain.timers import MEMBER_DERIVED, Timer, is_stale, member_timers, refresh_facts
+from ..domain.triggers import Trigger
+from ..ports import Catalog, MemberStore, StoredTimer, TimerQueue, TimerStore
+from .lifecycle import LifecycleService
+
+Log = Callable[..., None]
+FIRST_SWEEP_HOURS = 72  # the very first sweep looks this far back
+CATCH_UP_HOURS = 24 * 35  # after a pause, sweep every hour since the last one, up to five weeks
+
+
+def hour_of(at: datetime) -> str:
+    return to_iso(at)[:13]
+
+
+def hours_between(first: str, last: str) -> list[str]:
+    start = datetime.fromisoformat(first + ":00:00+00:00")
+    end = datetime.fromisoformat(last + ":00:00+00:00")
+    out: list[str] = []
+    while start <= end:
+        out.append(hour_of(start))
+        start += timedelta(hours=1)
+    return out
+
+
+def _same(stored: StoredTimer | None, timer: Timer) -> bool:
+    return (
+        stored is not None
+        and stored.status == "pending"
+        and stored.timer.occurrence == timer.occurrence
+        and stored.timer.due_at == timer.due_at
+        and stored.timer.facts == timer.facts
+    )
+
+
+class TimerService:
+    def __init__(
+        self,
+        book: RuleBook,
+        timers: TimerStore,
+        members: MemberStore,
+        catalog: Catalog,
+        queue: TimerQueue,
+        lifecycle: LifecycleService,
+        store_zone: str,
+        log: Log | None = None,
+    ) -> None:
+        self.book = book
+        self.timers = timers
+        self.members = members
+        self.catalog = catalog
+        self.queue = queue
+        self.lifecycle = lifecycle
+        self.store_zone = store_zone
+        self.log = log or (lambda *a, **k: None)
+
+    def reconcile_member(self, member: Member, now: datetime) -> dict[str, int]:
+        """Bring the member's date-based timers in line with the record: new ones added, moved ones
+        rewritten (a purchase moves the wake-up), obsolete ones deleted (a used points lot)."""
+        existing = {t.timer.key: t for t in self.timers.for_member(member.member_id)}
+        done = frozenset((key, occ) for key, t in existing.items() for occ in t.fired)
+        desired = member_timers(member, self.book, now, self.store_zone, done)
+        to_put = [
+            StoredTimer(t, "pending", fired=existing[k].fired if k in existing else ())
+            for k, t in desired.items()
+            if not _same(existing.get(k), t)
+        ]
+        to_delete = [
+            k
+            for k, t in existing.items()
+            if k.split("#", 1)[0] in MEMBER_DERIVED and t.status == "pending" and k not in desired
+        ]
+        if to_put:
+            self.timers.put(to_put, now)
+        if to_delete:
+            self.timers.delete(member.member_id, to_delete)
+        return {"scheduled": len(to_put), "cancelled": len(to_delete)}
+
+    def schedule(self, member_id: str, timers: list[Timer], now: datetime) -> int:
+        """Add follow-up timers (orders, coupons, arrivals), never re-adding a fired occurrence."""
+        if not timers:
+            return 0
+        existing = {t.timer.key: t for t in self.timers.for_member(member_id)}
+        to_put = []
+        for timer in timers:
+            old = existing.get(timer.key)
+            if old is not None and (timer.occurrence in old.fired or _same(old, timer)):
+                continue
+            to_put.append(StoredTimer(timer, "pending", fired=old.fired if old else ()))
+        if to_put:
+            self.timers.put(to_put, now)
+        return len(to_put)
+
+    def release_due(self, now: datetime) -> dict[str, int]:
+        """Find timers due by ``now`` through the sparse ``due`` index, hour by hour from the last
+        sweep, and queue them for firing. Reads only the timers that are due."""
+        now_hour = hour_of(now)
+        mark = self.timers.watermark()
+        if mark and hour_of(now - timedelta(hours=CATCH_UP_HOURS)) <= mark <= now_hour:
+            start = mark  # overdue timers since the last sweep are found, and dropped if stale
+        else:
+            start = hour_of(now - timedelta(hours=FIRST_SWEEP_HOURS))
+        keys: list[tuple[str, str]] = []
+        hours = hours_between(start, now_hour)
+        for hour in hours:
+            keys.extend(self.timers.due_in_hour(hour, now))
+        requests = self.queue.enqueue(now, keys) if keys else 0
+        if mark is None or now_hour > mark:
+            self.timers.set_watermark(now_hour)
+        return {"hours_swept": len(hours), "due": len(keys), "sqs_requests": requests}
+
+    def fire(self, keys: list[tuple[str, str]], now: datetime) -> dict[str, int]:
+        counts = {"fired": 0, "dropped": 0, "skipped": 0}
+        for member_id, key in keys:
+            counts[self._fire_one(member_id, key, now)] += 1
+        return counts
+
+    def _fire_one(self, member_id: str, key: str, now: datetime) -> str:
+        stored = self.timers.get(member_id, key)
+        if stored is None or stored.status != "pending" or stored.timer.due_at > now:
+            return "skipped"
+        timer = stored.timer
+        rule = self.book.get(timer.rule_id)
+        member = self.members.get(member_id)
+        reason: str | None = None
+        facts = None
+        if rule is None:
+            reason = "rule disabled"
+        elif is_stale(timer.due_at, rule, now):
+            hours = (now - timer.due_at).total_seconds() / 3600
+            reason = f"stale: {hours:.0f} h overdue (stale_after {rule.stale_after_hours} h)"
+        elif member is None:
+            reason = "member no longer exists"
+        else:
+            picks = int(rule.params.get("picks", 3))
+            facts, reason = refresh_facts(timer, member, self.catalog.products(), self.store_zone, picks)
+        if reason is not None or member is None or facts is None:
+            self.timers.finish(member_id, key, timer.occurrence, "dropped", reason, now)
+            self.log("timer dropped", member_id=member_id, timer=key, reason=reason)
+            return "dropped"
+        self.lifecycle.fire([Trigger(timer.rule_id, member_id, timer.occurrence, now, facts)], member, now)
+        self.timers.finish(member_id, key, timer.occurrence, "fired", None, now)
+        if timer.rule_id in MEMBER_DERIVED:
+            self.reconcile_member(member, now)  # schedules the next occurrence (next birthday)
+        return "fired"

@@ -1,0 +1,245 @@
+"""``make demo``: a day (and the weeks after it) in a toy store, on the local stack.
+
+Everything goes through the public API, the streams, the queues and the deployed functions; time
+after the first day is driven with ``run-schedule`` (CONTRACT §5), as EventBridge would."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.clock import parse_iso, to_iso
+
+from .aws import Aws
+from .client import ApiClient
+from .functions import invoke, scheduled_event
+from .stackinfo import read_stack_file
+from .waiting import settle, timers_pending, wait_until
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+
+PRODUCTS: dict[str, dict[str, Any]] = {
+    "PUZ-DINO-1": {
+        "name": "恐龙拼图·第1辑",
+        "category": "puzzle",
+        "age_min_months": 36,
+        "age_max_months": 72,
+        "price": 59,
+        "tags": ["dinosaur"],
+    },
+    "PUZ-DINO-2": {
+        "name": "恐龙拼图·第2辑",
+        "category": "puzzle",
+        "age_min_months": 48,
+        "age_max_months": 96,
+        "price": 69,
+        "tags": ["dinosaur"],
+    },
+    "DOLL-BEAR": {"name": "小熊娃娃", "category": "doll", "age_min_months": 24, "age_max_months": 72, "price": 99},
+    "DOLL-BEAR-DRESS": {
+        "name": "小熊换装套",
+        "category": "doll_accessory",
+        "accessory_of": ["doll"],
+        "age_min_months": 24,
+        "price": 39,
+    },
+    "BLOCKS-100": {
+        "name": "百变积木桶",
+        "category": "blocks",
+        "age_min_months": 36,
+        "age_max_months": 120,
+        "price": 129,
+        "tags": ["blocks"],
+    },
+}
+
+
+def _line(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _members(today: date) -> dict[str, dict[str, Any]]:
+    soon = today + timedelta(days=5)
+    later = today + timedelta(days=20)
+    return {
+        "m-wang": {
+            "name": "王小明",
+            "phone": "138 0013 8000",
+            "locale": "zh-CN",
+            "tier": "regular",
+            "consent": {"sms": True, "im": True, "marketing": True},
+            "tags": ["dinosaur"],
+            "children": [{"name": "乐乐", "birthday": soon.replace(year=soon.year - 4).isoformat(), "gender": "boy"}],
+        },
+        "m-emily": {
+            "name": "Emily",
+            "phone": "+1 415 555 0132",
+            "locale": "en",
+            "timezone": "America/Los_Angeles",
+            "consent": {"sms": True, "marketing": True},
+            "children": [{"name": "Mia", "birthday": later.replace(year=later.year - 6).isoformat(), "gender": "girl"}],
+        },
+        "m-chen": {
+            "name": "陳美玲",
+            "phone": "+886 912 345 678",
+            "locale": "zh-TW",
+            "timezone": "Asia/Taipei",
+            "im_user_id": "agora_chen",
+            "consent": {"sms": True, "im": True, "marketing": False},
+        },
+    }
+
+
+def run_demo(stack_file: Path) -> int:
+    stack = read_stack_file(stack_file)
+    api = ApiClient(stack["api_url"], stack["api_key"])
+    aws = Aws(stack["endpoint_url"], stack["region"])
+    ids = list(_members(date.today()).keys())
+
+    _line("MemberPulse demo: a day in a toy store\n")
+    _line("1. The catalog")
+    for sku, product in PRODUCTS.items():
+        api.ok("PUT", f"/v1/products/{sku}", {**product, "in_stock": True})
+        _line(f"   {sku:16} {product['name']}")
+
+    start = datetime.now(UTC)
+    today = start.astimezone(SHANGHAI).date()
+    members = _members(today)
+    _line("\n2. Members join")
+    for member_id, body in members.items():
+        api.ok("PUT", f"/v1/members/{member_id}", body)
+        _line(f"   {member_id:8} {body['name']} ({body['locale']}, {body.get('timezone', 'store zone')})")
+
+    _line("\n3. They shop: orders, points, a coupon, a tier upgrade")
+    bought = to_iso(start - timedelta(minutes=5))
+    orders = {"m-wang": ["DOLL-BEAR", "PUZ-DINO-1"], "m-emily": ["BLOCKS-100"], "m-chen": ["PUZ-DINO-1"]}
+    for member_id, skus in orders.items():
+        items = [{"sku": s, "qty": 1, "price": PRODUCTS[s]["price"]} for s in skus]
+        total = sum(i["price"] for i in items)
+        api.ok(
+            "POST",
+            f"/v1/members/{member_id}/orders",
+            {"order_id": f"o-{member_id}-1", "purchased_at": bought, "items": items, "total": total},
+        )
+        api.ok(
+            "POST",
+            f"/v1/members/{member_id}/points",
+            {
+                "txn_id": f"p-{member_id}-1",
+                "delta": int(total),
+                "reason": "purchase",
+                "expires_on": (today + timedelta(days=30)).isoformat(),
+            },
+        )
+        _line(f"   {member_id:8} bought {', '.join(skus)} and earned {int(total)} points")
+    api.ok(
+        "POST",
+        "/v1/members/m-wang/coupons",
+        {
+            "coupon_id": "c-wang-1",
+            "title": "满100减20券",
+            "value": 20,
+            "expires_on": (today + timedelta(days=10)).isoformat(),
+        },
+    )
+    api.ok("PUT", "/v1/members/m-wang", {"tier": "gold"})
+    _line("   m-wang   got a coupon and moved up to gold")
+    messages = settle(api, ids, expect_at_least=11)
+    _print(messages, set())
+
+    _line("\n4. The weeks after: the schedule, replayed day by day (memberpulse run-schedule --at …)")
+    api.ok(
+        "POST",
+        "/v1/members/m-chen/orders",
+        {
+            "order_id": "o-m-chen-2",
+            "purchased_at": to_iso(start + timedelta(days=10)),
+            "items": [{"sku": "PUZ-DINO-2", "qty": 1, "price": 69}],
+            "total": 69,
+        },
+    )
+    _line("   (m-chen comes back on day 10: that moves her 45-day wake-up)")
+    seen = {m["message_id"] for m in messages}
+    for day in (1, 2, 3, 7, 10, 14, 15, 17, 27, 46, 56):
+        for at in _ticks(start, day):
+            if at <= start:
+                continue
+            result = invoke(stack, "on_schedule", scheduled_event(to_iso(at), stack["region"]))
+            if result and result.get("due"):
+                _wait_for_timers(aws, stack["tables"]["timers"], at)
+        messages = settle(api, ids, quiet_for=1.5)
+        new = [m for m in messages if m["message_id"] not in seen]
+        if new:
+            _line(f"\n   day {day:>2} ({(start + timedelta(days=day)).date()}):")
+            _print(new, set(), indent="   ")
+            seen |= {m["message_id"] for m in new}
+
+    _summary(messages)
+    _line(f"\nThe stack is still up. API: {stack['api_url']}")
+    _line(f"  curl -H 'Authorization: Bearer {stack['api_key']}' {stack['api_url']}/v1/members/m-wang/messages")
+    _line("  .venv/bin/memberpulse run-schedule --at 2027-01-01T02:00:00Z   # replay any moment")
+    _line("  make down                                                      # stop it")
+    ok = any(m["trigger"] == "welcome" and m["status"] in ("sent", "delivered") for m in messages)
+    return 0 if ok else 1
+
+
+def _wait_for_timers(aws: Aws, table: str, at: datetime) -> None:
+    wait_until(lambda: timers_pending(aws, table, at) == 0, timeout=60)
+
+
+def _ticks(start: datetime, day: int) -> list[datetime]:
+    """10:30 in Shanghai and in Los Angeles on that day: when the date-based rules fall due."""
+    d = (start + timedelta(days=day)).astimezone(SHANGHAI).date()
+    return sorted(
+        {
+            datetime(d.year, d.month, d.day, 10, 30, tzinfo=SHANGHAI).astimezone(UTC),
+            datetime(d.year, d.month, d.day, 10, 30, tzinfo=LOS_ANGELES).astimezone(UTC),
+        }
+    )
+
+
+def _print(messages: list[dict[str, Any]], _: set[str], indent: str = "") -> None:
+    for m in sorted(messages, key=lambda m: (m["created_at"], m["member_id"], m["trigger"])):
+        when = parse_iso(m["created_at"]).strftime("%m-%d %H:%M")
+        extra = f" ({m['reason']})" if m.get("reason") else ""
+        _line(
+            f"{indent}   {when}Z {m['trigger']:<19} {m['channel']:<3} {m['member_id']:<8} "
+            f"{m['status']:<10}{extra}\n{indent}      {m['text']}"
+        )
+
+
+def _summary(messages: list[dict[str, Any]]) -> None:
+    _line("\n5. What happened, per rule (planned → sent → delivered; suppressed = no consent)")
+    by_rule: dict[str, Counter[str]] = {}
+    for m in messages:
+        by_rule.setdefault(m["trigger"], Counter())[m["status"]] += 1
+    _line(f"   {'rule':<20}{'planned':>8}{'sent':>6}{'delivered':>10}{'suppressed':>11}{'other':>7}")
+    totals: Counter[str] = Counter()
+    for rule, counts in sorted(by_rule.items()):
+        planned = sum(counts.values())
+        sent = sum(counts[s] for s in ("sent", "delivered", "read"))
+        delivered = counts["delivered"] + counts["read"]
+        other = planned - sent - counts["suppressed"]
+        totals.update(
+            {
+                "planned": planned,
+                "sent": sent,
+                "delivered": delivered,
+                "suppressed": counts["suppressed"],
+                "other": other,
+            }
+        )
+        _line(f"   {rule:<20}{planned:>8}{sent:>6}{delivered:>10}{counts['suppressed']:>11}{other:>7}")
+    _line(
+        f"   {'total':<20}{totals['planned']:>8}{totals['sent']:>6}{totals['delivered']:>10}"
+        f"{totals['suppressed']:>11}{totals['other']:>7}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(run_demo(Path(".local/stack.json")))

@@ -1,0 +1,323 @@
+"""Hand-written in-memory fakes of the ports in ``chalicelib/ports.py`` (fakes over mocks).
+
+They keep the semantics the DynamoDB/SQS adapters promise, so a service tested against them behaves
+the same against the real stores: optimistic versioning on members, conditional creates and
+conditional status transitions on messages. Every read and write copies, like a real store would:
+mutating what ``get`` returned never changes what is stored until ``save``.
+
+Also a few builders (``member``, ``rule_book``) shared by the unit tests.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain import api_keys
+from chalicelib.domain.model import Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product, StatusChange
+from chalicelib.domain.rules import RuleBook, parse_rule_book
+from chalicelib.domain.segments import count_parts
+from chalicelib.ports import OutboundMessage, ProviderError, Receipt, SendResult, VersionConflict
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+class FakeMemberStore:
+    """Members plus their activity (orders, points, coupons), keyed like the DynamoDB tables.
+
+    ``before_next_write`` simulates a concurrent writer: a callable run once, just before the next
+    ``save``/``add_order``/``add_points`` checks the version (it may itself call ``save``).
+    ``always_conflict`` makes every versioned write fail, as under a storm of concurrent writers.
+    """
+
+    def __init__(self) -> None:
+        self.members: dict[str, Member] = {}
+        self.activity: dict[tuple[str, str], Any] = {}
+        self.writes = 0
+        self.before_next_write: Callable[[], None] | None = None
+        self.always_conflict = False
+
+    # -- reads -------------------------------------------------------------------------------------
+    def get(self, member_id: str) -> Member | None:
+        stored = self.members.get(member_id)
+        return copy.deepcopy(stored) if stored is not None else None
+
+    def get_order(self, member_id: str, order_id: str) -> Order | None:
+        order = self.activity.get((member_id, f"ORDER#{order_id}"))
+        return order if isinstance(order, Order) else None
+
+    def get_points(self, member_id: str, txn_id: str) -> PointsTxn | None:
+        txn = self.activity.get((member_id, f"POINTS#{txn_id}"))
+        return txn if isinstance(txn, PointsTxn) else None
+
+    def orders(self, member_id: str) -> list[Order]:
+        return [v for (mid, sk), v in self.activity.items() if mid == member_id and sk.startswith("ORDER#")]
+
+    def points_txns(self, member_id: str) -> list[PointsTxn]:
+        return [v for (mid, sk), v in self.activity.items() if mid == member_id and sk.startswith("POINTS#")]
+
+    def coupons(self, member_id: str) -> list[Coupon]:
+        return [v for (mid, sk), v in self.activity.items() if mid == member_id and sk.startswith("COUPON#")]
+
+    # -- writes ------------------------------------------------------------------------------------
+    def _run_interleaved_writer(self) -> None:
+        hook, self.before_next_write = self.before_next_write, None
+        if hook is not None:
+            hook()
+
+    def _check_version(self, member: Member) -> None:
+        if self.always_conflict:
+            raise VersionConflict(member.member_id)
+        stored = self.members.get(member.member_id)
+        if member.version == 0:
+            if stored is not None:
+                raise VersionConflict(member.member_id)
+        elif stored is None or stored.version != member.version:
+            raise VersionConflict(member.member_id)
+
+    def _commit(self, member: Member) -> None:
+        member.version += 1
+        self.members[member.member_id] = copy.deepcopy(member)
+        self.writes += 1
+
+    def save(self, member: Member) -> None:
+        self._run_interleaved_writer()
+        self._check_version(member)
+        self._commit(member)
+
+    def _add_activity(self, key: tuple[str, str], value: Any, member: Member) -> bool:
+        self._run_interleaved_writer()
+        # Same order as the DynamoDB transaction: the activity condition is reported first.
+        if key in self.activity:
+            return False
+        self._check_version(member)
+        self.activity[key] = value
+        self._commit(member)
+        return True
+
+    def add_order(self, order: Order, member: Member) -> bool:
+        return self._add_activity((order.member_id, f"ORDER#{order.order_id}"), order, member)
+
+    def add_points(self, txn: PointsTxn, member: Member) -> bool:
+        return self._add_activity((txn.member_id, f"POINTS#{txn.txn_id}"), txn, member)
+
+    def add_coupon(self, coupon: Coupon) -> bool:
+        key = (coupon.member_id, f"COUPON#{coupon.coupon_id}")
+        if key in self.activity:
+            return False
+        self.activity[key] = coupon
+        return True
+
+    def delete(self, member_id: str) -> None:
+        """Test helper: the member disappears (e.g. erased on request)."""
+        self.members.pop(member_id, None)
+
+
+class FakeProductStore:
+    def __init__(self) -> None:
+        self.products: dict[str, Product] = {}
+
+    def put(self, product: Product) -> None:
+        self.products[product.sku] = product
+
+    def get(self, sku: str) -> Product | None:
+        return self.products.get(sku)
+
+
+_TIME_FIELD = {
+    MessageStatus.SENT: "sent_at",
+    MessageStatus.DELIVERED: "delivered_at",
+    MessageStatus.READ: "read_at",
+}
+
+
+class FakeMessageStore:
+    def __init__(self) -> None:
+        self.messages: dict[str, Message] = {}
+
+    def create(self, message: Message) -> bool:
+        if message.message_id in self.messages:
+            return False
+        self.messages[message.message_id] = copy.deepcopy(message)
+        return True
+
+    def get(self, message_id: str) -> Message | None:
+        stored = self.messages.get(message_id)
+        return copy.deepcopy(stored) if stored is not None else None
+
+    def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]:
+        mine = [m for m in self.messages.values() if m.member_id == member_id]
+        mine.sort(key=lambda m: m.created_at, reverse=True)
+        return [copy.deepcopy(m) for m in mine[:limit]]
+
+    def transition(
+        self,
+        message_id: str,
+        status: MessageStatus,
+        at: datetime,
+        *,
+        expect: frozenset[MessageStatus],
+        reason: str | None = None,
+        provider_message_id: str | None = None,
+        parts: int | None = None,
+    ) -> bool:
+        message = self.messages.get(message_id)
+        if not expect or message is None or message.status not in expect:
+            return False
+        message.status = status
+        if status in _TIME_FIELD:
+            setattr(message, _TIME_FIELD[status], at)
+        if reason:
+            message.reason = reason
+        if provider_message_id:
+            message.provider_message_id = provider_message_id
+        if parts is not None:
+            message.parts = parts
+        message.history.append(StatusChange(status, at, reason))
+        return True
+
+
+class FakeSendQueue:
+    """Records every id enqueued (and when it was decided); ``fail_next`` makes the next enqueue raise
+    (SQS refusing a batch)."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.decided_at: list[datetime | None] = []
+        self.fail_next = False
+
+    def enqueue(self, message_ids: list[str], at: datetime | None = None) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("SQS refused the batch")
+        self.batches.append(list(message_ids))
+        self.decided_at.append(at)
+
+    @property
+    def ids(self) -> list[str]:
+        return [mid for batch in self.batches for mid in batch]
+
+
+class FakeProvider:
+    """Records what it was asked to send. ``fail_with(retryable=...)`` makes the next sends raise
+    ``ProviderError`` (``times`` of them, or all with ``times=None``); ``receipt`` adds an immediate
+    receipt of that status to each result, as the sandbox does."""
+
+    def __init__(self, name: str = "fake", receipt: MessageStatus | None = None) -> None:
+        self.name = name
+        self.receipt = receipt
+        self.sends: list[OutboundMessage] = []
+        self.attempts = 0
+        self._error: ProviderError | None = None
+        self._error_times: int | None = 0
+
+    def fail_with(self, *, retryable: bool, message: str = "provider said no", times: int | None = 1) -> None:
+        self._error = ProviderError(message, retryable=retryable)
+        self._error_times = times
+
+    def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        self.attempts += 1
+        if self._error is not None and (self._error_times is None or self._error_times > 0):
+            if self._error_times is not None:
+                self._error_times -= 1
+            raise self._error
+        self.sends.append(message)
+        provider_message_id = f"{self.name}-{message.message_id}"
+        parts = count_parts(message.text) if message.channel == "sms" else 1
+        receipts: tuple[Receipt, ...] = ()
+        if self.receipt is not None:
+            receipts = (Receipt(message.message_id, provider_message_id, self.receipt, now),)
+        return SendResult(provider_message_id, parts, receipts)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    provider_message_id: str
+    message: OutboundMessage
+    parts: int
+    at: datetime
+
+
+class FakeOutbox:
+    def __init__(self) -> None:
+        self.entries: list[OutboxEntry] = []
+
+    def record(self, provider_message_id: str, message: OutboundMessage, parts: int, at: datetime) -> None:
+        self.entries.append(OutboxEntry(provider_message_id, message, parts, at))
+
+
+class FakeApiKeyStore:
+    def __init__(self) -> None:
+        self.keys: dict[str, dict[str, Any]] = {}
+        self.lookups = 0
+
+    def is_active(self, key_hash: str) -> bool:
+        self.lookups += 1
+        entry = self.keys.get(key_hash)
+        return bool(entry and entry["active"])
+
+    def put(self, key_hash: str, key_id: str, label: str, created_at: datetime) -> None:
+        self.keys[key_hash] = {"key_id": key_id, "label": label, "created_at": created_at, "active": True}
+
+    def add(self, key: str, *, active: bool = True) -> None:
+        """Test helper: store the hash of a plain key."""
+        self.put(api_keys.hash_key(key), key[:10], "test", NOW)
+        self.keys[api_keys.hash_key(key)]["active"] = active
+
+
+# -- builders ---------------------------------------------------------------------------------------
+
+RULES_TOML = """
+[store]
+name = "乐乐玩具"
+tiers = ["regular", "silver", "gold", "platinum"]
+
+[store.tier_benefits]
+gold = "全场9折"
+
+[rules.welcome]
+class = "transactional"
+channels = ["im", "sms"]
+
+[rules.welcome.templates]
+zh-CN = "{{ member.name | default: '亲爱的会员' }}，欢迎加入{{ store.name }}！"
+zh-TW = "{{ member.name | default: '親愛的會員' }}，歡迎加入{{ store.name }}！"
+en = "Welcome to {{ store.name }}, {{ member.name | default: 'friend' }}!"
+
+[rules.tier_upgraded]
+class = "transactional"
+channels = ["im", "sms"]
+
+[rules.tier_upgraded.templates]
+zh-CN = "恭喜升级为{{ tier.name }}会员：{{ tier.benefits | default: '详见会员中心' }}"
+
+[rules.new_arrivals]
+class = "marketing"
+channels = ["sms"]
+
+[rules.new_arrivals.templates]
+zh-CN = "新品到店啦"
+"""
+
+
+def rule_book(*, without: tuple[str, ...] = ()) -> RuleBook:
+    """A rule book with welcome, tier_upgraded and a marketing rule (new_arrivals), minus ``without``."""
+    book = parse_rule_book(RULES_TOML)
+    return RuleBook(book.store, {k: v for k, v in book.rules.items() if k not in without})
+
+
+def member(member_id: str = "m-1", **fields: Any) -> Member:
+    """A member reachable on both channels with default consent (sms, im; no marketing)."""
+    values: dict[str, Any] = {
+        "name": "王小明",
+        "phone": "+8613800138000",
+        "im_user_id": "agora_u1",
+        "joined_at": NOW,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    values.update(fields)
+    return Member(member_id=member_id, **values)

@@ -1,0 +1,173 @@
+"""DynamoMessageStore against moto: create-once, conditional transitions, the by_member GSI."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.adapters.dynamo import DynamoMessageStore
+from chalicelib.domain.model import PENDING_STATUSES, Channel, Message, MessageStatus, StatusChange
+
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
+def a_message(message_id: str = "m-msg-1", member_id: str = "m-1001", created_at: datetime = T0) -> Message:
+    return Message(
+        message_id=message_id,
+        member_id=member_id,
+        trigger="welcome",
+        occurrence="join",
+        channel=Channel.IM,
+        provider="sandbox",
+        text="王小明，欢迎加入乐乐玩具会员！",
+        status=MessageStatus.QUEUED,
+        created_at=created_at,
+        history=[StatusChange(MessageStatus.QUEUED, created_at)],
+    )
+
+
+def raw_item(aws, message_id: str) -> dict:
+    return aws.dynamodb.get_item(
+        TableName=aws.tables["MessagesTable"], Key={"message_id": {"S": message_id}}, ConsistentRead=True
+    )["Item"]
+
+
+class TestCreate:
+    def test_given_a_new_message_when_created_then_true_and_it_reads_back_the_same(self, aws):
+        store = DynamoMessageStore()
+        message = a_message()
+
+        assert store.create(message) is True
+
+        assert store.get("m-msg-1") == message
+
+    def test_given_the_id_exists_when_created_again_then_false_and_the_first_is_kept(self, aws):
+        store = DynamoMessageStore()
+        store.create(a_message())
+
+        again = replace(a_message(), text="other text", status=MessageStatus.SUPPRESSED, reason="x")
+        assert store.create(again) is False
+
+        kept = store.get("m-msg-1")
+        assert kept.text == "王小明，欢迎加入乐乐玩具会员！"
+        assert kept.status is MessageStatus.QUEUED
+        assert len(aws.scan("MessagesTable")) == 1
+
+    def test_given_no_message_when_get_then_none(self, aws):
+        assert DynamoMessageStore().get("m-none") is None
+
+
+class TestTransition:
+    def test_given_a_queued_message_when_sent_then_status_sent_at_and_history_are_recorded(self, aws):
+        store = DynamoMessageStore()
+        store.create(a_message())
+        at = T0 + timedelta(seconds=3)
+
+        ok = store.transition(
+            "m-msg-1", MessageStatus.SENT, at, expect=PENDING_STATUSES, provider_message_id="sbx-m-msg-1", parts=2
+        )
+
+        assert ok is True
+        message = store.get("m-msg-1")
+        assert message.status is MessageStatus.SENT
+        assert message.sent_at == at
+        assert message.delivered_at is None
+        assert message.provider_message_id == "sbx-m-msg-1"
+        assert message.parts == 2
+        assert message.history == [StatusChange(MessageStatus.QUEUED, T0), StatusChange(MessageStatus.SENT, at)]
+
+    def test_given_a_sent_message_when_delivered_then_delivered_at_is_set_and_history_grows(self, aws):
+        store = DynamoMessageStore()
+        store.create(a_message())
+        sent, delivered = T0 + timedelta(seconds=3), T0 + timedelta(seconds=9)
+        store.transition("m-msg-1", MessageStatus.SENT, sent, expect=PENDING_STATUSES)
+
+        ok = store.transition("m-msg-1", MessageStatus.DELIVERED, delivered, expect=frozenset({MessageStatus.SENT}))
+
+        assert ok is True
+        message = store.get("m-msg-1")
+        assert message.status is MessageStatus.DELIVERED
+        assert message.sent_at == sent
+        assert message.delivered_at == delivered
+        assert [h.status for h in message.history] == [
+            MessageStatus.QUEUED,
+            MessageStatus.SENT,
+            MessageStatus.DELIVERED,
+        ]
+
+    def test_given_status_not_in_expect_when_transition_then_false_and_nothing_changes(self, aws):
+        store = DynamoMessageStore()
+        store.create(a_message())
+        before = raw_item(aws, "m-msg-1")
+
+        ok = store.transition(
+            "m-msg-1",
+            MessageStatus.DELIVERED,
+            T0 + timedelta(seconds=9),
+            expect=frozenset({MessageStatus.SENT}),
+            reason="should not land",
+        )
+
+        assert ok is False
+        assert raw_item(aws, "m-msg-1") == before
+
+    def test_given_a_reason_when_suppressed_then_reason_is_stored_on_the_message_and_its_history(self, aws):
+        store = DynamoMessageStore()
+        store.create(a_message())
+        at = T0 + timedelta(minutes=1)
+
+        assert store.transition("m-msg-1", MessageStatus.SUPPRESSED, at, expect=PENDING_STATUSES, reason="no consent")
+
+        message = store.get("m-msg-1")
+        assert message.status is MessageStatus.SUPPRESSED
+        assert message.reason == "no consent"
+        assert message.history[-1] == StatusChange(MessageStatus.SUPPRESSED, at, "no consent")
+        assert message.sent_at is None
+
+    def test_given_empty_expect_when_transition_then_false(self, aws):
+        store = DynamoMessageStore()
+        store.create(a_message())
+
+        assert store.transition("m-msg-1", MessageStatus.SENT, T0, expect=frozenset()) is False
+        assert store.get("m-msg-1").status is MessageStatus.QUEUED
+
+    def test_given_an_unknown_id_when_transition_then_false_and_no_item_is_created(self, aws):
+        store = DynamoMessageStore()
+
+        assert store.transition("m-ghost", MessageStatus.DELIVERED, T0, expect=PENDING_STATUSES) is False
+        assert aws.scan("MessagesTable") == []
+
+    def test_given_a_message_stored_without_history_when_transition_then_history_starts(self, aws):
+        store = DynamoMessageStore()
+        store.create(replace(a_message(), history=[]))
+
+        assert store.transition("m-msg-1", MessageStatus.SENT, T0, expect=PENDING_STATUSES) is True
+
+        assert store.get("m-msg-1").history == [StatusChange(MessageStatus.SENT, T0)]
+
+
+class TestListForMember:
+    def test_given_messages_of_two_members_when_listed_then_only_theirs_newest_first(self, aws):
+        store = DynamoMessageStore()
+        times = [T0 + timedelta(hours=h) for h in (5, 1, 9, 3)]
+        for i, at in enumerate(times):
+            store.create(a_message(f"m-a-{i}", "m-a", at))
+        store.create(a_message("m-b-0", "m-b", T0 + timedelta(hours=7)))
+
+        listed = store.list_for_member("m-a")
+
+        assert [m.created_at for m in listed] == sorted(times, reverse=True)
+        assert [m.message_id for m in listed] == ["m-a-2", "m-a-0", "m-a-3", "m-a-1"]
+        assert all(m.member_id == "m-a" for m in listed)
+
+    def test_given_more_messages_than_the_limit_when_listed_then_the_newest_up_to_the_limit(self, aws):
+        store = DynamoMessageStore()
+        for h in range(5):
+            store.create(a_message(f"m-l-{h}", "m-l", T0 + timedelta(hours=h)))
+
+        listed = store.list_for_member("m-l", limit=2)
+
+        assert [m.message_id for m in listed] == ["m-l-4", "m-l-3"]
+
+    def test_given_no_messages_when_listed_then_empty(self, aws):
+        assert DynamoMessageStore().list_for_member("m-nobody") == []

@@ -1,0 +1,177 @@
+"""The send queue's consumer end to end on moto: SQS record → sandbox send → outbox row → status.
+
+The send intents are the real ones: a member insert goes through the stream handler, and what it put
+on the (moto) send queue is handed to the sender in an SQS event shaped like events/sqs_send_batch.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from chalicelib.adapters.dynamo import DynamoMemberStore, DynamoMessageStore
+from chalicelib.domain.ids import message_id
+from chalicelib.domain.model import Channel, Consent, MessageStatus
+from chalicelib.handlers import sender, streams
+
+from .conftest import load_event
+
+WELCOME_ID = message_id("m-1001", "welcome", "join")
+
+
+def queue_welcome(aws, context) -> list[dict]:
+    """Member m-1001 joins (events/member_insert.json): returns the send intents now on the queue."""
+    event = load_event("member_insert.json")
+    aws.put_image("MembersTable", event["Records"][0]["dynamodb"]["NewImage"])
+    assert streams.member_changed(event, context) == {"batchItemFailures": []}
+    intents = aws.drain_queue()
+    assert [json.loads(m["Body"])["message_id"] for m in intents] == [WELCOME_ID]
+    return intents
+
+
+def change_consent(**consent: bool) -> None:
+    store = DynamoMemberStore()
+    member = store.get("m-1001")
+    member.consent = replace(member.consent, **consent)
+    store.save(member)
+
+
+def outbox(aws) -> list[dict]:
+    return aws.scan("OutboxTable")
+
+
+class TestDeliver:
+    def test_given_a_queued_welcome_when_its_intent_arrives_then_sent_once_and_delivered(self, aws, lambda_context):
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+
+        result = sender.send_batch(event, lambda_context)
+
+        assert result == {"batchItemFailures": []}
+        message = DynamoMessageStore().get(WELCOME_ID)
+        assert message.status is MessageStatus.DELIVERED
+        assert message.sent_at is not None and message.delivered_at is not None
+        assert message.provider_message_id == f"sbx-{WELCOME_ID}"
+        assert message.parts == 1
+        assert [h.status for h in message.history] == [
+            MessageStatus.QUEUED,
+            MessageStatus.SENT,
+            MessageStatus.DELIVERED,
+        ]
+        [row] = outbox(aws)
+        assert row["provider_message_id"] == {"S": f"sbx-{WELCOME_ID}"}
+        assert row["message_id"] == {"S": WELCOME_ID}
+        assert row["channel"] == {"S": "im"}
+        assert row["to"] == {"S": "agora_u1001"}
+        assert row["text"]["S"] == message.text
+        [record] = aws.scan("IdempotencyTable")
+        assert record["status"] == {"S": "COMPLETED"}
+        assert "expiration" in record
+
+    def test_given_it_was_sent_when_the_same_sqs_event_is_delivered_again_then_still_one_send(
+        self, aws, lambda_context
+    ):
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+        sender.send_batch(event, lambda_context)
+        before = DynamoMessageStore().get(WELCOME_ID)
+
+        result = sender.send_batch(event, lambda_context)
+
+        assert result == {"batchItemFailures": []}
+        assert len(outbox(aws)) == 1
+        assert DynamoMessageStore().get(WELCOME_ID) == before
+        assert len(aws.scan("IdempotencyTable")) == 1
+
+    def test_given_the_idempotency_record_is_gone_when_redelivered_then_the_status_check_still_stops_a_resend(
+        self, aws, lambda_context
+    ):
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+        sender.send_batch(event, lambda_context)
+        for item in aws.scan("IdempotencyTable"):  # as if its TTL had run out
+            aws.dynamodb.delete_item(TableName=aws.tables["IdempotencyTable"], Key={"id": item["id"]})
+        before = DynamoMessageStore().get(WELCOME_ID)
+
+        result = sender.send_batch(event, lambda_context)
+
+        assert result == {"batchItemFailures": []}
+        assert len(outbox(aws)) == 1
+        assert DynamoMessageStore().get(WELCOME_ID) == before
+
+    def test_given_the_app_route_when_the_intent_arrives_then_delivered(self, aws, lambda_context):
+        from app import send
+
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+
+        assert send(event, lambda_context) == {"batchItemFailures": []}
+
+        assert DynamoMessageStore().get(WELCOME_ID).status is MessageStatus.DELIVERED
+        assert len(outbox(aws)) == 1
+
+
+class TestChecksAtSendTime:
+    def test_given_consent_withdrawn_after_queueing_when_the_intent_arrives_then_suppressed_with_reason(
+        self, aws, lambda_context
+    ):
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+        change_consent(sms=False, im=False)
+
+        result = sender.send_batch(event, lambda_context)
+
+        assert result == {"batchItemFailures": []}
+        message = DynamoMessageStore().get(WELCOME_ID)
+        assert message.status is MessageStatus.SUPPRESSED
+        assert message.reason and "consent" in message.reason
+        assert message.history[-1].status is MessageStatus.SUPPRESSED
+        assert message.sent_at is None
+        assert outbox(aws) == []
+
+    def test_given_consent_withdrawn_on_the_queued_channel_only_when_the_intent_arrives_then_nothing_goes_out_there(
+        self, aws, lambda_context
+    ):
+        # The welcome was queued on IM. The member then withdraws IM consent but keeps SMS consent.
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+        assert DynamoMessageStore().get(WELCOME_ID).channel is Channel.IM
+        change_consent(im=False)
+        assert DynamoMemberStore().get("m-1001").consent == Consent(sms=True, im=False, marketing=True)
+
+        sender.send_batch(event, lambda_context)
+
+        im_sends = [row for row in outbox(aws) if row["channel"]["S"] == "im"]
+        assert im_sends == [], "sent over IM to a member who withdrew IM consent"
+        message = DynamoMessageStore().get(WELCOME_ID)
+        assert not (message.channel is Channel.IM and message.status is MessageStatus.DELIVERED)
+
+    def test_given_the_member_was_deleted_when_the_intent_arrives_then_suppressed(self, aws, lambda_context):
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+        aws.dynamodb.delete_item(TableName=aws.tables["MembersTable"], Key={"member_id": {"S": "m-1001"}})
+
+        assert sender.send_batch(event, lambda_context) == {"batchItemFailures": []}
+
+        message = DynamoMessageStore().get(WELCOME_ID)
+        assert message.status is MessageStatus.SUPPRESSED
+        assert message.reason == "member no longer exists"
+        assert outbox(aws) == []
+
+    def test_given_an_unknown_message_id_when_the_intent_arrives_then_nothing_is_sent_and_no_retry(
+        self, aws, lambda_context
+    ):
+        aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=json.dumps({"message_id": "m-unknown"}))
+        event = aws.sqs_event(aws.drain_queue())
+
+        assert sender.send_batch(event, lambda_context) == {"batchItemFailures": []}
+
+        assert outbox(aws) == []
+        assert aws.scan("MessagesTable") == []
+
+    def test_given_a_poison_body_beside_a_good_intent_when_handled_then_only_the_poison_is_retried(
+        self, aws, lambda_context
+    ):
+        intents = queue_welcome(aws, lambda_context)
+        aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody="not json")
+        [poison] = aws.drain_queue()
+        event = aws.sqs_event([poison, *intents])
+
+        result = sender.send_batch(event, lambda_context)
+
+        assert result == {"batchItemFailures": [{"itemIdentifier": poison["MessageId"]}]}
+        assert DynamoMessageStore().get(WELCOME_ID).status is MessageStatus.DELIVERED
+        assert len(outbox(aws)) == 1

@@ -1,0 +1,92 @@
+"""SqsSendQueue against moto SQS, and stream images (DynamoDB JSON) decoded into members."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import boto3
+
+from chalicelib.adapters.dynamo import DynamoMemberStore, image_to_member
+from chalicelib.adapters.sqs import SqsSendQueue
+from chalicelib.domain.model import Child, Consent, PointsLot, StoredValue
+
+from .conftest import REGION, load_event
+
+
+def counting_client(calls: list[dict]) -> object:
+    """A real (moto-backed) SQS client that notes every SendMessageBatch it makes."""
+    client = boto3.client("sqs", region_name=REGION)
+    client.meta.events.register("provide-client-params.sqs.SendMessageBatch", lambda params, **_: calls.append(params))
+    return client
+
+
+class TestSqsSendQueue:
+    def test_given_23_ids_when_enqueued_then_3_batches_and_every_id_arrives_once(self, aws):
+        calls: list[dict] = []
+        queue = SqsSendQueue(counting_client(calls), aws.queue_url)
+        ids = [f"m{n:025d}" for n in range(23)]
+
+        queue.enqueue(ids)
+
+        assert [len(c["Entries"]) for c in calls] == [10, 10, 3]
+        bodies = [json.loads(m["Body"]) for m in aws.drain_queue()]
+        assert sorted(b["message_id"] for b in bodies) == ids
+        assert all(b.get("at") is None for b in bodies)
+
+    def test_given_a_decision_time_when_enqueued_then_every_body_carries_it(self, aws):
+        calls: list[dict] = []
+        queue = SqsSendQueue(counting_client(calls), aws.queue_url)
+
+        queue.enqueue(["m-a", "m-b"], datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+
+        assert len(calls) == 1
+        bodies = sorted((json.loads(m["Body"]) for m in aws.drain_queue()), key=lambda b: b["message_id"])
+        assert bodies == [
+            {"message_id": "m-a", "at": "2026-11-20T10:00:00Z"},
+            {"message_id": "m-b", "at": "2026-11-20T10:00:00Z"},
+        ]
+
+    def test_given_no_ids_when_enqueued_then_no_call(self, aws):
+        calls: list[dict] = []
+
+        SqsSendQueue(counting_client(calls), aws.queue_url).enqueue([])
+
+        assert calls == []
+        assert aws.drain_queue() == []
+
+
+class TestImageToMember:
+    def test_given_the_sample_insert_image_when_decoded_then_every_field_is_a_domain_value(self, aws):
+        image = load_event("member_insert.json")["Records"][0]["dynamodb"]["NewImage"]
+
+        member = image_to_member(image)
+
+        assert member.member_id == "m-1001"
+        assert member.name == "王小明"
+        assert member.phone == "+8613800138000"
+        assert member.im_user_id == "agora_u1001"
+        assert member.timezone == "Asia/Shanghai"
+        assert member.locale == "zh-CN"
+        assert member.joined_at == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+        assert member.tier == "regular"
+        assert member.store_id == "store-sh-01"
+        assert member.tags == ["lego", "puzzle"]
+        assert member.children == [Child("乐乐", date(2023, 11, 25), "boy")]
+        assert member.consent == Consent(sms=True, im=True, marketing=True)
+        assert member.stored_value == StoredValue(200.0, date(2027, 1, 31))
+        assert member.points_lots == [PointsLot("t-1", 120, date(2026, 12, 31))]
+        assert member.points_balance == 120
+        assert member.last_purchase_at == datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
+        assert member.created_at == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+        assert member.version == 1
+
+    def test_given_a_member_saved_by_the_store_when_its_raw_item_is_decoded_then_it_is_the_same(self, aws):
+        # What the stream carries is exactly what the store wrote: decode the stored item as an image.
+        image = load_event("member_insert.json")["Records"][0]["dynamodb"]["NewImage"]
+        member = image_to_member(image)
+        member.version = 0
+        DynamoMemberStore().save(member)
+        stored = aws.dynamodb.get_item(TableName=aws.tables["MembersTable"], Key={"member_id": {"S": "m-1001"}})
+
+        assert image_to_member(stored["Item"]) == member

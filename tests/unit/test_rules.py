@@ -1,0 +1,116 @@
+"""rules.toml: loads, and every configuration error names the rule and the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.model import Channel
+from chalicelib.domain.rules import LOCALES, RulesConfigError, load_rule_book, parse_rule_book
+
+STORE = """
+[store]
+name = "乐乐玩具"
+tiers = ["regular", "gold"]
+"""
+
+
+def book_with(rule_toml: str) -> str:
+    return STORE + rule_toml
+
+
+def config_error(text: str) -> str:
+    with pytest.raises(RulesConfigError) as info:
+        parse_rule_book(text)
+    return str(info.value)
+
+
+def welcome_toml(settings: str = 'class = "transactional"', templates: str | None = 'zh-CN = "hi"') -> str:
+    """A [rules.welcome] table with these settings and templates (None: no templates table)."""
+    text = f"[rules.welcome]\n{settings}\n"
+    return text if templates is None else text + f"[rules.welcome.templates]\n{templates}\n"
+
+
+def test_the_shipped_rules_toml_loads() -> None:
+    book = load_rule_book()
+    assert book.store.name
+    assert book.store.tiers
+    assert book.rules, "rules.toml defines no rule"
+    for rule in book.rules.values():
+        assert "zh-CN" in rule.templates
+        assert set(rule.templates) <= set(LOCALES)
+        assert rule.channels
+
+
+def test_the_shipped_welcome_rule_speaks_every_locale() -> None:
+    welcome = load_rule_book().get("welcome")
+    assert welcome is not None
+    assert set(welcome.templates) == {"zh-CN", "zh-TW", "en"}
+
+
+def test_a_minimal_rule_gets_defaults() -> None:
+    book = parse_rule_book(book_with(welcome_toml()))
+    rule = book.rules["welcome"]
+    assert rule.enabled and rule.channels == (Channel.IM, Channel.SMS) and rule.stale_after_hours == 24
+
+
+def test_extra_keys_become_params_and_disabled_rules_are_hidden_from_get() -> None:
+    book = parse_rule_book(
+        book_with(
+            '[rules.dormant_45d]\nclass = "marketing"\nenabled = false\ndays = 45\n'
+            '[rules.dormant_45d.templates]\nzh-CN = "想你了"\n'
+        )
+    )
+    assert book.rules["dormant_45d"].params == {"days": 45}
+    assert book.get("dormant_45d") is None
+    assert book.get("no_such_rule") is None
+
+
+def test_template_for_falls_back_to_zh_cn() -> None:
+    book = parse_rule_book(book_with(welcome_toml(templates='zh-CN = "欢迎"\nen = "Welcome"')))
+    rule = book.rules["welcome"]
+    assert rule.template_for("en") == "Welcome"
+    assert rule.template_for("zh-TW") == "欢迎"
+
+
+@pytest.mark.parametrize(
+    ("rule_toml", "where"),
+    [
+        (welcome_toml(settings=""), "rules.welcome.class"),
+        (welcome_toml(settings='class = "promo"'), "rules.welcome.class"),
+        (welcome_toml(settings="class = 1"), "rules.welcome.class"),
+        (welcome_toml(settings='class = "transactional"\nchannels = ["email"]'), "rules.welcome.channels"),
+        (welcome_toml(settings='class = "transactional"\nchannels = []'), "rules.welcome.channels"),
+        (welcome_toml(settings='class = "transactional"\nchannels = "sms"'), "rules.welcome.channels"),
+        (welcome_toml(settings='class = "transactional"\nenabled = "yes"'), "rules.welcome.enabled"),
+        (welcome_toml(settings='class = "transactional"\nstale_after_hours = 0'), "rules.welcome.stale_after_hours"),
+        (welcome_toml(settings='class = "transactional"\nstale_after_hours = true'), "rules.welcome.stale_after_hours"),
+        (welcome_toml(templates=None), "rules.welcome.templates"),
+        (welcome_toml(templates='en = "hi"'), "rules.welcome.templates.zh-CN"),
+        (welcome_toml(templates='zh-CN = "hi"\nfr = "salut"'), "rules.welcome.templates.fr"),
+        (welcome_toml(templates='zh-CN = "  "'), "rules.welcome.templates.zh-CN"),
+        (welcome_toml(templates="zh-CN = 3"), "rules.welcome.templates.zh-CN"),
+        (welcome_toml(templates='zh-CN = "{{ member.name "'), "rules.welcome.templates.zh-CN"),
+        (welcome_toml(templates='zh-CN = "{% if x %}open"'), "rules.welcome.templates.zh-CN"),
+        (welcome_toml(templates='zh-CN = "hi"\nen = "{{ a | }}"'), "rules.welcome.templates.en"),
+    ],
+)
+def test_rule_errors_name_the_rule_and_the_field(rule_toml: str, where: str) -> None:
+    message = config_error(book_with(rule_toml))
+    assert message.startswith(where + ":"), message
+
+
+def test_store_and_rules_tables_are_required() -> None:
+    assert config_error('[rules.welcome]\nclass = "transactional"\n').startswith("rules.toml.store")
+    assert config_error(STORE).startswith("rules.toml.rules")
+    assert config_error('[store]\ntiers = ["a"]\n[rules]\n').startswith("store.name")
+
+
+def test_toml_syntax_error_is_a_config_error() -> None:
+    assert config_error("[store\nname = 1").startswith("rules.toml:")
+
+
+def test_a_rule_that_is_not_a_table_is_a_config_error_naming_the_rule() -> None:
+    # Given `welcome = "yes"` under [rules] (a value where a table belongs)
+    # Then a RulesConfigError names rules.welcome (today: AttributeError 'str' object has no attribute 'get')
+    message = config_error(STORE + '[rules]\nwelcome = "yes"\n')
+    assert message.startswith("rules.welcome"), message
