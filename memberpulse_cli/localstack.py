@@ -114,8 +114,18 @@ class LocalStack:
         progress.step(f"MiniStack stopped (pid {pid})")
         return True
 
-    def up(self, progress: Progress) -> dict[str, Any]:
+    def reset(self, progress: Progress) -> None:
+        """Empty every service of a running MiniStack (its state is in memory)."""
+        req = urllib.request.Request(f"{self.endpoint}/_ministack/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(req, timeout=30):  # noqa: S310 (http://127.0.0.1)
+            pass
+        self.stack_file.unlink(missing_ok=True)
+        progress.step("MiniStack state reset")
+
+    def up(self, progress: Progress, fresh: bool = False) -> dict[str, Any]:
         self.start(progress)
+        if fresh:
+            self.reset(progress)
         info = deploy(
             DeployOptions(
                 stage=LOCAL_STAGE,

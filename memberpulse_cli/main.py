@@ -66,7 +66,7 @@ def _local(args: argparse.Namespace) -> Any:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    data = _local(args).up(Progress())
+    data = _local(args).up(Progress(), fresh=args.fresh)
     print(f"API:   {data['api_url']}\nKey:   {data['api_key']}\nState: {_local(args).stack_file}")
     return 0
 
@@ -145,6 +145,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("up", help="start the local stack (MiniStack) and deploy into it; idempotent")
     _local_options(p)
+    p.add_argument("--fresh", action="store_true", help="empty the local stack first (all data is lost)")
     p.set_defaults(fn=cmd_up)
 
     p = verbs.add_parser("down", help="stop the local stack")
