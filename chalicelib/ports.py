@@ -139,12 +139,13 @@ class TimerStore(Protocol):
     def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
         """Mark the slot's timer fired/dropped if it still holds ``occurrence`` and is pending."""
 
-    def due_in_hour(self, hour: str, now: datetime) -> Iterator[tuple[str, str]]:
-        """(member_id, key) of pending timers in the UTC hour bucket ``hour`` due at or before ``now``."""
+    def due(self, after: datetime, until: datetime) -> Iterator[tuple[str, str]]:
+        """(member_id, key) of pending timers whose firing time is in (``after``, ``until``]."""
 
-    def watermark(self) -> str | None: ...
+    def watermark(self) -> datetime | None:
+        """Until when the last sweep looked."""
 
-    def set_watermark(self, hour: str) -> None: ...
+    def set_watermark(self, until: datetime) -> None: ...
 
 
 class TimerQueue(Protocol):

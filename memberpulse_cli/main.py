@@ -112,6 +112,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return int(run_demo(Path(args.stack_file)))
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import os
+    from datetime import date
+
+    from .simulate import Options, run
+
+    try:
+        start = date.fromisoformat(args.start) if args.start else None
+    except ValueError:
+        raise CliError(f"--from {args.start}: not a date YYYY-MM-DD") from None
+    options = Options(
+        days=args.days,
+        start=start,
+        source=args.source,
+        stack_file=Path(args.stack_file),
+        fmt="json" if args.json else "csv" if args.csv else "table",
+        rules=args.rule or [],
+        members=args.member or [],
+        rules_file=Path(args.rules) if args.rules else None,
+        store_zone=args.store_timezone or os.environ.get("STORE_TIMEZONE") or "Asia/Shanghai",
+        phone_region=args.phone_region or os.environ.get("DEFAULT_PHONE_REGION") or "CN",
+        include_dropped=args.include_dropped,
+    )
+    return run(options)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import os
+
+    from .importer import ImportOptions, run_cli
+
+    if not args.members and not args.orders:
+        raise CliError("give --members FILE.csv and/or --orders FILE.csv")
+    options = ImportOptions(
+        members=Path(args.members) if args.members else None,
+        orders=Path(args.orders) if args.orders else None,
+        stack_file=Path(args.stack_file),
+        api_url=args.api_url,
+        api_key=args.api_key or os.environ.get("MEMBERPULSE_API_KEY"),
+        dry_run=args.dry_run,
+        errors_file=Path(args.errors),
+        workers=args.workers,
+        store_zone=args.timezone or os.environ.get("STORE_TIMEZONE") or "Asia/Shanghai",
+        phone_region=args.phone_region or os.environ.get("DEFAULT_PHONE_REGION") or "CN",
+    )
+    return run_cli(options)
+
+
 def _stack_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack-file", default=".local/stack.json", help="the local stack's stack.json (default)")
     p.add_argument("--stage", help="act on the deployed stage STAGE instead of the local stack file")
@@ -168,6 +216,91 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--label", default="", help="who or what the key is for")
     _stack_options(p)
     p.set_defaults(fn=cmd_keys_create)
+
+    p = verbs.add_parser(
+        "simulate",
+        help="time-travel preview: who would receive which rule, day by day (sends nothing)",
+        description=(
+            "Walk the days [--from, --from + --days) over a snapshot (the local stack's tables, or a "
+            "directory of CSVs) with the deployed rule code and rules.toml, and print every message "
+            "the date-based and follow-up rules would plan: day, due time (UTC and the member's local "
+            "time), member, rule, channel, status (queued, or suppressed with the reason when consent "
+            "is missing) and the rendered text. Nothing is written or sent. Event rules (welcome, "
+            "points_changed, tier_upgraded, coupon_issued, replies) need a new event and are not "
+            "previewed. Throughput (member-days/s) goes to stderr."
+        ),
+        epilog=(
+            "CSV directory: members.csv and orders.csv as for `memberpulse import`; optional "
+            "products.csv (sku,name,category,age_min_months,age_max_months,gender,tags,price,"
+            "accessory_of,arrived_on,in_stock), coupons.csv (coupon_id,member_id,title,value,"
+            "expires_on,issued_at) and points.csv (txn_id,member_id,delta,reason,expires_on,"
+            "created_at). See docs/cli.md."
+        ),
+    )
+    p.add_argument("--days", type=int, required=True, help="how many days to walk")
+    p.add_argument(
+        "--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (default: today in the store's zone)"
+    )
+    p.add_argument(
+        "--source",
+        default="stack",
+        metavar="stack|DIR",
+        help="'stack' (scan the local stack's tables; default) or a directory of CSVs",
+    )
+    p.add_argument("--stack-file", default=".local/stack.json", help="with --source stack (default .local/stack.json)")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    form.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    p.add_argument("--rule", action="extend", nargs="+", metavar="R", help="only these rule ids (repeatable)")
+    p.add_argument("--member", action="extend", nargs="+", metavar="M", help="only these member ids (repeatable)")
+    p.add_argument("--rules", metavar="FILE", help="a rules.toml to preview (default chalicelib/rules.toml)")
+    p.add_argument(
+        "--store-timezone", metavar="TZ", help="the store's IANA zone (default $STORE_TIMEZONE or Asia/Shanghai)"
+    )
+    p.add_argument("--phone-region", metavar="CC", help="region for local phone numbers in CSVs (default CN)")
+    p.add_argument(
+        "--include-dropped", action="store_true", help="also list timers that would be dropped, with the reason"
+    )
+    p.set_defaults(fn=cmd_simulate)
+
+    p = verbs.add_parser(
+        "import",
+        help="import members and order history from CSV (a POS export) through the HTTP API",
+        description=(
+            "Import members (PUT /v1/members/{id}) and order history (POST /v1/members/{id}/orders) "
+            "from CSV. Every row is validated locally first (--dry-run stops there and calls nothing); "
+            "rows that fail are written to the error report (file, row, ids, column, API field, "
+            "error) and the rest go on. Re-running is safe: members are upserts and orders are keyed "
+            "on order_id, so a re-run creates nothing new. Stale history sends nothing: a timer "
+            "already past its rule's stale_after_hours (an old order's care check, a birthday or "
+            "45-day reminder long gone) is never created. What is still ahead (a birthday next week, "
+            "a dormant reminder 45 days after the last imported purchase) is scheduled as usual, and a "
+            "member new to MemberPulse gets the welcome message (rule welcome) when created."
+        ),
+        epilog=(
+            "members.csv: member_id,name,phone,timezone,locale,joined_at,tier,store_id,tags (';'-separated),"
+            "child_name,child_birthday,child_gender (child2_…, child3_… optional),consent_sms,consent_im,"
+            "consent_marketing [,im_user_id,stored_value_balance,stored_value_expires_on]. "
+            "orders.csv: order_id,member_id,purchased_at,sku,qty,price,total,store_id, one row per item; "
+            "rows with the same order_id form one order. Times without a zone are in --timezone. "
+            "See docs/cli.md."
+        ),
+    )
+    p.add_argument("--members", metavar="FILE.csv", help="members to upsert")
+    p.add_argument("--orders", metavar="FILE.csv", help="order lines to record (after the members)")
+    p.add_argument("--stack-file", default=".local/stack.json", help="API URL and key from this stack file (default)")
+    p.add_argument("--api-url", help="the API's base URL instead of the stack file's")
+    p.add_argument("--api-key", help="API key for --api-url (default $MEMBERPULSE_API_KEY)")
+    p.add_argument("--dry-run", action="store_true", help="validate and report only; call nothing")
+    p.add_argument(
+        "--errors", default="import-errors.csv", metavar="FILE", help="error report (default import-errors.csv)"
+    )
+    p.add_argument("--workers", type=int, default=4, help="parallel requests (default 4)")
+    p.add_argument(
+        "--timezone", metavar="TZ", help="zone of times without one (default $STORE_TIMEZONE or Asia/Shanghai)"
+    )
+    p.add_argument("--phone-region", metavar="CC", help="region of phone numbers without +country (default CN)")
+    p.set_defaults(fn=cmd_import)
 
     p = verbs.add_parser("demo", help="run the demo scenario against the local stack")
     p.add_argument("--stack-file", default=".local/stack.json")

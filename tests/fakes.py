@@ -11,7 +11,7 @@ Also a few builders (``member``, ``rule_book``) shared by the unit tests.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from chalicelib.domain import api_keys
 from chalicelib.domain.model import Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product, StatusChange
 from chalicelib.domain.rules import RuleBook, parse_rule_book
 from chalicelib.domain.segments import count_parts
-from chalicelib.ports import OutboundMessage, ProviderError, Receipt, SendResult, VersionConflict
+from chalicelib.ports import OutboundMessage, ProviderError, Receipt, SendResult, StoredTimer, VersionConflict
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -321,3 +321,145 @@ def member(member_id: str = "m-1", **fields: Any) -> Member:
     }
     values.update(fields)
     return Member(member_id=member_id, **values)
+
+
+# -- timers, audience, catalog (the schedule store's ports) ------------------------------------------
+
+
+def _hour_bucket(at: datetime) -> str:
+    """The UTC hour a timer is filed under, as ``DynamoTimerStore`` does (``2026-11-22T10``)."""
+    from chalicelib.domain.clock import to_iso
+
+    return to_iso(at)[:13]
+
+
+class FakeTimerStore:
+    """``TimerStore`` in memory, with ``DynamoTimerStore``'s semantics:
+
+    * ``put`` writes each slot whole (status ``pending``, no reason, the given ``fired``) and files it
+      under the hour bucket of ``max(due_at, now)``: a past-due timer lands in the current hour;
+    * ``finish`` succeeds only if the slot is pending *and* still holds ``occurrence``; it appends the
+      occurrence to ``fired`` and takes the slot out of its bucket;
+    * ``due_in_hour`` lists pending timers in one bucket with ``due_at`` at or before ``now`` (compared
+      at second precision, as the stored ISO strings are), soonest first;
+    * a watermark string, got and set.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], StoredTimer] = {}
+        self.buckets: dict[tuple[str, str], str] = {}
+        self.mark: str | None = None
+        self.puts = 0
+
+    def for_member(self, member_id: str) -> list[StoredTimer]:
+        return [copy.deepcopy(t) for (mid, _), t in sorted(self.rows.items()) if mid == member_id]
+
+    def get(self, member_id: str, key: str) -> StoredTimer | None:
+        stored = self.rows.get((member_id, key))
+        return copy.deepcopy(stored) if stored is not None else None
+
+    def put(self, timers: list[StoredTimer], now: datetime) -> None:
+        for stored in timers:
+            t = stored.timer
+            slot = (t.member_id, t.key)
+            self.rows[slot] = StoredTimer(copy.deepcopy(t), "pending", None, tuple(stored.fired))
+            self.buckets[slot] = _hour_bucket(max(t.due_at, now))
+            self.puts += 1
+
+    def delete(self, member_id: str, keys: list[str]) -> None:
+        for key in keys:
+            self.rows.pop((member_id, key), None)
+            self.buckets.pop((member_id, key), None)
+
+    def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
+        slot = (member_id, key)
+        stored = self.rows.get(slot)
+        if stored is None or stored.status != "pending" or stored.timer.occurrence != occurrence:
+            return False
+        self.rows[slot] = StoredTimer(
+            stored.timer, status, reason if reason else stored.reason, (*stored.fired, occurrence)
+        )
+        self.buckets.pop(slot, None)
+        return True
+
+    def due_in_hour(self, hour: str, now: datetime) -> Iterator[tuple[str, str]]:
+        from chalicelib.domain.clock import to_iso
+
+        limit = to_iso(now)
+        due = [
+            (to_iso(self.rows[slot].timer.due_at), slot)
+            for slot, bucket in self.buckets.items()
+            if bucket == hour and to_iso(self.rows[slot].timer.due_at) <= limit
+        ]
+        for _, slot in sorted(due):
+            yield slot
+
+    def watermark(self) -> str | None:
+        return self.mark
+
+    def set_watermark(self, hour: str) -> None:
+        self.mark = hour
+
+    # -- test helpers ------------------------------------------------------------------------------
+    def pending(self, member_id: str | None = None) -> dict[tuple[str, str], StoredTimer]:
+        return {
+            slot: t
+            for slot, t in self.rows.items()
+            if t.status == "pending" and (member_id is None or slot[0] == member_id)
+        }
+
+
+class FakeTimerQueue:
+    """Records each ``enqueue`` as ``(at, keys)``; counts requests like ``SqsTimerQueue`` (50 keys per
+    message, ten messages per request). ``drain`` hands over (and forgets) what arrived so far."""
+
+    BATCH = 50
+
+    def __init__(self) -> None:
+        self.received: list[tuple[datetime, list[tuple[str, str]]]] = []
+        self._drained = 0
+
+    def enqueue(self, at: datetime, keys: list[tuple[str, str]]) -> int:
+        self.received.append((at, list(keys)))
+        bodies = -(-len(keys) // self.BATCH)
+        return -(-bodies // 10)
+
+    def drain(self) -> list[tuple[datetime, list[tuple[str, str]]]]:
+        batches, self._drained = self.received[self._drained :], len(self.received)
+        return batches
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        return [k for _, keys in self.received for k in keys]
+
+
+class FakeAudienceStore:
+    """Segment → {member_id: child_index}, like the audience table (segment hash, member range key)."""
+
+    def __init__(self) -> None:
+        self.segments: dict[str, dict[str, int | None]] = {}
+
+    def members_in(self, segment: str) -> Iterator[tuple[str, int | None]]:
+        yield from sorted(self.segments.get(segment, {}).items())
+
+    def update(self, member_id: str, add: dict[str, int | None], remove: list[str]) -> None:
+        for segment, child_index in add.items():
+            self.segments.setdefault(segment, {})[member_id] = child_index
+        for segment in remove:
+            self.segments.get(segment, {}).pop(member_id, None)
+
+
+class FakeCatalog:
+    """The whole catalog, as ``CachedCatalog`` returns it; ``needed`` is recorded, not acted on."""
+
+    def __init__(self, products: dict[str, Product] | None = None) -> None:
+        self.items: dict[str, Product] = dict(products or {})
+        self.asked: list[tuple[str, ...]] = []
+
+    def products(self, needed: tuple[str, ...] = ()) -> dict[str, Product]:
+        self.asked.append(tuple(needed))
+        return dict(self.items)
+
+    def add(self, *products: Product) -> None:
+        for product in products:
+            self.items[product.sku] = product

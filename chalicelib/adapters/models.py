@@ -130,14 +130,15 @@ class OutboxModel(Model):
 
 
 class TimersDue(GlobalSecondaryIndex["TimerModel"]):
-    """Sparse: only pending timers carry ``due_hour``; a sweep reads just the hour it concerns."""
+    """Sparse: only pending timers carry ``due_hour``. A sweep reads the hour buckets it spans, and in
+    each only the timers whose ``fire_at`` falls since the last sweep: every due timer is read once."""
 
     class Meta:
         index_name = "due"
         projection = KeysOnlyProjection()
 
     due_hour = UnicodeAttribute(hash_key=True)
-    due_at = UnicodeAttribute(range_key=True)
+    fire_at = UnicodeAttribute(range_key=True)
 
 
 class TimerModel(Model):
@@ -150,6 +151,7 @@ class TimerModel(Model):
     occurrence = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     due_hour = UnicodeAttribute(null=True)
+    fire_at = UnicodeAttribute(null=True)
     status = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     facts: MapAttribute[str, Any] = MapAttribute(null=True)

@@ -20,6 +20,9 @@ from . import codec
 from .models import AudienceModel, ProductModel, TimerModel
 
 WATERMARK_KEY = ("#tick", "watermark")
+# A timer already due when written fires at the next sweep: its firing time is at least a minute
+# after the write, so a sweep running at the same moment cannot have passed it already.
+SETTLE = timedelta(minutes=1)
 FINISHED_KEEP_DAYS = 400  # finished timers stay a year for "already sent" memory, then TTL removes them
 
 
@@ -54,7 +57,7 @@ class DynamoTimerStore:
         with TimerModel.batch_write() as batch:
             for stored in timers:
                 t = stored.timer
-                bucket = hour_bucket(max(t.due_at, now))  # a past-due timer lands in the current hour
+                fire_at = max(t.due_at, now + SETTLE)
                 batch.save(
                     TimerModel(
                         t.member_id,
@@ -62,7 +65,8 @@ class DynamoTimerStore:
                         rule_id=t.rule_id,
                         occurrence=t.occurrence,
                         due_at=to_iso(t.due_at),
-                        due_hour=bucket,
+                        due_hour=hour_bucket(fire_at),
+                        fire_at=to_iso(fire_at),
                         status="pending",
                         facts=_plain(t.facts),
                         fired=list(stored.fired),
@@ -79,6 +83,7 @@ class DynamoTimerStore:
         actions: list[Action] = [
             TimerModel.status.set(status),
             TimerModel.due_hour.remove(),
+            TimerModel.fire_at.remove(),
             TimerModel.updated_at.set(to_iso(now)),
             TimerModel.fired.set(TimerModel.fired.append([occurrence])),
             TimerModel.purge_at.set(int((now + timedelta(days=FINISHED_KEEP_DAYS)).timestamp())),
@@ -94,18 +99,25 @@ class DynamoTimerStore:
             raise
         return True
 
-    def due_in_hour(self, hour: str, now: datetime) -> Iterator[tuple[str, str]]:
-        for row in TimerModel.due.query(hour, TimerModel.due_at <= to_iso(now)):
-            yield row.member_id, row.key
+    def due(self, after: datetime, until: datetime) -> Iterator[tuple[str, str]]:
+        low, high = to_iso(after + timedelta(seconds=1)), to_iso(until)
+        if low > high:
+            return
+        hour = after.replace(minute=0, second=0, microsecond=0)
+        while hour <= until:
+            for row in TimerModel.due.query(hour_bucket(hour), TimerModel.fire_at.between(low, high)):
+                yield row.member_id, row.key
+            hour += timedelta(hours=1)
 
-    def watermark(self) -> str | None:
+    def watermark(self) -> datetime | None:
         try:
-            return TimerModel.get(*WATERMARK_KEY, consistent_read=True).watermark
+            mark = TimerModel.get(*WATERMARK_KEY, consistent_read=True).watermark
         except TimerModel.DoesNotExist:
             return None
+        return parse_iso(mark) if mark else None
 
-    def set_watermark(self, hour: str) -> None:
-        TimerModel(*WATERMARK_KEY, watermark=hour).save()
+    def set_watermark(self, until: datetime) -> None:
+        TimerModel(*WATERMARK_KEY, watermark=to_iso(until)).save()
 
 
 def _plain(value: Any) -> Any:

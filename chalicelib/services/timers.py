@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from ..domain.clock import to_iso
 from ..domain.model import Member
 from ..domain.rules import RuleBook
 from ..domain.timers import MEMBER_DERIVED, Timer, is_stale, member_timers, refresh_facts
@@ -17,20 +16,6 @@ from .lifecycle import LifecycleService
 Log = Callable[..., None]
 FIRST_SWEEP_HOURS = 72  # the very first sweep looks this far back
 CATCH_UP_HOURS = 24 * 35  # after a pause, sweep every hour since the last one, up to five weeks
-
-
-def hour_of(at: datetime) -> str:
-    return to_iso(at)[:13]
-
-
-def hours_between(first: str, last: str) -> list[str]:
-    start = datetime.fromisoformat(first + ":00:00+00:00")
-    end = datetime.fromisoformat(last + ":00:00+00:00")
-    out: list[str] = []
-    while start <= end:
-        out.append(hour_of(start))
-        start += timedelta(hours=1)
-    return out
 
 
 def _same(stored: StoredTimer | None, timer: Timer) -> bool:
@@ -102,22 +87,20 @@ class TimerService:
         return len(to_put)
 
     def release_due(self, now: datetime) -> dict[str, int]:
-        """Find timers due by ``now`` through the sparse ``due`` index, hour by hour from the last
-        sweep, and queue them for firing. Reads only the timers that are due."""
-        now_hour = hour_of(now)
+        """Queue every timer that fell due since the last sweep (through the sparse ``due`` index:
+        only due timers are read, each once). A first sweep, one after a pause of more than
+        ``CATCH_UP_HOURS``, or a replay of an earlier moment looks ``FIRST_SWEEP_HOURS`` back;
+        firing is idempotent, so looking twice never sends twice."""
         mark = self.timers.watermark()
-        if mark and hour_of(now - timedelta(hours=CATCH_UP_HOURS)) <= mark <= now_hour:
-            start = mark  # overdue timers since the last sweep are found, and dropped if stale
+        if mark is not None and now - timedelta(hours=CATCH_UP_HOURS) <= mark < now:
+            after = mark  # overdue timers since the last sweep are found, and dropped if stale
         else:
-            start = hour_of(now - timedelta(hours=FIRST_SWEEP_HOURS))
-        keys: list[tuple[str, str]] = []
-        hours = hours_between(start, now_hour)
-        for hour in hours:
-            keys.extend(self.timers.due_in_hour(hour, now))
+            after = now - timedelta(hours=FIRST_SWEEP_HOURS)
+        keys = list(self.timers.due(after, now))
         requests = self.queue.enqueue(now, keys) if keys else 0
-        if mark is None or now_hour > mark:
-            self.timers.set_watermark(now_hour)
-        return {"hours_swept": len(hours), "due": len(keys), "sqs_requests": requests}
+        if mark is None or now > mark:
+            self.timers.set_watermark(now)
+        return {"swept_from": int(after.timestamp()), "due": len(keys), "sqs_requests": requests}
 
     def fire(self, keys: list[tuple[str, str]], now: datetime) -> dict[str, int]:
         counts = {"fired": 0, "dropped": 0, "skipped": 0}
