@@ -24,8 +24,14 @@ CASES = {
 def _import_seconds(statement: str) -> float:
     """Seconds spent importing, measured inside a fresh interpreter (interpreter start-up excluded)."""
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": str(ROOT)},
+    )
     return float(out.stdout.strip())
 
 
@@ -36,7 +42,7 @@ def run() -> dict[str, float]:
             samples[name].append(_import_seconds(statement))
     medians = {name: statistics.median(values) for name, values in samples.items()}
     base = medians["import boto3"]
-    print("Start-up cost (median of %d fresh interpreters; ratio to `import boto3` in this run)" % RUNS)
+    print(f"Start-up cost (median of {RUNS} fresh interpreters; ratio to `import boto3` in this run)")
     results: dict[str, float] = {}
     for name, value in medians.items():
         ratio = value / base

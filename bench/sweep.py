@@ -20,8 +20,14 @@ ZONES = ("Asia/Shanghai", "Asia/Shanghai", "Asia/Shanghai", "Asia/Taipei", "Amer
 
 
 def _environment() -> None:
-    os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "TIMERS_TABLE": "bench-timers"})
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "TIMERS_TABLE": "bench-timers",
+        }
+    )
     for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
         os.environ.pop(var, None)
 
@@ -34,9 +40,16 @@ def _members(count: int, today: date, rng: random.Random) -> list[Any]:
         born = today - timedelta(days=rng.randint(365, 365 * 10))
         bought = datetime.combine(today - timedelta(days=rng.randint(0, 120)), datetime.min.time(), tzinfo=UTC)
         lots = [PointsLot(f"t{i}", rng.randint(10, 500), today + timedelta(days=rng.randint(1, 365)))]
-        members.append(Member(member_id=f"m{i:07d}", timezone=rng.choice(ZONES), consent=Consent(marketing=True),
-                              children=[Child(f"c{i}", born, rng.choice(("boy", "girl")))],
-                              points_lots=lots, last_purchase_at=bought))
+        members.append(
+            Member(
+                member_id=f"m{i:07d}",
+                timezone=rng.choice(ZONES),
+                consent=Consent(marketing=True),
+                children=[Child(f"c{i}", born, rng.choice(("boy", "girl")))],
+                points_lots=lots,
+                last_purchase_at=bought,
+            )
+        )
     return members
 
 
@@ -81,7 +94,7 @@ def measure(count: int) -> dict[str, float]:
 
         bootstrap.reset()
         TimerModel.Meta.table_name = "bench-timers"
-        TimerModel._connection = None  # noqa: SLF001 (a fresh client inside moto)
+        TimerModel._connection = None
         TimerModel.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
         rng = random.Random(count)
         today = date(2027, 3, 1)
@@ -93,11 +106,11 @@ def measure(count: int) -> dict[str, float]:
         for member in _members(count, today, rng):
             timers.extend(StoredTimer(t, "pending") for t in member_timers(member, book, created, STORE_ZONE).values())
         for start in range(0, len(timers), 5000):
-            store.put(timers[start:start + 5000], created)
+            store.put(timers[start : start + 5000], created)
         populate = time.perf_counter() - started
         store.set_watermark(datetime(2027, 3, 1, 0, 0, tzinfo=UTC))
         counter = _Counter()
-        client = TimerModel._get_connection().connection.client  # noqa: SLF001
+        client = TimerModel._get_connection().connection.client
         client.meta.events.register("after-call.dynamodb", counter)
         queue = _NullQueue()
         service = TimerService(book, store, None, None, queue, None, STORE_ZONE)  # type: ignore[arg-type]
@@ -106,10 +119,17 @@ def measure(count: int) -> dict[str, float]:
             service.release_due(day_start + timedelta(hours=hour))
         matching = len({member_id for member_id, _ in queue.keys})
         boto3.DEFAULT_SESSION = None
-    return {"members": count, "timers": len(timers), "due_timers": len(queue.keys), "matching_members": matching,
-            "items_read": counter.items_read, "queries": counter.queries,
-            "bookkeeping_reads": counter.bookkeeping_reads,
-            "items_read_per_matching_member": counter.items_read / max(matching, 1), "populate_s": populate}
+    return {
+        "members": count,
+        "timers": len(timers),
+        "due_timers": len(queue.keys),
+        "matching_members": matching,
+        "items_read": counter.items_read,
+        "queries": counter.queries,
+        "bookkeeping_reads": counter.bookkeeping_reads,
+        "items_read_per_matching_member": counter.items_read / max(matching, 1),
+        "populate_s": populate,
+    }
 
 
 def run() -> dict[int, dict[str, float]]:
@@ -118,8 +138,10 @@ def run() -> dict[int, dict[str, float]]:
     for size in SIZES:
         r = measure(size)
         results[size] = r
-        print(f"  {size:>7} members, {int(r['timers']):>7} timers: {int(r['matching_members']):>5} members due, "
-              f"{int(r['items_read']):>5} index items read in {int(r['queries'])} queries → "
-              f"{r['items_read_per_matching_member']:.3f} per matching member (goal ≤ 1.2); "
-              f"+{int(r['bookkeeping_reads'])} watermark reads (one per tick)")
+        print(
+            f"  {size:>7} members, {int(r['timers']):>7} timers: {int(r['matching_members']):>5} members due, "
+            f"{int(r['items_read']):>5} index items read in {int(r['queries'])} queries → "
+            f"{r['items_read_per_matching_member']:.3f} per matching member (goal ≤ 1.2); "
+            f"+{int(r['bookkeeping_reads'])} watermark reads (one per tick)"
+        )
     return results

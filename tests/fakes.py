@@ -326,30 +326,38 @@ def member(member_id: str = "m-1", **fields: Any) -> Member:
 # -- timers, audience, catalog (the schedule store's ports) ------------------------------------------
 
 
-def _hour_bucket(at: datetime) -> str:
-    """The UTC hour a timer is filed under, as ``DynamoTimerStore`` does (``2026-11-22T10``)."""
+def _iso(at: datetime) -> str:
     from chalicelib.domain.clock import to_iso
 
-    return to_iso(at)[:13]
+    return to_iso(at)
 
 
 class FakeTimerStore:
     """``TimerStore`` in memory, with ``DynamoTimerStore``'s semantics:
 
-    * ``put`` writes each slot whole (status ``pending``, no reason, the given ``fired``) and files it
-      under the hour bucket of ``max(due_at, now)``: a past-due timer lands in the current hour;
+    * ``put`` writes each slot whole (status ``pending``, no reason, the given ``fired``) with a firing
+      time ``max(due_at, now + SETTLE)`` (a timer already due fires at the next sweep, a minute on at
+      the earliest) filed under that time's UTC hour bucket;
     * ``finish`` succeeds only if the slot is pending *and* still holds ``occurrence``; it appends the
-      occurrence to ``fired`` and takes the slot out of its bucket;
-    * ``due_in_hour`` lists pending timers in one bucket with ``due_at`` at or before ``now`` (compared
-      at second precision, as the stored ISO strings are), soonest first;
-    * a watermark string, got and set.
+      occurrence to ``fired`` and takes the slot off the ``due`` index;
+    * ``due(after, until)`` lists pending timers whose firing time is in (``after``, ``until``], read
+      at second precision (as the stored ISO strings are), hour bucket by hour bucket, each bucket in
+      firing-time order;
+    * the watermark is the ``until`` of the last sweep, got and set.
     """
 
+    SETTLE_SECONDS = 60  # ``schedule_store.SETTLE`` (not imported: that would load PynamoDB and botocore)
+
     def __init__(self) -> None:
+        from datetime import timedelta
+
+        self.settle = timedelta(seconds=self.SETTLE_SECONDS)
         self.rows: dict[tuple[str, str], StoredTimer] = {}
-        self.buckets: dict[tuple[str, str], str] = {}
-        self.mark: str | None = None
+        self.fire_at: dict[tuple[str, str], datetime] = {}  # the sparse ``due`` index: pending slots only
+        self.mark: datetime | None = None
+        self.write_clock: Callable[[], datetime] = lambda: datetime.min.replace(tzinfo=UTC)
         self.puts = 0
+        self.sweeps: list[tuple[datetime, datetime]] = []
 
     def for_member(self, member_id: str) -> list[StoredTimer]:
         return [copy.deepcopy(t) for (mid, _), t in sorted(self.rows.items()) if mid == member_id]
@@ -363,13 +371,14 @@ class FakeTimerStore:
             t = stored.timer
             slot = (t.member_id, t.key)
             self.rows[slot] = StoredTimer(copy.deepcopy(t), "pending", None, tuple(stored.fired))
-            self.buckets[slot] = _hour_bucket(max(t.due_at, now))
+            # Like DynamoTimerStore: the write time, not the record's, keeps a late timer ahead of the sweep.
+            self.fire_at[slot] = max(t.due_at, max(now, self.write_clock()) + self.settle)
             self.puts += 1
 
     def delete(self, member_id: str, keys: list[str]) -> None:
         for key in keys:
             self.rows.pop((member_id, key), None)
-            self.buckets.pop((member_id, key), None)
+            self.fire_at.pop((member_id, key), None)
 
     def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
         slot = (member_id, key)
@@ -379,26 +388,33 @@ class FakeTimerStore:
         self.rows[slot] = StoredTimer(
             stored.timer, status, reason if reason else stored.reason, (*stored.fired, occurrence)
         )
-        self.buckets.pop(slot, None)
+        self.fire_at.pop(slot, None)
         return True
 
-    def due_in_hour(self, hour: str, now: datetime) -> Iterator[tuple[str, str]]:
-        from chalicelib.domain.clock import to_iso
+    def due(self, after: datetime, until: datetime) -> Iterator[tuple[str, str]]:
+        from datetime import timedelta
 
-        limit = to_iso(now)
-        due = [
-            (to_iso(self.rows[slot].timer.due_at), slot)
-            for slot, bucket in self.buckets.items()
-            if bucket == hour and to_iso(self.rows[slot].timer.due_at) <= limit
-        ]
-        for _, slot in sorted(due):
-            yield slot
+        self.sweeps.append((after, until))
+        low, high = _iso(after + timedelta(seconds=1)), _iso(until)
+        if low > high:
+            return
+        hour = after.replace(minute=0, second=0, microsecond=0)
+        while hour <= until:
+            bucket = _iso(hour)[:13]
+            rows = sorted(
+                (_iso(at), slot)
+                for slot, at in self.fire_at.items()
+                if _iso(at)[:13] == bucket and low <= _iso(at) <= high
+            )
+            for _, slot in rows:
+                yield slot
+            hour += timedelta(hours=1)
 
-    def watermark(self) -> str | None:
+    def watermark(self) -> datetime | None:
         return self.mark
 
-    def set_watermark(self, hour: str) -> None:
-        self.mark = hour
+    def set_watermark(self, until: datetime) -> None:
+        self.mark = datetime.fromisoformat(_iso(until).replace("Z", "+00:00"))  # stored at second precision
 
     # -- test helpers ------------------------------------------------------------------------------
     def pending(self, member_id: str | None = None) -> dict[tuple[str, str], StoredTimer]:

@@ -17,12 +17,9 @@ def local_date(at: datetime, tz: ZoneInfo) -> date:
 def at_local(day: date, clock: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of ``clock`` on ``day`` in ``tz``. A wall time skipped by a DST jump moves
     forward by the gap (02:30 on a spring-forward night is 03:30); an ambiguous one takes the first."""
-    naive = datetime.combine(day, clock)
-    aware = naive.replace(tzinfo=tz, fold=0)
-    roundtrip = aware.astimezone(UTC).astimezone(tz)
-    if roundtrip.replace(tzinfo=None) != naive:  # nonexistent local time (spring forward)
-        aware = naive.replace(tzinfo=tz, fold=1)
-    return aware.astimezone(UTC)
+    # fold=0 reads a skipped wall time with the offset before the jump (so it lands after it) and
+    # an ambiguous one as its first occurrence.
+    return datetime.combine(day, clock).replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def anniversary(born: date, year: int) -> date:
@@ -41,7 +38,7 @@ def age_on(born: date, day: date) -> int:
 
 def age_in_months(born: date, day: date) -> int:
     months = (day.year - born.year) * 12 + (day.month - born.month)
-    if day.day < born.day and not (day.month == 2 and born.day > 28 and day == _month_end(day)):
+    if day.day < born.day and day != _month_end(day):
         months -= 1
     return max(months, 0)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .calendar import parse_clock
+from .governance import OPT_OUT_LINES, FrequencyCap, QuietHours
 from .model import Channel
 from .rendering import TemplateError, compile_template
 
@@ -33,12 +35,32 @@ class RuleConfig:
     def template_for(self, locale: str) -> str:
         return self.templates.get(locale) or self.templates["zh-CN"]
 
+    @property
+    def urgent(self) -> bool:
+        """May break quiet hours (none by default)."""
+        return bool(self.params.get("urgent", False))
+
+    @property
+    def priority(self) -> int:
+        return int(self.params.get("priority", 50))
+
+    @property
+    def max_sms_parts(self) -> int:
+        return int(self.params.get("max_sms_parts", 3))
+
+    def quiet_hours(self, store: QuietHours) -> QuietHours:
+        raw = self.params.get("quiet_hours")
+        return parse_quiet_hours(raw, f"rules.{self.rule_id}.quiet_hours", store) if raw is not None else store
+
 
 @dataclass(frozen=True)
 class StoreConfig:
     name: str
     tiers: tuple[str, ...]
     tier_benefits: dict[str, str]
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+    frequency_cap: FrequencyCap = field(default_factory=FrequencyCap)
+    opt_out: dict[str, str] = field(default_factory=lambda: dict(OPT_OUT_LINES))
 
 
 @dataclass(frozen=True)
@@ -92,9 +114,45 @@ def parse_rule(rule_id: str, raw: dict[str, Any]) -> RuleConfig:
             compile_template(source)
         except TemplateError as exc:
             raise RulesConfigError(f"{where}.templates.{locale}: {exc}") from None
+    urgent = raw.get("urgent", False)
+    if not isinstance(urgent, bool):
+        raise RulesConfigError(f"{where}.urgent: must be true or false")
+    priority = raw.get("priority", 50)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise RulesConfigError(f"{where}.priority: must be an integer (higher goes first)")
+    max_parts = raw.get("max_sms_parts", 3)
+    if isinstance(max_parts, bool) or not isinstance(max_parts, int) or max_parts <= 0:
+        raise RulesConfigError(f"{where}.max_sms_parts: must be a positive integer")
+    quiet = raw.get("quiet_hours")
+    if quiet is not None:
+        parse_quiet_hours(quiet, f"{where}.quiet_hours", QuietHours())
     known = {"enabled", "class", "channels", "stale_after_hours", "templates"}
     params = {k: v for k, v in raw.items() if k not in known}
     return RuleConfig(rule_id, enabled, rule_class, channels, dict(templates), stale, params)
+
+
+def _positive(table: dict[str, Any], key: str, default: int, where: str) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise RulesConfigError(f"{where}.{key}: must be a positive integer")
+    return value
+
+
+def parse_quiet_hours(raw: Any, where: str, base: QuietHours) -> QuietHours:
+    """``{opens = "08:00", closes = "21:00", spread_minutes = 20}``; omitted keys keep ``base``."""
+    if not isinstance(raw, dict):
+        raise RulesConfigError(f'{where}: must be a table like {{opens = "08:00", closes = "21:00"}}')
+    try:
+        opens = parse_clock(raw["opens"]) if "opens" in raw else base.opens
+        closes = parse_clock(raw["closes"]) if "closes" in raw else base.closes
+    except (ValueError, TypeError, AttributeError):
+        raise RulesConfigError(f'{where}: opens/closes must be "HH:MM"') from None
+    if opens == closes:
+        raise RulesConfigError(f"{where}: opens and closes must differ")
+    spread_minutes = raw.get("spread_minutes", base.spread_minutes)
+    if isinstance(spread_minutes, bool) or not isinstance(spread_minutes, int) or not 0 <= spread_minutes <= 120:
+        raise RulesConfigError(f"{where}.spread_minutes: must be 0–120")
+    return QuietHours(opens, closes, spread_minutes)
 
 
 def parse_rule_book(text: str) -> RuleBook:
@@ -103,10 +161,19 @@ def parse_rule_book(text: str) -> RuleBook:
     except tomllib.TOMLDecodeError as exc:
         raise RulesConfigError(f"rules.toml: {exc}") from None
     store_raw = _require(data, "store", dict, "rules.toml")
+    cap_raw = store_raw.get("frequency_cap", {})
+    cap = FrequencyCap(
+        per_week=_positive(cap_raw, "per_week", 2, "store.frequency_cap"),
+        per_month=_positive(cap_raw, "per_month", 6, "store.frequency_cap"),
+    )
+    opt_out = {**OPT_OUT_LINES, **dict(store_raw.get("opt_out", {}))}
     store = StoreConfig(
         name=_require(store_raw, "name", str, "store"),
         tiers=tuple(_require(store_raw, "tiers", list, "store")),
         tier_benefits=dict(store_raw.get("tier_benefits", {})),
+        quiet_hours=parse_quiet_hours(store_raw.get("quiet_hours", {}), "store.quiet_hours", QuietHours()),
+        frequency_cap=cap,
+        opt_out=opt_out,
     )
     rules_raw = _require(data, "rules", dict, "rules.toml")
     rules = {rule_id: parse_rule(rule_id, raw) for rule_id, raw in rules_raw.items()}

@@ -57,7 +57,7 @@ def member_timers(
     if rule := book.get("child_birthday"):
         lead = int(rule.params.get("lead_days", 3))
         for index, child in enumerate(member.children):
-            for year in (today.year - 1, today.year, today.year + 1):
+            for year in range(today.year - 1, today.year + 3):
                 birthday = anniversary(child.birthday, year)
                 if birthday <= child.birthday:
                     continue
@@ -221,7 +221,8 @@ def arrival_segments(product: Product) -> list[str]:
     segments: list[str] = []
     if product.arrived_on is not None and product.age_min_months is not None:
         top = product.age_max_months if product.age_max_months is not None else product.age_min_months + 24
-        for months in range(product.age_min_months, min(top, product.age_min_months + 216) + 1):
+        # +2: a child in the oldest birth month may still be within range on arrival day
+        for months in range(product.age_min_months, min(top, product.age_min_months + 216) + 2):
             year, month = divmod(product.arrived_on.year * 12 + product.arrived_on.month - 1 - months, 12)
             segments.append(f"born#{year:04d}-{month + 1:02d}")
     segments.extend(f"tag#{tag}" for tag in product.tags)

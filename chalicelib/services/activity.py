@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..domain.calendar import age_in_months
 from ..domain.model import Coupon, Member, Order, PointsTxn, Product
 from ..domain.rules import RuleBook
 from ..domain.timers import arrival_segments, arrival_timer, coupon_timer, member_segments, order_timers
@@ -11,6 +12,12 @@ from ..domain.triggers import on_coupon, on_points
 from ..ports import AudienceStore, Catalog, MemberStore
 from .lifecycle import LifecycleService
 from .timers import TimerService
+
+
+def _in_range(months: int, product: Product) -> bool:
+    low = product.age_min_months if product.age_min_months is not None else 0
+    high = product.age_max_months if product.age_max_months is not None else low + 24
+    return low <= months <= high
 
 
 class ActivityService:
@@ -87,6 +94,9 @@ class ActivityService:
                 if child_index is not None and child_index < len(member.children):
                     c = member.children[child_index]
                     if new.gender not in ("any", c.gender) and c.gender != "unknown":
+                        continue
+                    months = age_in_months(c.birthday, new.arrived_on) if new.arrived_on else None
+                    if months is None or not _in_range(months, new):
                         continue
                     child = {"name": c.name, "gender": c.gender}
                 seen.add(member_id)

@@ -55,15 +55,17 @@ class TimerService:
         existing = {t.timer.key: t for t in self.timers.for_member(member.member_id)}
         done = frozenset((key, occ) for key, t in existing.items() for occ in t.fired)
         desired = member_timers(member, self.book, now, self.store_zone, done)
+        # A pending timer already due belongs to the sweep: it fires, or is dropped with a reason.
+        overdue = {k for k, t in existing.items() if t.status == "pending" and t.timer.due_at <= now}
         to_put = [
             StoredTimer(t, "pending", fired=existing[k].fired if k in existing else ())
             for k, t in desired.items()
-            if not _same(existing.get(k), t)
+            if k not in overdue and not _same(existing.get(k), t)
         ]
         to_delete = [
             k
             for k, t in existing.items()
-            if k.split("#", 1)[0] in MEMBER_DERIVED and t.status == "pending" and k not in desired
+            if k.split("#", 1)[0] in MEMBER_DERIVED and t.status == "pending" and k not in desired and k not in overdue
         ]
         if to_put:
             self.timers.put(to_put, now)
@@ -130,6 +132,8 @@ class TimerService:
         if reason is not None or member is None or facts is None:
             self.timers.finish(member_id, key, timer.occurrence, "dropped", reason, now)
             self.log("timer dropped", member_id=member_id, timer=key, reason=reason)
+            if member is not None and timer.rule_id in MEMBER_DERIVED:
+                self.reconcile_member(member, now)  # the next occurrence (next year's birthday)
             return "dropped"
         self.lifecycle.fire([Trigger(timer.rule_id, member_id, timer.occurrence, now, facts)], member, now)
         self.timers.finish(member_id, key, timer.occurrence, "fired", None, now)

@@ -5,6 +5,7 @@ when they fire."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,15 +46,15 @@ ZONES = [
 ]
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def book_without(*rule_ids: str) -> RuleBook:
     return RuleBook(BOOK.store, {k: v for k, v in BOOK.rules.items() if k not in rule_ids})
 
 
-def with_child(born: date, tz: str | None = None, name: str = "小红", gender: str = "girl", **fields: object) -> Member:
+def with_child(born: date, tz: str | None = None, name: str = "小红", gender: str = "girl", **fields: Any) -> Member:
     return member(timezone=tz, children=[Child(name, born, gender)], **fields)
 
 
@@ -362,7 +363,10 @@ class TestDormantAndWinback:
 
 
 @SETTINGS
-@given(name=st.sampled_from(ZONES), now=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)))
+@given(
+    name=st.sampled_from(ZONES),
+    now=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)),
+)
 def test_every_date_based_timer_is_at_ten_local_even_on_dst_change_days(name: str, now: datetime) -> None:
     tz = ZoneInfo(name)
     day = now.astimezone(tz).date()
@@ -505,7 +509,10 @@ class TestArrivalTimer:
         assert timer is not None
         assert (timer.key, timer.occurrence) == ("new_arrivals#NEW-1", "NEW-1")
         assert timer.due_at == utc(2026, 11, 25, 2, 0)
-        assert timer.facts == {"product": {"sku": "NEW-1", "name": "恐龙乐园"}, "child": {"name": "小红", "gender": "girl"}}
+        assert timer.facts == {
+            "product": {"sku": "NEW-1", "name": "恐龙乐园"},
+            "child": {"name": "小红", "gender": "girl"},
+        }
 
     def test_none_without_an_arrival_day_or_when_stale_or_off(self) -> None:
         undated = Product("NEW-2", "x")
@@ -585,7 +592,9 @@ def test_age_fit_keeps_in_stock_products_whose_range_and_gender_fit_newest_first
     catalog = {
         p.sku: p
         for p in (
-            Product("A", "女孩娃娃屋", age_min_months=60, age_max_months=84, gender="girl", arrived_on=date(2026, 10, 1)),
+            Product(
+                "A", "女孩娃娃屋", age_min_months=60, age_max_months=84, gender="girl", arrived_on=date(2026, 10, 1)
+            ),
             Product("B", "科学实验箱", age_min_months=48, age_max_months=96, arrived_on=date(2026, 11, 1)),
             Product("C", "男孩赛车", age_min_months=60, age_max_months=84, gender="boy", arrived_on=date(2026, 11, 5)),
             Product("D", "缺货娃娃", age_min_months=60, age_max_months=84, gender="girl", in_stock=False),
@@ -604,7 +613,7 @@ def test_age_fit_keeps_in_stock_products_whose_range_and_gender_fit_newest_first
 # -- refresh_facts -----------------------------------------------------------------------------------
 
 
-def timer(rule_id: str, occurrence: str, facts: dict | None = None, ref: str = "x") -> Timer:
+def timer(rule_id: str, occurrence: str, facts: dict[str, Any] | None = None, ref: str = "x") -> Timer:
     return Timer("m-1", f"{rule_id}#{ref}", rule_id, occurrence, NOW, facts or {})
 
 
@@ -638,7 +647,10 @@ class TestRefreshFacts:
     def test_balance_dropped_when_used_or_its_expiry_moved(self) -> None:
         t = timer("balance_expiring", "2027-01-05", {"balance": {"amount": 200.0, "date": "2027-01-05"}})
         less = member(stored_value=StoredValue(80.0, date(2027, 1, 5)))
-        assert refresh_facts(t, less, CATALOG, STORE_ZONE) == ({"balance": {"amount": 80.0, "date": "2027-01-05"}}, None)
+        assert refresh_facts(t, less, CATALOG, STORE_ZONE) == (
+            {"balance": {"amount": 80.0, "date": "2027-01-05"}},
+            None,
+        )
         reason = "stored value used or its expiry changed"
         for sv in (StoredValue(0.0, date(2027, 1, 5)), StoredValue(80.0, date(2027, 6, 30)), None):
             assert refresh_facts(t, member(stored_value=sv), CATALOG, STORE_ZONE) == (None, reason)
@@ -649,7 +661,9 @@ class TestRefreshFacts:
         catalog = {
             p.sku: p
             for p in (
-                Product("A", "娃娃屋", age_min_months=60, age_max_months=84, gender="girl", arrived_on=date(2026, 10, 1)),
+                Product(
+                    "A", "娃娃屋", age_min_months=60, age_max_months=84, gender="girl", arrived_on=date(2026, 10, 1)
+                ),
                 Product("B", "实验箱", age_min_months=48, age_max_months=96, arrived_on=date(2026, 11, 1)),
                 Product("C", "赛车", age_min_months=60, age_max_months=84, gender="boy"),
                 Product("D", "缺货", age_min_months=60, age_max_months=84, in_stock=False),

@@ -1,0 +1,83 @@
+"""Send governance as pure functions: quiet hours in the member's zone, calendar-period frequency
+caps, SMS opt-out lines. The sender applies them at send time; nothing here does I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from .calendar import at_local
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Messages go out only between ``opens`` and ``closes`` local time (08:00–21:00 by default)."""
+
+    opens: time = time(8, 0)
+    closes: time = time(21, 0)
+    spread_minutes: int = 20  # openings are spread over this many minutes, by message id
+
+    def is_open(self, at: datetime, tz: ZoneInfo) -> bool:
+        local = at.astimezone(tz).time()
+        if self.opens <= self.closes:
+            return self.opens <= local < self.closes
+        return local >= self.opens or local < self.closes  # a window across midnight
+
+    def next_opening(self, at: datetime, tz: ZoneInfo, key: str) -> datetime:
+        """The first moment at or after ``at`` when the window is open, plus a spread of up to
+        ``spread_minutes`` chosen by ``key`` (the message id), so a city does not fire at 08:00:00.
+        Wall times are resolved in ``tz`` on the day itself, so DST changes are honoured."""
+        if self.is_open(at, tz):
+            return at
+        local_day = at.astimezone(tz).date()
+        for offset in (0, 1, 2):
+            day = local_day + timedelta(days=offset)
+            opening = at_local(day, self.opens, tz) + spread(key, self.spread_minutes)
+            if opening >= at:
+                return opening
+        raise AssertionError("a daily window always opens within two days")
+
+
+def spread(key: str, minutes: int) -> timedelta:
+    if minutes <= 0:
+        return timedelta(0)
+    value = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+    return timedelta(seconds=value % (minutes * 60))
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    per_week: int = 2
+    per_month: int = 6
+
+
+def week_key(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"week#{year:04d}-W{week:02d}"
+
+
+def month_key(day: date) -> str:
+    return f"month#{day.year:04d}-{day.month:02d}"
+
+
+def next_period_start(day: date, period: str) -> date:
+    """The first day of the next calendar week (Monday) or month after ``day``."""
+    if period == "week":
+        return day + timedelta(days=7 - day.weekday())
+    first = day.replace(day=1)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+OPT_OUT_LINES = {"zh-CN": "回T退订", "zh-TW": "回T退訂", "en": "Reply STOP to opt out"}
+
+
+def with_opt_out(text: str, locale: str, lines: dict[str, str] | None = None) -> str:
+    """Marketing SMS carries an opt-out line in the member's language (configurable per locale)."""
+    table = lines or OPT_OUT_LINES
+    line = table.get(locale) or table.get("zh-CN") or OPT_OUT_LINES["zh-CN"]
+    if line in text:
+        return text
+    separator = " " if locale == "en" else ""
+    return f"{text}{separator}{line}"
