@@ -60,13 +60,22 @@ def api_keys() -> Any:
 @lru_cache(maxsize=1)
 def lifecycle_service() -> Any:
     from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore
+    from .adapters.schedule_store import DynamoTimerStore
     from .adapters.sqs import SqsSendQueue
     from .observability import log_event
     from .services.lifecycle import LifecycleService
 
-    queue = SqsSendQueue(aws_client("sqs"), get_settings().send_queue_url)
+    s = get_settings()
+    queue = SqsSendQueue(aws_client("sqs"), s.send_queue_url)
     return LifecycleService(
-        rule_book(), DynamoMemberStore(), DynamoMessageStore(), queue, channel_providers(), log_event
+        rule_book(),
+        DynamoMemberStore(),
+        DynamoMessageStore(),
+        queue,
+        channel_providers(),
+        log_event,
+        timers=DynamoTimerStore(),
+        store_zone=s.store_timezone,
     )
 
 
@@ -117,10 +126,20 @@ def activity_service() -> Any:
 @lru_cache(maxsize=1)
 def send_service() -> Any:
     from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore
+    from .adapters.schedule_store import DynamoCapStore
     from .observability import log_event
     from .services.sending import SendService
 
-    return SendService(rule_book(), DynamoMemberStore(), DynamoMessageStore(), providers(), log_event)
+    return SendService(
+        rule_book(),
+        DynamoMemberStore(),
+        DynamoMessageStore(),
+        providers(),
+        log_event,
+        hold=lifecycle_service().hold_until,
+        caps=DynamoCapStore(),
+        store_zone=get_settings().store_timezone,
+    )
 
 
 def webhook_secrets() -> dict[str, str]:

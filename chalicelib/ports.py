@@ -59,8 +59,15 @@ class MessageStore(Protocol):
         reason: str | None = None,
         provider_message_id: str | None = None,
         parts: int | None = None,
+        send_after: datetime | None = None,
     ) -> bool:
         """Move a message to ``status`` only if it is now in one of ``expect``; False otherwise."""
+
+
+class CapStore(Protocol):
+    def reserve(self, member_id: str, message_id: str, periods: list[tuple[str, int]], expires: datetime) -> str | None:
+        """Count ``message_id`` against every (period key, limit) at once, atomically; a message
+        already counted counts once. Returns None when reserved, else the key of a full period."""
 
 
 class SendQueue(Protocol):

@@ -22,6 +22,7 @@ class Settings:
     idempotency_table: str
     outbox_table: str
     timers_table: str
+    counters_table: str
     audience_table: str
     timer_queue_url: str
     send_queue_url: str
@@ -50,6 +51,7 @@ def get_settings() -> Settings:
         idempotency_table=_env("IDEMPOTENCY_TABLE", "memberpulse-idempotency"),
         outbox_table=_env("OUTBOX_TABLE", "memberpulse-outbox"),
         timers_table=_env("TIMERS_TABLE", "memberpulse-timers"),
+        counters_table=_env("COUNTERS_TABLE", "memberpulse-counters"),
         audience_table=_env("AUDIENCE_TABLE", "memberpulse-audience"),
         timer_queue_url=_env("TIMER_QUEUE_URL", ""),
         send_queue_url=_env("SEND_QUEUE_URL", ""),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import sys
 import threading
@@ -102,6 +103,15 @@ _LOOSE_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _LOOSE_TIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
 _HAS_OFFSET = re.compile(r"(Z|z|[+-]\d{2}:?\d{2})$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_LOCALES = {
+    "zh-cn": "zh-CN",
+    "zh_cn": "zh-CN",
+    "zh-hans": "zh-CN",
+    "zh-tw": "zh-TW",
+    "zh_tw": "zh-TW",
+    "zh-hant": "zh-TW",
+}
 _TIME_ERROR = "must be a time: YYYY-MM-DD HH:MM (local) or ISO 8601 with a zone"
 
 
@@ -282,11 +292,15 @@ def _bool(text: str) -> bool | None:
 
 
 def _number(text: str) -> float | None:
+    """``59``, ``59.90``, ``¥1,299.00`` → a float; anything else ``None``."""
+    cleaned = text.strip().lstrip("¥￥$").strip()
+    if _THOUSANDS.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", "")
     try:
-        value = float(text.replace(",", "")) if text else None
+        value = float(cleaned) if cleaned else None
     except ValueError:
         return None
-    return value if value is not None and value == value and abs(value) != float("inf") else None
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _integer(text: str) -> int | None:
@@ -301,7 +315,15 @@ def _as_number(text: str, whole: bool = False) -> Any:
 
 
 def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(";") if part.strip()]
+    """``a;b；c`` → ``[a, b, c]`` (ASCII or full-width semicolons)."""
+    return [part.strip() for part in text.replace("；", ";").split(";") if part.strip()]
+
+
+def _locale(text: str) -> str:
+    low = text.lower()
+    if low in _LOCALES:
+        return _LOCALES[low]
+    return "en" if low.startswith("en") else text
 
 
 def _child_prefixes(header: Sequence[str]) -> list[str]:
@@ -321,9 +343,11 @@ def member_record(file: str, row: int, cells: dict[str, str], children: Sequence
     body = rec.body
     if not ID_PATTERN.fullmatch(member_id):
         rec.error("member_id", "member_id", "is required and must match [A-Za-z0-9_-]{1,64}")
-    for key in ("name", "phone", "im_user_id", "timezone", "locale", "tier", "store_id"):
+    for key in ("name", "phone", "im_user_id", "timezone", "tier", "store_id"):
         if cells.get(key):
             body[key] = cells[key]
+    if cells.get("locale"):
+        body["locale"] = _locale(cells["locale"])
     tz = _zone(cells.get("timezone"), zone_name)
     if cells.get("joined_at"):
         body["joined_at"] = normalize_time(cells["joined_at"], tz)
@@ -335,10 +359,8 @@ def member_record(file: str, row: int, cells: dict[str, str], children: Sequence
         if not (name or birthday or gender):
             continue
         kid: dict[str, Any] = {"name": name}
-        if birthday:
+        if birthday:  # without one, validation says children[i].birthday "is required"
             kid["birthday"] = normalize_day(birthday)
-        else:
-            rec.error(f"{prefix}_birthday", f"children[{len(kids)}].birthday", "is required when a child is given")
         kid["gender"] = _GENDERS.get(gender.lower(), gender) if gender else "unknown"
         kids.append(kid)
         rec.child_columns.append(prefix)
@@ -423,9 +445,9 @@ def parse_orders(table: Table, zone_name: str) -> tuple[list[OrderRecord], list[
 
 
 def _order_record(file: str, order_id: str, rows: list[tuple[int, dict[str, str]]], zone_name: str) -> OrderRecord:
-    first = rows[0][1]
-    rec = OrderRecord(file, [r for r, _ in rows], order_id, first.get("member_id", ""), {"order_id": order_id})
-    if not ID_PATTERN.fullmatch(rec.member_id):
+    member_id = next((cells["member_id"] for _, cells in rows if cells.get("member_id")), "")
+    rec = OrderRecord(file, [r for r, _ in rows], order_id, member_id, {"order_id": order_id})
+    if not ID_PATTERN.fullmatch(member_id):
         rec.error("member_id", "member_id", "is required and must match [A-Za-z0-9_-]{1,64}")
     tz = ZoneInfo(zone_name)
     # Order-level columns must agree across the order's rows (blank cells are fine).
@@ -776,7 +798,7 @@ def post_order(api: Api, rec: OrderRecord) -> str:
         return "existing"
     fields, message = _reply_fields(reply)
     if reply.status == 404:
-        rec.error("member_id", "member_id", f"member {rec.member_id} does not exist (import it first): {message}")
+        rec.error("member_id", "member_id", f"member {rec.member_id} does not exist: import it first")
     elif fields:
         rec.add_api_errors(fields)
     else:

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.calendar import at_local, zone
+from chalicelib.domain.calendar import age_in_months, at_local, zone
 from chalicelib.domain.clock import to_iso
+from chalicelib.domain.ids import message_id
 from chalicelib.domain.model import Channel, Coupon, Member, Order, Product
 from chalicelib.domain.planning import plan_message
 from chalicelib.domain.rules import RuleBook
@@ -111,12 +112,14 @@ def simulate(
     providers: Mapping[Channel, str] | None = None,
     rules: Iterable[str] | None = None,
     include_dropped: bool = False,
+    _indexed: bool = True,
 ) -> list[Row]:
     """Every message the rules would plan for ``members`` on the local days ``[start, start + days)``
     (each member's own calendar days), sorted by day, due time, member and rule.
 
     Timers due before ``start`` count as already handled; ``rules`` keeps only those rule ids in
-    the output (the others still run, as they move the member's timers)."""
+    the output (the others still run, as they move the member's timers). ``_indexed=False`` hands
+    the rule code the whole catalog every time (slow; the tests compare both)."""
     if days <= 0:
         return []
     catalog = dict(products) if isinstance(products, Mapping) else {p.sku: p for p in products}
@@ -132,6 +135,7 @@ def simulate(
         coupons_of.setdefault(coupon.member_id, []).append(coupon)
     end = start + timedelta(days=days)
     arrivals = _arrivals(roster, catalog, book, start, end)
+    views = CatalogViews(catalog, indexed=_indexed)
     rows: list[Row] = []
     for member in roster:
         _walk(
@@ -139,7 +143,7 @@ def simulate(
             orders_of.get(member.member_id, []),
             coupons_of.get(member.member_id, []),
             arrivals.get(member.member_id, []),
-            catalog,
+            views,
             book,
             start,
             end,
@@ -153,11 +157,19 @@ def simulate(
     return rows
 
 
+def _fits_on(months: int, product: Product) -> bool:
+    """The child's age in months on arrival day is in the product's range (as ActivityService checks)."""
+    low = product.age_min_months if product.age_min_months is not None else 0
+    high = product.age_max_months if product.age_max_months is not None else low + 24
+    return low <= months <= high
+
+
 def _arrivals(
     members: Sequence[Member], catalog: dict[str, Product], book: RuleBook, start: date, end: date
 ) -> dict[str, list[tuple[Product, dict[str, Any] | None]]]:
-    """New-arrival audiences, as ``ActivityService.product_changed`` picks them: the in-stock
-    products arriving around the window, matched to members through the same segments."""
+    """New-arrival audiences, as ``ActivityService.product_changed`` picks them (mirrored here:
+    that selection is not a pure function yet): the in-stock products arriving around the window,
+    matched to members through the same segments, gender and age on arrival day."""
     out: dict[str, list[tuple[Product, dict[str, Any] | None]]] = {}
     if book.get("new_arrivals") is None:
         return out
@@ -183,10 +195,96 @@ def _arrivals(
                     c = member.children[child_index]
                     if product.gender not in ("any", c.gender) and c.gender != "unknown":
                         continue
+                    if product.arrived_on is None or not _fits_on(
+                        age_in_months(c.birthday, product.arrived_on), product
+                    ):
+                        continue
                     child = {"name": c.name, "gender": c.gender}
                 seen.add(member.member_id)
                 out.setdefault(member.member_id, []).append((product, child))
     return out
+
+
+# Rules whose refresh_facts never looks at the catalog.
+_NO_CATALOG = frozenset(
+    {"dormant_45d", "winback_90d", "points_expiring", "balance_expiring", "coupon_expiring", "post_purchase_care"}
+)
+
+
+class CatalogViews:
+    """The part of the catalog each rule's code reads, so that scans over every product happen once
+    per catalog instead of once per message. Each view holds every product the rule code could
+    pick (the others it would skip anyway), so the results are the same as with the whole catalog:
+    the order's products and the in-stock accessories naming them or their categories for
+    cross-sell, the in-stock products of one category for repurchase, the in-stock products
+    fitting one age in months for birthday picks."""
+
+    def __init__(self, catalog: dict[str, Product], indexed: bool = True) -> None:
+        self.catalog = catalog
+        self.indexed = indexed
+        self.in_stock = [p for p in catalog.values() if p.in_stock]
+        self.accessories_of: dict[str, list[Product]] = {}  # SKU or category → accessories naming it
+        for p in self.in_stock:
+            for target in p.accessory_of:
+                self.accessories_of.setdefault(target, []).append(p)
+        self.by_category: dict[str | None, dict[str, Product]] = {}
+        for p in self.in_stock:
+            self.by_category.setdefault(p.category, {})[p.sku] = p
+        self._by_age: dict[int, dict[str, Product]] = {}
+
+    def _with_accessories(self, skus: Iterable[str]) -> dict[str, Product]:
+        """The products ``skus`` and every accessory naming one of them or their categories."""
+        out: dict[str, Product] = {}
+        targets: set[str] = set()
+        for sku in skus:
+            product = self.catalog.get(sku)
+            if product is not None:
+                out[sku] = product
+                targets.add(sku)
+                if product.category:
+                    targets.add(product.category)
+        for target in targets:
+            for accessory in self.accessories_of.get(target, ()):
+                out.setdefault(accessory.sku, accessory)
+        return out
+
+    def for_order(self, order: Order) -> dict[str, Product]:
+        if not self.indexed:
+            return self.catalog
+        return self._with_accessories(i.sku for i in order.items)
+
+    def for_timer(self, timer: Timer) -> dict[str, Product]:
+        if not self.indexed:
+            return self.catalog
+        rule, facts = timer.rule_id, timer.facts
+        product = facts.get("product") or {}
+        try:
+            if rule in _NO_CATALOG:
+                return {}
+            if rule == "cross_sell":
+                return self._with_accessories([product.get("sku", "")])
+            if rule == "repurchase":
+                return self.by_category.get(product.get("category"), {})
+            if rule == "new_arrivals":
+                sku = product.get("sku", "")
+                return {sku: self.catalog[sku]} if sku in self.catalog else {}
+            if rule == "child_birthday":
+                child = facts.get("child") or {}
+                months = age_in_months(date.fromisoformat(child["birth_date"]), date.fromisoformat(child["birthday"]))
+                return self._fits(months)
+        except (KeyError, TypeError, ValueError):
+            pass
+        return self.catalog
+
+    def _fits(self, months: int) -> dict[str, Product]:
+        if months not in self._by_age:
+            self._by_age[months] = {
+                p.sku: p
+                for p in self.in_stock
+                if (p.age_min_months is None or p.age_min_months <= months)
+                and (p.age_max_months is None or months <= p.age_max_months)
+            }
+        return self._by_age[months]
 
 
 def _walk(
@@ -194,7 +292,7 @@ def _walk(
     orders: list[Order],
     coupons: list[Coupon],
     arrivals: list[tuple[Product, dict[str, Any] | None]],
-    catalog: dict[str, Product],
+    views: CatalogViews,
     book: RuleBook,
     start: date,
     end: date,
@@ -210,6 +308,7 @@ def _walk(
     w0 = at_local(start, clock_time(0), tz)
     w1 = at_local(end, clock_time(0), tz)
     done: set[tuple[str, str]] = set()
+    sent: set[str] = set()  # message ids planned so far
 
     derived = member_timers(member, book, w0, store_zone)
     while early := [t for t in derived.values() if t.due_at < w0]:  # before the window: handled already
@@ -218,6 +317,7 @@ def _walk(
 
     pending: dict[str, Timer] = {}
     for order in sorted(orders, key=lambda o: (o.purchased_at, o.order_id)):
+        catalog = views.for_order(order)
         pending.update(order_timers(order, member, catalog, book, w0, store_zone))  # later orders move slots
     for coupon in coupons:
         if timer := coupon_timer(coupon, member, book, w0, store_zone):
@@ -237,11 +337,16 @@ def _walk(
         rule = book.get(timer.rule_id)
         if rule is None:
             continue
+        catalog = views.for_timer(timer)
         facts, reason = refresh_facts(timer, member, catalog, store_zone, int(rule.params.get("picks", 3)))
         show = wanted is None or timer.rule_id in wanted
-        if facts is None:
+        mid = message_id(member.member_id, timer.rule_id, timer.occurrence)
+        if facts is None or mid in sent:
+            # Dropped at firing time; or the same (member, rule, occurrence) as an earlier message,
+            # which the message store refuses to create again (so nothing is sent).
             if show and include_dropped:
                 local = timer.due_at.astimezone(tz)
+                why = reason if facts is None else "duplicate occurrence: same message id as an earlier message"
                 rows.append(
                     Row(
                         local.date(),
@@ -252,31 +357,34 @@ def _walk(
                         "",
                         "dropped",
                         "",
-                        reason,
+                        why,
                         timer.occurrence,
-                        "",
+                        mid,
                     )
                 )
-            continue
-        if show:
-            trigger = Trigger(timer.rule_id, member.member_id, timer.occurrence, timer.due_at, facts)
-            message = plan_message(member, trigger, book, providers, timer.due_at)
-            local = timer.due_at.astimezone(tz)
-            rows.append(
-                Row(
-                    local.date(),
-                    timer.due_at,
-                    local,
-                    member.member_id,
-                    timer.rule_id,
-                    message.channel.value,
-                    message.status.value,
-                    message.text,
-                    message.reason,
-                    timer.occurrence,
-                    message.message_id,
+            if facts is None:
+                continue
+        else:
+            sent.add(mid)
+            if show:
+                trigger = Trigger(timer.rule_id, member.member_id, timer.occurrence, timer.due_at, facts)
+                message = plan_message(member, trigger, book, providers, timer.due_at)
+                local = timer.due_at.astimezone(tz)
+                rows.append(
+                    Row(
+                        local.date(),
+                        timer.due_at,
+                        local,
+                        member.member_id,
+                        timer.rule_id,
+                        message.channel.value,
+                        message.status.value,
+                        message.text,
+                        message.reason,
+                        timer.occurrence,
+                        message.message_id,
+                    )
                 )
-            )
         if timer.rule_id in MEMBER_DERIVED:  # as TimerService._fire_one: reconcile after firing
             fresh = member_timers(member, book, timer.due_at, store_zone, frozenset(done))
             pending = {k: t for k, t in pending.items() if t.rule_id not in MEMBER_DERIVED}

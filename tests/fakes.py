@@ -163,6 +163,7 @@ class FakeMessageStore:
         reason: str | None = None,
         provider_message_id: str | None = None,
         parts: int | None = None,
+        send_after: datetime | None = None,
     ) -> bool:
         message = self.messages.get(message_id)
         if not expect or message is None or message.status not in expect:
@@ -176,6 +177,8 @@ class FakeMessageStore:
             message.provider_message_id = provider_message_id
         if parts is not None:
             message.parts = parts
+        if send_after is not None:
+            message.send_after = send_after
         message.history.append(StatusChange(status, at, reason))
         return True
 

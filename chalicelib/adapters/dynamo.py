@@ -181,6 +181,7 @@ class DynamoMessageStore:
         reason: str | None = None,
         provider_message_id: str | None = None,
         parts: int | None = None,
+        send_after: datetime | None = None,
     ) -> bool:
         if not expect:
             return False
@@ -196,6 +197,8 @@ class DynamoMessageStore:
             actions.append(MessageModel.provider_message_id.set(provider_message_id))
         if parts is not None:
             actions.append(MessageModel.parts.set(parts))
+        if send_after is not None:
+            actions.append(MessageModel.send_after.set(to_iso(send_after)))
         condition = MessageModel.message_id.exists() & MessageModel.status.is_in(*[s.value for s in expect])
         try:
             MessageModel(message_id).update(actions=actions, condition=condition)

@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -171,3 +172,16 @@ class AudienceModel(Model):
     segment = UnicodeAttribute(hash_key=True)
     member_id = UnicodeAttribute(range_key=True)
     child_index = NumberAttribute(null=True)
+
+
+class CounterModel(Model):
+    """Counters that must hold under concurrent senders: frequency caps per member and calendar
+    period (``cap#<member>#week#2026-W47``), counting each message id once."""
+
+    class Meta:
+        table_name = _s.counters_table
+
+    counter_id = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(default=0)
+    ids = UnicodeSetAttribute(null=True)
+    expires = NumberAttribute(null=True)  # TTL

@@ -6,18 +6,21 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.models import BatchWrite
+from pynamodb.transactions import TransactWrite
 
 from ..domain.clock import parse_iso, to_iso
 from ..domain.model import Product
 from ..domain.timers import Timer
 from ..ports import StoredTimer
 from . import codec
-from .models import AudienceModel, ProductModel, TimerModel
+from .models import AudienceModel, CounterModel, ProductModel, TimerModel
 
 WATERMARK_KEY = ("#tick", "watermark")
 # A timer already due when written fires at the next sweep: its firing time is at least a minute
@@ -184,3 +187,41 @@ class SqsTimerQueue:
             if response.get("Failed"):
                 raise RuntimeError(f"SQS refused {len(response['Failed'])} timer batches")
         return requests
+
+
+class DynamoCapStore:
+    """Frequency caps, atomic under concurrent senders: one conditional transaction over the week's
+    and the month's counters, so a message counts in both or in neither."""
+
+    def reserve(self, member_id: str, message_id: str, periods: list[tuple[str, int]], expires: datetime) -> str | None:
+        ttl = int(expires.timestamp())
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                for key, limit in periods:
+                    tx.update(
+                        CounterModel(key),
+                        actions=[
+                            CounterModel.n.add(1),
+                            CounterModel.ids.add({message_id}),
+                            CounterModel.expires.set(ttl),
+                        ],
+                        condition=(CounterModel.n.does_not_exist() | (CounterModel.n < limit))
+                        & ~CounterModel.ids.contains(message_id),
+                    )
+        except TransactWriteError as exc:
+            reasons = [r.code if r else None for r in exc.cancellation_reasons]
+            if "ConditionalCheckFailed" not in reasons:
+                raise
+            for (key, _), code in zip(periods, reasons, strict=False):
+                if code != "ConditionalCheckFailed":
+                    continue
+                counted = CounterModel.get(key, consistent_read=True).ids or set()
+                if message_id not in counted:
+                    return key  # full
+            return None  # already counted (a retry of the same message)
+        return None
+
+
+@lru_cache(maxsize=1)
+def _connection() -> Connection:
+    return Connection()

@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from .clock import to_iso
+from .governance import with_opt_out
 from .ids import message_id
 from .model import Channel, Member, Message, MessageStatus, StatusChange
 from .rendering import render
 from .rules import RuleBook, RuleConfig
+from .segments import count_parts
 from .triggers import Trigger
 
 
@@ -56,6 +58,9 @@ def plan_message(
     text = render(rule.template_for(member.locale), template_variables(member, trigger, book))
     status = MessageStatus.QUEUED if channel else MessageStatus.SUPPRESSED
     chosen = channel or rule.channels[0]
+    parts = None
+    if chosen is Channel.SMS:
+        text, parts = sms_text(text, rule, member.locale, member.phone, book)
     return Message(
         message_id=message_id(member.member_id, trigger.rule_id, trigger.occurrence),
         member_id=member.member_id,
@@ -68,8 +73,18 @@ def plan_message(
         created_at=now,
         rule_class=rule.rule_class,
         reason=why_not,
+        parts=parts,
         history=[StatusChange(status, now, why_not)],
     )
+
+
+def sms_text(text: str, rule: RuleConfig, locale: str, phone: str | None, book: RuleBook) -> tuple[str, int]:
+    """The SMS as it will go out (marketing gets the opt-out line) and its billed parts; China
+    numbers count the 【signature】 the platform adds."""
+    if rule.rule_class == "marketing":
+        text = with_opt_out(text, locale, book.store.opt_out)
+    china = phone is None or phone.startswith("+86")
+    return text, count_parts(text, china=china, signature=f"【{book.store.name}】")
 
 
 def describe(message: Message) -> dict[str, Any]:

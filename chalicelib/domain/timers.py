@@ -16,6 +16,7 @@ from .model import Coupon, Member, Order, Product
 from .rules import RuleBook, RuleConfig
 from .triggers import coupon_facts
 
+RELEASE_RULE = "release_send"  # a deferred message going back on the send queue
 MEMBER_DERIVED = ("child_birthday", "points_expiring", "balance_expiring", "dormant_45d", "winback_90d")
 
 
@@ -32,6 +33,11 @@ class Timer:
 def _when(rule: RuleConfig, day: Any, member: Member, store_zone: str) -> datetime:
     clock = parse_clock(str(rule.params.get("local_time", "10:00")))
     return at_local(day, clock, zone(member.timezone, store_zone))
+
+
+def _amount(value: float) -> float | int:
+    """200.0 → 200 in message text."""
+    return int(value) if float(value).is_integer() else value
 
 
 def is_stale(timer_due: datetime, rule: RuleConfig, now: datetime) -> bool:
@@ -71,7 +77,7 @@ def member_timers(
                         "birth_date": child.birthday.isoformat(),
                     }
                 }
-                if add(rule, f"child{index}", f"{child.name or index}:{year}", due, facts):
+                if add(rule, f"child{index}", f"{index}:{child.name}:{year}", due, facts):
                     break
     if rule := book.get("points_expiring"):
         lead = int(rule.params.get("lead_days", 3))
@@ -95,7 +101,7 @@ def member_timers(
                 "stored_value",
                 sv.expires_on.isoformat(),
                 due,
-                {"balance": {"amount": sv.balance, "date": sv.expires_on.isoformat()}},
+                {"balance": {"amount": _amount(sv.balance), "date": sv.expires_on.isoformat()}},
             )
     if member.last_purchase_at is not None:
         bought = local_date(member.last_purchase_at, tz)
@@ -169,12 +175,16 @@ def accessories_for(product: Product, catalog: dict[str, Product]) -> list[Produ
     )
 
 
-def age_fit(catalog: dict[str, Product], age_months: int, gender: str, limit: int = 3) -> list[Product]:
-    """In-stock products whose age range holds ``age_months`` and whose gender fits; newest arrivals first."""
+def age_fit(
+    catalog: dict[str, Product], age_months: int, gender: str, limit: int = 3, on: date | None = None
+) -> list[Product]:
+    """In-stock products (already arrived by ``on``) whose age range holds ``age_months`` and whose
+    gender fits; newest arrivals first."""
     fits = [
         p
         for p in catalog.values()
         if p.in_stock
+        and (on is None or p.arrived_on is None or p.arrived_on <= on)
         and (p.age_min_months is None or p.age_min_months <= age_months)
         and (p.age_max_months is None or age_months <= p.age_max_months)
         and (gender in ("unknown", "") or p.gender in ("any", gender))
@@ -261,7 +271,7 @@ def refresh_facts(
         sv = member.stored_value
         if sv is None or sv.balance <= 0 or sv.expires_on is None or sv.expires_on.isoformat() != timer.occurrence:
             return None, "stored value used or its expiry changed"
-        facts["balance"] = {"amount": sv.balance, "date": sv.expires_on.isoformat()}
+        facts["balance"] = {"amount": _amount(sv.balance), "date": sv.expires_on.isoformat()}
     elif rule == "child_birthday":
         child = facts.get("child") or {}
         match = [
@@ -272,7 +282,9 @@ def refresh_facts(
         if not match:
             return None, "child no longer on the profile"
         birthday = date.fromisoformat(child["birthday"])
-        fits = age_fit(catalog, age_in_months(match[0].birthday, birthday), match[0].gender, picks)
+        fits = age_fit(
+            catalog, age_in_months(match[0].birthday, birthday), match[0].gender, picks, on=timer.due_at.date()
+        )
         facts["picks"] = [p.name for p in fits]
     elif rule == "cross_sell":
         product = catalog.get((facts.get("product") or {}).get("sku", ""))

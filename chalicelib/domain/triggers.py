@@ -27,7 +27,8 @@ class Trigger:
 def on_member_change(old: Member | None, new: Member, at: datetime, book: RuleBook) -> list[Trigger]:
     """Rules fired by a member record being created or changed at ``at``."""
     fired: list[Trigger] = []
-    if old is None and book.get("welcome"):
+    welcome = book.get("welcome")
+    if old is None and welcome is not None and not _joined_long_ago(new, at, welcome.stale_after_hours):
         fired.append(Trigger("welcome", new.member_id, "join", at))
     if old is not None and book.get("tier_upgraded") and _tier_went_up(old.tier, new.tier, book.store.tiers):
         fired.append(
@@ -46,6 +47,11 @@ def on_member_change(old: Member | None, new: Member, at: datetime, book: RuleBo
             )
         )
     return fired
+
+
+def _joined_long_ago(member: Member, at: datetime, hours: int) -> bool:
+    """An existing customer brought in by an import is not welcomed as if they had just joined."""
+    return member.joined_at is not None and (at - member.joined_at).total_seconds() > hours * 3600
 
 
 def _tier_went_up(old: str | None, new: str | None, order: tuple[str, ...]) -> bool:

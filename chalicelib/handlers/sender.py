@@ -44,12 +44,17 @@ def _deliver_once() -> Any:
     return deliver
 
 
+def clock() -> datetime:
+    """The sender's wall clock (tests replace it)."""
+    return datetime.now(UTC)
+
+
 def _record(record: SQSRecord) -> None:
     body = json.loads(record.body)
     message_id = body["message_id"]
     # The send happens now (wall clock), but never before it was decided: a replayed schedule
     # (`memberpulse run-schedule --at` a future day) decides "in the future".
-    now = datetime.now(UTC)
+    now = clock()
     if body.get("at"):
         now = max(now, parse_iso(body["at"]))
     intent = {"message_id": message_id, "received_at": now.timestamp()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ class MemberService:
         for _ in range(_RETRIES):
             current = self.members.get(member_id)
             created = current is None
+            before = copy.deepcopy(current)
             member = current or Member(member_id=member_id, joined_at=now, created_at=now)
             for key, value in changes.items():
                 if key == "consent":
@@ -41,6 +43,8 @@ class MemberService:
                     continue
                 else:
                     setattr(member, key, value)
+            if before is not None and before == member:
+                return member, False  # nothing changed: no write, no stream record, no reconcile
             member.updated_at = now
             try:
                 self.members.save(member)

@@ -1,21 +1,24 @@
 """The sender: one queued message id in, at most one provider send out, status recorded.
 
 Order of checks at SEND time (not only when the message was queued): the message is still
-pending, the member still exists and still consents on that channel. Then the provider is called
-and the result recorded with a conditional write, so two deliveries of the same SQS message can
-never both record a send.
+pending and due, the member still exists and still consents on that channel, the member's quiet
+hours are over (else deferred to the next opening), and a marketing message fits the member's
+frequency caps (else deferred to the next period, or capped). Then the provider is called and the
+result recorded with a conditional write, so two deliveries of the same SQS message can never both
+record a send.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from ..domain.model import PENDING_STATUSES, STATUS_RANK, Channel, MessageStatus
+from ..domain.model import PENDING_STATUSES, STATUS_RANK, Channel, Message, MessageStatus
 from ..domain.phones import mask
 from ..domain.planning import choose_channel
 from ..domain.rules import RuleBook
-from ..ports import MemberStore, MessageStore, OutboundMessage, Provider, ProviderError, Receipt
+from ..domain.sendtime import cap_hold, cap_periods, window_hold
+from ..ports import CapStore, MemberStore, MessageStore, OutboundMessage, Provider, ProviderError, Receipt
 
 Log = Callable[..., None]
 
@@ -28,7 +31,13 @@ class SendService:
         messages: MessageStore,
         providers: Mapping[str, Provider],
         log: Log | None = None,
+        hold: Callable[[str, str, datetime, datetime], None] | None = None,
+        caps: CapStore | None = None,
+        store_zone: str = "Asia/Shanghai",
     ) -> None:
+        self.hold = hold
+        self.caps = caps
+        self.store_zone = store_zone
         self.book = book
         self.members = members
         self.messages = messages
@@ -58,6 +67,19 @@ class SendService:
         address = member.phone if message.channel is Channel.SMS else member.im_user_id
         if not address:
             return self._finish(message_id, MessageStatus.SUPPRESSED, now, f"no {message.channel.value} address")
+        if message.send_after is not None and message.send_after > now:
+            return self._defer(message, message.send_after, message.reason or "waiting to be sent", now)
+        window = window_hold(message, member, rule, self.book, now, self.store_zone)
+        if window is not None:
+            return self._defer(message, window[0], window[1], now)
+        if message.rule_class == "marketing" and self.caps is not None:
+            periods = cap_periods(member, self.book, now, self.store_zone)
+            full = self.caps.reserve(member.member_id, message_id, periods, now + timedelta(days=40))
+            if full is not None:
+                when, reason = cap_hold(full, message, member, rule, self.book, now, self.store_zone)
+                if when is None:
+                    return self._finish(message_id, MessageStatus.CAPPED, now, reason)
+                return self._defer(message, when, reason, now)
         provider = self.providers.get(message.provider)
         if provider is None:
             return self._finish(message_id, MessageStatus.FAILED, now, f"provider {message.provider} not configured")
@@ -94,6 +116,16 @@ class SendService:
         return self.messages.transition(
             receipt.message_id, receipt.status, receipt.at, expect=lower, reason=receipt.reason
         )
+
+    def _defer(self, message: Message, when: datetime, reason: str, now: datetime) -> MessageStatus:
+        if self.hold is None:
+            raise RuntimeError("deferring a message needs the timer store")
+        self.messages.transition(
+            message.message_id, MessageStatus.DEFERRED, now, expect=PENDING_STATUSES, reason=reason, send_after=when
+        )
+        self.hold(message.member_id, message.message_id, when, now)
+        self.log("deferred", message_id=message.message_id, send_after=when.isoformat(), reason=reason)
+        return MessageStatus.DEFERRED
 
     def _finish(self, message_id: str, status: MessageStatus, now: datetime, reason: str | None) -> MessageStatus:
         self.messages.transition(message_id, status, now, expect=PENDING_STATUSES, reason=reason)

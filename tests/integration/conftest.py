@@ -14,6 +14,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +327,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+# Noon in Shanghai (04:00 UTC) on the day of the sample events: inside every member's quiet-hours
+# window, so sends are not deferred by the hour at which the suite happens to run. Quiet hours have
+# their own tests that move this clock.
+SENDER_NOON = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def sender_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.handlers import sender
+
+    monkeypatch.setattr(sender, "clock", lambda: SENDER_NOON)

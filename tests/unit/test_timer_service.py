@@ -261,13 +261,13 @@ class TestEveryRuleFiresOnceForItsMember:
             ("m-a", "new_arrivals", "NEW-1", utc(2026, 11, 25, 2)),
             ("m-a", "cross_sell", "O1:PZ-1", utc(2026, 12, 6, 2)),
             ("m-a", "repurchase", "O1:puzzle", utc(2026, 12, 6, 2)),
-            ("m-a", "child_birthday", "小红:2026", utc(2026, 12, 7, 2)),
+            ("m-a", "child_birthday", "0:小红:2026", utc(2026, 12, 7, 2)),
             ("m-a", "coupon_expiring", "C1", utc(2026, 12, 17, 2)),
             ("m-a", "dormant_45d", "2026-11-22", utc(2027, 1, 6, 2)),
             ("m-a", "balance_expiring", "2027-01-15", utc(2027, 1, 8, 2)),
             ("m-a", "points_expiring", "t1", utc(2027, 1, 28, 2)),
             ("m-a", "winback_90d", "2026-11-22", utc(2027, 2, 20, 2)),
-            ("m-c", "child_birthday", "小明:2027", utc(2026, 12, 31, 2)),  # due 21:00 UTC on 30 Dec
+            ("m-c", "child_birthday", "0:小明:2027", utc(2026, 12, 31, 2)),  # due 21:00 UTC on 30 Dec
         ],
     )
     def test_each_timer_fired_at_the_first_sweep_after_its_due_time(
@@ -295,9 +295,9 @@ class TestEveryRuleFiresOnceForItsMember:
     def test_the_fired_birthday_is_remembered_and_next_years_is_pending(self, journey: World) -> None:
         stored = journey.slot("m-a", "child_birthday#child0")
         assert stored.status == "pending"
-        assert stored.timer.occurrence == "小红:2027"
+        assert stored.timer.occurrence == "0:小红:2027"
         assert stored.timer.due_at == utc(2027, 12, 7, 2)
-        assert stored.fired == ("小红:2026",)
+        assert stored.fired == ("0:小红:2026",)
 
     def test_replaying_every_day_and_every_batch_adds_nothing(self) -> None:
         journey = three_months()
@@ -372,10 +372,10 @@ def test_the_birthday_fires_once_a_year_and_each_year_once() -> None:
     # A year later (the sweep after a long pause looks back 72 hours: the timer is due in that window)
     world.tick(utc(2027, 12, 7, TICK_HOUR))
     world.tick(utc(2027, 12, 8, TICK_HOUR))
-    assert [m.occurrence for m in world.sent("m-a", "child_birthday")] == ["小红:2026", "小红:2027"]
+    assert [m.occurrence for m in world.sent("m-a", "child_birthday")] == ["0:小红:2026", "0:小红:2027"]
     stored = world.slot("m-a", "child_birthday#child0")
-    assert stored.fired == ("小红:2026", "小红:2027")
-    assert (stored.status, stored.timer.occurrence) == ("pending", "小红:2028")
+    assert stored.fired == ("0:小红:2026", "0:小红:2027")
+    assert (stored.status, stored.timer.occurrence) == ("pending", "0:小红:2028")
 
 
 def test_a_new_years_birthday_fired_in_december_leaves_next_years_scheduled() -> None:
@@ -384,11 +384,11 @@ def test_a_new_years_birthday_fired_in_december_leaves_next_years_scheduled() ->
     world.join(cara(), START)
     world.run_days(date(2026, 12, 29), date(2027, 1, 3))
     [message] = world.sent("m-c", "child_birthday")
-    assert message.occurrence == "小明:2027"
+    assert message.occurrence == "0:小明:2027"
     # Then the 2028 birthday is already pending in the slot (nothing else will recompute it for a quiet member)
     stored = world.slot("m-c", "child_birthday#child0")
-    assert stored.fired == ("小明:2027",)
-    assert (stored.status, stored.timer.occurrence) == ("pending", "小明:2028")
+    assert stored.fired == ("0:小明:2027",)
+    assert (stored.status, stored.timer.occurrence) == ("pending", "0:小明:2028")
 
 
 # -- gaps between sweeps --------------------------------------------------------------------------------
@@ -432,7 +432,7 @@ class TestAGapBetweenSweeps:
             assert world.slot("m-a", key).status == "dropped"
             assert world.slot("m-a", key).reason == dropped[key]
         # (the birthday slot already holds next year's: the balance reminder's firing recomputed it)
-        assert world.slot("m-a", "child_birthday#child0").fired == ("小红:2026",)
+        assert world.slot("m-a", "child_birthday#child0").fired == ("0:小红:2026",)
         assert world.sent("m-a", "points_expiring") == []
         assert world.sent("m-a", "child_birthday") == []
         assert world.sent("m-a", "post_purchase_care") == []
@@ -457,10 +457,10 @@ def test_after_a_stale_birthday_is_dropped_next_years_is_scheduled() -> None:
     # When the schedule is down until 2026-12-25 and the birthday is dropped as stale
     world.tick(utc(2026, 12, 25, 2))
     stored = world.slot("m-a", "child_birthday#child0")
-    assert stored.fired == ("小红:2026",)
+    assert stored.fired == ("0:小红:2026",)
     # Then, as after a firing, the slot moves on to next year's birthday: a quiet member whose record
     # never changes must not lose every later birthday because one sweep was missed
-    assert (stored.status, stored.timer.occurrence) == ("pending", "小红:2027")
+    assert (stored.status, stored.timer.occurrence) == ("pending", "0:小红:2027")
 
 
 def test_a_member_change_during_an_outage_does_not_discard_an_overdue_timer_without_a_reason() -> None:

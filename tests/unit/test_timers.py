@@ -88,7 +88,7 @@ class TestBirthdayTimer:
         # Then it is due at 10:00 on 2026-12-07 Kiritimati time = 20:00 UTC on 2026-12-06
         assert timer.due_at == utc(2026, 12, 6, 20, 0)
         assert timer.key == "child_birthday#child0"
-        assert timer.occurrence == "小红:2026"
+        assert timer.occurrence == "0:小红:2026"
         assert timer.facts["child"] == {
             "name": "小红",
             "gender": "girl",
@@ -102,7 +102,7 @@ class TestBirthdayTimer:
         [timer] = only(member_timers(m, BOOK, NOW, STORE_ZONE), "child_birthday").values()
         # 10:00 on 2026-12-07 at UTC-11 = 21:00 UTC the same day
         assert timer.due_at == utc(2026, 12, 7, 21, 0)
-        assert timer.occurrence == "小红:2026"
+        assert timer.occurrence == "0:小红:2026"
 
     def test_a_member_without_a_zone_gets_the_store_zone(self) -> None:
         m = with_child(date(2020, 12, 10), None)
@@ -124,7 +124,7 @@ class TestBirthdayTimer:
         [timer] = only(member_timers(m, BOOK, utc(2026, 12, 15, 0, 0), STORE_ZONE), "child_birthday").values()
         # Then the timer is for next year's birthday, due in this December
         assert timer.due_at == due
-        assert timer.occurrence == "小红:2027"
+        assert timer.occurrence == "0:小红:2027"
         assert timer.facts["child"]["age"] == 6
         assert timer.facts["child"]["birthday"] == f"2027-01-0{born.day}"
 
@@ -145,7 +145,7 @@ class TestBirthdayTimer:
         timers = only(member_timers(m, BOOK, utc(2026, 11, 22, 1, 0), STORE_ZONE), "child_birthday")
         # Then there is no "turns 0" on the birth day: the first birthday is in 2027
         [timer] = timers.values()
-        assert timer.occurrence == "小红:2027"
+        assert timer.occurrence == "0:小红:2027"
         assert timer.facts["child"]["age"] == 1
 
     def test_this_years_birthday_holds_until_stale_then_next_years_is_chosen(self) -> None:
@@ -153,32 +153,32 @@ class TestBirthdayTimer:
         m = with_child(date(2020, 11, 20))
         due = utc(2026, 11, 17, 2, 0)
         at_limit = member_timers(m, BOOK, due + timedelta(hours=48), STORE_ZONE)["child_birthday#child0"]
-        assert (at_limit.occurrence, at_limit.due_at) == ("小红:2026", due)
+        assert (at_limit.occurrence, at_limit.due_at) == ("0:小红:2026", due)
         # When it is more than 48 h overdue
         after = member_timers(m, BOOK, due + timedelta(hours=48, seconds=1), STORE_ZONE)["child_birthday#child0"]
         # Then next year's takes the slot
-        assert after.occurrence == "小红:2027"
+        assert after.occurrence == "0:小红:2027"
         assert after.due_at == utc(2027, 11, 17, 2, 0)
         assert after.facts["child"]["age"] == 7
 
     def test_a_fired_occurrence_in_done_is_skipped_and_the_next_year_is_chosen(self) -> None:
         m = with_child(date(2020, 12, 10))
         due = utc(2026, 12, 7, 2, 0)
-        done = frozenset({("child_birthday#child0", "小红:2026")})
+        done = frozenset({("child_birthday#child0", "0:小红:2026")})
         timer = member_timers(m, BOOK, due, STORE_ZONE, done)["child_birthday#child0"]
-        assert timer.occurrence == "小红:2027"
+        assert timer.occurrence == "0:小红:2027"
         assert timer.due_at == utc(2027, 12, 7, 2, 0)
 
     def test_after_a_new_years_birthday_fires_in_december_the_next_one_is_still_scheduled(self) -> None:
         # Given a child born 2 January; the 2027 birthday timer fires at 10:00 on 2026-12-30
         m = with_child(date(2021, 1, 2))
         due = utc(2026, 12, 30, 2, 0)
-        done = frozenset({("child_birthday#child0", "小红:2027")})
+        done = frozenset({("child_birthday#child0", "0:小红:2027")})
         # When the member's timers are recomputed right after it fired (as TimerService does)
         timers = member_timers(m, BOOK, due, STORE_ZONE, done)
         # Then the 2028 birthday takes the slot (today is still 2026, so today.year + 1 is not enough)
         assert "child_birthday#child0" in timers
-        assert timers["child_birthday#child0"].occurrence == "小红:2028"
+        assert timers["child_birthday#child0"].occurrence == "0:小红:2028"
         assert timers["child_birthday#child0"].due_at == utc(2027, 12, 30, 2, 0)
 
     def test_a_new_years_birthday_that_went_stale_on_dec_31_still_leaves_next_years(self) -> None:
@@ -187,19 +187,19 @@ class TestBirthdayTimer:
         m = with_child(date(2021, 1, 1))
         timers = member_timers(m, BOOK, utc(2026, 12, 31, 12, 0), STORE_ZONE)
         # Then the 2028 birthday is the next one: the child has a timer at all times
-        assert timers["child_birthday#child0"].occurrence == "小红:2028"
+        assert timers["child_birthday#child0"].occurrence == "0:小红:2028"
 
     def test_each_child_has_its_own_slot(self) -> None:
         m = member(children=[Child("大宝", date(2018, 5, 1), "boy"), Child("二宝", date(2021, 12, 24), "girl")])
         timers = only(member_timers(m, BOOK, NOW, STORE_ZONE), "child_birthday")
         assert {k: t.occurrence for k, t in timers.items()} == {
-            "child_birthday#child0": "大宝:2027",
-            "child_birthday#child1": "二宝:2026",
+            "child_birthday#child0": "0:大宝:2027",
+            "child_birthday#child1": "1:二宝:2026",
         }
 
     def test_an_unnamed_child_is_named_by_its_index_in_the_occurrence(self) -> None:
         m = member(children=[Child("", date(2020, 12, 10))])
-        assert member_timers(m, BOOK, NOW, STORE_ZONE)["child_birthday#child0"].occurrence == "0:2026"
+        assert member_timers(m, BOOK, NOW, STORE_ZONE)["child_birthday#child0"].occurrence == "0::2026"
 
     def test_disabled_rule_gives_no_timer(self) -> None:
         m = with_child(date(2020, 12, 10))
@@ -236,7 +236,7 @@ class TestBirthdayTimer:
             assert birthday > born
             assert (birthday.month, birthday.day) in ((born.month, born.day), (2, 28))
             assert timer.facts["child"]["age"] == age_on(born, birthday) == birthday.year - born.year
-            assert timer.occurrence == f"小红:{birthday.year}"
+            assert timer.occurrence == f"0:小红:{birthday.year}"
 
     @SETTINGS
     @given(
@@ -657,7 +657,7 @@ class TestRefreshFacts:
 
     def test_birthday_dropped_when_the_child_is_removed_else_picks_for_the_new_age(self) -> None:
         child = {"name": "小红", "gender": "girl", "birthday": "2026-12-10", "age": 6, "birth_date": "2020-12-10"}
-        t = timer("child_birthday", "小红:2026", {"child": child})
+        t = timer("child_birthday", "0:小红:2026", {"child": child})
         catalog = {
             p.sku: p
             for p in (
@@ -683,7 +683,7 @@ class TestRefreshFacts:
 
     def test_a_leap_day_childs_picks_use_its_age_on_feb_28(self) -> None:
         child = {"name": "小红", "gender": "girl", "birthday": "2027-02-28", "age": 3, "birth_date": "2024-02-29"}
-        t = timer("child_birthday", "小红:2027", {"child": child})
+        t = timer("child_birthday", "0:小红:2027", {"child": child})
         catalog = {"P": Product("P", "三岁起", age_min_months=36)}
         facts, _ = refresh_facts(t, with_child(date(2024, 2, 29)), catalog, STORE_ZONE)
         assert facts is not None and facts["picks"] == ["三岁起"]
