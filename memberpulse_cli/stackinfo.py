@@ -38,7 +38,13 @@ class StackInfo:
         return f"https://{self.rest_api_id}.execute-api.{self.region}.amazonaws.com/api"
 
 
-_QUEUE_NAMES = {"SendQueue": "send", "SendDeadLetterQueue": "send_dlq", "StreamFailureQueue": "stream_failures"}
+_QUEUE_NAMES = {
+    "SendQueue": "send",
+    "SendDeadLetterQueue": "send_dlq",
+    "TimerQueue": "timers",
+    "TimerDeadLetterQueue": "timers_dlq",
+    "StreamFailureQueue": "stream_failures",
+}
 
 
 def describe(aws: Aws, name: str) -> StackInfo:

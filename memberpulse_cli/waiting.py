@@ -61,3 +61,37 @@ def settle(
             return messages
         time.sleep(0.5)
     return messages
+
+
+def queues_idle(aws: Aws, queue_urls: list[str]) -> bool:
+    sqs = aws.client("sqs")
+    for url in queue_urls:
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        if int(attrs.get("ApproximateNumberOfMessages", 0)) or int(
+            attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
+        ):
+            return False
+    return True
+
+
+def quiesce(stack: dict[str, Any], at: datetime, timeout: float = 120.0) -> bool:
+    """Wait until what a sweep at ``at`` set off has happened: every timer due by then has fired
+    and the timer and send queues are empty (seen twice in a row, so an item passing from one
+    queue to the next is not missed). Replaying days ahead of the wall clock, the next tick must
+    not start before this one's sends and deferrals are written."""
+    aws = Aws(stack.get("endpoint_url"), stack.get("region"))
+    queues = [stack["queues"][name] for name in ("timers", "send") if name in stack.get("queues", {})]
+
+    def idle() -> bool:
+        return timers_pending(aws, stack["tables"]["timers"], at) == 0 and queues_idle(aws, queues)
+
+    deadline = time.monotonic() + timeout
+    calm = 0
+    while time.monotonic() < deadline:
+        calm = calm + 1 if idle() else 0
+        if calm >= 2:
+            return True
+        time.sleep(0.4)
+    return False

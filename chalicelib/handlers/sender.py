@@ -1,8 +1,9 @@
 """The send queue's consumer: one SQS record = one message id = at most one provider send.
 
 Idempotency (Powertools, on a DynamoDB table) is keyed on the message id, itself derived from the
-business key (member, rule, occurrence): a redelivered SQS message returns the stored result
-instead of sending again."""
+business key (member, rule, occurrence), and the moment the message was queued for: a redelivered
+SQS message returns the stored result instead of sending again. The message's own conditional
+status transition is the second guard: a sent message is never sent again."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ from ..settings import get_settings
 
 # Idempotency records outlive the longest an SQS message can wait (14 days retention + redrive).
 IDEMPOTENCY_SECONDS = 15 * 24 * 3600
-_config = IdempotencyConfig(event_key_jmespath="message_id", expires_after_seconds=IDEMPOTENCY_SECONDS)
+# The business key of one send attempt: the message, and the moment it was queued for (its
+# decision, or the release of a deferral). A redelivered SQS message repeats both and is a no-op;
+# a deferred message released later is a new attempt.
+_config = IdempotencyConfig(event_key_jmespath="[message_id, queued_at]", expires_after_seconds=IDEMPOTENCY_SECONDS)
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +61,7 @@ def _record(record: SQSRecord) -> None:
     now = clock()
     if body.get("at"):
         now = max(now, parse_iso(body["at"]))
-    intent = {"message_id": message_id, "received_at": now.timestamp()}
+    intent = {"message_id": message_id, "queued_at": body.get("at") or "", "received_at": now.timestamp()}
     result = _deliver_once()(intent=intent)
     logger.info("send handled", extra={"message_id": message_id, "status": result})
 

@@ -120,10 +120,11 @@ class SendService:
     def _defer(self, message: Message, when: datetime, reason: str, now: datetime) -> MessageStatus:
         if self.hold is None:
             raise RuntimeError("deferring a message needs the timer store")
+        # The release timer first: once the message shows "deferred", its way back is already written.
+        self.hold(message.member_id, message.message_id, when, now)
         self.messages.transition(
             message.message_id, MessageStatus.DEFERRED, now, expect=PENDING_STATUSES, reason=reason, send_after=when
         )
-        self.hold(message.member_id, message.message_id, when, now)
         self.log("deferred", message_id=message.message_id, send_after=when.isoformat(), reason=reason)
         return MessageStatus.DEFERRED
 

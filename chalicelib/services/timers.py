@@ -15,7 +15,8 @@ from .lifecycle import LifecycleService
 
 Log = Callable[..., None]
 FIRST_SWEEP_HOURS = 72  # the very first sweep looks this far back
-CATCH_UP_HOURS = 24 * 35  # after a pause, sweep every hour since the last one, up to five weeks
+CATCH_UP_HOURS = 24 * 400  # after a pause, every hour since the last sweep (stale timers are dropped with a reason)
+REPLAY_HOURS = 24 * 35  # a replay of an earlier moment looks back five weeks
 
 
 def _same(stored: StoredTimer | None, timer: Timer) -> bool:
@@ -90,18 +91,23 @@ class TimerService:
 
     def release_due(self, now: datetime) -> dict[str, int]:
         """Queue every timer that fell due since the last sweep (through the sparse ``due`` index:
-        only due timers are read, each once). A first sweep, one after a pause of more than
-        ``CATCH_UP_HOURS``, or a replay of an earlier moment looks ``FIRST_SWEEP_HOURS`` back;
-        firing is idempotent, so looking twice never sends twice."""
+        only due timers are read, each once). A first sweep, or one after a pause of more than
+        ``CATCH_UP_HOURS``, looks ``FIRST_SWEEP_HOURS`` back; a replay of an earlier moment looks
+        ``REPLAY_HOURS`` back. Firing is idempotent, so looking twice never sends twice."""
         mark = self.timers.watermark()
         if mark is not None and now - timedelta(hours=CATCH_UP_HOURS) <= mark < now:
             after = mark  # overdue timers since the last sweep are found, and dropped if stale
+        elif mark is not None and now <= mark:
+            # A replay of an earlier moment (`run-schedule --at`): timers written since for times
+            # before the last sweep are found too.
+            after = now - timedelta(hours=REPLAY_HOURS)
         else:
             after = now - timedelta(hours=FIRST_SWEEP_HOURS)
         keys = list(self.timers.due(after, now))
         requests = self.queue.enqueue(now, keys) if keys else 0
-        if mark is None or now > mark:
-            self.timers.set_watermark(now)
+        # The watermark is the moment of the last sweep, even a replay of an earlier one: timers a
+        # replay sets off for times before the old watermark are then found by the next sweep.
+        self.timers.set_watermark(now)
         return {"swept_from": int(after.timestamp()), "due": len(keys), "sqs_requests": requests}
 
     def fire(self, keys: list[tuple[str, str]], now: datetime) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from memberpulse_cli.client import ApiClient
@@ -51,12 +52,22 @@ def test_bad_input_is_a_400_naming_the_field_never_a_5xx(api: ApiClient) -> None
     assert bad_order.status in (400, 404)
 
 
+def daytime_zone() -> str:
+    """A zone where it is early afternoon now, so quiet hours (08:00–21:00) do not defer the send."""
+    offset = (13 - datetime.now(UTC).hour) % 24
+    if offset > 14:
+        offset -= 24
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
 def test_a_new_member_gets_a_welcome_sent_within_seconds(api: ApiClient) -> None:
     latencies = []
+    zone = daytime_zone()
     for i in range(5):
         member_id = new_id("welcome")
         started = time.monotonic()
-        reply = api.call("PUT", f"/v1/members/{member_id}", {"name": f"会员{i}", "phone": "13800138000"})
+        body = {"name": f"会员{i}", "phone": "13800138000", "timezone": zone}
+        reply = api.call("PUT", f"/v1/members/{member_id}", body)
         assert reply.status == 201
         assert reply.body["phone"] == "+8613800138000"
         messages = wait_for(api, member_id, lambda ms: any(m["status"] in ("sent", "delivered") for m in ms))
@@ -96,3 +107,21 @@ def test_a_new_api_key_from_the_cli_works(api: ApiClient, stack_file: str) -> No
     key = done.stdout.strip().splitlines()[-1]
     other = ApiClient(api.api_url, key)
     assert other.call("GET", "/v1/members/nobody-here").status == 404
+
+
+def test_a_member_in_quiet_hours_is_deferred_to_the_next_opening_not_dropped(api: ApiClient) -> None:
+    # Given a member whose local time is 02:00 (an Etc zone 11 hours from the daytime one)
+    night = (13 - datetime.now(UTC).hour + 13) % 24
+    offset = night - 24 if night > 14 else night
+    zone = f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+    member_id = new_id("night")
+    api.ok("PUT", f"/v1/members/{member_id}", {"name": "夜猫子", "phone": "13800138000", "timezone": zone})
+    # Then the welcome waits with a reason and a send_after at the next 08:00–08:20 local
+    messages = wait_for(api, member_id, lambda ms: any(m["status"] == "deferred" for m in ms))
+    welcome = next(m for m in messages if m["trigger"] == "welcome")
+    assert welcome["status"] == "deferred"
+    assert welcome["reason"].startswith("quiet hours")
+    from zoneinfo import ZoneInfo
+
+    local = datetime.fromisoformat(welcome["send_after"].replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+    assert (local.hour, local.minute < 20) == (8, True)

@@ -503,21 +503,29 @@ class TestWatermark:
         assert world.service.release_due(utc(2026, 11, 22, 9, 45))["swept_from"] == epoch(utc(2026, 11, 22, 9, 0))
         assert world.timers.watermark() == utc(2026, 11, 22, 9, 45)
 
-    def test_a_sweep_for_the_same_or_an_earlier_moment_looks_back_and_keeps_the_watermark(self) -> None:
+    def test_a_sweep_for_the_same_or_an_earlier_moment_looks_back_and_moves_the_watermark_there(self) -> None:
         world = World()
         now = utc(2026, 11, 22, 8)
         world.service.release_due(now)
-        assert world.service.release_due(now)["swept_from"] == epoch(now - timedelta(hours=72))
-        earlier = utc(2026, 11, 20, 8)  # run-schedule --at, replaying the past
-        assert world.service.release_due(earlier)["swept_from"] == epoch(earlier - timedelta(hours=72))
-        assert world.timers.watermark() == now
+        # the same moment again, or an earlier one (run-schedule --at, replaying the past), looks back
+        # the whole catch-up window: timers written since for times before the watermark are found
+        assert world.service.release_due(now)["swept_from"] == epoch(now - timedelta(hours=24 * 35))
+        earlier = utc(2026, 11, 20, 8)
+        assert world.service.release_due(earlier)["swept_from"] == epoch(earlier - timedelta(hours=24 * 35))
+        assert world.timers.watermark() == earlier  # so the next sweep starts from the replayed moment
 
     def test_a_watermark_older_than_the_catch_up_window_is_ignored(self) -> None:
         world = World()
         world.service.release_due(utc(2026, 11, 22, 8))
-        later = utc(2027, 1, 1, 8)  # 40 days later: more than the 35-day catch-up
+        later = utc(2028, 1, 1, 8)  # more than 400 days later: past the catch-up window
         assert world.service.release_due(later)["swept_from"] == epoch(later - timedelta(hours=72))
         assert world.timers.watermark() == later
+
+    def test_a_pause_of_weeks_is_swept_from_the_watermark(self) -> None:
+        world = World()
+        world.service.release_due(utc(2026, 11, 22, 8))
+        later = utc(2027, 1, 1, 8)  # 40 days later: every hour since is swept; stale timers are dropped
+        assert world.service.release_due(later)["swept_from"] == epoch(utc(2026, 11, 22, 8))
 
     def test_a_timer_written_past_due_after_a_sweep_is_found_by_the_next(self) -> None:
         # Given a sweep at 08:00
