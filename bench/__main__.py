@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import startup, sweep
+from bench import simulate_bench, startup, sweep
 
 
 def main() -> int:
     startup.run()
     print()
     sweep.run()
+    print()
+    simulate_bench.run()
     return 0
 
 
