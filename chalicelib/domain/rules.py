@@ -177,7 +177,58 @@ def parse_rule_book(text: str) -> RuleBook:
     )
     rules_raw = _require(data, "rules", dict, "rules.toml")
     rules = {rule_id: parse_rule(rule_id, raw) for rule_id, raw in rules_raw.items()}
+    for rule in rules.values():
+        check_sms_length(rule, store)
     return RuleBook(store, rules)
+
+
+def sample_variables(store: StoreConfig) -> dict[str, Any]:
+    """Typical values for every template variable (docs/templates.md), for the length check."""
+    longest_benefit = max(store.tier_benefits.values(), key=len, default="")
+    return {
+        "member": {"id": "m-10001", "name": "王小明", "tier": "gold", "points": 1580},
+        "store": {"name": store.name},
+        "rule": "sample",
+        "child": {"name": "乐乐", "age": 4, "birthday": "2026-12-01", "gender": "boy", "birth_date": "2022-12-01"},
+        "picks": ["恐龙拼图·第2辑", "百变积木桶", "小熊换装套"],
+        "points": {"delta": 158, "balance": 1580, "reason": "purchase"},
+        "expiring": {"amount": 158, "date": "2026-12-31"},
+        "tier": {"name": "gold", "old": "silver", "benefits": longest_benefit},
+        "coupon": {"id": "c-1", "title": "满100减20券", "value": 20, "expires_on": "2026-12-31"},
+        "balance": {"amount": 200, "date": "2026-12-31"},
+        "last_purchase": "2026-10-01",
+        "days": 45,
+        "order": {"id": "o-1", "products": ["小熊娃娃", "恐龙拼图·第1辑"]},
+        "product": {"sku": "PUZ-DINO-1", "name": "恐龙拼图·第1辑", "category": "puzzle"},
+        "accessories": ["小熊换装套", "小熊背包"],
+        "next": ["恐龙拼图·第2辑", "恐龙拼图·第3辑"],
+    }
+
+
+def check_sms_length(rule: RuleConfig, store: StoreConfig) -> None:
+    """Flag, when the rules load, a template whose SMS (with sample values, the opt-out line of a
+    marketing rule and the 【signature】) runs past the rule's ``max_sms_parts``."""
+    if Channel.SMS not in rule.channels:
+        return
+    from .governance import with_opt_out
+    from .rendering import render
+    from .segments import count_parts
+
+    for locale, source in rule.templates.items():
+        try:
+            text = render(source, sample_variables(store))
+        except TemplateError as exc:
+            raise RulesConfigError(f"rules.{rule.rule_id}.templates.{locale}: {exc}") from None
+        if rule.rule_class == "marketing":
+            text = with_opt_out(text, locale, store.opt_out)
+        parts = count_parts(text, china=locale != "en", signature=f"【{store.name}】")
+        if locale == "en":
+            parts = max(parts, count_parts(text))
+        if parts > rule.max_sms_parts:
+            raise RulesConfigError(
+                f"rules.{rule.rule_id}.templates.{locale}: renders to {parts} SMS parts with sample values "
+                f"(limit max_sms_parts = {rule.max_sms_parts}): shorten it or raise the limit"
+            )
 
 
 def load_rule_book(path: Path = RULES_FILE) -> RuleBook:

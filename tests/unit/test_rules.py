@@ -114,3 +114,27 @@ def test_a_rule_that_is_not_a_table_is_a_config_error_naming_the_rule() -> None:
     # Then a RulesConfigError names rules.welcome (today: AttributeError 'str' object has no attribute 'get')
     message = config_error(STORE + '[rules]\nwelcome = "yes"\n')
     assert message.startswith("rules.welcome"), message
+
+
+def test_a_template_longer_than_its_sms_limit_is_flagged_when_the_rules_load() -> None:
+    # Given a marketing rule whose text, with the opt-out line and the signature, needs two parts
+    long_text = "新品到店" * 16  # 64 characters + 【…】 + 回T退订 > 70
+    text = book_with(welcome_toml('class = "marketing"\nmax_sms_parts = 1', f'zh-CN = "{long_text}"'))
+    # Then loading names the rule, the locale and the limit
+    message = config_error(text)
+    assert "rules.welcome.templates.zh-CN" in message
+    assert "2 SMS parts" in message and "max_sms_parts = 1" in message
+
+
+def test_the_same_text_passes_when_the_rule_allows_two_parts_or_sends_only_im() -> None:
+    long_text = "新品到店" * 16
+    parse_rule_book(book_with(welcome_toml('class = "marketing"\nmax_sms_parts = 2', f'zh-CN = "{long_text}"')))
+    im_only = 'class = "marketing"\nmax_sms_parts = 1\nchannels = ["im"]'
+    parse_rule_book(book_with(welcome_toml(im_only, f'zh-CN = "{long_text}"')))
+
+
+def test_the_shipped_rules_fit_their_limits() -> None:
+    from chalicelib.domain.rules import load_rule_book
+
+    book = load_rule_book()
+    assert all(rule.max_sms_parts >= 1 for rule in book.rules.values())
