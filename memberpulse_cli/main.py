@@ -106,6 +106,23 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    from .dlq import list_dead
+
+    rows = list_dead(_target(args), args.queue, args.most)
+    print(json.dumps(rows, indent=2, ensure_ascii=False))
+    print(f"{len(rows)} dead letters on the {args.queue} queue", file=sys.stderr)
+    return 0
+
+
+def cmd_dlq_redrive(args: argparse.Namespace) -> int:
+    from .dlq import redrive
+
+    moved = redrive(_target(args), args.queue)
+    print(f"{moved} messages moved back to the {args.queue} queue")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -301,6 +318,19 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--phone-region", metavar="CC", help="region of phone numbers without +country (default CN)")
     p.set_defaults(fn=cmd_import)
+
+    dlq = verbs.add_parser("dlq", help="dead letters of the send and timer queues").add_subparsers(
+        dest="dlq_verb", required=True
+    )
+    p = dlq.add_parser("list", help="show dead letters (without removing them)")
+    p.add_argument("--queue", choices=["send", "timers"], default="send")
+    p.add_argument("--most", type=int, default=50)
+    _stack_options(p)
+    p.set_defaults(fn=cmd_dlq_list)
+    p = dlq.add_parser("redrive", help="move every dead letter back to its queue, to be tried again")
+    p.add_argument("--queue", choices=["send", "timers"], default="send")
+    _stack_options(p)
+    p.set_defaults(fn=cmd_dlq_redrive)
 
     p = verbs.add_parser("demo", help="run the demo scenario against the local stack")
     p.add_argument("--stack-file", default=".local/stack.json")

@@ -125,3 +125,17 @@ def test_a_member_in_quiet_hours_is_deferred_to_the_next_opening_not_dropped(api
 
     local = datetime.fromisoformat(welcome["send_after"].replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
     assert (local.hour, local.minute < 20) == (8, True)
+
+
+def test_dead_letters_can_be_listed_and_redriven(stack_file: str, stack: dict[str, Any]) -> None:
+    from memberpulse_cli.aws import Aws
+
+    sqs = Aws(stack["endpoint_url"], stack["region"]).client("sqs")
+    # Given a send intent for an unknown message sitting in the dead-letter queue
+    sqs.send_message(QueueUrl=stack["queues"]["send_dlq"], MessageBody='{"message_id": "m-not-a-message"}')
+    listed = cli("dlq", "list", "--stack-file", stack_file)
+    assert "m-not-a-message" in listed.stdout
+    # When it is redriven, it leaves the dead-letter queue for the send queue (where it is a no-op)
+    moved = cli("dlq", "redrive", "--stack-file", stack_file)
+    assert moved.stdout.startswith("1 messages moved")
+    assert "m-not-a-message" not in cli("dlq", "list", "--stack-file", stack_file).stdout
