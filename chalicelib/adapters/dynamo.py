@@ -18,7 +18,7 @@ from . import codec
 from .models import ActivityModel, ApiKeyModel, MemberModel, MessageModel, OutboxModel, ProductModel
 
 
-def _conditional_failed(exc: Exception) -> bool:
+def conditional_failed(exc: Exception) -> bool:
     cause = getattr(exc, "cause_response_code", None)
     return cause == "ConditionalCheckFailedException"
 
@@ -29,7 +29,8 @@ def image_to_member(image: dict[str, Any]) -> Member:
 
 
 @lru_cache(maxsize=1)
-def _connection() -> Connection:
+def shared_connection() -> Connection:
+    """One PynamoDB connection per container for transactions (a new one builds a new client)."""
     return Connection()
 
 
@@ -61,7 +62,7 @@ class DynamoMemberStore:
         try:
             model.save(condition=condition)
         except PutError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 raise VersionConflict(member.member_id) from exc
             raise
         member.version += 1
@@ -69,7 +70,7 @@ class DynamoMemberStore:
     def _transact(self, activity: ActivityModel, member: Member) -> bool:
         model, member_condition = self._model_for_write(member)
         try:
-            with TransactWrite(connection=_connection()) as tx:
+            with TransactWrite(connection=shared_connection()) as tx:
                 tx.save(activity, condition=ActivityModel.sk.does_not_exist())
                 tx.save(model, condition=member_condition)
         except TransactWriteError as exc:
@@ -113,7 +114,7 @@ class DynamoMemberStore:
         try:
             activity.save(condition=ActivityModel.sk.does_not_exist())
         except PutError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True
@@ -156,7 +157,7 @@ class DynamoMessageStore:
         try:
             MessageModel(**codec.message_to_item(message)).save(condition=MessageModel.message_id.does_not_exist())
         except PutError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True
@@ -203,7 +204,7 @@ class DynamoMessageStore:
         try:
             MessageModel(message_id).update(actions=actions, condition=condition)
         except UpdateError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True

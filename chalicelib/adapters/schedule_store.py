@@ -6,10 +6,8 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.models import BatchWrite
@@ -20,6 +18,7 @@ from ..domain.model import Product
 from ..domain.timers import Timer
 from ..ports import StoredTimer
 from . import codec
+from .dynamo import conditional_failed, shared_connection
 from .models import AudienceModel, CounterModel, ProductModel, TimerModel
 
 WATERMARK_KEY = ("#tick", "watermark")
@@ -97,7 +96,7 @@ class DynamoTimerStore:
         try:
             TimerModel(member_id, key).update(actions=actions, condition=condition)
         except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if conditional_failed(exc):
                 return False
             raise
         return True
@@ -196,7 +195,7 @@ class DynamoCapStore:
     def reserve(self, member_id: str, message_id: str, periods: list[tuple[str, int]], expires: datetime) -> str | None:
         ttl = int(expires.timestamp())
         try:
-            with TransactWrite(connection=_connection()) as tx:
+            with TransactWrite(connection=shared_connection()) as tx:
                 for key, limit in periods:
                     tx.update(
                         CounterModel(key),
@@ -220,8 +219,3 @@ class DynamoCapStore:
                     return key  # full
             return None  # already counted (a retry of the same message)
         return None
-
-
-@lru_cache(maxsize=1)
-def _connection() -> Connection:
-    return Connection()

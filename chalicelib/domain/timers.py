@@ -14,7 +14,7 @@ from typing import Any
 from .calendar import age_in_months, age_on, anniversary, at_local, local_date, parse_clock, zone
 from .model import Coupon, Member, Order, Product
 from .rules import RuleBook, RuleConfig
-from .triggers import coupon_facts
+from .triggers import coupon_facts, display_amount
 
 RELEASE_RULE = "release_send"  # a deferred message going back on the send queue
 MEMBER_DERIVED = ("child_birthday", "points_expiring", "balance_expiring", "dormant_45d", "winback_90d")
@@ -33,11 +33,6 @@ class Timer:
 def _when(rule: RuleConfig, day: Any, member: Member, store_zone: str) -> datetime:
     clock = parse_clock(str(rule.params.get("local_time", "10:00")))
     return at_local(day, clock, zone(member.timezone, store_zone))
-
-
-def _amount(value: float) -> float | int:
-    """200.0 → 200 in message text."""
-    return int(value) if float(value).is_integer() else value
 
 
 def is_stale(timer_due: datetime, rule: RuleConfig, now: datetime) -> bool:
@@ -101,7 +96,7 @@ def member_timers(
                 "stored_value",
                 sv.expires_on.isoformat(),
                 due,
-                {"balance": {"amount": _amount(sv.balance), "date": sv.expires_on.isoformat()}},
+                {"balance": {"amount": display_amount(sv.balance), "date": sv.expires_on.isoformat()}},
             )
     if member.last_purchase_at is not None:
         bought = local_date(member.last_purchase_at, tz)
@@ -271,7 +266,7 @@ def refresh_facts(
         sv = member.stored_value
         if sv is None or sv.balance <= 0 or sv.expires_on is None or sv.expires_on.isoformat() != timer.occurrence:
             return None, "stored value used or its expiry changed"
-        facts["balance"] = {"amount": _amount(sv.balance), "date": sv.expires_on.isoformat()}
+        facts["balance"] = {"amount": display_amount(sv.balance), "date": sv.expires_on.isoformat()}
     elif rule == "child_birthday":
         child = facts.get("child") or {}
         match = [

@@ -84,6 +84,15 @@ def on_coupon(coupon: Coupon, book: RuleBook) -> list[Trigger]:
     ]
 
 
+def display_amount(value: float) -> float | int:
+    """200.0 → 200 in message text; 19.9 stays."""
+    return int(value) if float(value).is_integer() else value
+
+
 def coupon_facts(coupon: Coupon) -> dict[str, Any]:
-    value = int(coupon.value) if float(coupon.value).is_integer() else coupon.value
-    return {"id": coupon.coupon_id, "title": coupon.title, "value": value, "expires_on": coupon.expires_on.isoformat()}
+    return {
+        "id": coupon.coupon_id,
+        "title": coupon.title,
+        "value": display_amount(coupon.value),
+        "expires_on": coupon.expires_on.isoformat(),
+    }
