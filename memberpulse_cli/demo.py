@@ -148,7 +148,7 @@ def run_demo(stack_file: Path) -> int:
     api.ok("PUT", "/v1/members/m-wang", {"tier": "gold"})
     _line("   m-wang   got a coupon and moved up to gold")
     messages = settle(api, ids, expect_at_least=11)
-    _print(messages, set())
+    _print(messages)
 
     _line("\n4. The weeks after: the schedule, replayed day by day (memberpulse run-schedule --at …)")
     api.ok(
@@ -174,7 +174,7 @@ def run_demo(stack_file: Path) -> int:
         new = [m for m in messages if m["message_id"] not in seen]
         if new:
             _line(f"\n   day {day:>2} ({(start + timedelta(days=day)).date()}):")
-            _print(new, set(), indent="   ")
+            _print(new, indent="   ")
             seen |= {m["message_id"] for m in new}
 
     _summary(messages)
@@ -197,7 +197,7 @@ def _ticks(start: datetime, day: int) -> list[datetime]:
     )
 
 
-def _print(messages: list[dict[str, Any]], _: set[str], indent: str = "") -> None:
+def _print(messages: list[dict[str, Any]], indent: str = "") -> None:
     for m in sorted(messages, key=lambda m: (m["created_at"], m["member_id"], m["trigger"])):
         when = parse_iso(m["created_at"]).strftime("%m-%d %H:%M")
         extra = f" ({m['reason']})" if m.get("reason") else ""

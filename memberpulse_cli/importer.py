@@ -592,6 +592,16 @@ def _read_products(path: Path, errors: list[RowError], unknown: dict[str, list[s
     return out
 
 
+def _optional_time(cells: dict[str, str], column: str, zone_name: str, default: datetime) -> datetime | None:
+    """The column's time (naive times are in ``zone_name``), ``default`` when empty, None when unreadable."""
+    if not cells.get(column):
+        return default
+    try:
+        return parse_iso(normalize_time(cells[column], ZoneInfo(zone_name)))
+    except ValueError:
+        return None
+
+
 def _read_coupons(
     path: Path,
     zone_name: str,
@@ -611,13 +621,10 @@ def _read_coupons(
             "value": _as_number(cells.get("value", "")),
             "expires_on": normalize_day(cells.get("expires_on", "")),
         }
-        issued = now
-        if cells.get("issued_at"):
-            try:
-                issued = parse_iso(normalize_time(cells["issued_at"], ZoneInfo(zone_name)))
-            except ValueError:
-                errors.append(RowError(path.name, row, member_id, "", "issued_at", "issued_at", _TIME_ERROR))
-                continue
+        issued = _optional_time(cells, "issued_at", zone_name, now)
+        if issued is None:
+            errors.append(RowError(path.name, row, member_id, "", "issued_at", "issued_at", _TIME_ERROR))
+            continue
         try:
             coupon = parse_coupon(member_id, body, issued)
         except ValidationFailed as exc:
@@ -649,13 +656,10 @@ def _read_points(
         }
         if cells.get("expires_on"):
             body["expires_on"] = normalize_day(cells["expires_on"])
-        created = now
-        if cells.get("created_at"):
-            try:
-                created = parse_iso(normalize_time(cells["created_at"], ZoneInfo(zone_name)))
-            except ValueError:
-                errors.append(RowError(path.name, row, member_id, "", "created_at", "created_at", _TIME_ERROR))
-                continue
+        created = _optional_time(cells, "created_at", zone_name, now)
+        if created is None:
+            errors.append(RowError(path.name, row, member_id, "", "created_at", "created_at", _TIME_ERROR))
+            continue
         try:
             txns.append((row, parse_points(member_id, body, created)))
         except ValidationFailed as exc:

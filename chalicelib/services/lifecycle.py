@@ -58,14 +58,15 @@ class LifecycleService:
                 # (the earlier run died between the write and the enqueue), queue it again:
                 # the sender is idempotent on the message id.
                 earlier = self.messages.get(message.message_id)
-                if earlier is not None and earlier.status is MessageStatus.QUEUED:
+                unsent = earlier is not None and earlier.status is MessageStatus.QUEUED
+                if unsent:
                     requeue.append(message.message_id)
                 self.log(
                     "duplicate occurrence",
                     rule=trigger.rule_id,
                     occurrence=trigger.occurrence,
                     message_id=message.message_id,
-                    requeued=bool(requeue and requeue[-1] == message.message_id),
+                    requeued=unsent,
                 )
                 continue
             created.append(message)
