@@ -88,6 +88,9 @@ class OutboundMessage:
     to: str  # E.164 phone or IM user id
     text: str
     rule_class: str
+    trigger: str = ""  # the rule id: China SMS adapters map it to an approved template code
+    locale: str = "zh-CN"
+    attempt: int = 1  # 1 for the first try; fault injection and provider dedupe ids may use it
 
 
 @dataclass(frozen=True)
@@ -109,11 +112,32 @@ class SendResult:
 
 
 class ProviderError(Exception):
-    """A send that did not go out. ``retryable`` decides between retry and permanent failure."""
+    """A send that did not go out. ``retryable`` decides between retry (timeouts, 5xx, 429) and
+    permanent failure. ``code`` names the failure in our words:
 
-    def __init__(self, message: str, retryable: bool) -> None:
+    - ``throttled`` (429; ``retry_after`` seconds when the provider says), ``unavailable`` (5xx),
+      ``timeout`` (no answer: the provider may or may not have accepted): retryable;
+    - ``invalid_address`` (bad number / unknown user) and ``opted_out`` (the recipient unsubscribed
+      at the provider): permanent, and the member's channel is marked unusable;
+    - ``rejected`` (anything else permanent: template not approved, content refused, …).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        retryable: bool,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.code = code or ("unavailable" if retryable else "rejected")
+        self.retry_after = retry_after
+
+    @property
+    def marks_channel(self) -> bool:
+        return self.code in ("invalid_address", "opted_out")
 
 
 class Provider(Protocol):
