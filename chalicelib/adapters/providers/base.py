@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from ...domain.inbound import InboundEvent
 from ...domain.model import Channel
@@ -66,6 +66,14 @@ class WebhookRejected(Exception):
         self.code = code
 
 
+class Cursors(Protocol):
+    """Where a pulling adapter keeps its place (WeCom's ``next_cursor``)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+
 class ProviderAdapter(ABC):
     name: ClassVar[str]
     channels: ClassVar[frozenset[Channel]]
@@ -83,3 +91,8 @@ class ProviderAdapter(ABC):
 
     @abstractmethod
     def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult: ...
+
+    def fetch(self, event: InboundEvent, cursors: Cursors, now: datetime) -> list[InboundEvent]:
+        """For a ``FETCH`` event (the provider only notified us): pull the real events. Runs in the
+        inbound worker, not in the webhook route."""
+        return []
