@@ -19,6 +19,7 @@ ACTIVITY_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/activity/stream
 PRODUCTS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/products/stream/set-by-infra"
 SEND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:send-set-by-infra"
 TIMER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:timers-set-by-infra"
+INBOUND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:inbound-set-by-infra"
 
 
 def _request() -> Request:
@@ -96,7 +97,7 @@ def put_product(sku: str) -> Response:
 
 @app.route(
     "/webhooks/{provider}/{token}",
-    methods=["POST"],
+    methods=["GET", "POST"],
     content_types=[
         "application/json",
         "application/x-www-form-urlencoded",
@@ -109,6 +110,13 @@ def webhook(provider: str, token: str) -> Response:
     from chalicelib.handlers import webhooks
 
     return webhooks.receive(_request(), provider, token)
+
+
+@app.route("/r/{token}", methods=["GET"])
+def follow_link(token: str) -> Response:
+    from chalicelib.handlers import clicks
+
+    return clicks.follow(_request(), token)
 
 
 @app.on_dynamodb_record(stream_arn=MEMBERS_STREAM, batch_size=50)
@@ -144,6 +152,13 @@ def send(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import sender
 
     return sender.send_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=INBOUND_QUEUE, batch_size=10)
+def on_inbound(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import inbound
+
+    return inbound.handle_batch(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

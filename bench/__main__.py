@@ -1,20 +1,33 @@
-"""`make bench`: every benchmark, figures as ratios from one run."""
+"""`make bench`: every benchmark, figures as ratios from one run. `python -m bench NAME …` runs some
+(startup, send, webhooks, simulate, sweep — the sweep takes about 25 minutes)."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-from bench import simulate_bench, startup, sweep
+ALL = ("startup", "send", "webhooks", "simulate", "sweep")
+MODULES = {
+    "startup": "startup",
+    "send": "send_bench",
+    "webhooks": "webhook_bench",
+    "simulate": "simulate_bench",
+    "sweep": "sweep",
+}
 
 
-def main() -> int:
-    startup.run()
-    print()
-    sweep.run()
-    print()
-    simulate_bench.run()
+def main(argv: list[str]) -> int:
+    names = argv or list(ALL)
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        print(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(ALL)}", file=sys.stderr)
+        return 2
+    for i, name in enumerate(names):
+        if i:
+            print()
+        importlib.import_module(f"bench.{MODULES[name]}").run()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -6,6 +6,7 @@ pays only for what its own handler needs. Tests build services with fakes instea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache, lru_cache
 from typing import Any
 
@@ -13,6 +14,25 @@ from .domain.model import Channel
 from .domain.rules import RuleBook, load_rule_book
 from .ports import Provider
 from .settings import get_settings
+
+
+def counting_aws_calls() -> bool:
+    """Benchmarks only: count our AWS requests per invocation (see adapters/call_counter.py)."""
+    import os
+
+    if os.environ.get("MEMBERPULSE_COUNT_AWS_CALLS") != "1":
+        return False
+    from .adapters import call_counter
+
+    call_counter.install()
+    return True
+
+
+def flush_aws_call_counts(function: str) -> None:
+    if counting_aws_calls():
+        from .adapters import call_counter
+
+        call_counter.flush(function)
 
 
 @lru_cache(maxsize=1)
@@ -33,11 +53,20 @@ def channel_providers() -> dict[Channel, str]:
 
 
 @lru_cache(maxsize=1)
-def providers() -> dict[str, Provider]:
+def providers() -> Mapping[str, Provider]:
+    """Every provider by name, each built on first use from the stage's secrets."""
     from .adapters.dynamo import DynamoOutbox
-    from .adapters.providers.sandbox import SandboxProvider
+    from .adapters.providers.registry import ProviderRegistry
+    from .adapters.providers.sandbox import FaultPlan, SandboxProvider
 
-    return {"sandbox": SandboxProvider(DynamoOutbox())}
+    s = get_settings()
+    sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults))
+    overrides: dict[str, dict[str, Any]] = {}
+    token = webhook_secrets().get("webhook_token_twilio") if s.public_api_url else None
+    if token:
+        # Twilio signs the exact public URL it calls.
+        overrides["twilio"] = {"public_webhook_url": f"{s.public_api_url.rstrip('/')}/webhooks/twilio/{token}"}
+    return ProviderRegistry(webhook_secrets, {"sandbox": sandbox}, overrides)
 
 
 @lru_cache(maxsize=1)
@@ -76,6 +105,7 @@ def lifecycle_service() -> Any:
         log_event,
         timers=DynamoTimerStore(),
         store_zone=s.store_timezone,
+        clicks=click_tracker() if s.public_api_url else None,
     )
 
 
@@ -126,20 +156,34 @@ def activity_service() -> Any:
 @lru_cache(maxsize=1)
 def send_service() -> Any:
     from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore
-    from .adapters.schedule_store import DynamoCapStore
+    from .adapters.send_gate import DynamoSendGate
     from .observability import log_event
     from .services.sending import SendService
+    from .settings import parse_rates
 
+    s = get_settings()
+    lifecycle = lifecycle_service()
     return SendService(
         rule_book(),
         DynamoMemberStore(),
         DynamoMessageStore(),
         providers(),
-        log_event,
-        hold=lifecycle_service().hold_until,
-        caps=DynamoCapStore(),
-        store_zone=get_settings().store_timezone,
+        DynamoSendGate(parse_rates(s.send_rates)),
+        log=log_event,
+        hold=lifecycle.hold_until,
+        fallback=lifecycle.fall_back,
+        ack_check=lifecycle.expect_ack,
+        store_zone=s.store_timezone,
+        claim_ttl=s.send_claim_ttl,
+        max_receives=s.send_max_receives,
     )
+
+
+@lru_cache(maxsize=1)
+def send_retries() -> Any:
+    from .adapters.sqs import SqsRetries
+
+    return SqsRetries(aws_client("sqs"), get_settings().send_queue_url)
 
 
 def webhook_secrets() -> dict[str, str]:
@@ -151,6 +195,89 @@ def webhook_secrets() -> dict[str, str]:
 
     value = get_secret(secret_id, transform="json", max_age=300)
     return dict(value) if isinstance(value, dict) else {}
+
+
+# -- inbound: webhooks, replies, handoffs, clicks ---------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def inbound_queue() -> Any:
+    from .adapters.inbound_store import SqsInboundQueue
+
+    return SqsInboundQueue(aws_client("sqs"), get_settings().inbound_queue_url)
+
+
+@lru_cache(maxsize=1)
+def follow_up() -> Any:
+    from .adapters.inbound_store import HttpFollowUp
+
+    return HttpFollowUp(timeout=3.0)
+
+
+@lru_cache(maxsize=1)
+def click_tracker() -> Any:
+    """Links in messages → signed ``{PUBLIC_API_URL}/r/{token}``; off without a public URL or key."""
+    from .adapters.inbound_store import DynamoLinkStore
+    from .observability import log_event
+    from .services.clicks import ClickTracker
+
+    s = get_settings()
+    secret = webhook_secrets().get("click_signing_key", "") if s.public_api_url else ""
+    return ClickTracker(DynamoLinkStore(), secret, s.public_api_url, log_event)
+
+
+@lru_cache(maxsize=1)
+def keyword_book() -> Any:
+    from .domain.keywords import load_keywords
+
+    return load_keywords()
+
+
+@lru_cache(maxsize=1)
+def inbound_service() -> Any:
+    from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore
+    from .adapters.inbound_store import (
+        DynamoConversationLog,
+        DynamoCursors,
+        DynamoHandoffStore,
+        DynamoInboundStore,
+        DynamoMemberDirectory,
+        DynamoMessageIndex,
+        SnsStaffNotifier,
+    )
+    from .domain.keywords import classify
+    from .observability import log_event
+    from .services.inbound import InboundService
+
+    s = get_settings()
+    book = keyword_book()
+    reply_rule = rule_book().rules.get("reply_recommendation")
+    return InboundService(
+        inbound=DynamoInboundStore(),
+        members=DynamoMemberStore(),
+        messages=DynamoMessageStore(),
+        directory=DynamoMemberDirectory(),
+        index=DynamoMessageIndex(),
+        conversations=DynamoConversationLog(),
+        handoffs=DynamoHandoffStore(),
+        staff=SnsStaffNotifier(aws_client("sns"), s.staff_topic_arn),
+        catalog=catalog(),
+        replier=lifecycle_service(),
+        apply_receipt=lambda receipt: send_service().apply_receipt(receipt),
+        classify=lambda text, locale: classify(text, locale, book),
+        adapters=providers,
+        cursors=DynamoCursors(),
+        default_region=s.default_phone_region,
+        picks=int(reply_rule.params.get("picks", 3)) if reply_rule else 3,
+        log=log_event,
+    )
+
+
+@lru_cache(maxsize=1)
+def handoff_store() -> Any:
+    from .adapters.inbound_store import DynamoHandoffStore
+
+    return DynamoHandoffStore()
 
 
 def reset() -> None:
@@ -166,6 +293,13 @@ def reset() -> None:
         api_keys,
         lifecycle_service,
         send_service,
+        inbound_queue,
+        follow_up,
+        click_tracker,
+        keyword_book,
+        inbound_service,
+        handoff_store,
+        send_retries,
         catalog,
         timer_service,
         activity_service,

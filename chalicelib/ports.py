@@ -34,6 +34,10 @@ class MemberStore(Protocol):
 
     def get_points(self, member_id: str, txn_id: str) -> PointsTxn | None: ...
 
+    def mark_unreachable(self, member_id: str, channel: str, why: str) -> None:
+        """A provider said the member's address on ``channel`` is unusable (bad number, opted out
+        at the provider): no further sends there until the member's address or consent changes."""
+
 
 class ProductStore(Protocol):
     def put(self, product: Product) -> None: ...
@@ -60,8 +64,56 @@ class MessageStore(Protocol):
         provider_message_id: str | None = None,
         parts: int | None = None,
         send_after: datetime | None = None,
+        claim: str | None = None,
     ) -> bool:
-        """Move a message to ``status`` only if it is now in one of ``expect``; False otherwise."""
+        """Move a message to ``status`` only if it is now in one of ``expect`` (and, with ``claim``,
+        only if that claim still holds it; the claim is then removed); False otherwise."""
+
+    def release(self, message_id: str, claim: str, reason: str) -> bool:
+        """Give up a claim without an outcome (a retryable failure): the message is pending again."""
+
+    def record_sent(self, sends: list[SentRecord]) -> list[str]:
+        """Record provider-accepted sends (all at once where the store can); each only while its
+        claim holds. Returns the ids recorded."""
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    message_id: str
+    claim: str
+    at: datetime
+    provider_message_id: str
+    parts: int
+    delivered_at: datetime | None = None  # a provider that confirms delivery in its answer
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """Take a message for sending: its claim token, the provider and parts (for the provider's rate),
+    the cap periods a marketing message counts against, and the stale claim it takes over, if any."""
+
+    message_id: str
+    claim: str
+    provider: str
+    parts: int
+    periods: tuple[tuple[str, int], ...] = ()
+    takeover: str | None = None
+
+
+@dataclass
+class ClaimResult:
+    slots: dict[str, float]  # message id → when (epoch seconds) it may go to the provider
+    full: dict[str, str]  # message id → the cap period that is full
+    lost: set[str]  # someone else claimed or finished it meanwhile
+
+
+class SendGate(Protocol):
+    def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
+        """Claim messages, count marketing ones against their caps and book their slots on each
+        provider's rate, atomically per round."""
+
+    def book(self, provider: str, parts: int, wall: float) -> float:
+        """A new slot on the provider's rate (for a send that would otherwise leave too late)."""
 
 
 class CapStore(Protocol):
@@ -141,9 +193,22 @@ class ProviderError(Exception):
 
 
 class Provider(Protocol):
-    name: str
+    """The send side of a provider adapter (``adapters/providers/base.py``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dedupes(self) -> bool:
+        """A repeated send with the same message id is dropped by the provider itself."""
+
+    @property
+    def can_lookup(self) -> bool:
+        """``lookup`` can tell whether the provider accepted a message."""
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult: ...
+
+    def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None: ...
 
 
 @dataclass(frozen=True)
@@ -192,3 +257,46 @@ class AudienceStore(Protocol):
 
 class Catalog(Protocol):
     def products(self, needed: tuple[str, ...] = ()) -> dict[str, Product]: ...
+
+
+# -- inbound: receipts, replies, handoffs, clicks (services/inbound.py, handlers/webhooks.py) --------
+
+
+class InboundStore(Protocol):
+    """Every inbound event once, keyed on (provider, event id); kept for a while (TTL)."""
+
+    def claim(self, provider: str, event_id: str, kind: str, at: datetime, now: datetime) -> bool:
+        """Start handling an event: False if it was handled to the end before (a replay). The claim
+        row holds no personal data; an event whose handling died half-way may be claimed again."""
+
+    def finish(
+        self, provider: str, event_id: str, outcome: str, now: datetime, record: dict[str, object] | None = None
+    ) -> None:
+        """Mark the event handled, with what it led to; ``record`` (the normalised event and raw
+        payload) only where keeping it is allowed."""
+
+
+class MemberDirectory(Protocol):
+    def by_phone(self, phone: str) -> str | None:
+        """The id of the member with this E.164 phone number."""
+
+    def by_im_user(self, im_user_id: str) -> str | None: ...
+
+
+class MessageIndex(Protocol):
+    def by_provider_id(self, provider_message_id: str) -> str | None:
+        """Our message id for a provider's message id (BizId, sid, MessageSid, …)."""
+
+
+class ConversationLog(Protocol):
+    def append(self, member_id: str, at: datetime, event_id: str, data: dict[str, object]) -> None:
+        """What a member wrote, kept with the member (idempotent on ``event_id``)."""
+
+
+class StaffNotifier(Protocol):
+    def notify(self, subject: str, body: dict[str, object]) -> None: ...
+
+
+class InboundQueue(Protocol):
+    def put(self, events: list[dict[str, object]]) -> None:
+        """Queue normalised events (as plain data) for the inbound worker."""

@@ -32,6 +32,16 @@ class Settings:
     sms_provider: str
     im_provider: str
     public_api_url: str
+    send_rates: str  # "provider=parts per second,…", e.g. "aliyun=100,agora=50"; unlisted: unthrottled
+    sandbox_faults: str  # fault injection plan for the sandbox provider (tests, benchmarks)
+    send_claim_ttl: float  # seconds after which a sender's claim is surely dead (> its timeout)
+    send_max_receives: int  # the send queue's maxReceiveCount
+    inbound_table: str
+    handoffs_table: str
+    links_table: str
+    cursors_table: str
+    inbound_queue_url: str
+    staff_topic_arn: str
 
 
 def _env(name: str, default: str) -> str:
@@ -61,4 +71,25 @@ def get_settings() -> Settings:
         sms_provider=_env("SMS_PROVIDER", "sandbox"),
         im_provider=_env("IM_PROVIDER", "sandbox"),
         public_api_url=_env("PUBLIC_API_URL", ""),
+        send_rates=_env("SEND_RATES", ""),
+        sandbox_faults=_env("SANDBOX_FAULTS", ""),
+        send_claim_ttl=float(_env("SEND_CLAIM_TTL", "120")),
+        send_max_receives=int(_env("SEND_MAX_RECEIVES", "5")),
+        inbound_table=_env("INBOUND_TABLE", "memberpulse-inbound"),
+        handoffs_table=_env("HANDOFFS_TABLE", "memberpulse-handoffs"),
+        links_table=_env("LINKS_TABLE", "memberpulse-links"),
+        cursors_table=_env("CURSORS_TABLE", "memberpulse-cursors"),
+        inbound_queue_url=_env("INBOUND_QUEUE_URL", ""),
+        staff_topic_arn=_env("STAFF_TOPIC_ARN", ""),
     )
+
+
+def parse_rates(spec: str) -> dict[str, int]:
+    """``"aliyun=100, agora=50"`` → {"aliyun": 100, "agora": 50}; a clear error names a bad entry."""
+    rates: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(f"SEND_RATES: {part!r} is not provider=parts-per-second (a whole number ≥ 1)")
+        rates[name.strip()] = int(value)
+    return rates

@@ -177,6 +177,7 @@ def run_demo(stack_file: Path) -> int:
             _print(new, indent="   ")
             seen |= {m["message_id"] for m in new}
 
+    messages = _reply_stop(stack, api, ids, start, seen)
     _summary(messages)
     _line(f"\nThe stack is still up. API: {stack['api_url']}")
     _line(f"  curl -H 'Authorization: Bearer {stack['api_key']}' {stack['api_url']}/v1/members/m-wang/messages")
@@ -184,6 +185,34 @@ def run_demo(stack_file: Path) -> int:
     _line("  make down                                                      # stop it")
     ok = any(m["trigger"] == "welcome" and m["status"] in ("sent", "delivered") for m in messages)
     return 0 if ok else 1
+
+
+def _reply_stop(
+    stack: dict[str, Any], api: ApiClient, ids: list[str], start: datetime, seen: set[str]
+) -> list[dict[str, Any]]:
+    """m-wang answers "T": SMS consent off, one confirmation, and the marketing after it suppressed."""
+    from .inbound import sandbox_reply
+
+    _line('\n   m-wang replies "T" by SMS (memberpulse reply --from +8613800138000 T):')
+    _, answer = sandbox_reply(stack, "+8613800138000", "T", event_id=f"demo-wang-T-{start:%Y%m%d%H%M%S}")
+    _line(f"      webhook answered {answer.status}")
+    messages = settle(api, ids, expect_at_least=len(seen) + 1, quiet_for=1.5)
+    new = [m for m in messages if m["message_id"] not in seen]
+    _print(new, indent="   ")
+    seen |= {m["message_id"] for m in new}
+    consent = api.ok("GET", "/v1/members/m-wang")["consent"]
+    _line(f"      m-wang consent now: sms={consent['sms']} im={consent['im']}")
+    day = 90
+    for at in _ticks(start, day):
+        result = invoke(stack, "on_schedule", scheduled_event(to_iso(at), stack["region"]))
+        if result and result.get("due"):
+            quiesce(stack, at)
+    messages = settle(api, ids, quiet_for=1.5)
+    new = [m for m in messages if m["message_id"] not in seen]
+    if new:
+        _line(f"\n   day {day} ({(start + timedelta(days=day)).date()}): later marketing, after the opt-out")
+        _print(new, indent="   ")
+    return messages
 
 
 def _ticks(start: datetime, day: int) -> list[datetime]:

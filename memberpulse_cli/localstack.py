@@ -122,7 +122,7 @@ class LocalStack:
         self.stack_file.unlink(missing_ok=True)
         progress.step("MiniStack state reset")
 
-    def up(self, progress: Progress, fresh: bool = False) -> dict[str, Any]:
+    def up(self, progress: Progress, fresh: bool = False, parameters: dict[str, str] | None = None) -> dict[str, Any]:
         self.start(progress)
         if fresh:
             self.reset(progress)
@@ -130,7 +130,7 @@ class LocalStack:
             DeployOptions(
                 stage=LOCAL_STAGE,
                 endpoint_url=self.endpoint,
-                parameters={"ScheduleEnabled": "false"},
+                parameters={"ScheduleEnabled": "false", **(parameters or {})},
                 out=self.state_dir / "build",
             ),
             progress,

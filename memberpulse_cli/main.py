@@ -66,7 +66,13 @@ def _local(args: argparse.Namespace) -> Any:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    data = _local(args).up(Progress(), fresh=args.fresh)
+    parameters: dict[str, str] = {}
+    for item in args.parameter or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"--parameter {item!r}: expected KEY=VALUE (a parameter of infra/template.json)")
+        parameters[key] = value
+    data = _local(args).up(Progress(), fresh=args.fresh, parameters=parameters)
     print(f"API:   {data['api_url']}\nKey:   {data['api_key']}\nState: {_local(args).stack_file}")
     return 0
 
@@ -120,6 +126,30 @@ def cmd_dlq_redrive(args: argparse.Namespace) -> int:
 
     moved = redrive(_target(args), args.queue)
     print(f"{moved} messages moved back to the {args.queue} queue")
+    return 0
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    from .inbound import sandbox_reply
+    from .stackinfo import read_stack_file
+
+    stack = read_stack_file(Path(args.stack_file))
+    sent, reply = sandbox_reply(stack, args.sender, args.text, args.channel, args.provider, args.id, args.at)
+    print(json.dumps({"sent": sent, "status": reply.status, "answer": reply.body}, indent=2, ensure_ascii=False))
+    return 0 if reply.status < 300 else 1
+
+
+def cmd_handoffs(args: argparse.Namespace) -> int:
+    from .aws import explained
+    from .inbound import list_handoffs
+
+    target = _target(args)
+    table = (target.get("tables") or {}).get("handoffs")
+    if not table:
+        raise CliError("the stack has no handoffs table: redeploy (`make up`)")
+    rows = explained(lambda: list_handoffs(_aws_for(target), table, args.status, args.most), target.get("endpoint_url"))
+    print(json.dumps(rows, indent=2, ensure_ascii=False))
+    print(f"{len(rows)} {args.status} handoff tickets", file=sys.stderr)
     return 0
 
 
@@ -211,6 +241,12 @@ def parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("up", help="start the local stack (MiniStack) and deploy into it; idempotent")
     _local_options(p)
     p.add_argument("--fresh", action="store_true", help="empty the local stack first (all data is lost)")
+    p.add_argument(
+        "--parameter",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a template parameter for the deploy, e.g. SendRates=sandbox=20 (repeatable)",
+    )
     p.set_defaults(fn=cmd_up)
 
     p = verbs.add_parser("down", help="stop the local stack")
@@ -331,6 +367,36 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--queue", choices=["send", "timers"], default="send")
     _stack_options(p)
     p.set_defaults(fn=cmd_dlq_redrive)
+
+    p = verbs.add_parser(
+        "reply",
+        help="send a member's reply through the sandbox webhook (e.g. T, START, 3岁男孩, 售后)",
+        description=(
+            "POST a reply to the stack's sandbox webhook (stack.json webhooks.sandbox) as if a member "
+            "had written TEXT from PHONE_OR_IM_ID, and print the webhook's answer. The reply is handled "
+            "asynchronously (the on_inbound function): opt-out words turn that channel's consent off "
+            "and send one confirmation, a child's age gets product picks, 售后/客服/human opens a "
+            "handoff ticket; see the member's messages with GET /v1/members/{id}/messages."
+        ),
+    )
+    p.add_argument("text", help="what the member wrote")
+    p.add_argument("--from", dest="sender", required=True, metavar="PHONE_OR_IM_ID", help="E.164 phone or IM user id")
+    p.add_argument("--channel", choices=["sms", "im"], default="sms", help="the channel written on (default sms)")
+    p.add_argument("--provider", default="sandbox", help="the provider it arrives through (only sandbox)")
+    p.add_argument("--id", help="the provider's event id (default: a new one; repeat one to replay)")
+    p.add_argument("--at", help="when it was written, ISO 8601 (default now)")
+    p.add_argument("--stack-file", default=".local/stack.json", help="the local stack's stack.json (default)")
+    p.set_defaults(fn=cmd_reply)
+
+    p = verbs.add_parser(
+        "handoffs",
+        help="list handoff tickets (members who asked for a person: 售后, 客服, human)",
+        description="List handoff tickets, newest first, as JSON: ticket id, member, channel, text, status, time.",
+    )
+    p.add_argument("--status", default="open", help="tickets with this status (default open)")
+    p.add_argument("--most", type=int, default=100, help="at most this many (default 100)")
+    _stack_options(p)
+    p.set_defaults(fn=cmd_handoffs)
 
     p = verbs.add_parser("demo", help="run the demo scenario against the local stack")
     p.add_argument("--stack-file", default=".local/stack.json")

@@ -44,6 +44,8 @@ _QUEUE_NAMES = {
     "TimerQueue": "timers",
     "TimerDeadLetterQueue": "timers_dlq",
     "StreamFailureQueue": "stream_failures",
+    "InboundQueue": "inbound",
+    "InboundDeadLetterQueue": "inbound_dlq",
 }
 
 

@@ -17,10 +17,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import api_keys
-from chalicelib.domain.model import Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product, StatusChange
+from chalicelib.domain.model import (
+    PENDING_STATUSES,
+    Coupon,
+    Member,
+    Message,
+    MessageStatus,
+    Order,
+    PointsTxn,
+    Product,
+    StatusChange,
+)
+from chalicelib.domain.ratelimit import book
 from chalicelib.domain.rules import RuleBook, parse_rule_book
 from chalicelib.domain.segments import count_parts
-from chalicelib.ports import OutboundMessage, ProviderError, Receipt, SendResult, StoredTimer, VersionConflict
+from chalicelib.ports import (
+    ClaimRequest,
+    ClaimResult,
+    OutboundMessage,
+    ProviderError,
+    Receipt,
+    SendResult,
+    SentRecord,
+    StoredTimer,
+    VersionConflict,
+)
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -111,6 +132,12 @@ class FakeMemberStore:
         self.activity[key] = coupon
         return True
 
+    def mark_unreachable(self, member_id: str, channel: str, why: str) -> None:
+        stored = self.members.get(member_id)
+        if stored is not None:
+            stored.unreachable[channel] = why
+            stored.version += 1
+
     def delete(self, member_id: str) -> None:
         """Test helper: the member disappears (e.g. erased on request)."""
         self.members.pop(member_id, None)
@@ -137,6 +164,7 @@ _TIME_FIELD = {
 class FakeMessageStore:
     def __init__(self) -> None:
         self.messages: dict[str, Message] = {}
+        self.record_calls = 0
 
     def create(self, message: Message) -> bool:
         if message.message_id in self.messages:
@@ -164,10 +192,15 @@ class FakeMessageStore:
         provider_message_id: str | None = None,
         parts: int | None = None,
         send_after: datetime | None = None,
+        claim: str | None = None,
     ) -> bool:
         message = self.messages.get(message_id)
         if not expect or message is None or message.status not in expect:
             return False
+        if claim is not None:
+            if message.claim != claim:
+                return False
+            message.claim = message.claimed_at = None
         message.status = status
         if status in _TIME_FIELD:
             setattr(message, _TIME_FIELD[status], at)
@@ -181,6 +214,90 @@ class FakeMessageStore:
             message.send_after = send_after
         message.history.append(StatusChange(status, at, reason))
         return True
+
+    def release(self, message_id: str, claim: str, reason: str) -> bool:
+        message = self.messages.get(message_id)
+        if message is None or message.claim != claim:
+            return False
+        message.claim = message.claimed_at = None
+        message.reason = reason
+        return True
+
+    def record_sent(self, sends: list[SentRecord]) -> list[str]:
+        self.record_calls += 1
+        recorded: list[str] = []
+        for send in sends:
+            message = self.messages.get(send.message_id)
+            if message is None or message.claim != send.claim:
+                continue
+            message.claim = message.claimed_at = None
+            message.sent_at = send.at
+            message.provider_message_id = send.provider_message_id
+            message.parts = send.parts
+            if message.status not in PENDING_STATUSES:
+                continue  # a receipt got here first: keep its status
+            message.status = MessageStatus.SENT
+            message.history.append(StatusChange(MessageStatus.SENT, send.at, None))
+            if send.delivered_at is not None:
+                message.status = MessageStatus.DELIVERED
+                message.delivered_at = send.delivered_at
+                message.history.append(StatusChange(MessageStatus.DELIVERED, send.delivered_at, None))
+            recorded.append(send.message_id)
+        return recorded
+
+
+class FakeSendGate:
+    """The send gate in memory, with the DynamoDB gate's semantics: claims are conditional on the
+    message being pending and unclaimed (or held by the claim taken over), caps count each message
+    id once, and rate slots come from the same sliding-window schedule."""
+
+    def __init__(self, messages: FakeMessageStore, rates: dict[str, int] | None = None) -> None:
+        self.messages = messages
+        self.rates = rates or {}
+        self.counters: dict[str, set[str]] = {}
+        self.schedules: dict[str, list[tuple[int, int]]] = {}
+        self.before_claim: Callable[[], None] | None = None  # a racing sender, run before each claim
+
+    def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
+        result = ClaimResult(slots={}, full={}, lost=set())
+        for r in requests:
+            if self.before_claim is not None:
+                self.before_claim()
+            message = self.messages.messages.get(r.message_id)
+            if message is None or message.status not in PENDING_STATUSES or message.claim != r.takeover:
+                result.lost.add(r.message_id)
+                continue
+            full = next(
+                (
+                    k
+                    for k, limit in r.periods
+                    if r.message_id not in self.counters.get(k, set()) and len(self.counters.get(k, set())) >= limit
+                ),
+                None,
+            )
+            if full is not None:
+                result.full[r.message_id] = full
+                continue
+            for key, _ in r.periods:
+                self.counters.setdefault(key, set()).add(r.message_id)
+            message.claim, message.claimed_at = r.claim, datetime.fromtimestamp(wall, UTC)
+            message.attempts += 1
+            if r.provider in self.rates:
+                times, self.schedules[r.provider] = book(
+                    self.schedules.get(r.provider, []), [r.parts], int(wall * 1000), self.rates[r.provider]
+                )
+                result.slots[r.message_id] = times[0] / 1000
+            else:
+                result.slots[r.message_id] = wall
+        return result
+
+    def book(self, provider: str, parts: int, wall: float) -> float:
+        if provider not in self.rates:
+            return wall
+        times, self.schedules[provider] = book(
+            self.schedules.get(provider, []), [parts], int(wall * 1000), self.rates[provider]
+        )
+        return times[0] / 1000
 
 
 class FakeSendQueue:
@@ -209,6 +326,9 @@ class FakeProvider:
     ``ProviderError`` (``times`` of them, or all with ``times=None``); ``receipt`` adds an immediate
     receipt of that status to each result, as the sandbox does."""
 
+    dedupes = False
+    can_lookup = False
+
     def __init__(self, name: str = "fake", receipt: MessageStatus | None = None) -> None:
         self.name = name
         self.receipt = receipt
@@ -217,9 +337,23 @@ class FakeProvider:
         self._error: ProviderError | None = None
         self._error_times: int | None = 0
 
-    def fail_with(self, *, retryable: bool, message: str = "provider said no", times: int | None = 1) -> None:
-        self._error = ProviderError(message, retryable=retryable)
+    def fail_with(
+        self,
+        *,
+        retryable: bool,
+        message: str = "provider said no",
+        times: int | None = 1,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self._error = ProviderError(message, retryable=retryable, code=code, retry_after=retry_after)
         self._error_times = times
+
+    def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None:
+        for sent in self.sends:
+            if sent.message_id == message.message_id:
+                return SendResult(f"{self.name}-{message.message_id}", 1)
+        return None
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         self.attempts += 1
@@ -250,6 +384,12 @@ class FakeOutbox:
 
     def record(self, provider_message_id: str, message: OutboundMessage, parts: int, at: datetime) -> None:
         self.entries.append(OutboxEntry(provider_message_id, message, parts, at))
+
+    def find(self, provider_message_id: str) -> tuple[int, datetime] | None:
+        for entry in self.entries:
+            if entry.provider_message_id == provider_message_id:
+                return entry.parts, entry.at
+        return None
 
 
 class FakeApiKeyStore:
@@ -482,3 +622,121 @@ class FakeCatalog:
     def add(self, *products: Product) -> None:
         for product in products:
             self.items[product.sku] = product
+
+
+# -- inbound: the inbound log, look-ups by address, conversations, handoffs, links, staff ------------
+
+
+class FakeInboundStore:
+    """``InboundStore`` in memory: a claim succeeds unless the event was finished before."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def claim(self, provider: str, event_id: str, kind: str, at: datetime, now: datetime) -> bool:
+        row = self.rows.get((provider, event_id))
+        if row is not None and row["status"] == "done":
+            return False
+        self.rows[(provider, event_id)] = {"kind": kind, "at": at, "status": "processing"}
+        return True
+
+    def finish(
+        self, provider: str, event_id: str, outcome: str, now: datetime, record: dict[str, object] | None = None
+    ) -> None:
+        row = self.rows[(provider, event_id)]
+        row.update(status="done", outcome=outcome, record=copy.deepcopy(record))
+
+
+class FakeMemberDirectory:
+    """Look-ups over a ``FakeMemberStore`` (like the sparse GSIs on the members table)."""
+
+    def __init__(self, members: FakeMemberStore) -> None:
+        self.store = members
+
+    def by_phone(self, phone: str) -> str | None:
+        return next((m.member_id for m in self.store.members.values() if m.phone == phone), None)
+
+    def by_im_user(self, im_user_id: str) -> str | None:
+        return next((m.member_id for m in self.store.members.values() if m.im_user_id == im_user_id), None)
+
+
+class FakeMessageIndex:
+    def __init__(self, messages: FakeMessageStore) -> None:
+        self.store = messages
+
+    def by_provider_id(self, provider_message_id: str) -> str | None:
+        return next(
+            (m.message_id for m in self.store.messages.values() if m.provider_message_id == provider_message_id), None
+        )
+
+
+class FakeConversationLog:
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], dict[str, object]] = {}
+
+    def append(self, member_id: str, at: datetime, event_id: str, data: dict[str, object]) -> None:
+        self.entries.setdefault((member_id, f"CHAT#{_iso(at)}#{event_id}"), dict(data))
+
+
+class FakeHandoffStore:
+    def __init__(self) -> None:
+        from chalicelib.domain.replies import HandoffTicket
+
+        self.tickets: dict[str, HandoffTicket] = {}
+
+    def get(self, ticket_id: str) -> Any:
+        return self.tickets.get(ticket_id)
+
+    def open(self, ticket: Any) -> bool:
+        if ticket.ticket_id in self.tickets:
+            return False
+        self.tickets[ticket.ticket_id] = ticket
+        return True
+
+    def mark_notified(self, ticket_id: str) -> None:
+        from dataclasses import replace
+
+        self.tickets[ticket_id] = replace(self.tickets[ticket_id], notified=True)
+
+    def list(self, status: str, limit: int = 100) -> list[Any]:
+        found = [t for t in self.tickets.values() if t.status == status]
+        return sorted(found, key=lambda t: t.created_at, reverse=True)[:limit]
+
+
+class FakeStaffNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, object]]] = []
+        self.fail_next = False
+
+    def notify(self, subject: str, body: dict[str, object]) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("SNS unavailable")
+        self.sent.append((subject, dict(body)))
+
+
+class FakeLinkStore:
+    def __init__(self) -> None:
+        self.links: dict[str, Any] = {}
+        self.clicks: dict[str, list[datetime]] = {}
+
+    def put(self, links: list[Any], now: datetime) -> None:
+        for link in links:
+            self.links.setdefault(link.token, link)
+
+    def get(self, token: str) -> Any:
+        return self.links.get(token)
+
+    def record_click(self, link: Any, at: datetime) -> None:
+        self.clicks.setdefault(link.token, []).append(at)
+
+
+class FakeCursors:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        self.values[key] = value

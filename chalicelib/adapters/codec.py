@@ -67,6 +67,7 @@ def member_to_item(m: Member) -> dict[str, Any]:
         ],
         "points_balance": m.points_balance,
         "last_purchase_at": _iso(m.last_purchase_at),
+        "unreachable": dict(m.unreachable) or None,
         "created_at": _iso(m.created_at),
         "updated_at": _iso(m.updated_at),
         "version": m.version,
@@ -102,6 +103,7 @@ def member_from_item(d: dict[str, Any]) -> Member:
             for lot in d.get("points_lots") or []
         ],
         last_purchase_at=_time(d.get("last_purchase_at")),
+        unreachable={str(k): str(v) for k, v in (d.get("unreachable") or {}).items()},
         created_at=_time(d.get("created_at")),
         updated_at=_time(d.get("updated_at")),
         version=int(d.get("version") or 0),
@@ -222,6 +224,10 @@ def message_to_item(m: Message) -> dict[str, Any]:
         "provider_message_id": m.provider_message_id,
         "parts": m.parts,
         "history": [history_entry(h.status, h.at, h.reason) for h in m.history],
+        "claim": m.claim,
+        "claimed_at": _iso(m.claimed_at),
+        "attempts": m.attempts,
+        "fallback_of": m.fallback_of,
     }
 
 
@@ -256,4 +262,8 @@ def message_from_item(d: dict[str, Any]) -> Message:
             StatusChange(MessageStatus(h["status"]), parse_iso(h["at"]), h.get("reason"))
             for h in d.get("history") or []
         ],
+        claim=d.get("claim"),
+        claimed_at=_time(d.get("claimed_at")),
+        attempts=int(d.get("attempts") or 0),
+        fallback_of=d.get("fallback_of"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -11,9 +12,9 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from ..domain.clock import to_iso
-from ..domain.model import Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
-from ..ports import OutboundMessage, VersionConflict
+from ..domain.clock import parse_iso, to_iso
+from ..domain.model import PENDING_STATUSES, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+from ..ports import OutboundMessage, SentRecord, VersionConflict
 from . import codec
 from .models import ActivityModel, ApiKeyModel, MemberModel, MessageModel, OutboxModel, ProductModel
 
@@ -119,6 +120,24 @@ class DynamoMemberStore:
             raise
         return True
 
+    def mark_unreachable(self, member_id: str, channel: str, why: str) -> None:
+        """A direct update (no version check: it touches one key of one map, and must not lose to a
+        concurrent profile edit)."""
+        try:
+            MemberModel(member_id).update(
+                actions=[
+                    MemberModel.unreachable.set(MemberModel.unreachable | {}),
+                ],
+                condition=MemberModel.member_id.exists(),
+            )
+            MemberModel(member_id).update(
+                actions=[MemberModel.unreachable[channel].set(why), MemberModel.version.add(1)],
+                condition=MemberModel.member_id.exists(),
+            )
+        except UpdateError as exc:
+            if not conditional_failed(exc):
+                raise
+
     def get_order(self, member_id: str, order_id: str) -> Order | None:
         try:
             item = ActivityModel.get(member_id, f"ORDER#{order_id}", consistent_read=True)
@@ -183,6 +202,7 @@ class DynamoMessageStore:
         provider_message_id: str | None = None,
         parts: int | None = None,
         send_after: datetime | None = None,
+        claim: str | None = None,
     ) -> bool:
         if not expect:
             return False
@@ -201,6 +221,9 @@ class DynamoMessageStore:
         if send_after is not None:
             actions.append(MessageModel.send_after.set(to_iso(send_after)))
         condition = MessageModel.message_id.exists() & MessageModel.status.is_in(*[s.value for s in expect])
+        if claim is not None:
+            condition &= MessageModel.claim == claim
+            actions += [MessageModel.claim.remove(), MessageModel.claimed_at.remove()]
         try:
             MessageModel(message_id).update(actions=actions, condition=condition)
         except UpdateError as exc:
@@ -208,6 +231,91 @@ class DynamoMessageStore:
                 return False
             raise
         return True
+
+    def release(self, message_id: str, claim: str, reason: str) -> bool:
+        try:
+            MessageModel(message_id).update(
+                actions=[
+                    MessageModel.claim.remove(),
+                    MessageModel.claimed_at.remove(),
+                    MessageModel.reason.set(reason),
+                ],
+                condition=MessageModel.claim == claim,
+            )
+        except UpdateError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def record_sent(self, sends: list[SentRecord]) -> list[str]:
+        """All sends of a batch in one transaction (one write request for up to 100 messages); if
+        one claim no longer holds (a receipt or a takeover got there first), one by one."""
+        if not sends:
+            return []
+        if len(sends) > 1:
+            try:
+                with TransactWrite(connection=shared_connection()) as tx:
+                    for send in sends:
+                        actions, condition = _sent_update(send)
+                        tx.update(MessageModel(send.message_id), actions=actions, condition=condition)
+                return [send.message_id for send in sends]
+            except TransactWriteError as exc:
+                codes = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+                if "ConditionalCheckFailed" not in codes:
+                    raise
+        recorded: list[str] = []
+        for send in sends:
+            actions, condition = _sent_update(send)
+            try:
+                MessageModel(send.message_id).update(actions=actions, condition=condition)
+            except UpdateError as exc:
+                if conditional_failed(exc):
+                    _late_sent_update(send)
+                    continue
+                raise
+            recorded.append(send.message_id)
+        return recorded
+
+
+def _sent_update(send: SentRecord) -> tuple[list[Action], Any]:
+    history = [codec.history_entry(MessageStatus.SENT, send.at, None)]
+    actions: list[Action] = [
+        MessageModel.sent_at.set(to_iso(send.at)),
+        MessageModel.provider_message_id.set(send.provider_message_id),
+        MessageModel.parts.set(send.parts),
+        MessageModel.claim.remove(),
+        MessageModel.claimed_at.remove(),
+    ]
+    status = MessageStatus.SENT
+    if send.delivered_at is not None:
+        status = MessageStatus.DELIVERED
+        history.append(codec.history_entry(MessageStatus.DELIVERED, send.delivered_at, None))
+        actions.append(MessageModel.delivered_at.set(to_iso(send.delivered_at)))
+    actions += [
+        MessageModel.status.set(status.value),
+        MessageModel.history.set(MessageModel.history.append(history)),
+    ]
+    condition = (MessageModel.claim == send.claim) & MessageModel.status.is_in(*[s.value for s in PENDING_STATUSES])
+    return actions, condition
+
+
+def _late_sent_update(send: SentRecord) -> None:
+    """A receipt overtook the send's own record: keep the receipt's status, add what we know."""
+    try:
+        MessageModel(send.message_id).update(
+            actions=[
+                MessageModel.sent_at.set(to_iso(send.at)),
+                MessageModel.provider_message_id.set(send.provider_message_id),
+                MessageModel.parts.set(send.parts),
+                MessageModel.claim.remove(),
+                MessageModel.claimed_at.remove(),
+            ],
+            condition=MessageModel.claim == send.claim,
+        )
+    except UpdateError as exc:
+        if not conditional_failed(exc):
+            raise
 
 
 class DynamoApiKeyStore:
@@ -231,4 +339,12 @@ class DynamoOutbox:
             text=message.text,
             parts=parts,
             at=to_iso(at),
+            wall_ms=int(time.time() * 1000),
         ).save()
+
+    def find(self, provider_message_id: str) -> tuple[int, datetime] | None:
+        try:
+            item = OutboxModel.get(provider_message_id, consistent_read=True)
+        except OutboxModel.DoesNotExist:
+            return None
+        return int(item.parts), parse_iso(item.at)

@@ -22,6 +22,26 @@ from ..settings import get_settings
 _s = get_settings()
 
 
+class MembersByPhone(GlobalSecondaryIndex["MemberModel"]):
+    """Sparse (members with a phone): who wrote this SMS reply. E.164 keys."""
+
+    class Meta:
+        index_name = "by_phone"
+        projection = KeysOnlyProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
+
+
+class MembersByImUser(GlobalSecondaryIndex["MemberModel"]):
+    """Sparse (members with an IM user id): who wrote this IM message."""
+
+    class Meta:
+        index_name = "by_im_user"
+        projection = KeysOnlyProjection()
+
+    im_user_id = UnicodeAttribute(hash_key=True)
+
+
 class MemberModel(Model):
     class Meta:
         table_name = _s.members_table
@@ -42,9 +62,12 @@ class MemberModel(Model):
     points_lots: ListAttribute[Any] = ListAttribute(null=True)
     points_balance = NumberAttribute(default=0)
     last_purchase_at = UnicodeAttribute(null=True)
+    unreachable: MapAttribute[str, Any] = MapAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
+    by_phone = MembersByPhone()
+    by_im_user = MembersByImUser()
 
 
 class ActivityModel(Model):
@@ -70,6 +93,16 @@ class MessagesByMember(GlobalSecondaryIndex["MessageModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class MessagesByProviderId(GlobalSecondaryIndex["MessageModel"]):
+    """Sparse (sent messages): a receipt that names only the provider's message id finds ours."""
+
+    class Meta:
+        index_name = "by_provider_id"
+        projection = KeysOnlyProjection()
+
+    provider_message_id = UnicodeAttribute(hash_key=True)
+
+
 class MessageModel(Model):
     class Meta:
         table_name = _s.messages_table
@@ -93,7 +126,13 @@ class MessageModel(Model):
     provider_message_id = UnicodeAttribute(null=True)
     parts = NumberAttribute(null=True)
     history: ListAttribute[Any] = ListAttribute(null=True)
+    claim = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    fallback_of = UnicodeAttribute(null=True)
     by_member = MessagesByMember()
+    by_provider_id = MessagesByProviderId()
+    clicked_at = UnicodeAttribute(null=True)  # the first click on one of its tracked links
 
 
 class ProductModel(Model):
@@ -128,6 +167,7 @@ class OutboxModel(Model):
     text = UnicodeAttribute()
     parts = NumberAttribute()
     at = UnicodeAttribute()
+    wall_ms = NumberAttribute(null=True)  # when it really happened (benchmarks measure throughput on it)
 
 
 class TimersDue(GlobalSecondaryIndex["TimerModel"]):
@@ -185,3 +225,81 @@ class CounterModel(Model):
     n = NumberAttribute(default=0)
     ids = UnicodeSetAttribute(null=True)
     expires = NumberAttribute(null=True)  # TTL
+    # A provider's rate schedule (``rate#<provider>``): [[at ms, parts], …] of the last second.
+    bookings: ListAttribute[Any] = ListAttribute(null=True)
+    at = UnicodeAttribute(null=True)
+
+
+# -- inbound (services/inbound.py, adapters/inbound_store.py) ---------------------------------------
+
+
+class InboundModel(Model):
+    """Every inbound event once: ``event_key`` = ``<provider>#<event id>``. ``status`` processing →
+    done; ``record`` (the normalised event and its raw payload) only where keeping it is allowed."""
+
+    class Meta:
+        table_name = _s.inbound_table
+
+    event_key = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    at = UnicodeAttribute()
+    status = UnicodeAttribute()
+    outcome = UnicodeAttribute(null=True)
+    record: MapAttribute[str, Any] = MapAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    expires = NumberAttribute(null=True)  # TTL
+
+
+class HandoffsByStatus(GlobalSecondaryIndex["HandoffModel"]):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class HandoffModel(Model):
+    """A member asked for a person ("售后", "客服", "human"): a ticket staff work through."""
+
+    class Meta:
+        table_name = _s.handoffs_table
+
+    ticket_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    text = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    provider = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
+    notified = BooleanAttribute(default=False)
+    by_status = HandoffsByStatus()
+
+
+class LinkModel(Model):
+    """A tracked link: ``/r/<token>`` → the target, for one message; clicks counted."""
+
+    class Meta:
+        table_name = _s.links_table
+
+    token = UnicodeAttribute(hash_key=True)
+    message_id = UnicodeAttribute()
+    target = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    clicks = NumberAttribute(default=0)
+    first_clicked_at = UnicodeAttribute(null=True)
+    last_clicked_at = UnicodeAttribute(null=True)
+
+
+class CursorModel(Model):
+    """Where a pulling provider adapter keeps its place (WeCom kf ``next_cursor``)."""
+
+    class Meta:
+        table_name = _s.cursors_table
+
+    cursor_key = UnicodeAttribute(hash_key=True)
+    value = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)

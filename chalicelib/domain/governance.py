@@ -34,9 +34,14 @@ class QuietHours:
         local_day = at.astimezone(tz).date()
         for offset in (0, 1, 2):
             day = local_day + timedelta(days=offset)
-            opening = at_local(day, self.opens, tz) + spread(key, self.spread_minutes)
-            if opening >= at:
-                return opening
+            opening = at_local(day, self.opens, tz)
+            spread_opening = opening + spread(key, self.spread_minutes)
+            if not self.is_open(spread_opening, tz):
+                # The clocks went back inside the spread (or it outlasts a short window): the
+                # opening itself, unspread, is still inside.
+                spread_opening = opening
+            if spread_opening >= at:
+                return spread_opening
         raise AssertionError("a daily window always opens within two days")
 
 

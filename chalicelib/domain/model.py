@@ -90,6 +90,9 @@ class Member:
     stored_value: StoredValue | None = None
     points_lots: list[PointsLot] = field(default_factory=list)
     last_purchase_at: datetime | None = None
+    # Channels a provider refused for good ({"sms": "invalid address"}); cleared when the member's
+    # address or consent on that channel changes.
+    unreachable: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
@@ -181,3 +184,9 @@ class Message:
     provider_message_id: str | None = None
     parts: int | None = None
     history: list[StatusChange] = field(default_factory=list)
+    # The sender's claim while it talks to the provider: set before the provider call, removed
+    # with the outcome. A claim left behind means a sender died mid-send (see services/sending.py).
+    claim: str | None = None
+    claimed_at: datetime | None = None
+    attempts: int = 0
+    fallback_of: str | None = None  # an SMS sent because this IM message could not be

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +26,8 @@ def choose_channel(member: Member, rule: RuleConfig) -> tuple[Channel | None, st
         address = member.im_user_id if channel is Channel.IM else member.phone
         if not address:
             reasons.append(f"no {channel.value} address")
+        elif channel.value in member.unreachable:
+            reasons.append(f"{channel.value} unreachable: {member.unreachable[channel.value]}")
         elif not member.consent.allows(channel):
             reasons.append(f"no {channel.value} consent")
         else:
@@ -51,11 +55,24 @@ def plan_message(
     book: RuleBook,
     providers: dict[Channel, str],
     now: datetime,
+    *,
+    channel_forced: Channel | None = None,
+    shorten: Callable[[str, str], str] | None = None,
 ) -> Message:
-    """The message a trigger produces: ``queued`` on a channel the member consented to, or ``suppressed``."""
+    """The message a trigger produces: ``queued`` on a channel the member consented to, or ``suppressed``.
+
+    ``channel_forced``: only that channel (a reply goes where the member wrote); a rule that
+    ``confirms_opt_out`` may use it although its consent was just withdrawn. ``shorten(message_id,
+    text)`` rewrites links for click tracking (see ``domain/links.py``)."""
     rule = book.rules[trigger.rule_id]
+    if channel_forced is not None:
+        rule = replace(rule, channels=(channel_forced,))
+        if rule.confirms_opt_out:
+            member = replace(member, consent=replace(member.consent, **{channel_forced.value: True}))
     channel, why_not = choose_channel(member, rule)
     text = render(rule.template_for(member.locale), template_variables(member, trigger, book))
+    if shorten is not None:
+        text = shorten(message_id(member.member_id, trigger.rule_id, trigger.occurrence), text)
     status = MessageStatus.QUEUED if channel else MessageStatus.SUPPRESSED
     chosen = channel or rule.channels[0]
     parts = None

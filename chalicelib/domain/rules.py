@@ -48,6 +48,17 @@ class RuleConfig:
     def max_sms_parts(self) -> int:
         return int(self.params.get("max_sms_parts", 3))
 
+    @property
+    def ack_minutes(self) -> int | None:
+        """Needs a delivered/read receipt within this many minutes of an IM send, else SMS instead."""
+        value = self.params.get("ack_minutes")
+        return int(value) if value is not None else None
+
+    @property
+    def confirms_opt_out(self) -> bool:
+        """The one message a member still gets after opting out: the confirmation of it."""
+        return bool(self.params.get("confirms_opt_out", False))
+
     def quiet_hours(self, store: QuietHours) -> QuietHours:
         raw = self.params.get("quiet_hours")
         return parse_quiet_hours(raw, f"rules.{self.rule_id}.quiet_hours", store) if raw is not None else store
@@ -126,6 +137,14 @@ def parse_rule(rule_id: str, raw: dict[str, Any]) -> RuleConfig:
     quiet = raw.get("quiet_hours")
     if quiet is not None:
         parse_quiet_hours(quiet, f"{where}.quiet_hours", QuietHours())
+    ack = raw.get("ack_minutes")
+    if ack is not None and (isinstance(ack, bool) or not isinstance(ack, int) or ack <= 0):
+        raise RulesConfigError(f"{where}.ack_minutes: must be a positive integer (minutes)")
+    if ack is not None and Channel.SMS not in channels:
+        raise RulesConfigError(f"{where}.ack_minutes: needs sms among the channels to fall back to")
+    confirms = raw.get("confirms_opt_out", False)
+    if not isinstance(confirms, bool):
+        raise RulesConfigError(f"{where}.confirms_opt_out: must be true or false")
     known = {"enabled", "class", "channels", "stale_after_hours", "templates"}
     params = {k: v for k, v in raw.items() if k not in known}
     return RuleConfig(rule_id, enabled, rule_class, channels, dict(templates), stale, params)
@@ -202,6 +221,8 @@ def sample_variables(store: StoreConfig) -> dict[str, Any]:
         "product": {"sku": "PUZ-DINO-1", "name": "恐龙拼图·第1辑", "category": "puzzle"},
         "accessories": ["小熊换装套", "小熊背包"],
         "next": ["恐龙拼图·第2辑", "恐龙拼图·第3辑"],
+        "ask": {"age_months": 36, "age_years": 3, "gender": "boy"},
+        "ticket": {"id": "h0123456789abcdef012"},
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from .calendar import at_local, local_date, zone
 from .governance import month_key, next_period_start, week_key
@@ -56,7 +56,8 @@ def cap_hold(
     reason = f"frequency cap: {limit} marketing messages a calendar {period}"
     start = next_period_start(local_date(now, tz), period)
     quiet = rule.quiet_hours(book.store.quiet_hours) if rule else book.store.quiet_hours
-    opening = quiet.next_opening(at_local(start, quiet.opens, tz), tz, message.message_id)
+    # From the period's first midnight: the window's first opening in it, spread like any other.
+    opening = quiet.next_opening(at_local(start, time(0), tz), tz, message.message_id)
     max_days = int(rule.params.get("max_defer_days", DEFAULT_MAX_DEFER_DAYS)) if rule else DEFAULT_MAX_DEFER_DAYS
     if opening - message.created_at > timedelta(days=max_days):
         return None, reason + f"; the next period starts after the rule's {max_days}-day limit"

@@ -17,6 +17,7 @@ from .rules import RuleBook, RuleConfig
 from .triggers import coupon_facts, display_amount
 
 RELEASE_RULE = "release_send"  # a deferred message going back on the send queue
+ACK_RULE = "ack_check"  # an IM message that needs a receipt by now, else SMS instead
 MEMBER_DERIVED = ("child_birthday", "points_expiring", "balance_expiring", "dormant_45d", "winback_90d")
 
 

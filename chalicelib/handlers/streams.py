@@ -56,6 +56,8 @@ def _activity_record(record: DynamoDBRecord) -> None:
         count = service.points_recorded(codec.points_from_data(member_id, data), at)
     elif kind == "coupon":
         count = service.coupon_issued(codec.coupon_from_data(member_id, data), at)
+    elif kind == "chat":
+        return  # conversation history (services/inbound.py): nothing to plan
     else:
         logger.warning("unknown activity kind", extra={"kind": kind, "member_id": member_id})
         return
@@ -74,11 +76,13 @@ def _product_record(record: DynamoDBRecord) -> None:
 
 
 def _batch(event: dict[str, Any], context: Any, handler: Callable[[DynamoDBRecord], None]) -> dict[str, Any]:
+    bootstrap.counting_aws_calls()
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     try:
         return dict(process_partial_response(event=event, record_handler=handler, processor=processor, context=context))
     finally:
         flush_metrics()
+        bootstrap.flush_aws_call_counts(handler.__name__.strip("_"))
 
 
 def member_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:

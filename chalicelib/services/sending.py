@@ -1,26 +1,91 @@
-"""The sender: one queued message id in, at most one provider send out, status recorded.
+"""The sender: queued message ids in, at most one provider send each, every outcome recorded.
 
-Order of checks at SEND time (not only when the message was queued): the message is still
-pending and due, the member still exists and still consents on that channel, the member's quiet
-hours are over (else deferred to the next opening), and a marketing message fits the member's
-frequency caps (else deferred to the next period, or capped). Then the provider is called and the
-result recorded with a conditional write, so two deliveries of the same SQS message can never both
-record a send.
+For each message, at SEND time (not only when it was queued): still pending and due, the member
+still exists, still consents on that channel and is reachable there, the member's quiet hours are
+over (else deferred to the next opening). Then the whole batch goes through the send gate at once:
+each message is CLAIMED (a conditional write on the message), marketing ones counted against the
+member's frequency caps (over the cap: deferred to the next period, or capped), and every send
+booked a slot on its provider's rate schedule (parts per second, shared by all sender Lambdas).
+Each send waits for its slot, goes to the provider, and the batch's outcomes are recorded together.
+
+Exactly-once effect. The claim is the idempotency record: a second delivery of the same SQS
+message finds the message claimed or already sent and does nothing. A claim left behind means a
+sender died between the claim and recording the outcome — perhaps after the provider accepted.
+Once such a claim is older than any sender can live, the next delivery asks the provider
+(``lookup``) and records what it says; a provider that drops repeated ids (``dedupes``) is simply
+asked again; with neither, the message is marked failed "outcome unknown" rather than risk a
+second send (a later delivery receipt still lifts it to delivered).
+
+Failures. Throttling, 5xx and a clean "not accepted" release the claim and hand the SQS message
+back with exponential backoff and jitter (its visibility timeout); after the queue's last receive
+SQS moves it to the dead-letter queue (``memberpulse dlq list/redrive``). A timeout is ambiguous
+(accepted or not?) so it keeps the claim and takes the lookup path above. Permanent errors are not
+retried: the message fails with the reason, and an invalid address or a provider-side opt-out marks
+the member's channel unreachable. An IM message that cannot be sent falls back to SMS, once.
 """
 
 from __future__ import annotations
 
+import random
+import time
+import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..domain.model import PENDING_STATUSES, STATUS_RANK, Channel, Message, MessageStatus
+from ..domain.model import PENDING_STATUSES, STATUS_RANK, Channel, Member, Message, MessageStatus
 from ..domain.phones import mask
 from ..domain.planning import choose_channel
-from ..domain.rules import RuleBook
+from ..domain.retry import backoff_seconds
+from ..domain.rules import RuleBook, RuleConfig
 from ..domain.sendtime import cap_hold, cap_periods, window_hold
-from ..ports import CapStore, MemberStore, MessageStore, OutboundMessage, Provider, ProviderError, Receipt
+from ..ports import (
+    ClaimRequest,
+    MemberStore,
+    MessageStore,
+    OutboundMessage,
+    Provider,
+    ProviderError,
+    Receipt,
+    SendGate,
+    SendResult,
+    SentRecord,
+)
 
 Log = Callable[..., None]
+Hold = Callable[[str, str, datetime, datetime], None]
+Fallback = Callable[[Message, str, datetime], Message | None]
+AckCheck = Callable[[Message, datetime, datetime], None]
+
+DEFAULT_CLAIM_TTL = 120.0  # seconds: longer than a sender Lambda can run (its timeout)
+DEFAULT_MAX_RECEIVES = 5  # the send queue's redrive maxReceiveCount
+DEFAULT_MAX_WAIT = 15.0  # seconds a sender waits for a rate slot (its Lambda times out at 30)
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One SQS record of the send queue."""
+
+    message_id: str
+    receive_count: int = 1
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    message_id: str
+    status: MessageStatus | None  # the new status; None when nothing changed
+    retry_in: int | None = None  # seconds until SQS should offer the record again
+
+
+@dataclass
+class _Ready:
+    message: Message
+    member: Member
+    rule: RuleConfig | None
+    request: SendRequest
+    address: str
+    claim: str = ""
+    takeover: str | None = None
 
 
 class SendService:
@@ -30,79 +95,68 @@ class SendService:
         members: MemberStore,
         messages: MessageStore,
         providers: Mapping[str, Provider],
+        gate: SendGate,
+        *,
         log: Log | None = None,
-        hold: Callable[[str, str, datetime, datetime], None] | None = None,
-        caps: CapStore | None = None,
+        hold: Hold | None = None,
+        fallback: Fallback | None = None,
+        ack_check: AckCheck | None = None,
         store_zone: str = "Asia/Shanghai",
+        claim_ttl: float = DEFAULT_CLAIM_TTL,
+        max_receives: int = DEFAULT_MAX_RECEIVES,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        late_margin: float = 0.04,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        new_claim: Callable[[], str] = lambda: uuid.uuid4().hex,
+        rand: Callable[[], float] = random.random,
     ) -> None:
-        self.hold = hold
-        self.caps = caps
-        self.store_zone = store_zone
         self.book = book
         self.members = members
         self.messages = messages
         self.providers = providers
+        self.gate = gate
         self.log = log or (lambda *a, **k: None)
+        self.hold = hold
+        self.fallback = fallback
+        self.ack_check = ack_check
+        self.store_zone = store_zone
+        self.claim_ttl = claim_ttl
+        self.max_receives = max_receives
+        self.max_wait = max_wait
+        self.late_margin = late_margin  # below the rate schedule's margin (50 ms)
+        self.wall = wall
+        self.sleep = sleep
+        self.new_claim = new_claim
+        self.rand = rand
 
-    def deliver(self, message_id: str, now: datetime) -> MessageStatus | None:
-        """Send one message. Returns its new status, or None when there was nothing to do.
-        Raises ProviderError(retryable=True) to have SQS redeliver later."""
-        message = self.messages.get(message_id)
-        if message is None:
-            self.log("unknown message id on the send queue", message_id=message_id)
-            return None
-        if message.status not in PENDING_STATUSES:
-            self.log("already handled", message_id=message_id, status=message.status.value)
-            return None
-        member = self.members.get(message.member_id)
-        if member is None:
-            return self._finish(message_id, MessageStatus.SUPPRESSED, now, "member no longer exists")
-        rule = self.book.rules.get(message.trigger)
-        if rule is not None:
-            channel, why_not = choose_channel(member, rule)
-            if channel is None:
-                return self._finish(message_id, MessageStatus.SUPPRESSED, now, why_not)
-        if not member.consent.allows(message.channel):
-            return self._finish(message_id, MessageStatus.SUPPRESSED, now, f"no {message.channel.value} consent")
-        address = member.phone if message.channel is Channel.SMS else member.im_user_id
-        if not address:
-            return self._finish(message_id, MessageStatus.SUPPRESSED, now, f"no {message.channel.value} address")
-        if message.send_after is not None and message.send_after > now:
-            return self._defer(message, message.send_after, message.reason or "waiting to be sent", now)
-        window = window_hold(message, member, rule, self.book, now, self.store_zone)
-        if window is not None:
-            return self._defer(message, window[0], window[1], now)
-        if message.rule_class == "marketing" and self.caps is not None:
-            periods = cap_periods(member, self.book, now, self.store_zone)
-            full = self.caps.reserve(member.member_id, message_id, periods, now + timedelta(days=40))
-            if full is not None:
-                when, reason = cap_hold(full, message, member, rule, self.book, now, self.store_zone)
-                if when is None:
-                    return self._finish(message_id, MessageStatus.CAPPED, now, reason)
-                return self._defer(message, when, reason, now)
-        provider = self.providers.get(message.provider)
-        if provider is None:
-            return self._finish(message_id, MessageStatus.FAILED, now, f"provider {message.provider} not configured")
-        outbound = OutboundMessage(message_id, message.channel.value, address, message.text, message.rule_class)
-        try:
-            result = provider.send(outbound, now)
-        except ProviderError as exc:
-            if exc.retryable:
-                raise
-            return self._finish(message_id, MessageStatus.FAILED, now, str(exc))
-        self.messages.transition(
-            message_id,
-            MessageStatus.SENT,
-            now,
-            expect=PENDING_STATUSES,
-            provider_message_id=result.provider_message_id,
-            parts=result.parts,
-        )
-        shown = mask(address) if message.channel is Channel.SMS else address
-        self.log("sent", message_id=message_id, provider=provider.name, to=shown, parts=result.parts)
-        for receipt in result.receipts:
-            self.apply_receipt(receipt)
-        return MessageStatus.SENT
+    # -- entry points ------------------------------------------------------------------------------
+    def deliver(self, message_id: str, now: datetime, receive_count: int = 1) -> MessageStatus | None:
+        """One message (tests and tools); raises ProviderError when SQS should retry it."""
+        outcome = self.deliver_batch([SendRequest(message_id, receive_count)], now)[0]
+        if outcome.retry_in is not None:
+            raise ProviderError(f"retry in {outcome.retry_in} s", retryable=True)
+        return outcome.status
+
+    def deliver_batch(self, requests: list[SendRequest], now: datetime) -> list[SendOutcome]:
+        """A batch from the send queue. ``now`` is the logical time (the wall clock, or later in a
+        replay); waiting for rate slots uses the real clock."""
+        outcomes: dict[str, SendOutcome] = {}
+        ready: list[_Ready] = []
+        seen: set[str] = set()
+        for request in requests:
+            if request.message_id in seen:  # the same id twice in one batch: once is enough
+                outcomes.setdefault(request.message_id, SendOutcome(request.message_id, None))
+                continue
+            seen.add(request.message_id)
+            checked = self._check(request, now)
+            if isinstance(checked, SendOutcome):
+                outcomes[request.message_id] = checked
+            else:
+                ready.append(checked)
+        for outcome in self._send_all(ready, now):
+            outcomes[outcome.message_id] = outcome
+        return [outcomes.get(r.message_id, SendOutcome(r.message_id, None)) for r in requests]
 
     def apply_receipt(self, receipt: Receipt) -> bool:
         """Record a provider receipt. Never moves a message backwards (receipts arrive out of order)."""
@@ -117,18 +171,265 @@ class SendService:
             receipt.message_id, receipt.status, receipt.at, expect=lower, reason=receipt.reason
         )
 
-    def _defer(self, message: Message, when: datetime, reason: str, now: datetime) -> MessageStatus:
+    # -- before the gate ---------------------------------------------------------------------------
+    def _check(self, request: SendRequest, now: datetime) -> SendOutcome | _Ready:
+        message_id = request.message_id
+        message = self.messages.get(message_id)
+        if message is None:
+            self.log("unknown message id on the send queue", message_id=message_id)
+            return SendOutcome(message_id, None)
+        if message.status not in PENDING_STATUSES:
+            self.log("already handled", message_id=message_id, status=message.status.value)
+            return SendOutcome(message_id, None)
+        if message.claim is not None:
+            return self._claimed_earlier(message, request, now)
+        return self._may_send(message, request, now)
+
+    def _may_send(
+        self, message: Message, request: SendRequest, now: datetime, claim: str | None = None
+    ) -> SendOutcome | _Ready:
+        """The send-time checks; ``claim`` is a stale claim being taken over (it goes with the
+        outcome when the message does not go out)."""
+        member = self.members.get(message.member_id)
+        if member is None:
+            return self._finish(message, MessageStatus.SUPPRESSED, now, "member no longer exists", claim)
+        rule = self.book.rules.get(message.trigger)
+        consent_needed = not (rule is not None and rule.confirms_opt_out)
+        why_not: str | None = None
+        if rule is not None and consent_needed and message.fallback_of is None:
+            channel, why_not = choose_channel(member, rule)
+            if channel is not None:
+                why_not = None
+        if why_not is None and consent_needed:
+            if rule is not None and rule.rule_class == "marketing" and not member.consent.marketing:
+                why_not = "no marketing consent"
+            elif not member.consent.allows(message.channel):
+                why_not = f"no {message.channel.value} consent"
+        address = member.phone if message.channel is Channel.SMS else member.im_user_id
+        if why_not is None and not address:
+            why_not = f"no {message.channel.value} address"
+        if why_not is not None:
+            return self._finish(message, MessageStatus.SUPPRESSED, now, why_not, claim)
+        unreachable = member.unreachable.get(message.channel.value)
+        if unreachable:
+            reason = f"{message.channel.value} unreachable: {unreachable}"
+            return self._finish(message, MessageStatus.FAILED, now, reason, claim)
+        if message.send_after is not None and message.send_after > now:
+            return self._defer(message, message.send_after, message.reason or "waiting to be sent", now, claim)
+        window = window_hold(message, member, rule, self.book, now, self.store_zone)
+        if window is not None:
+            return self._defer(message, window[0], window[1], now, claim)
+        if message.provider not in self.providers:
+            reason = f"provider {message.provider} not configured"
+            return self._finish(message, MessageStatus.FAILED, now, reason, claim)
+        assert address is not None
+        return _Ready(message, member, rule, request, address, takeover=claim)
+
+    def _claimed_earlier(self, message: Message, request: SendRequest, now: datetime) -> SendOutcome | _Ready:
+        """A claim is on the message: a sender is at work on it, or died mid-send."""
+        assert message.claim is not None
+        age = self.wall() - message.claimed_at.timestamp() if message.claimed_at else self.claim_ttl
+        if age < self.claim_ttl:
+            # Possibly alive: look again once it surely is not.
+            wait = int(self.claim_ttl - age) + 1 + int(self.rand() * 10)
+            self.log("claimed by another sender", message_id=message.message_id, retry_in=wait)
+            return SendOutcome(message.message_id, None, retry_in=wait)
+        provider = self.providers.get(message.provider)
+        member = self.members.get(message.member_id)
+        address = None
+        if member is not None:
+            address = member.phone if message.channel is Channel.SMS else member.im_user_id
+        if provider is None or member is None or not address:
+            reason = "send outcome unknown: a sender stopped mid-send"
+            return self._finish(message, MessageStatus.FAILED, now, reason, message.claim)
+        outbound = self._outbound(message, member, address)
+        if provider.can_lookup:
+            try:
+                found = provider.lookup(outbound, now)
+            except ProviderError as exc:
+                return SendOutcome(message.message_id, None, retry_in=self._backoff(request, exc))
+            if found is not None:
+                self.log("recovered a send the provider had accepted", message_id=message.message_id)
+                self._record([(message, message.claim, found, now)])
+                return SendOutcome(message.message_id, MessageStatus.SENT)
+        elif not provider.dedupes:
+            return self._finish(
+                message,
+                MessageStatus.FAILED,
+                now,
+                "send outcome unknown: a sender stopped mid-send; not resent to avoid a duplicate",
+                claim=message.claim,
+            )
+        # The provider did not get it (or drops repeats itself): take the claim over and send,
+        # after the same checks as any send (the member may have opted out meanwhile).
+        return self._may_send(message, request, now, claim=message.claim)
+
+    # -- through the gate --------------------------------------------------------------------------
+    def _send_all(self, ready: list[_Ready], now: datetime) -> list[SendOutcome]:
+        if not ready:
+            return []
+        # Higher-priority rules first: when they compete for a member's cap, they win it.
+        ready.sort(key=lambda r: -(r.rule.priority if r.rule else 0))
+        claims: list[ClaimRequest] = []
+        for item in ready:
+            item.claim = self.new_claim()
+            periods: tuple[tuple[str, int], ...] = ()
+            if item.message.rule_class == "marketing" and item.message.fallback_of is None:
+                periods = tuple(cap_periods(item.member, self.book, now, self.store_zone))
+            parts = item.message.parts or 1
+            claims.append(
+                ClaimRequest(item.message.message_id, item.claim, item.message.provider, parts, periods, item.takeover)
+            )
+        gate = self.gate.claim(claims, now, self.wall())
+        outcomes: list[SendOutcome] = []
+        accepted: list[tuple[Message, str, SendResult, datetime]] = []
+        for item in sorted(ready, key=lambda r: gate.slots.get(r.message.message_id, 0.0)):
+            mid = item.message.message_id
+            if mid in gate.lost:
+                outcomes.append(SendOutcome(mid, None))
+                continue
+            if mid in gate.full:
+                outcomes.append(self._over_cap(item, gate.full[mid], now))
+                continue
+            wait = gate.slots[mid] - self.wall()
+            if wait > self.max_wait:
+                # The provider's schedule is booked further ahead than this sender may live: let
+                # SQS bring it back when its turn comes (the slot stays unused; the rate holds).
+                self.messages.release(mid, item.claim, "waiting for the provider's rate")
+                outcomes.append(SendOutcome(mid, None, retry_in=int(wait) + 1))
+                continue
+            if wait > 0:
+                self.sleep(wait)
+            self._not_too_late(item, gate.slots[mid])
+            outcome, result = self._send_one(item, now)
+            if result is not None:
+                accepted.append((item.message, item.claim, result, now))
+            outcomes.append(outcome)
+        self._record(accepted)
+        return outcomes
+
+    def _not_too_late(self, item: _Ready, slot: float) -> None:
+        """The rate holds only if each send leaves within ``late_margin`` of its slot. A sender that
+        fell behind (a slow provider call before it, a pause) books a new slot and waits for it."""
+        for _ in range(3):
+            if self.wall() - slot <= self.late_margin:
+                return
+            slot = self.gate.book(item.message.provider, item.message.parts or 1, self.wall())
+            wait = slot - self.wall()
+            if wait > 0:
+                self.sleep(wait)
+
+    def _send_one(self, item: _Ready, now: datetime) -> tuple[SendOutcome, SendResult | None]:
+        message = item.message
+        provider = self.providers[message.provider]
+        outbound = self._outbound(message, item.member, item.address)
+        try:
+            result = provider.send(outbound, now)
+        except ProviderError as exc:
+            return self._failed(item, exc, now), None
+        shown = mask(item.address) if message.channel is Channel.SMS else item.address
+        self.log("sent", message_id=message.message_id, provider=provider.name, to=shown, parts=result.parts)
+        return SendOutcome(message.message_id, MessageStatus.SENT), result
+
+    def _outbound(self, message: Message, member: Member, address: str) -> OutboundMessage:
+        return OutboundMessage(
+            message.message_id,
+            message.channel.value,
+            address,
+            message.text,
+            message.rule_class,
+            trigger=message.trigger,
+            locale=member.locale,
+            attempt=message.attempts + 1,
+        )
+
+    def _record(self, accepted: list[tuple[Message, str, SendResult, datetime]]) -> None:
+        records: list[SentRecord] = []
+        for message, claim, result, at in accepted:
+            delivered = next(
+                (r.at for r in result.receipts if r.status is MessageStatus.DELIVERED and r.reason is None), None
+            )
+            records.append(
+                SentRecord(message.message_id, claim, at, result.provider_message_id, result.parts, delivered)
+            )
+        if not records:
+            return
+        self.messages.record_sent(records)
+        for message, _, result, at in accepted:
+            for receipt in result.receipts:
+                if receipt.status is not MessageStatus.DELIVERED or receipt.reason is not None:
+                    self.apply_receipt(receipt)
+            rule = self.book.rules.get(message.trigger)
+            if self.ack_check is not None and message.channel is Channel.IM and rule is not None and rule.ack_minutes:
+                acknowledged = any(r.status in (MessageStatus.DELIVERED, MessageStatus.READ) for r in result.receipts)
+                if not acknowledged:
+                    self.ack_check(message, at + timedelta(minutes=rule.ack_minutes), at)
+
+    # -- outcomes ----------------------------------------------------------------------------------
+    def _failed(self, item: _Ready, exc: ProviderError, now: datetime) -> SendOutcome:
+        message = item.message
+        reason = f"{message.provider}: {exc.code}: {exc}"
+        last_try = item.request.receive_count >= self.max_receives
+        if exc.retryable and exc.code == "timeout":
+            provider = self.providers[message.provider]
+            if not provider.dedupes and not provider.can_lookup:
+                return self._finish(
+                    message, MessageStatus.FAILED, now, reason + "; outcome unknown, not resent", claim=item.claim
+                )
+            if not provider.dedupes:
+                # Keep the claim: the retry asks the provider before sending again.
+                self.log("send timed out; will check with the provider", message_id=message.message_id)
+                return SendOutcome(message.message_id, None, retry_in=max(int(self.claim_ttl), 1))
+        if exc.retryable and not (last_try and message.channel is Channel.IM and self.fallback is not None):
+            self.messages.release(message.message_id, item.claim, f"retrying: {reason}")
+            wait = self._backoff(item.request, exc)
+            self.log("send failed, will retry", message_id=message.message_id, code=exc.code, retry_in=wait)
+            return SendOutcome(message.message_id, None, retry_in=wait)
+        if exc.marks_channel:
+            self._mark_unreachable(message, exc.code)
+        status = self._finish(message, MessageStatus.FAILED, now, reason, claim=item.claim).status
+        if message.channel is Channel.IM and self.fallback is not None:
+            sms = self.fallback(message, reason, now)
+            if sms is not None:
+                self.log("falling back to SMS", message_id=message.message_id, fallback=sms.message_id)
+        return SendOutcome(message.message_id, status)
+
+    def _over_cap(self, item: _Ready, full: str, now: datetime) -> SendOutcome:
+        when, reason = cap_hold(full, item.message, item.member, item.rule, self.book, now, self.store_zone)
+        if when is None:
+            return self._finish(item.message, MessageStatus.CAPPED, now, reason)
+        return self._defer(item.message, when, reason, now)
+
+    def _mark_unreachable(self, message: Message, code: str) -> None:
+        why = "invalid address" if code == "invalid_address" else "opted out at the provider"
+        self.members.mark_unreachable(message.member_id, message.channel.value, why)
+        self.log("channel marked unreachable", member_id=message.member_id, channel=message.channel.value, why=why)
+
+    def _backoff(self, request: SendRequest, exc: ProviderError) -> int:
+        return backoff_seconds(request.receive_count, retry_after=exc.retry_after, rand=self.rand)
+
+    def _defer(
+        self, message: Message, when: datetime, reason: str, now: datetime, claim: str | None = None
+    ) -> SendOutcome:
         if self.hold is None:
             raise RuntimeError("deferring a message needs the timer store")
         # The release timer first: once the message shows "deferred", its way back is already written.
         self.hold(message.member_id, message.message_id, when, now)
         self.messages.transition(
-            message.message_id, MessageStatus.DEFERRED, now, expect=PENDING_STATUSES, reason=reason, send_after=when
+            message.message_id,
+            MessageStatus.DEFERRED,
+            now,
+            expect=PENDING_STATUSES,
+            reason=reason,
+            send_after=when,
+            claim=claim,
         )
         self.log("deferred", message_id=message.message_id, send_after=when.isoformat(), reason=reason)
-        return MessageStatus.DEFERRED
+        return SendOutcome(message.message_id, MessageStatus.DEFERRED)
 
-    def _finish(self, message_id: str, status: MessageStatus, now: datetime, reason: str | None) -> MessageStatus:
-        self.messages.transition(message_id, status, now, expect=PENDING_STATUSES, reason=reason)
-        self.log("not sent", message_id=message_id, status=status.value, reason=reason)
-        return status
+    def _finish(
+        self, message: Message, status: MessageStatus, now: datetime, reason: str | None, claim: str | None = None
+    ) -> SendOutcome:
+        self.messages.transition(message.message_id, status, now, expect=PENDING_STATUSES, reason=reason, claim=claim)
+        self.log("not sent", message_id=message.message_id, status=status.value, reason=reason)
+        return SendOutcome(message.message_id, status)

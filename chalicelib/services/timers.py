@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from ..domain.model import Member
 from ..domain.rules import RuleBook
-from ..domain.timers import MEMBER_DERIVED, RELEASE_RULE, Timer, is_stale, member_timers, refresh_facts
+from ..domain.timers import ACK_RULE, MEMBER_DERIVED, RELEASE_RULE, Timer, is_stale, member_timers, refresh_facts
 from ..domain.triggers import Trigger
 from ..ports import Catalog, MemberStore, StoredTimer, TimerQueue, TimerStore
 from .lifecycle import LifecycleService
@@ -121,8 +121,11 @@ class TimerService:
         if stored is None or stored.status != "pending" or stored.timer.due_at > now:
             return "skipped"
         timer = stored.timer
-        if timer.rule_id == RELEASE_RULE:
-            self.lifecycle.release(timer.occurrence, now)
+        if timer.rule_id in (RELEASE_RULE, ACK_RULE):
+            if timer.rule_id == RELEASE_RULE:
+                self.lifecycle.release(timer.occurrence, now)
+            else:
+                self.lifecycle.check_ack(timer.occurrence, now)
             self.timers.finish(member_id, key, timer.occurrence, "fired", None, now)
             return "fired"
         rule = self.book.get(timer.rule_id)

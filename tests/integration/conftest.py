@@ -102,10 +102,10 @@ def _forget_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     from chalicelib import bootstrap
-    from chalicelib.handlers import http, sender
+    from chalicelib.handlers import http
 
     bootstrap.reset()
-    sender._deliver_once.cache_clear()
+
     parameters.clear_caches()
     http._KEY_CACHE.clear()
     for model in _models():
@@ -230,6 +230,14 @@ def _create_tables(dynamodb: Any) -> dict[str, str]:
     return names
 
 
+def _parameter_default(value: Any) -> Any:
+    """A template value, with ``{"Ref": <parameter>}`` replaced by that parameter's default."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        template = json.loads((ROOT / "infra" / "template.json").read_text())
+        return template["Parameters"][value["Ref"]]["Default"]
+    return value
+
+
 def _create_queues(sqs: Any) -> dict[str, tuple[str | None, str]]:
     """Every SQS queue of the template (dead-letter queues first, redrive policies resolved).
     Returns logical id → (environment variable naming it, or None; queue URL)."""
@@ -242,7 +250,9 @@ def _create_queues(sqs: Any) -> dict[str, tuple[str | None, str]]:
         if logical in created:
             return
         props = specs[logical]
-        attributes = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in props}
+        attributes = {
+            k: str(_parameter_default(props[k])) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in props
+        }
         redrive = props.get("RedrivePolicy")
         if redrive:
             target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
+
 from chalicelib.adapters.dynamo import DynamoMemberStore, DynamoMessageStore
 from chalicelib.domain.ids import message_id
 from chalicelib.domain.model import Channel, Consent, MessageStatus
@@ -63,9 +65,7 @@ class TestDeliver:
         assert row["channel"] == {"S": "im"}
         assert row["to"] == {"S": "agora_u1001"}
         assert row["text"]["S"] == message.text
-        [record] = aws.scan("IdempotencyTable")
-        assert record["status"] == {"S": "COMPLETED"}
-        assert "expiration" in record
+        assert message.claim is None  # the claim went with the outcome
 
     def test_given_it_was_sent_when_the_same_sqs_event_is_delivered_again_then_still_one_send(
         self, aws, lambda_context
@@ -79,22 +79,50 @@ class TestDeliver:
         assert result == {"batchItemFailures": []}
         assert len(outbox(aws)) == 1
         assert DynamoMessageStore().get(WELCOME_ID) == before
-        assert len(aws.scan("IdempotencyTable")) == 1
 
-    def test_given_the_idempotency_record_is_gone_when_redelivered_then_the_status_check_still_stops_a_resend(
-        self, aws, lambda_context
+    def test_given_a_sender_died_after_the_provider_accepted_when_redelivered_then_recovered_without_a_resend(
+        self, aws, lambda_context, monkeypatch
     ):
-        event = aws.sqs_event(queue_welcome(aws, lambda_context))
-        sender.send_batch(event, lambda_context)
-        for item in aws.scan("IdempotencyTable"):  # as if its TTL had run out
-            aws.dynamodb.delete_item(TableName=aws.tables["IdempotencyTable"], Key={"id": item["id"]})
-        before = DynamoMessageStore().get(WELCOME_ID)
+        from chalicelib import bootstrap
 
+        monkeypatch.setenv("SANDBOX_FAULTS", "crash=1")
+        bootstrap.reset()
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+        with pytest.raises(RuntimeError, match="sender died"):
+            sender.send_batch(event, lambda_context)
+        claimed = DynamoMessageStore().get(WELCOME_ID)
+        assert claimed.status is MessageStatus.QUEUED and claimed.claim is not None
+        assert len(outbox(aws)) == 1  # the provider has it
+
+        # SQS offers the batch again once the visibility timeout (> the claim's lifetime) is over.
+        monkeypatch.setenv("SANDBOX_FAULTS", "")
+        monkeypatch.setenv("SEND_CLAIM_TTL", "0")
+        bootstrap.reset()
         result = sender.send_batch(event, lambda_context)
 
         assert result == {"batchItemFailures": []}
         assert len(outbox(aws)) == 1
-        assert DynamoMessageStore().get(WELCOME_ID) == before
+        message = DynamoMessageStore().get(WELCOME_ID)
+        assert message.status is MessageStatus.DELIVERED and message.claim is None
+        assert message.provider_message_id == f"sbx-{WELCOME_ID}"
+
+    def test_given_a_claim_younger_than_a_sender_can_live_when_redelivered_then_retried_later_not_sent(
+        self, aws, lambda_context, monkeypatch
+    ):
+        from chalicelib import bootstrap
+
+        monkeypatch.setenv("SANDBOX_FAULTS", "crash=1")
+        bootstrap.reset()
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+        with pytest.raises(RuntimeError):
+            sender.send_batch(event, lambda_context)
+        monkeypatch.setenv("SANDBOX_FAULTS", "")
+        bootstrap.reset()
+
+        result = sender.send_batch(event, lambda_context)
+
+        assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+        assert len(outbox(aws)) == 1
 
     def test_given_the_app_route_when_the_intent_arrives_then_delivered(self, aws, lambda_context):
         from app import send

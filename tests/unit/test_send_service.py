@@ -13,7 +13,16 @@ from chalicelib.domain.planning import plan_message
 from chalicelib.domain.triggers import Trigger
 from chalicelib.ports import ProviderError, Receipt
 from chalicelib.services.sending import SendService
-from tests.fakes import NOW, FakeMemberStore, FakeMessageStore, FakeOutbox, FakeProvider, member, rule_book
+from tests.fakes import (
+    NOW,
+    FakeMemberStore,
+    FakeMessageStore,
+    FakeOutbox,
+    FakeProvider,
+    FakeSendGate,
+    member,
+    rule_book,
+)
 
 LATER = NOW + timedelta(minutes=1)
 
@@ -24,7 +33,10 @@ class World:
         self.members = FakeMemberStore()
         self.messages = FakeMessageStore()
         self.provider = provider or FakeProvider("fake")
-        self.service = SendService(self.book, self.members, self.messages, {"fake": self.provider})
+        self.gate = FakeSendGate(self.messages)
+        self.service = SendService(
+            self.book, self.members, self.messages, {"fake": self.provider}, self.gate, wall=lambda: 0.0
+        )
 
     def add_member(self, m: Member) -> Member:
         self.members.save(m)
@@ -179,7 +191,7 @@ def test_permanent_provider_error_fails_the_message_with_the_reason(world: World
     assert world.service.deliver(mid, LATER) is MessageStatus.FAILED
     message = world.messages.get(mid)
     assert message is not None
-    assert (message.status, message.reason) == (MessageStatus.FAILED, "invalid recipient")
+    assert (message.status, message.reason) == (MessageStatus.FAILED, "fake: rejected: invalid recipient")
     # And a redelivery does not try again
     assert world.service.deliver(mid, LATER) is None
     assert fake(world).attempts == 1
@@ -187,7 +199,7 @@ def test_permanent_provider_error_fails_the_message_with_the_reason(world: World
 
 def test_an_unconfigured_provider_fails_the_message() -> None:
     world = World()
-    world.service = SendService(world.book, world.members, world.messages, {})
+    world.service = SendService(world.book, world.members, world.messages, {}, world.gate)
     mid = world.queue(world.add_member(member()))
     assert world.service.deliver(mid, LATER) is MessageStatus.FAILED
     message = world.messages.get(mid)
@@ -207,7 +219,7 @@ def test_with_the_sandbox_provider_a_message_ends_delivered_and_in_the_outbox() 
     outbox = FakeOutbox()
     sandbox = SandboxProvider(outbox)
     world = World()
-    world.service = SendService(world.book, world.members, world.messages, {"fake": sandbox})
+    world.service = SendService(world.book, world.members, world.messages, {"fake": sandbox}, world.gate)
     mid = world.queue(world.add_member(member(im_user_id=None)))
     world.service.deliver(mid, LATER)
     assert world.status(mid) is MessageStatus.DELIVERED

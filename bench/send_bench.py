@@ -1,0 +1,255 @@
+"""Send governance on the local stack (MiniStack running our template, real Lambdas, real SQS ESMs).
+
+Two runs on a stack of its own (port 4597, ``.local/bench-4597``):
+
+1. Throttle fidelity and AWS requests per sent message. The sandbox provider is throttled to R parts
+   per second (``SendRates=sandbox=R``). With the send queue's event source paused, 10×R members
+   join through the API (each gets a one-part welcome: a backlog of 10×R queued sends), then the
+   senders are let loose. From the sandbox outbox's real send times: the largest count in any
+   one-second window / R (goal ≤ 1.00) and the mean rate / R (goal ≥ 0.90). Every deployed
+   function counts its own AWS requests with botocore ``before-call`` hooks
+   (``CountAwsCalls=1``): DynamoDB writes and SQS requests per sent message (goals ≤ 3, ≤ 0.35).
+2. Duplicates under faults: ≥ 2,000 members join with the sandbox injecting crashes after accept,
+   timeouts (half of them accepted), 429s and 500s; a share of the members' stream records is
+   replayed into the stream function and a share of the send intents is put on the queue twice
+   (SQS redeliveries). Duplicates = provider sends beyond one per message (goal 0).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PORT = 4597
+STATE = ROOT / ".local" / f"bench-{PORT}"
+RATE = 10
+FAULTS = "crash=0.03,timeout=0.03,throttle=0.03,error=0.03"
+FAULT_MEMBERS = 2000
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def _cli(*args: str) -> None:
+    cmd = [sys.executable, "-m", "memberpulse_cli.main", *args]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    if done.returncode != 0:
+        raise RuntimeError(f"memberpulse {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+def _down() -> None:
+    cmd = [sys.executable, "-m", "memberpulse_cli.main", "down", "--port", str(PORT), "--state-dir", str(STATE)]
+    subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=120, check=False)
+
+
+def _up(*parameters: str, fresh: bool = False) -> dict[str, Any]:
+    """A stack of our own; ``fresh``: a new MiniStack process (its state is in memory)."""
+    if fresh:
+        _down()
+    args = ["up", "--port", str(PORT), "--state-dir", str(STATE)]
+    for p in parameters:
+        args += ["--parameter", p]
+    _cli(*args)
+    return dict(json.loads((STATE / "stack.json").read_text()))
+
+
+def _daytime_zone(now: datetime) -> str:
+    """A fixed-offset IANA zone where it is early afternoon now (no quiet hours in the way)."""
+    offset = (13 - now.hour) % 24
+    offset = offset - 24 if offset > 12 else offset
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
+
+
+class Stack:
+    def __init__(self, info: dict[str, Any]) -> None:
+        from memberpulse_cli.aws import Aws
+        from memberpulse_cli.client import ApiClient
+
+        self.info = info
+        self.aws = Aws(info["endpoint_url"], info.get("region"))
+        self.api = ApiClient(info["api_url"], info["api_key"])
+        self.ddb = self.aws.client("dynamodb")
+        self.sqs = self.aws.client("sqs")
+        self.lam = self.aws.client("lambda")
+
+    def table(self, logical: str) -> str:
+        return str(self.info["tables"][logical])
+
+    def scan(self, logical: str, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for page in self.ddb.get_paginator("scan").paginate(TableName=self.table(logical), **kwargs):
+            items += page["Items"]
+        return items
+
+    def send_mapping(self, enabled: bool) -> None:
+        name = self.info["functions"]["send"]
+        for m in self.lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]:
+            self.lam.update_event_source_mapping(UUID=m["UUID"], Enabled=enabled)
+
+    def join(self, ids: list[str], zone: str, now: datetime) -> None:
+        def put(member_id: str) -> None:
+            body = {
+                "name": f"Bench {member_id}",
+                "im_user_id": f"im_{member_id}",
+                "timezone": zone,
+                "joined_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "consent": {"sms": True, "im": True, "marketing": False},
+            }
+            self.api.ok("PUT", f"/v1/members/{member_id}", body)
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(put, ids))
+
+    def statuses(self) -> Counter[str]:
+        return Counter(
+            i["status"]["S"]
+            for i in self.scan("messages", ProjectionExpression="#s", ExpressionAttributeNames={"#s": "status"})
+        )
+
+    def wait(self, done: Any, timeout: float, what: str) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if done():
+                return
+            time.sleep(1)
+        raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _throttle_and_requests() -> dict[str, float]:
+    info = _up(f"SendRates=sandbox={RATE}", "CountAwsCalls=1", fresh=True)
+    stack = Stack(info)
+    now = datetime.now(UTC)
+    members = [f"bench-r{i:04d}" for i in range(10 * RATE)]
+    stack.send_mapping(False)
+    stack.join(members, _daytime_zone(now), now)
+    stack.wait(lambda: stack.statuses().get("queued", 0) >= len(members), 300, "the welcome backlog")
+    time.sleep(2)
+    stack.send_mapping(True)
+    stack.wait(lambda: len(stack.scan("outbox")) >= len(members), 600, "the backlog to drain")
+    time.sleep(3)  # the last invocations flush their request counts
+    from chalicelib.domain.ratelimit import largest_window_count
+
+    sends = sorted((int(i["wall_ms"]["N"]), int(i["parts"]["N"])) for i in stack.scan("outbox"))
+    span = (sends[-1][0] - sends[0][0]) / 1000
+    parts = sum(p for _, p in sends)
+    calls: Counter[str] = Counter()
+    for item in stack.scan("counters"):
+        key = item["counter_id"]["S"]
+        if key.startswith("calls#"):
+            for entry in item.get("bookings", {}).get("L", []):
+                name, n = entry["L"][0]["S"], int(entry["L"][1]["N"])
+                calls[name] += n
+    sent = len(sends)
+    writes = sum(n for name, n in calls.items() if name.startswith("dynamodb.") and name.split(".")[1] in WRITES)
+    sqs = sum(n for name, n in calls.items() if name.startswith("sqs."))
+    print(f"  sent {sent} one-part messages at R = {RATE} parts/s, backlog {len(members)} (10×R)")
+    print(f"  requests counted: {dict(sorted(calls.items()))}")
+    return {
+        "max_1s_over_R": largest_window_count(sends) / RATE,
+        "mean_rate_over_R": ((parts - sends[-1][1]) / span) / RATE if span > 0 else 0.0,
+        "ddb_writes_per_sent": writes / sent,
+        "sqs_requests_per_sent": sqs / sent,
+    }
+
+
+def _stream_replay(stack: Stack, member_ids: list[str]) -> None:
+    """Hand the members' INSERT records to the stream function again, as a shard replay would."""
+    records = []
+    for i, member_id in enumerate(member_ids):
+        item = stack.ddb.get_item(TableName=stack.table("members"), Key={"member_id": {"S": member_id}})["Item"]
+        records.append(
+            {
+                "eventID": f"replay-{i}",
+                "eventName": "INSERT",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": stack.info.get("region") or "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": time.time(),
+                    "Keys": {"member_id": {"S": member_id}},
+                    "NewImage": item,
+                    "SequenceNumber": str(10**20 + i),
+                    "SizeBytes": 1000,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/members/stream/replay",
+            }
+        )
+    name = stack.info["functions"]["on_member_change"]
+    for start in range(0, len(records), 25):
+        stack.lam.invoke(FunctionName=name, Payload=json.dumps({"Records": records[start : start + 25]}).encode())
+
+
+def _duplicates() -> dict[str, float]:
+    info = _up(
+        "SendRates=",
+        f"SandboxFaults={FAULTS}",
+        "CountAwsCalls=0",
+        "SendVisibilityTimeout=40",
+        "SendClaimTtl=35",
+        fresh=True,
+    )
+    stack = Stack(info)
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    members = [f"bench-f{i:05d}" for i in range(FAULT_MEMBERS)]
+    stack.join(members, _daytime_zone(now), now)
+    stack.wait(lambda: sum(stack.statuses().values()) >= len(members), 600, "every welcome to be planned")
+    replayed = rng.sample(members, len(members) // 10)
+    _stream_replay(stack, replayed)
+    from chalicelib.domain.ids import message_id
+
+    again = [message_id(m, "welcome", "join") for m in rng.sample(members, len(members) // 10)]
+    queue = info["queues"]["send"]
+    for start in range(0, len(again), 10):
+        entries = [
+            {"Id": str(i), "MessageBody": json.dumps({"message_id": mid, "at": None})}
+            for i, mid in enumerate(again[start : start + 10])
+        ]
+        stack.sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+
+    def settled() -> bool:
+        pending = stack.statuses()
+        return pending.get("queued", 0) + pending.get("deferred", 0) == 0
+
+    stack.wait(settled, 1500, "every message to reach an outcome")
+    outbox = Counter(i["message_id"]["S"] for i in stack.scan("outbox"))
+    statuses = stack.statuses()
+    duplicates = sum(n - 1 for n in outbox.values() if n > 1)
+    print(
+        f"  {len(members)} members, faults {FAULTS}; replayed {len(replayed)} stream records, "
+        f"re-queued {len(again)} send intents"
+    )
+    print(f"  outcomes: {dict(statuses)}; provider sends {sum(outbox.values())} for {len(outbox)} messages")
+    return {
+        "messages": float(len(members)),
+        "duplicates": float(duplicates),
+        "delivered_share": statuses.get("delivered", 0) / len(members),
+    }
+
+
+def run() -> None:
+    print("Send governance on the local stack (MiniStack, real Lambdas and queues):")
+    try:
+        figures = _throttle_and_requests()
+        print(
+            f"  throttle fidelity: largest 1-s count / R = {figures['max_1s_over_R']:.2f} (goal ≤ 1.00); "
+            f"mean rate / R = {figures['mean_rate_over_R']:.2f} (goal ≥ 0.90)"
+        )
+        print(
+            f"  per sent message: DynamoDB writes {figures['ddb_writes_per_sent']:.2f} (goal ≤ 3), "
+            f"SQS requests {figures['sqs_requests_per_sent']:.2f} (goal ≤ 0.35)"
+        )
+        dup = _duplicates()
+        print(
+            f"  duplicates in a fault-injection run of {dup['messages']:.0f} sends: {dup['duplicates']:.0f} "
+            f"(goal 0); delivered {dup['delivered_share']:.1%}"
+        )
+    finally:
+        _down()

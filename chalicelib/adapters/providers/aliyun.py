@@ -1,0 +1,508 @@
+"""Alibaba Cloud SMS (dysmsapi 2017-05-25): the primary China SMS provider, through the official SDK
+``alibabacloud_dysmsapi20170525`` (which signs every call with ACS3-HMAC-SHA256).
+
+Send side: one ``SendSms`` per message. ``PhoneNumbers`` is the number as Alibaba wants it: mainland
+numbers as the bare 11 digits, others as country code + number without ``+`` (``852…``).
+``SignName`` comes from a leading ``【…】`` in the rendered text (a store may sign per message), else
+from the configured sign name; the bracketed sign is always cut from the text, because Alibaba adds
+``【SignName】`` itself. ``TemplateCode`` is looked up by the message's trigger (``templates``
+mapping, ``"default"`` as the fallback) and the text goes into one template variable
+(``template_variable``, default ``content``) of ``TemplateParam``. ``OutId`` carries our message id,
+so receipts and ``QuerySendDetails`` find the message. Alibaba has no idempotency (``dedupes``
+False); after a timeout ``lookup`` asks ``QuerySendDetails`` for the number's sends of that (Beijing)
+day and the day before and matches ``OutId``. ``QuerySendDetails`` does not return the BizId, so a
+send found that way is reported with the provider id ``outid:<message id>``: receipts still find the
+message by ``out_id``.
+
+Error codes (help.aliyun.com/document_detail/101346.html, /101347.html, alibabacloud.com
+sms error-codes): ``isv.MOBILE_NUMBER_ILLEGAL`` → invalid_address; ``isv.BUSINESS_LIMIT_CONTROL`` and
+the other frequency/flow limits and ``Throttling*`` → throttled; ``isp.SYSTEM_ERROR``,
+``ServiceUnavailable``, HTTP 5xx → unavailable; no answer in time → timeout; anything else →
+rejected. ``isv.BLACK_KEY_CONTROL_LIMIT`` is documented as "a blocked KEYWORD in a template
+variable", not as a blacklisted number, so it maps to rejected. The API has no documented code that
+says "this recipient unsubscribed" (that shows up in receipts, e.g. carrier blacklist codes);
+``error_codes`` lets operations map codes seen in production (e.g. to ``opted_out``).
+
+Webhook side: one URL (``/webhooks/aliyun/{token}``, path token checked by the route) receives both
+pushes, told apart per item by their fields (no documented path or query hint exists): an item with
+``biz_id``/``success``/``report_time``/``err_code`` is a SmsReport receipt, one with ``content`` and
+``sequence_id``/``dest_code`` is a SmsUp reply. Alibaba signs nothing, so besides the path token the
+adapter can restrict callers to an IP allowlist (CIDRs, 403 otherwise). ``GET`` is the console's
+connectivity probe and gets ``{"code":0}``. Times are naive Beijing time (UTC+8).
+
+Secret names (``from_secrets``): ``aliyun_access_key_id``, ``aliyun_access_key_secret``,
+``aliyun_sign_name``, ``aliyun_templates`` (JSON object trigger → template code, ``"default"``
+fallback), ``aliyun_endpoint``, optional ``aliyun_template_variable``, ``aliyun_ip_allowlist``
+(comma-separated CIDRs), ``aliyun_error_codes`` (JSON object code → our code).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from alibabacloud_dysmsapi20170525 import models as sms_models  # type: ignore[import-untyped]
+from alibabacloud_dysmsapi20170525.client import Client  # type: ignore[import-untyped]
+from alibabacloud_tea_openapi.utils_models import Config  # type: ignore[import-untyped]
+from darabonba.runtime import RuntimeOptions  # type: ignore[import-untyped]
+
+from ...domain.inbound import InboundEvent, InboundKind
+from ...domain.model import Channel, MessageStatus
+from ...domain.phones import mask
+from ...domain.segments import count_parts
+from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
+from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+
+log = logging.getLogger(__name__)
+
+BEIJING = timezone(timedelta(hours=8))
+DEFAULT_ENDPOINT = "dysmsapi.aliyuncs.com"
+DEFAULT_MAX_ITEMS = 1000  # SendSms takes ≤1,000 numbers; a push batch larger than that is not Alibaba's
+MAX_BODY = 4 * 1024 * 1024
+ANSWER_OK = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False)
+PROBE_OK = json.dumps({"code": 0})
+LOOKUP_PAGE_SIZE = 50  # QuerySendDetails' maximum
+LOOKUP_MAX_PAGES = 4
+
+_SIGN = re.compile(r"^\s*【([^】]{1,30})】")
+
+# Our failure code for each documented Alibaba code; prefixes after that (``Throttling.User`` …).
+ERROR_CODES: dict[str, str] = {
+    "isv.MOBILE_NUMBER_ILLEGAL": "invalid_address",
+    "isv.PHONE_NUMBER_ILLEGAL": "invalid_address",
+    "MOBILE_NUMBER_ILLEGAL": "invalid_address",
+    "isv.BUSINESS_LIMIT_CONTROL": "throttled",
+    "isv.DAY_LIMIT_CONTROL": "throttled",
+    "BUSINESS_LIMIT_CONTROL_MINUTE": "throttled",
+    "isv.BUSINESS_LIMIT_HOUR": "throttled",
+    "isv.BUSINESS_LIMIT_DAY": "throttled",
+    "BUSINESS_LIMIT_CONTROL_PHONE": "throttled",
+    "QPS_LIMIT_CONTROL": "throttled",
+    "isp.SYSTEM_ERROR": "unavailable",
+    "isp.GATEWAY_ERROR": "unavailable",
+    "isp.UNKNOWN": "unavailable",
+    "SYSTEM_ERROR": "unavailable",
+    "ServiceUnavailable": "unavailable",
+    "InternalError": "unavailable",
+    "isv.BLACK_KEY_CONTROL_LIMIT": "rejected",
+}
+ERROR_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("Throttling", "throttled"),
+    ("ServiceUnavailable", "unavailable"),
+    ("InternalError", "unavailable"),
+)
+OUR_CODES = frozenset({"throttled", "unavailable", "timeout", "invalid_address", "opted_out", "rejected"})
+RETRYABLE = frozenset({"throttled", "unavailable", "timeout"})
+
+
+class AliyunSmsAdapter(ProviderAdapter):
+    name: ClassVar[str] = "aliyun"
+    channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
+    dedupes: ClassVar[bool] = False
+    can_lookup: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        access_key_id: str,
+        access_key_secret: str,
+        templates: Mapping[str, str],
+        sign_name: str = "",
+        template_variable: str = "content",
+        endpoint: str = DEFAULT_ENDPOINT,
+        timeout: float = 5.0,
+        connect_timeout: float | None = None,
+        ip_allowlist: Iterable[str] = (),
+        max_items: int = DEFAULT_MAX_ITEMS,
+        error_codes: Mapping[str, str] | None = None,
+        client: Any | None = None,
+    ) -> None:
+        """``endpoint``: ``dysmsapi.aliyuncs.com`` or a URL (``http://127.0.0.1:8080`` for a stub; the
+        scheme picks the protocol, https when none). ``timeout`` bounds each call in seconds (Alibaba
+        advises ≥1 s). ``ip_allowlist``: CIDRs allowed to call the webhook (empty: anyone holding
+        the path token). ``error_codes`` adds to / overrides the Alibaba code → our code table."""
+        if not access_key_id or not access_key_secret:
+            raise ValueError("aliyun: access key id and secret are required")
+        if not templates:
+            raise ValueError("aliyun: at least one template code is required")
+        self.templates = dict(templates)
+        self.sign_name = sign_name.strip()
+        self.template_variable = template_variable or "content"
+        self.max_items = max_items
+        self.allowlist = _networks(ip_allowlist)
+        self.error_codes = dict(ERROR_CODES)
+        for code, ours in (error_codes or {}).items():
+            if ours not in OUR_CODES:
+                raise ValueError(f"aliyun: unknown failure code {ours!r} for {code!r}")
+            self.error_codes[code] = ours
+        if client is None:
+            host, protocol = _host_and_protocol(endpoint)
+            client = Client(
+                Config(
+                    access_key_id=access_key_id,
+                    access_key_secret=access_key_secret,
+                    endpoint=host,
+                    protocol=protocol,
+                    read_timeout=int(timeout * 1000),
+                    connect_timeout=int((connect_timeout or min(timeout, 5.0)) * 1000),
+                )
+            )
+        self._client = client
+
+    @classmethod
+    def from_secrets(cls, secrets: Mapping[str, str], **overrides: Any) -> AliyunSmsAdapter:
+        """Secret keys: ``aliyun_access_key_id``, ``aliyun_access_key_secret``, ``aliyun_sign_name``,
+        ``aliyun_templates`` (JSON object), ``aliyun_endpoint``; optional ``aliyun_template_variable``,
+        ``aliyun_ip_allowlist`` (comma-separated CIDRs), ``aliyun_error_codes`` (JSON object).
+        ``overrides`` (constructor keywords) win."""
+        config: dict[str, Any] = {
+            "access_key_id": secrets.get("aliyun_access_key_id", ""),
+            "access_key_secret": secrets.get("aliyun_access_key_secret", ""),
+            "sign_name": secrets.get("aliyun_sign_name", ""),
+            "templates": _json_object(secrets.get("aliyun_templates"), "aliyun_templates"),
+        }
+        if secrets.get("aliyun_endpoint"):
+            config["endpoint"] = secrets["aliyun_endpoint"]
+        if secrets.get("aliyun_template_variable"):
+            config["template_variable"] = secrets["aliyun_template_variable"]
+        if secrets.get("aliyun_ip_allowlist"):
+            config["ip_allowlist"] = [c.strip() for c in secrets["aliyun_ip_allowlist"].split(",") if c.strip()]
+        if secrets.get("aliyun_error_codes"):
+            config["error_codes"] = _json_object(secrets["aliyun_error_codes"], "aliyun_error_codes")
+        config.update(overrides)
+        return cls(**config)
+
+    # --- send side -------------------------------------------------------------------------
+
+    def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        sign, body = self._sign_and_body(message.text)
+        template = self._template(message.trigger)
+        request = sms_models.SendSmsRequest(
+            phone_numbers=alibaba_number(message.to),
+            sign_name=sign,
+            template_code=template,
+            template_param=json.dumps({self.template_variable: body}, ensure_ascii=False),
+            out_id=message.message_id,
+        )
+        answer = self._call("SendSms", self._client.send_sms_with_options, request, message.to)
+        code = str(answer.get("Code") or "")
+        if not code:
+            raise ProviderError("aliyun: SendSms answer without a Code", True, code="timeout")
+        if code != "OK":
+            raise self._failure(code, str(answer.get("Message") or ""), None, message.to)
+        biz_id = answer.get("BizId")
+        if not isinstance(biz_id, str) or not biz_id:
+            # Accepted or not, we cannot tell: treat like a timeout (look up before resending).
+            raise ProviderError("aliyun: OK without a BizId", True, code="timeout")
+        return SendResult(biz_id, _parts(message.to, body, sign))
+
+    def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None:
+        """Alibaba's record of ``message`` by ``OutId``: today's and yesterday's sends (Beijing
+        dates) to the number, newest pages first; None when it is not there."""
+        today = now.astimezone(BEIJING).date()
+        for day in (today, today - timedelta(days=1)):
+            for page in range(1, LOOKUP_MAX_PAGES + 1):
+                request = sms_models.QuerySendDetailsRequest(
+                    phone_number=alibaba_number(message.to),
+                    send_date=day.strftime("%Y%m%d"),
+                    page_size=LOOKUP_PAGE_SIZE,
+                    current_page=page,
+                )
+                answer = self._call(
+                    "QuerySendDetails", self._client.query_send_details_with_options, request, message.to
+                )
+                code = str(answer.get("Code") or "")
+                if code != "OK":
+                    raise self._failure(code, str(answer.get("Message") or ""), None, message.to)
+                details = _details(answer)
+                for detail in details:
+                    if detail.get("OutId") == message.message_id:
+                        return self._found(message, detail, now)
+                if len(details) < LOOKUP_PAGE_SIZE:
+                    break
+        return None
+
+    def _found(self, message: OutboundMessage, detail: Mapping[str, Any], now: datetime) -> SendResult:
+        content = detail.get("Content")
+        text = content if isinstance(content, str) and content else message.text
+        parts = count_parts(text, china=message.to.startswith("+86"))
+        provider_id = f"outid:{message.message_id}"
+        status = detail.get("SendStatus")
+        at = beijing_time(detail.get("ReceiveDate")) or now
+        receipts: tuple[Receipt, ...] = ()
+        if status == 3:
+            receipts = (Receipt(message.message_id, provider_id, MessageStatus.DELIVERED, at),)
+        elif status == 2:
+            reason = str(detail.get("ErrCode") or "") or None
+            receipts = (Receipt(message.message_id, provider_id, MessageStatus.UNDELIVERED, at, reason),)
+        return SendResult(provider_id, parts, receipts)
+
+    def _sign_and_body(self, text: str) -> tuple[str, str]:
+        match = _SIGN.match(text)
+        body = text[match.end() :].lstrip() if match else text
+        sign = match.group(1).strip() if match else self.sign_name
+        if not sign:
+            raise ProviderError("aliyun: no SignName (configure one or start the text with 【…】)", False)
+        return sign, body
+
+    def _template(self, trigger: str) -> str:
+        template = self.templates.get(trigger) or self.templates.get("default")
+        if not template:
+            raise ProviderError(f"aliyun: no template code for trigger {trigger!r} and no default", False)
+        return template
+
+    def _call(self, action: str, method: Any, request: Any, to: str) -> dict[str, Any]:
+        try:
+            response = method(request, RuntimeOptions())
+        except Exception as exc:  # the SDK raises its own and wrapped transport errors
+            raise self._sdk_error(action, exc, to) from exc
+        body = getattr(response, "body", None)
+        answer = body.to_map() if body is not None else None
+        if not isinstance(answer, dict):
+            raise ProviderError(f"aliyun: {action} answer without a body", True, code="timeout")
+        return answer
+
+    def _sdk_error(self, action: str, exc: Exception, to: str) -> ProviderError:
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int):  # an HTTP error answer the SDK could read
+            code = getattr(exc, "code", None)
+            if not isinstance(code, str) or not code or code == "None":
+                code = f"HTTP{status}"
+            retry_after = getattr(exc, "retry_after", None)  # x-acs-retry-after, milliseconds
+            seconds = retry_after / 1000 if isinstance(retry_after, int | float) and retry_after > 0 else None
+            return self._failure(code, str(getattr(exc, "message", "") or ""), status, to, seconds)
+        inner = getattr(exc, "inner_exception", None) or exc
+        kind = type(inner).__name__
+        if "timed out" in str(inner).lower() or "timeout" in kind.lower():
+            log.warning("aliyun %s timed out for %s", action, mask(to))
+            return ProviderError(f"aliyun: {action}: no answer in time", True, code="timeout")
+        if isinstance(inner, ValueError) or "json" in str(inner).lower():
+            # An answer we cannot read (not JSON, e.g. a gateway's HTML page): the SDK keeps no
+            # status for it, so accepted or not we cannot tell.
+            log.warning("aliyun %s: unreadable answer for %s", action, mask(to))
+            return ProviderError(f"aliyun: {action}: unreadable answer", True, code="timeout")
+        log.warning("aliyun %s failed for %s: %s", action, mask(to), kind)
+        return ProviderError(f"aliyun: {action}: cannot reach the API ({kind})", True)
+
+    def _failure(
+        self, code: str, text: str, status: int | None, to: str, retry_after: float | None = None
+    ) -> ProviderError:
+        ours = self.error_codes.get(code)
+        if ours is None:
+            ours = next((o for prefix, o in ERROR_PREFIXES if code.startswith(prefix)), None)
+        if ours is None:
+            ours = "unavailable" if status is not None and status >= 500 else "rejected"
+        if ours == "throttled" and status == 429 and retry_after is None:
+            retry_after = 1.0
+        log.info("aliyun refused a request for %s: %s (HTTP %s) → %s", mask(to), code, status, ours)
+        return ProviderError(
+            f"aliyun: {code}: {text}"[:500],
+            ours in RETRYABLE,
+            code=ours,
+            retry_after=retry_after if ours == "throttled" else None,
+        )
+
+    # --- webhook side ----------------------------------------------------------------------
+
+    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
+        _check_source(self.allowlist, request.source_ip)
+        method = request.method.upper()
+        if method in ("GET", "HEAD"):
+            return WebhookResult(WebhookAnswer(200, PROBE_OK))
+        if method != "POST":
+            raise WebhookRejected(400, "method", "Alibaba pushes are POSTs (GET is the probe)")
+        if len(request.body) > MAX_BODY:
+            raise WebhookRejected(413, "too_large", "body too large for an Alibaba push")
+        items = _json_array(request.body)
+        if len(items) > self.max_items:
+            raise WebhookRejected(400, "too_many", f"more than {self.max_items} items in one push")
+        events = tuple(self._event(item, now) for item in items)
+        return WebhookResult(WebhookAnswer(200, ANSWER_OK), events)
+
+    def _event(self, item: object, now: datetime) -> InboundEvent:
+        if not isinstance(item, dict):
+            raise WebhookRejected(400, "malformed", "push item is not an object")
+        raw = json.dumps(item, ensure_ascii=False, sort_keys=True)
+        if any(key in item for key in ("biz_id", "success", "report_time", "err_code")):
+            return self._receipt(item, raw, now)
+        if "content" in item and ("sequence_id" in item or "dest_code" in item):
+            return self._reply(item, raw, now)
+        raise WebhookRejected(400, "malformed", "push item is neither a SmsReport nor a SmsUp")
+
+    def _receipt(self, item: Mapping[str, Any], raw: str, now: datetime) -> InboundEvent:
+        biz_id = _field(item, "biz_id", required=True)
+        success = item.get("success")
+        err_code = _field(item, "err_code")
+        if isinstance(success, str) and success.strip().lower() in ("true", "false"):
+            success = success.strip().lower() == "true"
+        if isinstance(success, bool):
+            delivered = success
+        elif success is None and err_code is not None:
+            delivered = err_code == "DELIVERED"
+        else:
+            raise WebhookRejected(400, "malformed", "SmsReport without success/err_code")
+        status = MessageStatus.DELIVERED if delivered else MessageStatus.UNDELIVERED
+        at = beijing_time(item.get("report_time")) or beijing_time(item.get("send_time")) or now
+        return InboundEvent(
+            provider=self.name,
+            kind=InboundKind.RECEIPT,
+            event_id=f"{biz_id}:{status.value}",
+            at=at,
+            channel=Channel.SMS,
+            message_id=_field(item, "out_id"),
+            provider_message_id=biz_id,
+            status=status,
+            reason=None if delivered else (err_code or _field(item, "err_msg") or "undelivered"),
+            parts=_positive_int(item.get("sms_size")),
+            raw=raw,
+        )
+
+    def _reply(self, item: Mapping[str, Any], raw: str, now: datetime) -> InboundEvent:
+        sequence_id = _field(item, "sequence_id", required=True)
+        content = item.get("content")
+        if not isinstance(content, str):
+            raise WebhookRejected(400, "malformed", "SmsUp content is not text")
+        sender = e164_from_alibaba(_field(item, "phone_number", required=True) or "")
+        if sender is None:
+            raise WebhookRejected(400, "malformed", "SmsUp phone_number is not a phone number")
+        return InboundEvent(
+            provider=self.name,
+            kind=InboundKind.REPLY,
+            event_id=f"up:{sequence_id}",
+            at=beijing_time(item.get("send_time")) or now,
+            channel=Channel.SMS,
+            sender=sender,
+            text=content,
+            raw=raw,
+        )
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def alibaba_number(e164: str) -> str:
+    """``+8613800138000`` → ``13800138000`` (mainland: bare 11 digits); ``+85212345678`` →
+    ``85212345678`` (elsewhere: country code + number, no ``+``), as SendSms documents."""
+    digits = e164.strip().lstrip("+")
+    if digits.startswith("86") and len(digits) == 13:
+        return digits[2:]
+    return digits
+
+
+def e164_from_alibaba(number: str) -> str | None:
+    """The reverse, for SmsUp senders: 11 mainland digits get ``+86``; ``0086``/``86``/``+86``
+    prefixes are kept as the country code; anything else is taken as country code + number."""
+    text = re.sub(r"[\s-]", "", number)
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    digits = text.lstrip("+")
+    if not digits.isascii() or not digits.isdigit() or not 5 <= len(digits) <= 16:
+        return None
+    if not text.startswith("+") and len(digits) == 11 and digits.startswith("1"):
+        return "+86" + digits
+    return "+" + digits
+
+
+def beijing_time(value: object) -> datetime | None:
+    """A naive Beijing time (``2017-01-01 00:00:00`` or ``20170101000000``) as UTC; None if absent
+    or unreadable."""
+    if not isinstance(value, str):
+        return None
+    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S"):
+        try:
+            return datetime.strptime(value.strip(), pattern).replace(tzinfo=BEIJING).astimezone(UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _parts(to: str, body: str, sign: str) -> int:
+    if to.startswith("+86"):
+        return count_parts(body, china=True, signature=f"【{sign}】")
+    return count_parts(body)
+
+
+def _details(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    dtos = answer.get("SmsSendDetailDTOs")
+    rows = dtos.get("SmsSendDetailDTO") if isinstance(dtos, dict) else None
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
+def _host_and_protocol(endpoint: str) -> tuple[str, str]:
+    endpoint = endpoint.strip() or DEFAULT_ENDPOINT
+    if "://" not in endpoint:
+        return endpoint.rstrip("/"), "https"
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"aliyun: endpoint {endpoint!r} is not an http(s) URL")
+    return parts.netloc, parts.scheme
+
+
+def _networks(cidrs: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+
+
+def _check_source(allowlist: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], source_ip: str | None) -> None:
+    if not allowlist:
+        return
+    try:
+        address = ipaddress.ip_address((source_ip or "").strip())
+    except ValueError as exc:
+        raise WebhookRejected(403, "forbidden_source", "caller address unknown") from exc
+    if not any(address in network for network in allowlist):
+        raise WebhookRejected(403, "forbidden_source", "caller address not allowed")
+
+
+def _json_array(body: bytes) -> list[Any]:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WebhookRejected(400, "malformed", "body is not JSON") from exc
+    if not isinstance(data, list):
+        raise WebhookRejected(400, "malformed", "body is not a JSON array")
+    return data
+
+
+def _json_object(text: str | None, key: str) -> dict[str, str]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{key} is not JSON") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError(f"{key} must be a JSON object of strings")
+    return {str(k): v for k, v in data.items()}
+
+
+def _field(item: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+    """A text field (numbers accepted as their digits); None when empty, 400 when required."""
+    value = item.get(key)
+    text: str | None = None
+    if isinstance(value, str):
+        text = value.strip() or None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
+        text = str(int(value))
+    if text is not None and len(text) > 256:
+        text = None
+    if text is None and required:
+        raise WebhookRejected(400, "malformed", f"{key} missing")
+    return text
+
+
+def _positive_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip()) if isinstance(value, str | int) else None
+    except ValueError:
+        return None
+    return number if number is not None and 0 < number < 10_000 else None

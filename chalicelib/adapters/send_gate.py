@@ -1,0 +1,193 @@
+"""The send gate (DynamoDB): claim messages, count marketing ones against their frequency caps and
+book their slots on each provider's rate schedule — in ONE transaction per round, so a message is
+claimed, counted and booked together or not at all, whichever Lambda gets there first.
+
+Items written per round: each message (its claim), each of a marketing message's cap counters
+(``cap#<member>#<period>``, counting each message id once), and each provider's rate schedule
+(``rate#<provider>``: the bookings of the last second, versioned by ``n``). A cancelled transaction
+says which item failed: a lost claim drops that message, a full counter drops it with the period,
+a moved schedule (another sender booked meanwhile) is read again. Two requests touching the same
+counter go in successive rounds (a transaction may touch an item once), in the order given: the
+caller orders by rule priority, so when caps compete the higher-priority rule wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from ..domain.clock import to_iso
+from ..domain.model import PENDING_STATUSES
+from ..domain.ratelimit import DEFAULT_MARGIN_MS, Booking, book
+from ..ports import ClaimRequest, ClaimResult
+from .dynamo import conditional_failed, shared_connection
+from .models import CounterModel, MessageModel
+
+MAX_ROUNDS = 8
+CAP_TTL_DAYS = 40
+
+
+class DynamoSendGate:
+    def __init__(self, rates: Mapping[str, int], margin_ms: int = DEFAULT_MARGIN_MS) -> None:
+        self.rates = dict(rates)
+        self.margin_ms = margin_ms
+
+    def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
+        result = ClaimResult(slots={}, full={}, lost=set())
+        pending = list(requests)
+        counted: set[tuple[str, str]] = set()  # (message, period) already counted by an earlier try
+        for _ in range(MAX_ROUNDS + sum(1 + len(r.periods) for r in requests)):  # rounds a batch needs, plus contention
+            if not pending:
+                break
+            round_, later = _one_round(pending)
+            outcome = self._try(round_, counted, now, wall)
+            if outcome is None:
+                continue  # a schedule moved under us: read it again
+            slots, failed = outcome
+            result.slots.update(slots)
+            for request, item_kind, key in failed:
+                if item_kind == "claim":
+                    result.lost.add(request.message_id)
+                elif _already_counted(key, request.message_id):
+                    counted.add((request.message_id, key))
+                    later.insert(0, request)
+                else:
+                    result.full[request.message_id] = key
+            if not failed:
+                pending = later
+            else:
+                done = set(result.slots) | set(result.full) | result.lost
+                pending = [r for r in round_ if r.message_id not in done and r not in later] + later
+        else:
+            raise RuntimeError("send gate: too much contention; the batch is retried")
+        return result
+
+    def _try(
+        self, requests: list[ClaimRequest], counted: set[tuple[str, str]], now: datetime, wall: float
+    ) -> tuple[dict[str, float], list[tuple[ClaimRequest, str, str]]] | None:
+        wall_ms = int(wall * 1000)
+        items: list[tuple[ClaimRequest | None, str, str]] = []
+        slots: dict[str, float] = {}
+        schedules: dict[str, tuple[int | None, list[Booking]]] = {}
+        for provider in sorted({r.provider for r in requests if r.provider in self.rates}):
+            version, history = _read_schedule(provider)
+            batch = [r for r in requests if r.provider == provider]
+            times, keep = book(history, [r.parts for r in batch], wall_ms, self.rates[provider], self.margin_ms)
+            slots.update({r.message_id: t / 1000 for r, t in zip(batch, times, strict=True)})
+            schedules[provider] = (version, keep)
+        for r in requests:
+            slots.setdefault(r.message_id, wall)
+        ttl = int(now.timestamp()) + CAP_TTL_DAYS * 86400
+        try:
+            with TransactWrite(connection=shared_connection()) as tx:
+                for r in requests:
+                    held = (
+                        MessageModel.claim.does_not_exist() if r.takeover is None else MessageModel.claim == r.takeover
+                    )
+                    tx.update(
+                        MessageModel(r.message_id),
+                        actions=[
+                            MessageModel.claim.set(r.claim),
+                            MessageModel.claimed_at.set(to_iso(datetime.fromtimestamp(wall, UTC))),  # real time
+                            MessageModel.attempts.add(1),
+                        ],
+                        condition=MessageModel.message_id.exists()
+                        & MessageModel.status.is_in(*[s.value for s in PENDING_STATUSES])
+                        & held,
+                    )
+                    items.append((r, "claim", r.message_id))
+                    for key, limit in r.periods:
+                        if (r.message_id, key) in counted:
+                            continue
+                        tx.update(
+                            CounterModel(key),
+                            actions=[
+                                CounterModel.n.add(1),
+                                CounterModel.ids.add({r.message_id}),
+                                CounterModel.expires.set(ttl),
+                            ],
+                            condition=(CounterModel.n.does_not_exist() | (CounterModel.n < limit))
+                            & ~CounterModel.ids.contains(r.message_id),
+                        )
+                        items.append((r, "cap", key))
+                for provider, (version, keep) in schedules.items():
+                    tx.update(
+                        CounterModel(f"rate#{provider}"),
+                        actions=[
+                            CounterModel.n.set((version or 0) + 1),
+                            CounterModel.bookings.set([[t, p] for t, p in keep]),
+                            CounterModel.at.set(to_iso(now)),
+                        ],
+                        condition=CounterModel.n.does_not_exist() if version is None else CounterModel.n == version,
+                    )
+                    items.append((None, "rate", provider))
+        except TransactWriteError as exc:
+            reasons = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" not in reasons:
+                raise
+            failed = [
+                (req, kind, key)
+                for (req, kind, key), code in zip(items, reasons, strict=False)
+                if code == "ConditionalCheckFailed"
+            ]
+            if any(kind == "rate" for _, kind, _ in failed):
+                return None
+            return {}, [(req, kind, key) for req, kind, key in failed if req is not None]
+        return slots, []
+
+    def book(self, provider: str, parts: int, wall: float) -> float:
+        rate = self.rates.get(provider)
+        if rate is None:
+            return wall
+        for _ in range(MAX_ROUNDS * 4):
+            version, history = _read_schedule(provider)
+            times, keep = book(history, [parts], int(wall * 1000), rate, self.margin_ms)
+            condition = CounterModel.n.does_not_exist() if version is None else CounterModel.n == version
+            try:
+                CounterModel(f"rate#{provider}").update(
+                    actions=[
+                        CounterModel.n.set((version or 0) + 1),
+                        CounterModel.bookings.set([list(b) for b in keep]),
+                    ],
+                    condition=condition,
+                )
+            except UpdateError as exc:
+                if conditional_failed(exc):
+                    continue
+                raise
+            return times[0] / 1000
+        raise RuntimeError("send gate: too much contention on the rate schedule")
+
+
+def _one_round(requests: list[ClaimRequest]) -> tuple[list[ClaimRequest], list[ClaimRequest]]:
+    """Split off the requests that would touch an item a request before them touches."""
+    seen: set[str] = set()
+    now_: list[ClaimRequest] = []
+    later: list[ClaimRequest] = []
+    for r in requests:
+        keys = {r.message_id, *(k for k, _ in r.periods)}
+        if keys & seen:
+            later.append(r)
+        else:
+            seen |= keys
+            now_.append(r)
+    return now_, later
+
+
+def _read_schedule(provider: str) -> tuple[int | None, list[Booking]]:
+    try:
+        item = CounterModel.get(f"rate#{provider}", consistent_read=True)
+    except CounterModel.DoesNotExist:
+        return None, []
+    return int(item.n), [(int(t), int(p)) for t, p in item.bookings or []]
+
+
+def _already_counted(key: str, message_id: str) -> bool:
+    try:
+        ids = CounterModel.get(key, consistent_read=True).ids or set()
+    except CounterModel.DoesNotExist:
+        return False
+    return message_id in ids

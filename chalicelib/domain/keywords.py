@@ -1,0 +1,474 @@
+"""The keyword router: what a member's reply means, from its text alone. Pure; no I/O except reading
+``chalicelib/keywords.toml`` in ``load_keywords``.
+
+A reply is normalised (``normalize``) and then, in this order of precedence:
+
+1. the whole message is an opt-out / opt-in / help / handoff word (``whole`` lists) → that intent.
+   Opt-out words apply in every locale, so "T" opts out whatever locale the member has, and a
+   message that *is* an opt-out word beats everything;
+2. a ``within`` word stands anywhere in a short message (≤ ``within_max_chars``), same order:
+   "我要售后", "转人工客服" → handoff;
+3. a child's age ("3岁男孩", "两岁半", "18 month old") → recommend, with the gender nearest the age;
+   handoff beats recommend because a member asking for a person wants a person, not a product;
+4. otherwise ``none``: kept as conversation history, no automatic reply.
+
+Short codes ("T", "N", "R") only ever match as the whole message, so "Thanks", "T恤" and "N95口罩"
+do not opt out.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+KEYWORDS_FILE = Path(__file__).resolve().parent.parent / "keywords.toml"
+INTENTS = ("opt_out", "opt_in", "help", "handoff")  # precedence order among keyword intents
+REPLY_RULES = {
+    "opt_out": "reply_optout",
+    "opt_in": "reply_optin",
+    "help": "reply_help",
+    "handoff": "reply_handoff",
+    "recommend": "reply_recommendation",
+}
+MAX_AGE_MONTHS = 16 * 12 + 11  # "ages outside 0–16 years → none": 16岁半 is still 16
+_ASCII_WORD = "abcdefghijklmnopqrstuvwxyz0123456789"
+_DIGITS = "0123456789"
+
+
+class KeywordsConfigError(ValueError):
+    """keywords.toml is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a reply asks for, and the reply rule that answers it (None: keep as history only)."""
+
+    kind: str  # "opt_out" | "opt_in" | "help" | "recommend" | "handoff" | "none"
+    reply_rule: str | None  # "reply_optout" | … | None
+    age_months: int | None = None
+    gender: str | None = None  # "boy" | "girl" | None
+    matched: str | None = None  # the keyword/phrase that decided it
+
+
+NO_INTENT = Intent("none", None)
+
+
+# ---------------------------------------------------------------------------- normalisation
+
+
+def _is_noise(ch: str) -> bool:
+    """Punctuation, symbols (emoji included), separators, control/format/unassigned code points,
+    enclosing marks (keycaps) and variation selectors: none of them changes what a reply means."""
+    category = unicodedata.category(ch)
+    code = ord(ch)
+    return category[0] in "PSZC" or category == "Me" or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
+
+
+def _is_wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _denoise(text: str) -> str:
+    kept = []
+    for i, ch in enumerate(text):
+        between_digits = 0 < i < len(text) - 1 and text[i - 1] in _DIGITS and text[i + 1] in _DIGITS
+        kept.append(ch if (ch == "." and between_digits) or not _is_noise(ch) else " ")
+    return "".join(kept)
+
+
+def _normalize_once(text: str) -> str:
+    # Symbols go before NFKC too, or "™" would become the letters "tm" ("cancel™" must still opt out).
+    text = unicodedata.normalize("NFKC", _denoise(text.replace("\u3000", " ")))
+    text = unicodedata.normalize("NFKC", text.casefold())
+    words = _denoise(text).split()
+    out: list[str] = []
+    for word in words:
+        if out and not (_is_wide(out[-1][-1]) or _is_wide(word[0])):
+            out.append(" ")
+        out.append(word)
+    return "".join(out)
+
+
+def normalize(text: str) -> str:
+    """The matching form of a reply: NFKC (full-width → half-width, U+3000 → space), case folded,
+    punctuation/symbols/emoji → space, whitespace collapsed and trimmed, and no space next to a CJK
+    character ("3 岁 男孩" → "3岁男孩", "I want 人工" → "i want人工"). A decimal point between digits
+    stays ("3.5岁"). Idempotent: repeated until nothing changes (joining can compose Hangul jamo)."""
+    for _ in range(4):
+        again = _normalize_once(text)
+        if again == text:
+            break
+        text = again
+    return text
+
+
+def _compact(text: str) -> str:
+    return text.replace(" ", "")
+
+
+# ---------------------------------------------------------------------------- the book
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One configured word: as written, where it was written (for errors), and its matcher."""
+
+    written: str
+    where: str
+    key: str  # normalised
+    pattern: re.Pattern[str]  # finds it inside a normalised message; Latin words only as whole words
+
+    @classmethod
+    def of(cls, written: str, where: str) -> Phrase:
+        key = normalize(written)
+        if not key:
+            raise KeywordsConfigError(f"{where} = {written!r}: nothing left after normalisation")
+        body = re.escape(key)
+        if key[0] in _ASCII_WORD:
+            body = f"(?<![a-z0-9]){body}"
+        if key[-1] in _ASCII_WORD:
+            body = f"{body}(?![a-z0-9])"
+        return cls(written, where, key, re.compile(body))
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        for match in self.pattern.finditer(text):
+            yield match.start(), match.end()
+
+
+@dataclass(frozen=True)
+class LocaleWords:
+    """The words of one locale (or of all locales merged)."""
+
+    whole: dict[str, dict[str, Phrase]]  # intent → compact key → phrase
+    within: dict[str, tuple[Phrase, ...]]  # intent → phrases
+    boy: tuple[Phrase, ...] = ()
+    girl: tuple[Phrase, ...] = ()
+    ignore: tuple[Phrase, ...] = ()  # contain gender characters but name an adult ("女士")
+    child: tuple[Phrase, ...] = ()  # make a bare month count read as a child's age ("宝宝8个月")
+
+
+@dataclass(frozen=True)
+class KeywordBook:
+    """Per-locale word sets built from keywords.toml, plus their merge for unknown locales."""
+
+    locales: dict[str, LocaleWords]
+    merged: LocaleWords
+    within_max_chars: int = 60
+
+    def for_locale(self, locale: str) -> LocaleWords:
+        """Exact locale (any case, ``_`` or ``-``); else zh-Hant/-TW/-HK/-MO → zh-TW, other zh → zh-CN,
+        other ``xx-…`` → a configured ``xx``; else the merge of every locale."""
+        wanted = locale.strip().replace("_", "-").casefold()
+        by_fold = {name.casefold(): name for name in self.locales}
+        if wanted in by_fold:
+            return self.locales[by_fold[wanted]]
+        parts = wanted.split("-")
+        if parts[0] == "zh":
+            traditional = {"hant", "tw", "hk", "mo"} & set(parts[1:])
+            name = by_fold.get("zh-tw" if traditional else "zh-cn")
+            if name:
+                return self.locales[name]
+        if parts[0] in by_fold:
+            return self.locales[by_fold[parts[0]]]
+        return self.merged
+
+
+# ---------------------------------------------------------------------------- a child's age
+
+
+@dataclass(frozen=True)
+class AgeMatch:
+    """An age phrase in a normalised clause."""
+
+    start: int
+    end: int
+    months: int  # -1: not a sensible age ("3岁15个月")
+    needs_context: bool  # a bare count ("3个月", "3 years"): counts only if a child is named or it is all
+
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4}
+_CN_DIGITS |= {"五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_EN_NUMBERS = {
+    word: n
+    for n, word in enumerate(
+        [
+            *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"),
+            *("twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"),
+        ]
+    )
+}
+_ARABIC = r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?"
+_CN_NUM = rf"(?:{_ARABIC}|[一二三四五六七八九]?十[一二三四五六七八九]?|[零〇一二两兩三四五六七八九])"
+_EN_NUM = rf"(?:{_ARABIC}|(?<![a-z])(?:{'|'.join(sorted(_EN_NUMBERS, key=len, reverse=True))}))"
+_AGED = r"(?:(?<![a-z])(?P<aged>aged?) )?"
+_MONTH_UNIT = r" ?(?:months?|mos?)(?![a-z])"
+# Groups: n = years, half = +6 months, m = months; "old" or "aged" present = clearly an age. An empty
+# (?P<old>) marks patterns that are always an age ("3岁").
+_AGE_PATTERNS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rf"(?P<n>{_CN_NUM})[周週]?[岁歲嵗](?:(?P<half>半)|零?(?P<m>{_CN_NUM})[个個]?月)?(?P<old>)",
+        r"(?<![0-9零〇一二两兩三四五六七八九十])(?P<half>半)[岁歲嵗](?P<old>)",
+        rf"(?P<m>{_CN_NUM})(?:[个個]半?多?月|月(?=大))(?P<old>大)?",
+        rf"{_AGED}(?P<n>{_EN_NUM})(?P<half> and a half)? ?(?:years?|yrs?|y)(?![a-z])"
+        rf"(?: (?:and )?(?P<m>{_EN_NUM}){_MONTH_UNIT})?(?P<old> ?old(?![a-z]))?",
+        rf"(?P<n>{_EN_NUM}) ?y ?o(?![a-z])(?P<old>)",
+        rf"{_AGED}(?P<m>{_EN_NUM}){_MONTH_UNIT}(?P<old> old(?![a-z]))?",
+        rf"(?<![a-z])(?P<aged>aged?) (?P<n>{_EN_NUM})(?![a-z0-9.]| ?(?:months?|mos?|years?|yrs?|y)(?![a-z]))",
+    )
+)
+
+
+def _number(raw: str) -> float | None:
+    if raw[0] in _DIGITS:
+        return float(raw) if len(raw) <= 6 else None
+    if raw in _EN_NUMBERS:
+        return _EN_NUMBERS[raw]
+    tens, ten, units = raw.partition("十")
+    if not ten:
+        return _CN_DIGITS[raw]
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[units] if units else 0)
+
+
+def _months(groups: dict[str, str | None]) -> int:
+    n, m = groups.get("n"), groups.get("m")
+    years = _number(n) if n else 0.0
+    extra = _number(m) if m else 0.0
+    if years is None or extra is None or (n and extra >= 12):
+        return -1
+    return int(years * 12 + (6 if groups.get("half") else 0) + extra + 1e-9)
+
+
+def find_ages(clause: str) -> list[AgeMatch]:
+    """Every age phrase in a normalised clause, leftmost first, none overlapping (the longest wins)."""
+    found = sorted(
+        (
+            AgeMatch(m.start(), m.end(), _months(groups), groups.get("old") is None and groups.get("aged") is None)
+            for pattern in _AGE_PATTERNS
+            for m in pattern.finditer(clause)
+            for groups in (m.groupdict(),)
+        ),
+        key=lambda age: (age.start, -age.end),
+    )
+    ages: list[AgeMatch] = []
+    for age in found:
+        if not ages or age.start >= ages[-1].end:
+            ages.append(age)
+    return ages
+
+
+# ---------------------------------------------------------------------------- classify
+
+
+def classify(text: str, locale: str, book: KeywordBook) -> Intent:
+    """What this reply asks for; never raises on any text. See the module docstring for precedence."""
+    words = book.for_locale(locale)
+    norm = normalize(text)
+    compact = _compact(norm)
+    if not compact:
+        return NO_INTENT
+    for kind in INTENTS:
+        phrase = words.whole[kind].get(compact)
+        if phrase is not None:
+            return Intent(kind, REPLY_RULES[kind], matched=phrase.written)
+    if len(compact) <= book.within_max_chars:
+        for kind in INTENTS:
+            found = [(m.start(), -len(m.group()), p) for p in words.within[kind] for m in [p.pattern.search(norm)] if m]
+            if found:  # the leftmost, longest word: "转人工客服" was decided by 转人工
+                return Intent(kind, REPLY_RULES[kind], matched=min(found, key=lambda f: f[:2])[2].written)
+    return _recommend(text, words) or NO_INTENT
+
+
+_CLAUSE_BREAK = re.compile(r"[,;!?\n。、]|(?<![0-9])\.|\.(?![0-9])")
+
+
+def _recommend(text: str, words: LocaleWords) -> Intent | None:
+    """The first child's age in range, with the gender word nearest it in its clause (after it on a
+    tie: "3岁男孩"); failing that, the one gender named anywhere in the message, if only one is."""
+    clauses = [normalize(part) for part in _CLAUSE_BREAK.split(unicodedata.normalize("NFKC", text))]
+    genders = [_gender_spans(clause, words) for clause in clauses]
+    named = {gender for spans in genders for _, _, gender in spans}
+    for clause, spans in zip(clauses, genders, strict=True):
+        child_named = bool(spans) or any(phrase.pattern.search(clause) for phrase in words.child)
+        for age in find_ages(clause):
+            alone = age.start == 0 and age.end == len(clause)
+            if not 0 <= age.months <= MAX_AGE_MONTHS or (age.needs_context and not (child_named or alone)):
+                continue
+            gender = _nearest(age, spans) or (next(iter(named)) if len(named) == 1 else None)
+            return Intent("recommend", REPLY_RULES["recommend"], age.months, gender, clause[age.start : age.end])
+    return None
+
+
+def _gender_spans(clause: str, words: LocaleWords) -> list[tuple[int, int, str]]:
+    for phrase in words.ignore:
+        clause = phrase.pattern.sub(lambda m: "\0" * len(m.group()), clause)
+    return [
+        (start, end, gender)
+        for gender, phrases in (("boy", words.boy), ("girl", words.girl))
+        for phrase in phrases
+        for start, end in phrase.spans(clause)
+    ]
+
+
+def _nearest(age: AgeMatch, spans: list[tuple[int, int, str]]) -> str | None:
+    def distance(span: tuple[int, int, str]) -> tuple[int, int]:
+        start, end, _ = span
+        return (start - age.end, 0) if start >= age.end else (max(age.start - end, 0), 1)
+
+    return min(spans, key=distance)[2] if spans else None
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_keywords(path: Path | None = None) -> KeywordBook:
+    """Load and check keywords.toml (default: the shipped ``chalicelib/keywords.toml``)."""
+    path = path or KEYWORDS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeywordsConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_keywords(text, source=path.name)
+
+
+def parse_keywords(text: str, source: str = "keywords.toml") -> KeywordBook:
+    """Build the book from TOML text; every error names the key (``locales.zh-CN.opt_out.whole[3]``)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KeywordsConfigError(f"{source}: {exc}") from None
+    _only(data, ("settings", "locales"), source)
+    settings = _table(data.get("settings", {}), "settings")
+    _only(settings, ("within_max_chars",), "settings")
+    limit = settings.get("within_max_chars", 60)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise KeywordsConfigError("settings.within_max_chars: must be a whole number from 1 to 10000")
+    locales_raw = _table(data.get("locales"), "locales")
+    if not locales_raw:
+        raise KeywordsConfigError("locales: at least one locale is required")
+    parsed = {name: _parse_locale(name, raw) for name, raw in locales_raw.items()}
+    opt_out_whole = _merge_whole(words.whole["opt_out"] for words in parsed.values())
+    opt_out_within = _merge_within(words.within["opt_out"] for words in parsed.values())
+    locales = {
+        name: _checked(
+            LocaleWords(
+                {**words.whole, "opt_out": opt_out_whole},
+                {**words.within, "opt_out": opt_out_within},
+                words.boy,
+                words.girl,
+                words.ignore,
+                words.child,
+            )
+        )
+        for name, words in parsed.items()
+    }
+    every = locales.values()
+    merged = _checked(
+        LocaleWords(
+            {kind: _merge_whole(w.whole[kind] for w in every) for kind in INTENTS},
+            {kind: _merge_within(w.within[kind] for w in every) for kind in INTENTS},
+            boy=_merge_within(w.boy for w in every),
+            girl=_merge_within(w.girl for w in every),
+            ignore=_merge_within(w.ignore for w in every),
+            child=_merge_within(w.child for w in every),
+        )
+    )
+    return KeywordBook(locales, merged, limit)
+
+
+_LOCALE_NAME = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
+def _parse_locale(name: str, raw: Any) -> LocaleWords:
+    where = f"locales.{name}"
+    if not _LOCALE_NAME.fullmatch(name):
+        raise KeywordsConfigError(f"{where}: not a locale name like zh-CN or en")
+    table = _table(raw, where)
+    _only(table, (*INTENTS, "gender", "child"), where)
+    whole: dict[str, dict[str, Phrase]] = {}
+    within: dict[str, tuple[Phrase, ...]] = {}
+    for kind in INTENTS:
+        lists = _table(table.get(kind, {}), f"{where}.{kind}")
+        _only(lists, ("whole", "within"), f"{where}.{kind}")
+        whole[kind] = {}
+        for phrase in _phrases(lists, "whole", f"{where}.{kind}"):
+            whole[kind].setdefault(_compact(phrase.key), phrase)
+        within[kind] = _phrases(lists, "within", f"{where}.{kind}", min_chars=2)
+    gender = _table(table.get("gender", {}), f"{where}.gender")
+    _only(gender, ("boy", "girl", "ignore"), f"{where}.gender")
+    child = _table(table.get("child", {}), f"{where}.child")
+    _only(child, ("words",), f"{where}.child")
+    return LocaleWords(
+        whole,
+        within,
+        _phrases(gender, "boy", f"{where}.gender"),
+        _phrases(gender, "girl", f"{where}.gender"),
+        _phrases(gender, "ignore", f"{where}.gender"),
+        _phrases(child, "words", f"{where}.child"),
+    )
+
+
+def _phrases(table: dict[str, Any], key: str, where: str, min_chars: int = 1) -> tuple[Phrase, ...]:
+    raw = table.get(key, [])
+    if not isinstance(raw, list):
+        raise KeywordsConfigError(f"{where}.{key}: must be a list of words")
+    phrases = []
+    for i, word in enumerate(raw):
+        at = f"{where}.{key}[{i}]"
+        if not isinstance(word, str):
+            raise KeywordsConfigError(f"{at}: must be a string, not {type(word).__name__}")
+        phrase = Phrase.of(word, at)
+        if len(_compact(phrase.key)) < min_chars:
+            raise KeywordsConfigError(f"{at} = {word!r}: too short to match inside a message; list it under whole")
+        phrases.append(phrase)
+    return tuple(phrases)
+
+
+def _merge_whole(tables: Iterable[dict[str, Phrase]]) -> dict[str, Phrase]:
+    merged: dict[str, Phrase] = {}
+    for table in tables:
+        for key, phrase in table.items():
+            merged.setdefault(key, phrase)
+    return merged
+
+
+def _merge_within(lists: Iterable[tuple[Phrase, ...]]) -> tuple[Phrase, ...]:
+    merged: dict[str, Phrase] = {}
+    for phrases in lists:
+        for phrase in phrases:
+            merged.setdefault(phrase.key, phrase)
+    return tuple(merged.values())
+
+
+def _checked(words: LocaleWords) -> LocaleWords:
+    """A word may mean only one thing: no word in two intents' whole lists, no gender in both."""
+    seen: dict[str, Phrase] = {}
+    for kind in INTENTS:
+        for key, phrase in words.whole[kind].items():
+            if key in seen:
+                raise KeywordsConfigError(f"{phrase.where} = {phrase.written!r}: also listed at {seen[key].where}")
+            seen[key] = phrase
+    boys = {p.key: p for p in words.boy}
+    for phrase in words.girl:
+        if phrase.key in boys:
+            raise KeywordsConfigError(f"{phrase.where} = {phrase.written!r}: also listed at {boys[phrase.key].where}")
+    return words
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        raise KeywordsConfigError(f"{where}: is required")
+    if not isinstance(value, dict):
+        raise KeywordsConfigError(f"{where}: must be a table")
+    return value
+
+
+def _only(table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise KeywordsConfigError(f"{where}.{key}: unknown key (expected one of {', '.join(allowed)})")

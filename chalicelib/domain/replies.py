@@ -1,0 +1,68 @@
+"""What a member's reply leads to, as pure decisions: the reply rule ids, the occurrence key that
+makes a reply act once, handoff tickets, and the facts of a recommendation."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .model import Channel, Product
+from .timers import age_fit
+
+REPLY_OPTOUT = "reply_optout"
+REPLY_OPTIN = "reply_optin"
+REPLY_HELP = "reply_help"
+REPLY_RECOMMENDATION = "reply_recommendation"
+REPLY_HANDOFF = "reply_handoff"
+
+# Keyword-router intent kind → the reply rule it answers with (when the router names none itself).
+REPLY_FOR_INTENT = {
+    "opt_out": REPLY_OPTOUT,
+    "opt_in": REPLY_OPTIN,
+    "help": REPLY_HELP,
+    "recommend": REPLY_RECOMMENDATION,
+    "handoff": REPLY_HANDOFF,
+}
+
+HANDOFF_OPEN = "open"
+
+
+def reply_occurrence(provider: str, event_id: str) -> str:
+    """The occurrence part of a reply message's business key: one reply per inbound event, so a
+    replayed event lands on the same message id and is sent once."""
+    return f"in:{provider}:{event_id}"
+
+
+@dataclass(frozen=True)
+class HandoffTicket:
+    ticket_id: str
+    member_id: str
+    channel: Channel
+    text: str
+    status: str
+    created_at: datetime
+    provider: str = ""
+    event_id: str = ""
+    notified: bool = False
+
+
+def ticket_id(provider: str, event_id: str) -> str:
+    """One ticket per inbound event (a replay finds the same ticket)."""
+    return "h" + hashlib.sha256(f"{provider}#{event_id}".encode()).hexdigest()[:19]
+
+
+def recommendation_facts(
+    catalog: dict[str, Product], age_months: int | None, gender: str | None, limit: int = 3
+) -> dict[str, Any]:
+    """Template variables of ``reply_recommendation``: ``picks`` (names of in-stock products whose
+    age range holds the child's age and whose gender is ``any`` or the asked one; none when no age
+    was understood) and ``ask`` (what was asked: ``age_years`` is None under a year)."""
+    wanted = gender if gender in ("boy", "girl") else "unknown"
+    picks = [] if age_months is None else [p.name for p in age_fit(catalog, age_months, wanted, limit)]
+    years = None if age_months is None or age_months < 12 else age_months // 12
+    return {
+        "picks": picks,
+        "ask": {"age_months": age_months, "age_years": years, "gender": None if wanted == "unknown" else wanted},
+    }

@@ -1,0 +1,288 @@
+"""What providers tell us, acted on: receipts move messages forward, members' replies change
+consent, get answers, open handoff tickets or become conversation history.
+
+Every event is handled once: it is claimed in the inbound log on (provider, event id) first, and a
+replay of an event handled to the end does nothing. Every step is itself idempotent (consent set
+to a value, reply messages keyed on (member, rule, event), tickets keyed on the event), so an event
+whose handling died half-way is simply handled again when SQS redelivers it.
+
+Personal data is never recreated: a receipt for a message or member that no longer exists leaves
+only the non-personal event id in the log, without the phone number or the raw payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..domain.inbound import InboundEvent, InboundKind
+from ..domain.inbound_codec import event_to_data
+from ..domain.model import Channel, Member, Message
+from ..domain.phones import mask, to_e164
+from ..domain.replies import (
+    HANDOFF_OPEN,
+    REPLY_FOR_INTENT,
+    REPLY_HANDOFF,
+    REPLY_RECOMMENDATION,
+    HandoffTicket,
+    recommendation_facts,
+    reply_occurrence,
+    ticket_id,
+)
+from ..ports import (
+    Catalog,
+    ConversationLog,
+    InboundStore,
+    MemberDirectory,
+    MemberStore,
+    MessageIndex,
+    MessageStore,
+    Receipt,
+    StaffNotifier,
+    VersionConflict,
+)
+
+Log = Callable[..., None]
+CONSENT_RETRIES = 5
+
+
+class Intent(Protocol):
+    """What the keyword router (``chalicelib/domain/keywords.py``) makes of a reply."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def reply_rule(self) -> str | None: ...
+
+    @property
+    def age_months(self) -> int | None: ...
+
+    @property
+    def gender(self) -> str | None: ...
+
+
+class Replier(Protocol):
+    """``LifecycleService.reply``: plan a reply on a given channel, record it and queue it."""
+
+    def reply(
+        self,
+        member: Member,
+        rule_id: str,
+        occurrence: str,
+        channel: Channel,
+        facts: dict[str, Any],
+        now: datetime,
+        provider: str | None = None,
+    ) -> list[Message]: ...
+
+
+class HandoffStore(Protocol):
+    def get(self, ticket_id: str) -> HandoffTicket | None: ...
+
+    def open(self, ticket: HandoffTicket) -> bool:
+        """Store a new ticket; False (nothing written) if its id exists."""
+
+    def mark_notified(self, ticket_id: str) -> None: ...
+
+    def list(self, status: str, limit: int = 100) -> list[HandoffTicket]: ...
+
+
+class PullingProvider(Protocol):
+    """The parts of a provider adapter the inbound worker uses (``adapters/providers/base.py``)."""
+
+    @property
+    def channels(self) -> frozenset[Channel]: ...
+
+    def fetch(self, event: InboundEvent, cursors: Any, now: datetime) -> list[InboundEvent]: ...
+
+
+class InboundService:
+    def __init__(
+        self,
+        *,
+        inbound: InboundStore,
+        members: MemberStore,
+        messages: MessageStore,
+        directory: MemberDirectory,
+        index: MessageIndex,
+        conversations: ConversationLog,
+        handoffs: HandoffStore,
+        staff: StaffNotifier,
+        catalog: Catalog,
+        replier: Replier,
+        apply_receipt: Callable[[Receipt], bool],
+        classify: Callable[[str, str], Intent],
+        adapters: Callable[[], Mapping[str, Any]] | None = None,
+        cursors: Any = None,
+        default_region: str = "CN",
+        picks: int = 3,
+        log: Log | None = None,
+    ) -> None:
+        self.inbound = inbound
+        self.members = members
+        self.messages = messages
+        self.directory = directory
+        self.index = index
+        self.conversations = conversations
+        self.handoffs = handoffs
+        self.staff = staff
+        self.catalog = catalog
+        self.replier = replier
+        self.apply_receipt = apply_receipt
+        self.classify = classify
+        self.adapters = adapters or (lambda: {})
+        self.cursors = cursors
+        self.default_region = default_region
+        self.picks = picks
+        self.log = log or (lambda *a, **k: None)
+
+    def handle(self, event: InboundEvent, now: datetime) -> str:
+        """Act on one event, once. Returns what it led to (for logs and tests); ``duplicate`` for a replay."""
+        if not self.inbound.claim(event.provider, event.event_id, event.kind.value, event.at, now):
+            self.log("inbound replay ignored", provider=event.provider, event_id=event.event_id)
+            return "duplicate"
+        if event.kind is InboundKind.RECEIPT:
+            outcome, keep = self._receipt(event)
+        elif event.kind is InboundKind.FETCH:
+            outcome, keep = self._fetch(event, now), True
+        else:
+            outcome, keep = self._from_member(event, now)
+        self.inbound.finish(event.provider, event.event_id, outcome, now, event_to_data(event) if keep else None)
+        self.log("inbound handled", provider=event.provider, kind=event.kind.value, outcome=outcome)
+        return outcome
+
+    # -- receipts ---------------------------------------------------------------------------------
+    def _receipt(self, event: InboundEvent) -> tuple[str, bool]:
+        message = self.messages.get(event.message_id) if event.message_id else None
+        if message is None and event.provider_message_id:
+            found = self.index.by_provider_id(event.provider_message_id)
+            message = self.messages.get(found) if found else None
+        if message is None or self.members.get(message.member_id) is None:
+            return "receipt for no message", False  # erased or never ours: keep nothing personal
+        if event.status is None:
+            return "receipt without status", True
+        applied = self.apply_receipt(
+            Receipt(message.message_id, event.provider_message_id, event.status, event.at, event.reason)
+        )
+        return ("receipt applied" if applied else "receipt stale"), True
+
+    # -- pulls ------------------------------------------------------------------------------------
+    def _fetch(self, event: InboundEvent, now: datetime) -> str:
+        adapter: PullingProvider | None = self.adapters().get(event.provider)
+        if adapter is None:
+            return "fetch: provider not configured"
+        fetched = adapter.fetch(event, self.cursors, now)
+        for each in fetched:
+            self.handle(each, now)
+        return f"fetched {len(fetched)}"
+
+    # -- what members send ------------------------------------------------------------------------
+    def _from_member(self, event: InboundEvent, now: datetime) -> tuple[str, bool]:
+        member = self._sender(event)
+        if member is None:
+            shown = mask(event.sender) if event.channel is Channel.SMS else event.sender
+            self.log("inbound from unknown sender", provider=event.provider, sender=shown)
+            return "unknown sender", True
+        if event.kind is InboundKind.OPT_OUT:
+            self._set_consent(member.member_id, event.channel, False, now)
+            return "opted out (provider)", True
+        if event.kind is InboundKind.OPT_IN:
+            self._set_consent(member.member_id, event.channel, True, now)
+            return "opted in (provider)", True
+        text = event.text or ""
+        self.conversations.append(
+            member.member_id,
+            event.at,
+            event.event_id,
+            {"direction": "in", "channel": event.channel.value, "provider": event.provider, "text": text},
+        )
+        intent = self.classify(text, member.locale)
+        kind = intent.kind
+        rule = intent.reply_rule or REPLY_FOR_INTENT.get(kind)
+        if kind == "none" or rule is None:
+            return "history", True
+        facts: dict[str, Any] = {}
+        if kind == "opt_out":
+            member = self._set_consent(member.member_id, event.channel, False, now) or member
+        elif kind == "opt_in":
+            member = self._set_consent(member.member_id, event.channel, True, now) or member
+        elif kind == "recommend" or rule == REPLY_RECOMMENDATION:
+            facts = recommendation_facts(self.catalog.products(), intent.age_months, intent.gender, self.picks)
+        elif kind == "handoff" or rule == REPLY_HANDOFF:
+            facts = {"ticket": {"id": self._handoff(member, event, text, now)}}
+        self._reply(member, rule, event, facts, now)
+        return kind, True
+
+    def _sender(self, event: InboundEvent) -> Member | None:
+        sender = (event.sender or "").strip()
+        if not sender:
+            return None
+        if event.channel is Channel.IM:
+            member_id = self.directory.by_im_user(sender)
+        else:
+            member_id = self.directory.by_phone(self._e164(sender))
+        return self.members.get(member_id) if member_id else None
+
+    def _e164(self, phone: str) -> str:
+        if phone.startswith("+"):
+            return phone
+        try:
+            return to_e164(phone, self.default_region)
+        except ValueError:
+            return phone
+
+    def _set_consent(self, member_id: str, channel: Channel, on: bool, now: datetime) -> Member | None:
+        """Set one channel's consent (no write when it already is so), retrying on a concurrent change."""
+        for _ in range(CONSENT_RETRIES):
+            member = self.members.get(member_id)
+            if member is None:
+                return None
+            if member.consent.allows(channel) == on:
+                return member
+            member.consent = replace(member.consent, **{channel.value: on})
+            member.updated_at = now
+            try:
+                self.members.save(member)
+            except VersionConflict:
+                continue
+            self.log("consent changed", member_id=member_id, channel=channel.value, consent=on)
+            return member
+        raise VersionConflict(member_id)
+
+    def _handoff(self, member: Member, event: InboundEvent, text: str, now: datetime) -> str:
+        """Open the event's ticket (once) and tell staff (until told: at least once)."""
+        tid = ticket_id(event.provider, event.event_id)
+        ticket = self.handoffs.get(tid)
+        if ticket is None:
+            ticket = HandoffTicket(
+                tid, member.member_id, event.channel, text, HANDOFF_OPEN, now, event.provider, event.event_id
+            )
+            if not self.handoffs.open(ticket):
+                ticket = self.handoffs.get(tid) or ticket
+        if not ticket.notified:
+            self.staff.notify(
+                f"MemberPulse handoff {tid}",
+                {
+                    "ticket_id": tid,
+                    "member_id": member.member_id,
+                    "member_name": member.name or None,
+                    "channel": event.channel.value,
+                    "text": text,
+                    "created_at": ticket.created_at.isoformat(),
+                },
+            )
+            self.handoffs.mark_notified(tid)
+            self.log("handoff opened", ticket_id=tid, member_id=member.member_id)
+        return tid
+
+    def _reply(self, member: Member, rule: str, event: InboundEvent, facts: dict[str, Any], now: datetime) -> None:
+        """Answer on the channel the member wrote on, through the provider they wrote to when it
+        can send there (a Twilio number answers from Twilio), else the channel's configured one."""
+        adapter: PullingProvider | None = self.adapters().get(event.provider)
+        provider = event.provider if adapter is not None and event.channel in adapter.channels else None
+        occurrence = reply_occurrence(event.provider, event.event_id)
+        planned = self.replier.reply(member, rule, occurrence, event.channel, facts, now, provider=provider)
+        self.log("reply planned", member_id=member.member_id, rule=rule, planned=len(planned))

@@ -1,0 +1,346 @@
+"""DynamoSendGate on moto: exclusive claims, takeovers by token, frequency-cap counters that count
+each message once and hold under parallel senders, one transaction per round, and a provider rate
+schedule that two gates share without ever booking more than the rate in any second."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.dynamo import DynamoMessageStore
+from chalicelib.adapters.models import CounterModel
+from chalicelib.adapters.send_gate import DynamoSendGate
+from chalicelib.domain.model import Channel, Message, MessageStatus
+from chalicelib.domain.ratelimit import largest_window_count
+from chalicelib.ports import ClaimRequest, ClaimResult
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+WALL = NOW.timestamp()
+WEEK = "cap#m-1#week#2026-W47"
+MONTH = "cap#m-1#month#2026-11"
+CAPS = ((WEEK, 2), (MONTH, 6))
+
+
+def stored(message_id: str, member_id: str = "m-1", status: MessageStatus = MessageStatus.QUEUED) -> str:
+    message = Message(
+        message_id, member_id, "new_arrivals", message_id, Channel.SMS, "sandbox", "新品到店啦", status, NOW,
+        rule_class="marketing",
+    )  # fmt: skip
+    assert DynamoMessageStore().create(message)
+    return message_id
+
+
+def request(
+    message_id: str,
+    claim: str,
+    *,
+    periods: tuple[tuple[str, int], ...] = (),
+    parts: int = 1,
+    takeover: str | None = None,
+    provider: str = "sandbox",
+) -> ClaimRequest:
+    return ClaimRequest(message_id, claim, provider, parts, periods, takeover)
+
+
+def counter(key: str) -> tuple[int, set[str]]:
+    try:
+        item = CounterModel.get(key, consistent_read=True)
+    except CounterModel.DoesNotExist:
+        return 0, set()
+    return int(item.n), set(item.ids or ())
+
+
+@pytest.fixture
+def transactions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The number of items of every TransactWriteItems call made (successful or cancelled)."""
+    from pynamodb.connection.base import Connection
+
+    calls: list[int] = []
+    real: Callable[..., Any] = Connection.transact_write_items
+
+    def counting(self: Connection, *args: Any, **kwargs: Any) -> Any:
+        items = sum(
+            len(kwargs.get(k) or ()) for k in ("condition_check_items", "delete_items", "put_items", "update_items")
+        )
+        calls.append(items)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "transact_write_items", counting)
+    yield calls
+
+
+# -- claims --------------------------------------------------------------------------------------------
+
+
+def test_a_claim_is_exclusive() -> None:
+    mid = stored("m-a")
+    gate = DynamoSendGate({})
+    first = gate.claim([request(mid, "c1")], NOW, WALL)
+    assert mid in first.slots and not first.lost and not first.full
+    message = DynamoMessageStore().get(mid)
+    assert message is not None and (message.claim, message.attempts) == ("c1", 1)
+    assert message.claimed_at == NOW
+    second = gate.claim([request(mid, "c2")], NOW, WALL + 1)
+    assert second.lost == {mid} and second.slots == {}
+    message = DynamoMessageStore().get(mid)
+    assert message is not None and message.claim == "c1"
+
+
+def test_a_takeover_needs_the_old_token() -> None:
+    mid = stored("m-a")
+    gate = DynamoSendGate({})
+    gate.claim([request(mid, "c1")], NOW, WALL)
+    wrong = gate.claim([request(mid, "c2", takeover="c-wrong")], NOW, WALL + 200)
+    assert wrong.lost == {mid}
+    right = gate.claim([request(mid, "c3", takeover="c1")], NOW, WALL + 200)
+    assert mid in right.slots
+    message = DynamoMessageStore().get(mid)
+    assert message is not None and (message.claim, message.attempts) == ("c3", 2)
+
+
+def test_a_finished_or_unknown_message_cannot_be_claimed() -> None:
+    sent = stored("m-sent", status=MessageStatus.SENT)
+    result = DynamoSendGate({}).claim([request(sent, "c1"), request("m-missing", "c2")], NOW, WALL)
+    assert result.lost == {sent, "m-missing"}
+    assert result.slots == {}
+
+
+def test_a_lost_claim_does_not_stop_the_rest_of_the_batch() -> None:
+    taken, free = stored("m-taken"), stored("m-free", "m-2")
+    gate = DynamoSendGate({})
+    gate.claim([request(taken, "c0")], NOW, WALL)
+    result = gate.claim([request(taken, "c1"), request(free, "c2")], NOW, WALL)
+    assert result.lost == {taken} and set(result.slots) == {free}
+
+
+# -- caps ----------------------------------------------------------------------------------------------
+
+
+def test_cap_counters_count_each_message_once_and_report_the_full_period() -> None:
+    store, gate = DynamoMessageStore(), DynamoSendGate({})
+    a, b, c = stored("m-a"), stored("m-b"), stored("m-c")
+    assert a in gate.claim([request(a, "c1", periods=CAPS)], NOW, WALL).slots
+    # A retry of the same message (its claim released after a 429) counts no second time
+    assert store.release(a, "c1", "retrying")
+    assert a in gate.claim([request(a, "c2", periods=CAPS)], NOW, WALL).slots
+    assert counter(WEEK) == (1, {a}) and counter(MONTH) == (1, {a})
+    assert b in gate.claim([request(b, "c3", periods=CAPS)], NOW, WALL).slots
+    full = gate.claim([request(c, "c4", periods=CAPS)], NOW, WALL)
+    assert full.full == {c: WEEK} and full.slots == {} and not full.lost
+    assert counter(WEEK) == (2, {a, b}) and counter(MONTH) == (2, {a, b})
+    message = store.get(c)
+    assert message is not None and message.claim is None  # nothing of the failed round stayed
+    # A message already counted still gets through a full period (its retry)
+    assert store.release(b, "c3", "retrying")
+    assert b in gate.claim([request(b, "c5", periods=CAPS)], NOW, WALL).slots
+
+
+def test_the_month_can_be_the_full_period() -> None:
+    gate = DynamoSendGate({})
+    ids = [stored(f"m-{i}") for i in range(3)]
+    for i, mid in enumerate(ids[:2]):
+        week = (f"cap#m-1#week#2026-W{44 + i}", 2)
+        assert mid in gate.claim([request(mid, f"c{i}", periods=(week, (MONTH, 2)))], NOW, WALL).slots
+    result = gate.claim([request(ids[2], "c9", periods=(("cap#m-1#week#2026-W47", 2), (MONTH, 2)))], NOW, WALL)
+    assert result.full == {ids[2]: MONTH}
+
+
+def test_two_members_messages_go_in_one_transaction(transactions: list[int]) -> None:
+    a, b = stored("m-a", "m-1"), stored("m-b", "m-2")
+    caps_2 = (("cap#m-2#week#2026-W47", 2), ("cap#m-2#month#2026-11", 6))
+    result = DynamoSendGate({"sandbox": 20}).claim(
+        [request(a, "c1", periods=CAPS), request(b, "c2", periods=caps_2)], NOW, WALL
+    )
+    assert set(result.slots) == {a, b}
+    assert transactions == [2 + 2 + 2 + 1]  # two claims, four counters, one rate schedule
+
+
+def test_one_members_two_marketing_messages_go_in_successive_rounds(transactions: list[int]) -> None:
+    a, b = stored("m-a"), stored("m-b")
+    result = DynamoSendGate({}).claim([request(a, "c1", periods=CAPS), request(b, "c2", periods=CAPS)], NOW, WALL)
+    assert set(result.slots) == {a, b}
+    assert transactions == [3, 3]
+    assert counter(WEEK) == (2, {a, b})
+
+
+def test_in_successive_rounds_the_earlier_request_wins_the_last_slot() -> None:
+    """The sender orders a batch by rule priority; the gate keeps that order for one counter."""
+    gate = DynamoSendGate({})
+    gate.claim([request(stored("m-0"), "c0", periods=CAPS)], NOW, WALL)
+    high, low = stored("m-high"), stored("m-low")
+    result = gate.claim([request(high, "c1", periods=CAPS), request(low, "c2", periods=CAPS)], NOW, WALL)
+    assert set(result.slots) == {high} and result.full == {low: WEEK}
+
+
+def test_a_batch_of_ten_marketing_messages_for_one_member_is_decided_not_refused() -> None:
+    """Ten requests on one counter take ten rounds (the last eight each find the week full)."""
+    ids = [stored(f"m-{i}") for i in range(10)]
+    result = DynamoSendGate({}).claim([request(mid, f"c{i}", periods=CAPS) for i, mid in enumerate(ids)], NOW, WALL)
+    assert set(result.slots) == set(ids[:2])
+    assert result.full == dict.fromkeys(ids[2:], WEEK)
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto is not safe under threads: its TransactWriteItems checks conditions and writes without a
+    lock, and rolls a cancelled one back by restoring a deep copy of the whole table (wiping what
+    another thread wrote meanwhile). DynamoDB executes each request atomically; so do we here, by
+    serializing each request. Everything between requests (reads, rounds, retries) stays concurrent."""
+    from pynamodb.connection.base import Connection
+
+    lock = threading.Lock()
+    real: Callable[..., Any] = Connection._make_api_call
+
+    def one_at_a_time(self: Connection, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", one_at_a_time)
+
+
+def race(workers: list[Callable[[], ClaimResult]]) -> list[ClaimResult]:
+    """Run the claims in parallel threads, released together."""
+    start = threading.Barrier(len(workers))
+    results: list[ClaimResult | BaseException] = [RuntimeError("not run")] * len(workers)
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = workers[i]()
+        except BaseException as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert not errors, errors
+    return [r for r in results if isinstance(r, ClaimResult)]
+
+
+@pytest.mark.usefixtures("atomic_requests")
+def test_parallel_senders_racing_on_one_members_cap_claim_exactly_the_cap() -> None:
+    ids = [stored(f"m-{i}") for i in range(8)]
+
+    def sender(i: int) -> Callable[[], ClaimResult]:
+        gate = DynamoSendGate({})
+        return lambda: gate.claim([request(ids[i], f"c{i}", periods=CAPS)], NOW, WALL)
+
+    results = race([sender(i) for i in range(8)])
+    claimed = [mid for r in results for mid in r.slots]
+    full = {mid: key for r in results for mid, key in r.full.items()}
+    assert len(claimed) == 2
+    assert set(full) == set(ids) - set(claimed) and set(full.values()) == {WEEK}
+    assert counter(WEEK) == (2, set(claimed))
+    assert counter(MONTH) == (2, set(claimed))
+    store = DynamoMessageStore()
+    holders = {mid for mid in ids if (m := store.get(mid)) is not None and m.claim is not None}
+    assert holders == set(claimed)
+
+
+@pytest.mark.usefixtures("atomic_requests")
+def test_parallel_senders_racing_on_a_cap_and_a_rate_schedule() -> None:
+    """The same race through a rate-limited provider: each loser re-reads the schedule and tries again."""
+    ids = [stored(f"m-{i}") for i in range(6)]
+
+    def sender(i: int) -> Callable[[], ClaimResult]:
+        gate = DynamoSendGate({"sandbox": 5})
+        return lambda: gate.claim([request(ids[i], f"c{i}", periods=CAPS)], NOW, WALL)
+
+    results = race([sender(i) for i in range(6)])
+    claimed = [mid for r in results for mid in r.slots]
+    assert len(claimed) == 2
+    assert counter(WEEK) == (2, set(claimed))
+
+
+# -- the rate schedule ---------------------------------------------------------------------------------
+
+
+def slots_ms(results: list[ClaimResult]) -> list[tuple[int, int]]:
+    return [(round(t * 1000), 1) for r in results for t in r.slots.values()]
+
+
+def test_two_gates_booking_one_provider_one_after_the_other_never_exceed_the_rate() -> None:
+    a = [stored(f"a-{i}", f"ma-{i}") for i in range(10)]
+    b = [stored(f"b-{i}", f"mb-{i}") for i in range(10)]
+    first = DynamoSendGate({"sandbox": 5}).claim([request(mid, f"ca{i}") for i, mid in enumerate(a)], NOW, WALL)
+    second = DynamoSendGate({"sandbox": 5}).claim([request(mid, f"cb{i}") for i, mid in enumerate(b)], NOW, WALL)
+    sends = slots_ms([first, second])
+    assert len(sends) == 20
+    assert largest_window_count(sends) <= 5
+    assert min(second.slots.values()) >= max(first.slots.values())
+    assert min(t for t, _ in sends) == round(WALL * 1000)
+    # About four seconds for 20 sends at 5/s (with the 50 ms margin per window)
+    # four windows of 1.05 s, five sends 200 ms apart in each: the last one 3 × 1.05 + 0.8 s after the first
+    assert (max(t for t, _ in sends) - min(t for t, _ in sends)) / 1000 <= 3 * 1.05 + 0.8 + 0.01
+
+
+@pytest.mark.usefixtures("atomic_requests")
+def test_two_gates_booking_one_provider_concurrently_never_exceed_the_rate() -> None:
+    a = [stored(f"a-{i}", f"ma-{i}") for i in range(10)]
+    b = [stored(f"b-{i}", f"mb-{i}") for i in range(10)]
+
+    def sender(ids: list[str], prefix: str) -> Callable[[], ClaimResult]:
+        gate = DynamoSendGate({"sandbox": 5})
+        return lambda: gate.claim([request(mid, f"{prefix}{i}") for i, mid in enumerate(ids)], NOW, WALL)
+
+    results = race([sender(a, "ca"), sender(b, "cb")])
+    sends = slots_ms(results)
+    assert len(sends) == 20
+    assert largest_window_count(sends) <= 5
+
+
+def test_the_schedule_counts_parts() -> None:
+    ids = [stored(f"p-{i}", f"mp-{i}") for i in range(6)]
+    gate = DynamoSendGate({"sandbox": 5})
+    result = gate.claim([request(mid, f"c{i}", parts=3) for i, mid in enumerate(ids)], NOW, WALL)
+    sends = [(round(result.slots[mid] * 1000), 3) for mid in ids]
+    assert largest_window_count(sends) <= 5
+    schedule = CounterModel.get("rate#sandbox", consistent_read=True)
+    assert sum(int(p) for _, p in schedule.bookings) <= 5  # only the last window is kept
+
+
+def test_a_provider_without_a_configured_rate_goes_at_once() -> None:
+    mid = stored("m-a")
+    result = DynamoSendGate({"other": 5}).claim([request(mid, "c1")], NOW, WALL)
+    assert result.slots == {mid: WALL}
+
+
+def test_a_gate_whose_schedule_moved_between_its_read_and_its_write_reads_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deterministic interleaving of the race: gate A reads the schedule, gate B books ten sends and
+    commits, then A writes on the schedule it read. A's write must fail and A must book after B."""
+    from chalicelib.adapters import send_gate
+
+    a = [stored(f"a-{i}", f"ma-{i}") for i in range(5)]
+    b = [stored(f"b-{i}", f"mb-{i}") for i in range(10)]
+    gate_a, gate_b = DynamoSendGate({"sandbox": 5}), DynamoSendGate({"sandbox": 5})
+    real = send_gate._read_schedule
+    reads: list[int | None] = []
+    b_result: list[ClaimResult] = []
+
+    def interleaved(provider: str) -> tuple[int | None, list[tuple[int, int]]]:
+        seen = real(provider)
+        reads.append(seen[0])
+        if len(reads) == 1:  # A has read; B gets in first
+            monkeypatch.setattr(send_gate, "_read_schedule", real)
+            b_result.append(gate_b.claim([request(mid, f"cb{i}") for i, mid in enumerate(b)], NOW, WALL))
+            monkeypatch.setattr(send_gate, "_read_schedule", interleaved)
+        return seen
+
+    monkeypatch.setattr(send_gate, "_read_schedule", interleaved)
+    a_result = gate_a.claim([request(mid, f"ca{i}") for i, mid in enumerate(a)], NOW, WALL)
+    assert reads[0] is None and reads[-1] == 1  # A read again after B's booking
+    sends = slots_ms([a_result, *b_result])
+    assert len(sends) == 15
+    assert largest_window_count(sends) <= 5
+    assert min(a_result.slots.values()) >= max(b_result[0].slots.values())

@@ -1,0 +1,1 @@
+"""Provider stubs speaking each provider's documented wire format, for ``tests/providers``."""

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain.ratelimit import book, largest_window_count
+from chalicelib.domain.retry import backoff_seconds
+
+
+def test_one_part_sends_are_spaced_to_the_rate() -> None:
+    times, _ = book([], [1] * 40, now_ms=0, rate=20, margin_ms=0)
+    assert times[:20] == list(range(0, 1000, 50))  # spaced, not a burst
+    assert times[20] == 1000
+    assert largest_window_count([(t, 1) for t in times]) == 20
+
+
+def test_the_margin_widens_the_window() -> None:
+    times, _ = book([], [1] * 21, now_ms=0, rate=20, margin_ms=50)
+    assert times[20] == 1050
+
+
+def test_history_from_other_senders_counts() -> None:
+    first, history = book([], [1] * 20, now_ms=0, rate=20)
+    second, _ = book(history, [1], now_ms=10, rate=20)
+    assert second[0] >= first[0] + 1000
+    assert largest_window_count([(t, 1) for t in first + second]) <= 20
+
+
+def test_multi_part_sends_take_their_parts_time() -> None:
+    times, _ = book([], [3, 1], now_ms=0, rate=10, margin_ms=0)
+    assert times == [0, 300]
+
+
+def test_a_send_larger_than_the_rate_goes_alone() -> None:
+    times, _ = book([], [1, 50, 1], now_ms=0, rate=10, margin_ms=0)
+    assert times == [0, 1000, 2000]  # alone in its window, counted as the whole rate
+
+
+def test_history_is_trimmed_to_one_window() -> None:
+    _, history = book([], [1] * 100, now_ms=0, rate=10)
+    assert len(history) <= 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rate=st.integers(1, 50),
+    batches=st.lists(
+        st.tuples(st.integers(0, 3000), st.lists(st.integers(1, 6), min_size=1, max_size=12)), min_size=1, max_size=8
+    ),
+    late=st.integers(0, 49),
+)
+def test_no_one_second_window_ever_exceeds_the_rate(rate: int, batches: list[tuple[int, list[int]]], late: int) -> None:
+    """Many senders booking at different moments; each send may leave up to 49 ms late."""
+    history: list[tuple[int, int]] = []
+    sends: list[tuple[int, int]] = []
+    now = 0
+    for step, parts in batches:
+        now += step
+        times, history = book(history, parts, now_ms=now, rate=rate, margin_ms=50)
+        for i, (t, p) in enumerate(zip(times, parts, strict=True)):
+            assert t >= now
+            sends.append((t + (late if i % 2 else 0), min(p, rate)))
+    assert largest_window_count(sends) <= rate
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    waits = [backoff_seconds(n, rand=lambda: 1.0) for n in range(1, 12)]
+    assert waits[:4] == [5, 10, 20, 40]
+    assert max(waits) == 900
+    assert backoff_seconds(1, rand=lambda: 0.0) == 2  # half fixed, half random
+
+
+def test_retry_after_is_a_floor() -> None:
+    assert backoff_seconds(1, retry_after=30, rand=lambda: 0.0) == 30
