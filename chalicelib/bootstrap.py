@@ -87,15 +87,22 @@ def api_keys() -> Any:
 
 
 @lru_cache(maxsize=1)
+def send_queue() -> Any:
+    """The send queue; ``with send_queue().batched():`` holds a handler's intents to send together."""
+    from .adapters.sqs import SqsSendQueue
+
+    return SqsSendQueue(aws_client("sqs"), get_settings().send_queue_url)
+
+
+@lru_cache(maxsize=1)
 def lifecycle_service() -> Any:
     from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore
     from .adapters.schedule_store import DynamoTimerStore
-    from .adapters.sqs import SqsSendQueue
     from .observability import log_event
     from .services.lifecycle import LifecycleService
 
     s = get_settings()
-    queue = SqsSendQueue(aws_client("sqs"), s.send_queue_url)
+    queue = send_queue()
     return LifecycleService(
         rule_book(),
         DynamoMemberStore(),

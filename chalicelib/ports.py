@@ -112,8 +112,8 @@ class SendGate(Protocol):
         """Claim messages, count marketing ones against their caps and book their slots on each
         provider's rate, atomically per round."""
 
-    def book(self, provider: str, parts: int, wall: float) -> float:
-        """A new slot on the provider's rate (for a send that would otherwise leave too late)."""
+    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
+        """New slots on the provider's rate, one per send (for sends that missed theirs)."""
 
 
 class CapStore(Protocol):

@@ -291,13 +291,13 @@ class FakeSendGate:
                 result.slots[r.message_id] = wall
         return result
 
-    def book(self, provider: str, parts: int, wall: float) -> float:
+    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
         if provider not in self.rates:
-            return wall
+            return [wall] * len(parts)
         times, self.schedules[provider] = book(
-            self.schedules.get(provider, []), [parts], int(wall * 1000), self.rates[provider]
+            self.schedules.get(provider, []), parts, int(wall * 1000), self.rates[provider]
         )
-        return times[0] / 1000
+        return [t / 1000 for t in times]
 
 
 class FakeSendQueue:

@@ -31,9 +31,12 @@ CAP_TTL_DAYS = 40
 
 
 class DynamoSendGate:
-    def __init__(self, rates: Mapping[str, int], margin_ms: int = DEFAULT_MARGIN_MS) -> None:
+    def __init__(self, rates: Mapping[str, int], margin_ms: int = DEFAULT_MARGIN_MS, lead_ms: int = 250) -> None:
         self.rates = dict(rates)
         self.margin_ms = margin_ms
+        # Slots start this far ahead: the booking's own write takes time, and a slot that has
+        # passed before the sender gets to it is lost (see SendService._not_too_late).
+        self.lead_ms = lead_ms
 
     def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
         result = ClaimResult(slots={}, full={}, lost=set())
@@ -68,7 +71,7 @@ class DynamoSendGate:
     def _try(
         self, requests: list[ClaimRequest], counted: set[tuple[str, str]], now: datetime, wall: float
     ) -> tuple[dict[str, float], list[tuple[ClaimRequest, str, str]]] | None:
-        wall_ms = int(wall * 1000)
+        wall_ms = int(wall * 1000) + self.lead_ms
         items: list[tuple[ClaimRequest | None, str, str]] = []
         slots: dict[str, float] = {}
         schedules: dict[str, tuple[int | None, list[Booking]]] = {}
@@ -138,13 +141,13 @@ class DynamoSendGate:
             return {}, [(req, kind, key) for req, kind, key in failed if req is not None]
         return slots, []
 
-    def book(self, provider: str, parts: int, wall: float) -> float:
+    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
         rate = self.rates.get(provider)
         if rate is None:
-            return wall
+            return [wall] * len(parts)
         for _ in range(MAX_ROUNDS * 4):
             version, history = _read_schedule(provider)
-            times, keep = book(history, [parts], int(wall * 1000), rate, self.margin_ms)
+            times, keep = book(history, parts, int(wall * 1000) + self.lead_ms, rate, self.margin_ms)
             condition = CounterModel.n.does_not_exist() if version is None else CounterModel.n == version
             try:
                 CounterModel(f"rate#{provider}").update(
@@ -158,7 +161,7 @@ class DynamoSendGate:
                 if conditional_failed(exc):
                     continue
                 raise
-            return times[0] / 1000
+            return [t / 1000 for t in times]
         raise RuntimeError("send gate: too much contention on the rate schedule")
 
 

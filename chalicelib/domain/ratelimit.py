@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 Booking = tuple[int, int]  # (at ms since the epoch, parts)
 
-DEFAULT_MARGIN_MS = 50
+DEFAULT_MARGIN_MS = 100
 
 
 def book(

@@ -44,8 +44,9 @@ def _timer_batch(record: SQSRecord) -> None:
 def fire_timers(event: dict[str, Any], context: Any) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS)
     try:
-        return dict(
-            process_partial_response(event=event, record_handler=_timer_batch, processor=processor, context=context)
-        )
+        with bootstrap.send_queue().batched():  # the batch's send intents go to SQS together
+            return dict(
+                process_partial_response(event=event, record_handler=_timer_batch, processor=processor, context=context)
+            )
     finally:
         flush_metrics()

@@ -79,7 +79,11 @@ def _batch(event: dict[str, Any], context: Any, handler: Callable[[DynamoDBRecor
     bootstrap.counting_aws_calls()
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     try:
-        return dict(process_partial_response(event=event, record_handler=handler, processor=processor, context=context))
+        # The batch's send intents go to SQS together, before the batch reports success.
+        with bootstrap.send_queue().batched():
+            return dict(
+                process_partial_response(event=event, record_handler=handler, processor=processor, context=context)
+            )
     finally:
         flush_metrics()
         bootstrap.flush_aws_call_counts(handler.__name__.strip("_"))

@@ -105,7 +105,7 @@ class SendService:
         claim_ttl: float = DEFAULT_CLAIM_TTL,
         max_receives: int = DEFAULT_MAX_RECEIVES,
         max_wait: float = DEFAULT_MAX_WAIT,
-        late_margin: float = 0.04,
+        late_margin: float = 0.09,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         new_claim: Callable[[], str] = lambda: uuid.uuid4().hex,
@@ -124,7 +124,7 @@ class SendService:
         self.claim_ttl = claim_ttl
         self.max_receives = max_receives
         self.max_wait = max_wait
-        self.late_margin = late_margin  # below the rate schedule's margin (50 ms)
+        self.late_margin = late_margin  # below the rate schedule's margin (100 ms)
         self.wall = wall
         self.sleep = sleep
         self.new_claim = new_claim
@@ -283,15 +283,43 @@ class SendService:
         gate = self.gate.claim(claims, now, self.wall())
         outcomes: list[SendOutcome] = []
         accepted: list[tuple[Message, str, SendResult, datetime]] = []
-        for item in sorted(ready, key=lambda r: gate.slots.get(r.message.message_id, 0.0)):
+        timed: list[tuple[float, _Ready]] = []
+        for item in ready:
             mid = item.message.message_id
             if mid in gate.lost:
                 outcomes.append(SendOutcome(mid, None))
-                continue
-            if mid in gate.full:
+            elif mid in gate.full:
                 outcomes.append(self._over_cap(item, gate.full[mid], now))
-                continue
-            wait = gate.slots[mid] - self.wall()
+            else:
+                timed.append((gate.slots[mid], item))
+        late = self._send_on_time(timed, now, outcomes, accepted)
+        if late:
+            # Senders that fell behind (a slow call, a pause) lost those slots: book them again,
+            # all at once, after everything already booked; what misses again waits for SQS.
+            again: list[tuple[float, _Ready]] = []
+            for provider in sorted({i.message.provider for i in late}):
+                items = [i for i in late if i.message.provider == provider]
+                slots = self.gate.book(provider, [i.message.parts or 1 for i in items], self.wall())
+                again += list(zip(slots, items, strict=True))
+            for item in self._send_on_time(again, now, outcomes, accepted):
+                self.messages.release(item.message.message_id, item.claim, "missed its rate slot")
+                outcomes.append(SendOutcome(item.message.message_id, None, retry_in=1))
+        self._record(accepted)
+        return outcomes
+
+    def _send_on_time(
+        self,
+        timed: list[tuple[float, _Ready]],
+        now: datetime,
+        outcomes: list[SendOutcome],
+        accepted: list[tuple[Message, str, SendResult, datetime]],
+    ) -> list[_Ready]:
+        """Send each at its slot. The rate holds only if a send leaves within ``late_margin`` of
+        its slot: the ones that would leave later are returned, unsent."""
+        late: list[_Ready] = []
+        for slot, item in sorted(timed, key=lambda pair: pair[0]):
+            mid = item.message.message_id
+            wait = slot - self.wall()
             if wait > self.max_wait:
                 # The provider's schedule is booked further ahead than this sender may live: let
                 # SQS bring it back when its turn comes (the slot stays unused; the rate holds).
@@ -300,24 +328,14 @@ class SendService:
                 continue
             if wait > 0:
                 self.sleep(wait)
-            self._not_too_late(item, gate.slots[mid])
+            if self.wall() - slot > self.late_margin:
+                late.append(item)
+                continue
             outcome, result = self._send_one(item, now)
             if result is not None:
                 accepted.append((item.message, item.claim, result, now))
             outcomes.append(outcome)
-        self._record(accepted)
-        return outcomes
-
-    def _not_too_late(self, item: _Ready, slot: float) -> None:
-        """The rate holds only if each send leaves within ``late_margin`` of its slot. A sender that
-        fell behind (a slow provider call before it, a pause) books a new slot and waits for it."""
-        for _ in range(3):
-            if self.wall() - slot <= self.late_margin:
-                return
-            slot = self.gate.book(item.message.provider, item.message.parts or 1, self.wall())
-            wait = slot - self.wall()
-            if wait > 0:
-                self.sleep(wait)
+        return late
 
     def _send_one(self, item: _Ready, now: datetime) -> tuple[SendOutcome, SendResult | None]:
         message = item.message

@@ -154,7 +154,7 @@ def test_the_month_can_be_the_full_period() -> None:
 def test_two_members_messages_go_in_one_transaction(transactions: list[int]) -> None:
     a, b = stored("m-a", "m-1"), stored("m-b", "m-2")
     caps_2 = (("cap#m-2#week#2026-W47", 2), ("cap#m-2#month#2026-11", 6))
-    result = DynamoSendGate({"sandbox": 20}).claim(
+    result = DynamoSendGate({"sandbox": 20}, lead_ms=0).claim(
         [request(a, "c1", periods=CAPS), request(b, "c2", periods=caps_2)], NOW, WALL
     )
     assert set(result.slots) == {a, b}
@@ -252,7 +252,7 @@ def test_parallel_senders_racing_on_a_cap_and_a_rate_schedule() -> None:
     ids = [stored(f"m-{i}") for i in range(6)]
 
     def sender(i: int) -> Callable[[], ClaimResult]:
-        gate = DynamoSendGate({"sandbox": 5})
+        gate = DynamoSendGate({"sandbox": 5}, lead_ms=0)
         return lambda: gate.claim([request(ids[i], f"c{i}", periods=CAPS)], NOW, WALL)
 
     results = race([sender(i) for i in range(6)])
@@ -271,16 +271,20 @@ def slots_ms(results: list[ClaimResult]) -> list[tuple[int, int]]:
 def test_two_gates_booking_one_provider_one_after_the_other_never_exceed_the_rate() -> None:
     a = [stored(f"a-{i}", f"ma-{i}") for i in range(10)]
     b = [stored(f"b-{i}", f"mb-{i}") for i in range(10)]
-    first = DynamoSendGate({"sandbox": 5}).claim([request(mid, f"ca{i}") for i, mid in enumerate(a)], NOW, WALL)
-    second = DynamoSendGate({"sandbox": 5}).claim([request(mid, f"cb{i}") for i, mid in enumerate(b)], NOW, WALL)
+    first = DynamoSendGate({"sandbox": 5}, lead_ms=0).claim(
+        [request(mid, f"ca{i}") for i, mid in enumerate(a)], NOW, WALL
+    )
+    second = DynamoSendGate({"sandbox": 5}, lead_ms=0).claim(
+        [request(mid, f"cb{i}") for i, mid in enumerate(b)], NOW, WALL
+    )
     sends = slots_ms([first, second])
     assert len(sends) == 20
     assert largest_window_count(sends) <= 5
     assert min(second.slots.values()) >= max(first.slots.values())
     assert min(t for t, _ in sends) == round(WALL * 1000)
-    # About four seconds for 20 sends at 5/s (with the 50 ms margin per window)
-    # four windows of 1.05 s, five sends 200 ms apart in each: the last one 3 × 1.05 + 0.8 s after the first
-    assert (max(t for t, _ in sends) - min(t for t, _ in sends)) / 1000 <= 3 * 1.05 + 0.8 + 0.01
+    # Four windows of 1 s + the 100 ms margin, five sends 200 ms apart in each: the last one
+    # 3 × 1.1 + 0.8 s after the first.
+    assert (max(t for t, _ in sends) - min(t for t, _ in sends)) / 1000 <= 3 * 1.1 + 0.8 + 0.01
 
 
 @pytest.mark.usefixtures("atomic_requests")
@@ -289,7 +293,7 @@ def test_two_gates_booking_one_provider_concurrently_never_exceed_the_rate() -> 
     b = [stored(f"b-{i}", f"mb-{i}") for i in range(10)]
 
     def sender(ids: list[str], prefix: str) -> Callable[[], ClaimResult]:
-        gate = DynamoSendGate({"sandbox": 5})
+        gate = DynamoSendGate({"sandbox": 5}, lead_ms=0)
         return lambda: gate.claim([request(mid, f"{prefix}{i}") for i, mid in enumerate(ids)], NOW, WALL)
 
     results = race([sender(a, "ca"), sender(b, "cb")])
@@ -300,7 +304,7 @@ def test_two_gates_booking_one_provider_concurrently_never_exceed_the_rate() -> 
 
 def test_the_schedule_counts_parts() -> None:
     ids = [stored(f"p-{i}", f"mp-{i}") for i in range(6)]
-    gate = DynamoSendGate({"sandbox": 5})
+    gate = DynamoSendGate({"sandbox": 5}, lead_ms=0)
     result = gate.claim([request(mid, f"c{i}", parts=3) for i, mid in enumerate(ids)], NOW, WALL)
     sends = [(round(result.slots[mid] * 1000), 3) for mid in ids]
     assert largest_window_count(sends) <= 5
@@ -323,7 +327,7 @@ def test_a_gate_whose_schedule_moved_between_its_read_and_its_write_reads_again(
 
     a = [stored(f"a-{i}", f"ma-{i}") for i in range(5)]
     b = [stored(f"b-{i}", f"mb-{i}") for i in range(10)]
-    gate_a, gate_b = DynamoSendGate({"sandbox": 5}), DynamoSendGate({"sandbox": 5})
+    gate_a, gate_b = DynamoSendGate({"sandbox": 5}, lead_ms=0), DynamoSendGate({"sandbox": 5}, lead_ms=0)
     real = send_gate._read_schedule
     reads: list[int | None] = []
     b_result: list[ClaimResult] = []
