@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PORT = 4597
 STATE = ROOT / ".local" / f"bench-{PORT}"
 RATE = int(os.environ.get("BENCH_SEND_RATE", "10"))
-FAULTS = "crash=0.03,timeout=0.03,throttle=0.03,error=0.03"
+FAULTS = "crash=0.02,timeout=0.03,throttle=0.03,error=0.03"
 FAULT_MEMBERS = 2000
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
@@ -95,7 +95,7 @@ class Stack:
         for m in self.lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]:
             self.lam.update_event_source_mapping(UUID=m["UUID"], Enabled=enabled)
 
-    def poll_sends(self, until: Any, pollers: int = 5) -> None:
+    def poll_sends(self, until: Any, pollers: int = 5, timeout: float = 900) -> None:
         """Lambda's SQS poller, as AWS runs it for the send function: ``pollers`` at once (the
         mapping's MaximumConcurrency), each receiving up to 10 records, invoking the deployed
         function and deleting what it did not report as failed. (MiniStack's own mapping hands out
@@ -144,7 +144,7 @@ class Stack:
         for t in threads:
             t.start()
         try:
-            self.wait(until, 900, "the sends")
+            self.wait(until, timeout, "the sends", every=5.0)
         finally:
             stop.set()
             for t in threads:
@@ -170,12 +170,12 @@ class Stack:
             for i in self.scan("messages", ProjectionExpression="#s", ExpressionAttributeNames={"#s": "status"})
         )
 
-    def wait(self, done: Any, timeout: float, what: str) -> None:
+    def wait(self, done: Any, timeout: float, what: str, every: float = 1.0) -> None:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if done():
                 return
-            time.sleep(1)
+            time.sleep(every)
         raise RuntimeError(f"timed out waiting for {what}")
 
 
@@ -262,6 +262,7 @@ def _duplicates() -> dict[str, float]:
         fresh=True,
     )
     stack = Stack(info)
+    stack.send_mapping(False)  # our pollers, as in the first run (MiniStack's mapping is slow)
     rng = random.Random(7)
     now = datetime.now(UTC)
     members = [f"bench-f{i:05d}" for i in range(FAULT_MEMBERS)]
@@ -280,14 +281,27 @@ def _duplicates() -> dict[str, float]:
         ]
         stack.sqs.send_message_batch(QueueUrl=queue, Entries=entries)
 
-    def settled() -> bool:
-        pending = stack.statuses()
-        return pending.get("queued", 0) + pending.get("deferred", 0) == 0
+    quiet: list[bool] = []
 
-    stack.wait(settled, 1500, "every message to reach an outcome")
+    def settled() -> bool:
+        """Nothing left on the send queue, twice in a row (what exhausted its receives waits in
+        the dead-letter queue for `memberpulse dlq redrive`)."""
+        attributes = stack.sqs.get_queue_attributes(
+            QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        quiet.append(sum(int(v) for v in attributes.values()) == 0)
+        return quiet[-2:] == [True, True]
+
+    stack.poll_sends(settled, timeout=1500)
     outbox = Counter(i["message_id"]["S"] for i in stack.scan("outbox"))
     statuses = stack.statuses()
     duplicates = sum(n - 1 for n in outbox.values() if n > 1)
+    parked = int(
+        stack.sqs.get_queue_attributes(
+            QueueUrl=info["queues"]["send_dlq"], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+    )
+    print(f"  in the dead-letter queue after 5 receives: {parked}")
     print(
         f"  {len(members)} members, faults {FAULTS}; replayed {len(replayed)} stream records, "
         f"re-queued {len(again)} send intents"

@@ -49,6 +49,7 @@ def initial_secrets() -> dict[str, str]:
         {
             "twilio_auth_token": secrets.token_hex(16),
             "agora_callback_secret": secrets.token_hex(16),
+            "agora_sender": "store",  # the store's own Agora Chat account: replies are addressed to it
             "wecom_token": secrets.token_urlsafe(16),
             "wecom_aes_key": secrets.token_urlsafe(43)[:43].replace("-", "A").replace("_", "B"),
             "wecom_corp_id": "ww" + secrets.token_hex(8),

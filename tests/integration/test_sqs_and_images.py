@@ -6,6 +6,7 @@ import json
 from datetime import UTC, date, datetime
 
 import boto3
+import pytest
 
 from chalicelib.adapters.dynamo import DynamoMemberStore, image_to_member
 from chalicelib.adapters.sqs import SqsSendQueue
@@ -46,6 +47,32 @@ class TestSqsSendQueue:
             {"message_id": "m-a", "at": "2026-11-20T10:00:00Z"},
             {"message_id": "m-b", "at": "2026-11-20T10:00:00Z"},
         ]
+
+    def test_given_a_handler_batch_when_intents_are_held_then_they_go_together_at_the_end(self, aws):
+        calls: list[dict] = []
+        queue = SqsSendQueue(counting_client(calls), aws.queue_url)
+
+        with queue.batched():
+            for n in range(12):  # twelve stream records, one welcome each
+                queue.enqueue([f"m-{n:02d}"], datetime(2026, 11, 20, 10, n, tzinfo=UTC))
+            assert calls == []
+
+        assert [len(c["Entries"]) for c in calls] == [10, 2]
+        bodies = sorted((json.loads(m["Body"]) for m in aws.drain_queue()), key=lambda b: b["message_id"])
+        assert [b["message_id"] for b in bodies] == [f"m-{n:02d}" for n in range(12)]
+        assert bodies[11]["at"] == "2026-11-20T10:11:00Z"  # each keeps its own decision time
+
+    def test_given_a_handler_batch_that_fails_when_held_then_nothing_is_sent(self, aws):
+        calls: list[dict] = []
+        queue = SqsSendQueue(counting_client(calls), aws.queue_url)
+
+        with pytest.raises(RuntimeError), queue.batched():
+            queue.enqueue(["m-a"])
+            raise RuntimeError("the batch failed: its replay re-queues")
+
+        assert calls == []
+        queue.enqueue(["m-b"])  # held no more
+        assert len(calls) == 1
 
     def test_given_no_ids_when_enqueued_then_no_call(self, aws):
         calls: list[dict] = []

@@ -425,8 +425,12 @@ def test_from_secrets_reads_the_documented_names(server: StubServer, stub: Aliyu
     assert json.loads(stub.sent[-1]["TemplateParam"]) == {"text": "欢迎加入乐乐会员!回T退订"}
     assert len(provider.allowlist) == 2
     assert provider.error_codes["isv.SOMETHING"] == "opted_out"
-    with pytest.raises(ValueError):
-        AliyunSmsAdapter.from_secrets({"aliyun_access_key_id": AK})
+    # Without send credentials the webhook side still works; a send says what is missing.
+    webhook_only = AliyunSmsAdapter.from_secrets({"aliyun_access_key_id": AK})
+    assert webhook_only.send_unavailable == "aliyun: not configured for sending (no access key secret, template codes)"
+    with pytest.raises(ProviderError, match="not configured") as refused:
+        webhook_only.send(OutboundMessage("m1", "sms", "+8613800000000", "hi", "transactional"), NOW)
+    assert refused.value.code == "rejected" and not refused.value.retryable
     with pytest.raises(ValueError):
         AliyunSmsAdapter.from_secrets({**secrets, "aliyun_templates": "[1]"})
 

@@ -369,8 +369,10 @@ def test_from_secrets_reads_the_documented_names(server: StubServer, stub: Tence
     assert stub.sent[-1]["TemplateId"] == "100009"
     assert server.requests[-1].headers["x-tc-region"] == "ap-nanjing"
     assert len(provider.allowlist) == 1
-    with pytest.raises(ValueError):
-        TencentSmsAdapter.from_secrets({"tencent_secret_id": SECRET_ID})
+    webhook_only = TencentSmsAdapter.from_secrets({"tencent_secret_id": SECRET_ID})
+    assert webhook_only.send_unavailable is not None and "secret key" in webhook_only.send_unavailable
+    with pytest.raises(ProviderError, match="not configured"):
+        webhook_only.send(OutboundMessage("m1", "sms", "+8613800000000", "hi", "transactional"), NOW)
     with pytest.raises(ValueError):
         TencentSmsAdapter.from_secrets({**secrets, "tencent_templates": "nope"})
 

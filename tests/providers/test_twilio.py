@@ -148,8 +148,10 @@ def test_from_secrets_and_config_checks() -> None:
     )
     assert made.messaging_service_sid == "MG1" and made.from_number is None
     assert not made.can_lookup and not made.dedupes
-    with pytest.raises(ValueError):
-        TwilioSmsAdapter.from_secrets({"twilio_account_sid": SID, "twilio_auth_token": TOKEN}, public_webhook_url=HOOK)
+    webhook_only = TwilioSmsAdapter.from_secrets({"twilio_auth_token": TOKEN})
+    assert webhook_only.send_unavailable is not None and "account sid" in webhook_only.send_unavailable
+    with pytest.raises(ProviderError, match="not configured"):
+        webhook_only.send(OutboundMessage("m1", "sms", "+15005550006", "hi", "transactional"), NOW)
     with pytest.raises(ValueError):
         TwilioSmsAdapter(account_sid=SID, auth_token="", from_number="+1", public_webhook_url=HOOK)
 

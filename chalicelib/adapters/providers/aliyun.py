@@ -38,14 +38,12 @@ fallback), ``aliyun_endpoint``, optional ``aliyun_template_variable``, ``aliyun_
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from alibabacloud_dysmsapi20170525 import models as sms_models  # type: ignore[import-untyped]
 from alibabacloud_dysmsapi20170525.client import Client  # type: ignore[import-untyped]
@@ -58,6 +56,7 @@ from ...domain.phones import mask
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .china_sms import check_source, host_and_protocol, networks
 
 log = logging.getLogger(__name__)
 
@@ -127,22 +126,29 @@ class AliyunSmsAdapter(ProviderAdapter):
         scheme picks the protocol, https when none). ``timeout`` bounds each call in seconds (Alibaba
         advises ≥1 s). ``ip_allowlist``: CIDRs allowed to call the webhook (empty: anyone holding
         the path token). ``error_codes`` adds to / overrides the Alibaba code → our code table."""
-        if not access_key_id or not access_key_secret:
-            raise ValueError("aliyun: access key id and secret are required")
-        if not templates:
-            raise ValueError("aliyun: at least one template code is required")
+        missing = [
+            what
+            for what, value in (
+                ("access key id", access_key_id),
+                ("access key secret", access_key_secret),
+                ("template codes", templates),
+            )
+            if not value
+        ]
+        if missing:
+            self.send_unavailable = f"aliyun: not configured for sending (no {', '.join(missing)})"
         self.templates = dict(templates)
         self.sign_name = sign_name.strip()
         self.template_variable = template_variable or "content"
         self.max_items = max_items
-        self.allowlist = _networks(ip_allowlist)
+        self.allowlist = networks(ip_allowlist)
         self.error_codes = dict(ERROR_CODES)
         for code, ours in (error_codes or {}).items():
             if ours not in OUR_CODES:
                 raise ValueError(f"aliyun: unknown failure code {ours!r} for {code!r}")
             self.error_codes[code] = ours
-        if client is None:
-            host, protocol = _host_and_protocol(endpoint)
+        if client is None and not missing:
+            host, protocol = host_and_protocol(endpoint, DEFAULT_ENDPOINT, "aliyun")
             client = Client(
                 Config(
                     access_key_id=access_key_id,
@@ -153,7 +159,7 @@ class AliyunSmsAdapter(ProviderAdapter):
                     connect_timeout=int((connect_timeout or min(timeout, 5.0)) * 1000),
                 )
             )
-        self._client = client
+        self._client: Any = client  # None only when send_unavailable says why
 
     @classmethod
     def from_secrets(cls, secrets: Mapping[str, str], **overrides: Any) -> AliyunSmsAdapter:
@@ -181,6 +187,7 @@ class AliyunSmsAdapter(ProviderAdapter):
     # --- send side -------------------------------------------------------------------------
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        self.require_send_config()
         sign, body = self._sign_and_body(message.text)
         template = self._template(message.trigger)
         request = sms_models.SendSmsRequest(
@@ -205,6 +212,7 @@ class AliyunSmsAdapter(ProviderAdapter):
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None:
         """Alibaba's record of ``message`` by ``OutId``: today's and yesterday's sends (Beijing
         dates) to the number, newest pages first; None when it is not there."""
+        self.require_send_config()
         today = now.astimezone(BEIJING).date()
         for day in (today, today - timedelta(days=1)):
             for page in range(1, LOOKUP_MAX_PAGES + 1):
@@ -311,7 +319,7 @@ class AliyunSmsAdapter(ProviderAdapter):
     # --- webhook side ----------------------------------------------------------------------
 
     def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        _check_source(self.allowlist, request.source_ip)
+        check_source(self.allowlist, request.source_ip)
         method = request.method.upper()
         if method in ("GET", "HEAD"):
             return WebhookResult(WebhookAnswer(200, PROBE_OK))
@@ -432,31 +440,6 @@ def _details(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     dtos = answer.get("SmsSendDetailDTOs")
     rows = dtos.get("SmsSendDetailDTO") if isinstance(dtos, dict) else None
     return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
-
-
-def _host_and_protocol(endpoint: str) -> tuple[str, str]:
-    endpoint = endpoint.strip() or DEFAULT_ENDPOINT
-    if "://" not in endpoint:
-        return endpoint.rstrip("/"), "https"
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"aliyun: endpoint {endpoint!r} is not an http(s) URL")
-    return parts.netloc, parts.scheme
-
-
-def _networks(cidrs: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
-
-
-def _check_source(allowlist: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], source_ip: str | None) -> None:
-    if not allowlist:
-        return
-    try:
-        address = ipaddress.ip_address((source_ip or "").strip())
-    except ValueError as exc:
-        raise WebhookRejected(403, "forbidden_source", "caller address unknown") from exc
-    if not any(address in network for network in allowlist):
-        raise WebhookRejected(403, "forbidden_source", "caller address not allowed")
 
 
 def _json_array(body: bytes) -> list[Any]:

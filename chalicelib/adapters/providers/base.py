@@ -88,6 +88,15 @@ class ProviderAdapter(ABC):
         return None
 
     can_lookup: ClassVar[bool] = False
+    # Why this adapter cannot send (its send credentials are not configured): the webhook side
+    # still works, e.g. on the local stack, which has only the webhook secrets.
+    send_unavailable: str | None = None
+
+    def require_send_config(self) -> None:
+        from ...ports import ProviderError
+
+        if self.send_unavailable:
+            raise ProviderError(self.send_unavailable, retryable=False, code="rejected")
 
     @abstractmethod
     def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult: ...

@@ -42,14 +42,12 @@ id, ``"default"`` fallback), ``tencent_endpoint``, ``tencent_region``; optional
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from tencentcloud.common import credential  # type: ignore[import-untyped]
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import (  # type: ignore[import-untyped]
@@ -66,6 +64,7 @@ from ...domain.phones import mask
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .china_sms import check_source, host_and_protocol, networks
 
 log = logging.getLogger(__name__)
 
@@ -134,23 +133,29 @@ class TencentSmsAdapter(ProviderAdapter):
         """``endpoint``: ``sms.tencentcloudapi.com`` or a URL (``http://127.0.0.1:8080`` for a stub;
         the scheme picks the protocol, https when none). ``timeout`` bounds each call in seconds.
         ``ip_allowlist``: CIDRs allowed to call the webhook (empty: anyone holding the path token)."""
-        if not secret_id or not secret_key:
-            raise ValueError("tencent: secret id and key are required")
-        if not sdk_app_id:
-            raise ValueError("tencent: the SmsSdkAppId is required")
-        if not templates:
-            raise ValueError("tencent: at least one template id is required")
+        missing = [
+            what
+            for what, value in (
+                ("secret id", secret_id),
+                ("secret key", secret_key),
+                ("SmsSdkAppId", sdk_app_id),
+                ("template ids", templates),
+            )
+            if not value
+        ]
+        if missing:
+            self.send_unavailable = f"tencent: not configured for sending (no {', '.join(missing)})"
         self.sdk_app_id = sdk_app_id
         self.templates = dict(templates)
         self.sign_name = sign_name.strip()
         self.max_items = max_items
         self.lookup_window = min(lookup_window, MAX_LOOKUP_WINDOW)
-        self.allowlist = _networks(ip_allowlist)
-        if client is None:
-            host, protocol = _host_and_protocol(endpoint)
+        self.allowlist = networks(ip_allowlist)
+        if client is None and not missing:
+            host, protocol = host_and_protocol(endpoint, DEFAULT_ENDPOINT, "tencent")
             http = HttpProfile(endpoint=host, protocol=protocol, reqTimeout=timeout)
             client = SmsClient(credential.Credential(secret_id, secret_key), region, ClientProfile(httpProfile=http))
-        self._client = client
+        self._client: Any = client  # None only when send_unavailable says why
 
     @classmethod
     def from_secrets(cls, secrets: Mapping[str, str], **overrides: Any) -> TencentSmsAdapter:
@@ -177,6 +182,7 @@ class TencentSmsAdapter(ProviderAdapter):
     # --- send side -------------------------------------------------------------------------
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        self.require_send_config()
         sign, body = self._sign_and_body(message.text)
         request = sms_models.SendSmsRequest()
         request.PhoneNumberSet = [message.to]
@@ -204,6 +210,7 @@ class TencentSmsAdapter(ProviderAdapter):
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None:
         """Tencent's record of ``message`` by ``SessionContext`` among the number's reported
         statuses of the last ``lookup_window``; None when not (yet) there."""
+        self.require_send_config()
         request = sms_models.PullSmsSendStatusByPhoneNumberRequest()
         request.BeginTime = int((now - self.lookup_window).timestamp())
         request.EndTime = int(now.timestamp())
@@ -279,7 +286,7 @@ class TencentSmsAdapter(ProviderAdapter):
     # --- webhook side ----------------------------------------------------------------------
 
     def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        _check_source(self.allowlist, request.source_ip)
+        check_source(self.allowlist, request.source_ip)
         if request.method.upper() != "POST":
             raise WebhookRejected(400, "method", "Tencent callbacks are POSTs")
         if len(request.body) > MAX_BODY:
@@ -385,31 +392,6 @@ def _digits(value: str | None, shortest: int, longest: int) -> str | None:
     if text.isascii() and text.isdigit() and shortest <= len(text) <= longest:
         return text
     return None
-
-
-def _host_and_protocol(endpoint: str) -> tuple[str, str]:
-    endpoint = endpoint.strip() or DEFAULT_ENDPOINT
-    if "://" not in endpoint:
-        return endpoint.rstrip("/"), "https"
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"tencent: endpoint {endpoint!r} is not an http(s) URL")
-    return parts.netloc, parts.scheme
-
-
-def _networks(cidrs: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
-
-
-def _check_source(allowlist: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], source_ip: str | None) -> None:
-    if not allowlist:
-        return
-    try:
-        address = ipaddress.ip_address((source_ip or "").strip())
-    except ValueError as exc:
-        raise WebhookRejected(403, "forbidden_source", "caller address unknown") from exc
-    if not any(address in network for network in allowlist):
-        raise WebhookRejected(403, "forbidden_source", "caller address not allowed")
 
 
 def _json_object(text: str | None, key: str) -> dict[str, str]:

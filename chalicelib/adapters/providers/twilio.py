@@ -130,12 +130,19 @@ class TwilioSmsAdapter(ProviderAdapter):
         """``base_url`` replaces ``https://api.twilio.com`` (tests: a local stub); ``timeout`` bounds
         each API call in seconds; ``public_webhook_url`` is what Twilio calls back (StatusCallback)
         and what inbound signatures are checked against."""
-        if not account_sid or not auth_token:
-            raise ValueError("twilio: account sid and auth token are required")
-        if not from_number and not messaging_service_sid:
-            raise ValueError("twilio: a From number or a MessagingServiceSid is required")
-        if not public_webhook_url:
-            raise ValueError("twilio: the public webhook URL is required")
+        if not auth_token:
+            raise ValueError("twilio: the auth token is required (it checks every webhook's signature)")
+        missing = [
+            what
+            for what, value in (
+                ("account sid", account_sid),
+                ("From number or MessagingServiceSid", from_number or messaging_service_sid),
+                ("public webhook URL", public_webhook_url),
+            )
+            if not value
+        ]
+        if missing:
+            self.send_unavailable = f"twilio: not configured for sending (no {', '.join(missing)})"
         self.account_sid = account_sid
         self.from_number = from_number or None
         self.messaging_service_sid = messaging_service_sid or None
@@ -143,12 +150,12 @@ class TwilioSmsAdapter(ProviderAdapter):
         self._validator = RequestValidator(auth_token)
         self._http = _HeaderKeepingHttpClient(timeout)
         self._timeout = timeout
-        if client is None:
+        if client is None and not missing:
             client = Client(account_sid, auth_token, http_client=self._http)
             if base_url:
                 # Every v2010 request is built from the API domain's base_url at call time.
                 client.api.base_url = base_url.rstrip("/")
-        self._client = client
+        self._client: Any = client  # None only when send_unavailable says why
 
     @classmethod
     def from_secrets(cls, secrets: Mapping[str, str], **overrides: Any) -> TwilioSmsAdapter:
@@ -173,6 +180,7 @@ class TwilioSmsAdapter(ProviderAdapter):
         return f"{self.public_webhook_url}{glue}{urlencode({'message_id': message_id})}"
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        self.require_send_config()
         params: dict[str, Any] = {
             "to": message.to,
             "body": message.text,
