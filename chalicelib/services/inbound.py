@@ -282,7 +282,11 @@ class InboundService:
         """Answer on the channel the member wrote on, through the provider they wrote to when it
         can send there (a Twilio number answers from Twilio), else the channel's configured one."""
         adapter: PullingProvider | None = self.adapters().get(event.provider)
-        provider = event.provider if adapter is not None and event.channel in adapter.channels else None
+        can_send = adapter is not None and event.channel in adapter.channels
+        if can_send and getattr(adapter, "send_unavailable", None):
+            # Webhook-only here (no send credentials, e.g. the local stack): the channel's own provider.
+            can_send = False
+        provider = event.provider if can_send else None
         occurrence = reply_occurrence(event.provider, event.event_id)
         planned = self.replier.reply(member, rule, occurrence, event.channel, facts, now, provider=provider)
         self.log("reply planned", member_id=member.member_id, rule=rule, planned=len(planned))

@@ -41,6 +41,7 @@ class FakeAdapter:
 
     def __init__(self, channels: frozenset[Channel], fetched: list[InboundEvent] | None = None) -> None:
         self.channels = channels
+        self.send_unavailable: str | None = None
         self.fetched = fetched or []
         self.fetch_calls = 0
 
@@ -394,6 +395,18 @@ class TestFetch:
         assert [m.trigger for m in world.replies()] == ["reply_help"]
         assert world.replies()[0].provider == "wecom"  # answered through the provider written to
         assert world.cursors.values == {"wecom:cursor": "next-1"}
+
+    def test_given_a_webhook_only_provider_when_it_brings_a_reply_then_the_channel_provider_answers(
+        self, world: World
+    ) -> None:
+        pulled = [reply("HELP", "w-1", sender="agora_u1", channel=Channel.IM, provider="wecom")]
+        world.adapters["wecom"] = FakeAdapter(frozenset({Channel.IM}), pulled)
+        world.adapters["wecom"].send_unavailable = "wecom: not configured for sending (missing secret or open_kfid)"
+
+        world.service.handle(InboundEvent("wecom", InboundKind.FETCH, "n-1", NOW, Channel.IM), NOW)
+
+        [answer] = world.replies()
+        assert (answer.channel, answer.provider) == (Channel.IM, "sandbox")  # the IM channel's own provider
 
     def test_given_an_unconfigured_provider_when_a_fetch_notice_arrives_then_nothing(self, world: World) -> None:
         notice = InboundEvent("wecom", InboundKind.FETCH, "n-1", NOW, Channel.IM)

@@ -100,6 +100,9 @@ class AgoraChatProvider(ProviderAdapter):
         self.clock = clock
         self._fixed_token = app_token
         self._token: _AppToken | None = None
+        missing = self._missing_send_settings()
+        if missing:
+            self.send_unavailable = f"agora: not configured for sending (missing {', '.join(missing)})"
 
     @classmethod
     def from_secrets(cls, secrets: Mapping[str, str], **overrides: Any) -> AgoraChatProvider:
@@ -179,7 +182,7 @@ class AgoraChatProvider(ProviderAdapter):
         self._token = _AppToken(token, now + lifetime)
         return token
 
-    def _require_send_settings(self) -> None:
+    def _missing_send_settings(self) -> list[str]:
         missing = [
             name
             for name, value in (("host", self.base_url), ("org", self.org), ("app", self.app), ("sender", self.sender))
@@ -187,6 +190,10 @@ class AgoraChatProvider(ProviderAdapter):
         ]
         if not self._fixed_token and not (self.client_id and self.client_secret):
             missing.append("client_id/client_secret or app_token")
+        return missing
+
+    def _require_send_settings(self) -> None:
+        missing = self._missing_send_settings()
         if missing:
             raise ProviderError(f"agora: not configured for sending (missing {', '.join(missing)})", False)
 

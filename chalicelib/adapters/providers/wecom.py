@@ -110,6 +110,8 @@ class WeComKfProvider(ProviderAdapter):
         self.aes_key = _aes_key(encoding_aes_key)
         self.secret = secret
         self.open_kfid = open_kfid
+        if not (secret and open_kfid):
+            self.send_unavailable = "wecom: not configured for sending (missing secret or open_kfid)"
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.token_margin = token_margin
