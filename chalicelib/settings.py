@@ -19,7 +19,6 @@ class Settings:
     messages_table: str
     products_table: str
     api_keys_table: str
-    idempotency_table: str
     outbox_table: str
     timers_table: str
     counters_table: str
@@ -58,7 +57,6 @@ def get_settings() -> Settings:
         messages_table=_env("MESSAGES_TABLE", "memberpulse-messages"),
         products_table=_env("PRODUCTS_TABLE", "memberpulse-products"),
         api_keys_table=_env("API_KEYS_TABLE", "memberpulse-api-keys"),
-        idempotency_table=_env("IDEMPOTENCY_TABLE", "memberpulse-idempotency"),
         outbox_table=_env("OUTBOX_TABLE", "memberpulse-outbox"),
         timers_table=_env("TIMERS_TABLE", "memberpulse-timers"),
         counters_table=_env("COUNTERS_TABLE", "memberpulse-counters"),

@@ -37,7 +37,6 @@ TABLE_ENV = {
     "MESSAGES_TABLE": "memberpulse-messages",
     "PRODUCTS_TABLE": "memberpulse-products",
     "API_KEYS_TABLE": "memberpulse-api-keys",
-    "IDEMPOTENCY_TABLE": "memberpulse-idempotency",
     "OUTBOX_TABLE": "memberpulse-outbox",
 }
 os.environ.update(TABLE_ENV)
