@@ -329,7 +329,7 @@ def run() -> None:
         dup = _duplicates()
         print(
             f"  duplicates in a fault-injection run of {dup['messages']:.0f} sends: {dup['duplicates']:.0f} "
-            f"(goal 0); delivered {dup['delivered_share']:.1%}"
+            f"(goal 0); delivered {dup['delivered_share']:.2%}"
         )
     finally:
         _down()
