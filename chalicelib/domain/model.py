@@ -180,6 +180,7 @@ class Message:
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
     read_at: datetime | None = None
+    clicked_at: datetime | None = None  # the first click on one of its tracked links
     reason: str | None = None
     provider_message_id: str | None = None
     parts: int | None = None

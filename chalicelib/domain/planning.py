@@ -115,7 +115,7 @@ def describe(message: Message) -> dict[str, Any]:
         "text": message.text,
         "created_at": to_iso(message.created_at),
     }
-    for key in ("send_after", "sent_at", "delivered_at", "read_at"):
+    for key in ("send_after", "sent_at", "delivered_at", "read_at", "clicked_at"):
         value = getattr(message, key)
         if value is not None:
             out[key] = to_iso(value)

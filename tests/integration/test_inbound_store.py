@@ -21,6 +21,7 @@ from chalicelib.adapters.inbound_store import (
 )
 from chalicelib.domain.links import Link
 from chalicelib.domain.model import PENDING_STATUSES, Channel, Member, Message, MessageStatus, StatusChange
+from chalicelib.domain.planning import describe
 from chalicelib.domain.replies import HandoffTicket
 
 from .conftest import REGION
@@ -137,6 +138,9 @@ class TestLinks:
         assert item["last_clicked_at"]["S"] == "2026-11-20T04:00:00Z"
         [message] = aws.scan("MessagesTable")
         assert message["clicked_at"]["S"] == "2026-11-20T03:00:00Z"
+        stored = messages.get("m-abc")
+        assert stored is not None and stored.clicked_at == T0 + timedelta(hours=1)
+        assert describe(stored)["clicked_at"] == "2026-11-20T03:00:00Z"  # in the messages API
 
     def test_given_an_erased_message_when_its_link_is_clicked_then_counted_and_nothing_recreated(self, aws) -> None:
         store = DynamoLinkStore()
