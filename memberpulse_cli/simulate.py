@@ -581,7 +581,7 @@ def run(opts: Options, out: Any = None, err: Any = None) -> int:
 
         snap = snapshot_from_stack(read_stack_file(opts.stack_file))
     else:
-        from .importer import read_snapshot_dir
+        from .snapshot import read_snapshot_dir
 
         as_of = at_local(start, clock_time(0), ZoneInfo(opts.store_zone))
         csv_snap = read_snapshot_dir(Path(opts.source), opts.store_zone, opts.phone_region, as_of)

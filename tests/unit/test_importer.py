@@ -16,9 +16,10 @@ import pytest
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.services.members import MemberService
 from memberpulse_cli.client import Reply
-from memberpulse_cli.importer import (
-    ImportOptions,
-    ProgressBar,
+from memberpulse_cli.importer import ImportOptions, ProgressBar, run_cli, run_import
+from memberpulse_cli.main import main
+from memberpulse_cli.project import CliError
+from memberpulse_cli.snapshot import (
     normalize_day,
     normalize_time,
     parse_members,
@@ -27,11 +28,7 @@ from memberpulse_cli.importer import (
     read_orders,
     read_snapshot_dir,
     read_table,
-    run_cli,
-    run_import,
 )
-from memberpulse_cli.main import main
-from memberpulse_cli.project import CliError
 from tests.fakes import NOW, FakeMemberStore, FakeMessageStore, FakeProductStore
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -79,7 +76,7 @@ class NoApi:
 
 
 def table(text: str, name: str = "members.csv") -> Any:
-    from memberpulse_cli.importer import _CHILD_COLUMN, MEMBER_COLUMNS, ORDER_COLUMNS, ORDER_REQUIRED
+    from memberpulse_cli.snapshot import _CHILD_COLUMN, MEMBER_COLUMNS, ORDER_COLUMNS, ORDER_REQUIRED
 
     if name == "orders.csv":
         return read_table(text, name, ORDER_COLUMNS, ORDER_REQUIRED)
