@@ -8,8 +8,10 @@ A reply is normalised (``normalize``) and then, in this order of precedence:
    message that *is* an opt-out word beats everything;
 2. a ``within`` word stands anywhere in a short message (≤ ``within_max_chars``), same order:
    "我要售后", "转人工客服" → handoff;
-3. a child's age ("3岁男孩", "两岁半", "18 month old") → recommend, with the gender nearest the age;
-   handoff beats recommend because a member asking for a person wants a person, not a product;
+3. a child's age ("3岁男孩", "两岁半", "18 month old") → recommend, with the gender nearest the age
+   (the age grammar lives in ``child_age.py``; this module only hands it normalised clauses and the
+   locale's gender/child words); handoff beats recommend because a member asking for a person wants
+   a person, not a product;
 4. otherwise ``none``: kept as conversation history, no automatic reply.
 
 Short codes ("T", "N", "R") only ever match as the whole message, so "Thanks", "T恤" and "N95口罩"
@@ -26,6 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .child_age import MAX_AGE_MONTHS as MAX_AGE_MONTHS  # re-exported: the router's public names stay
+from .child_age import AgeMatch as AgeMatch
+from .child_age import find_ages as find_ages
+from .child_age import read_child, split_clauses
+
 KEYWORDS_FILE = Path(__file__).resolve().parent.parent / "keywords.toml"
 INTENTS = ("opt_out", "opt_in", "help", "handoff")  # precedence order among keyword intents
 REPLY_RULES = {
@@ -35,7 +42,6 @@ REPLY_RULES = {
     "handoff": "reply_handoff",
     "recommend": "reply_recommendation",
 }
-MAX_AGE_MONTHS = 16 * 12 + 11  # "ages outside 0–16 years → none": 16岁半 is still 16
 _ASCII_WORD = "abcdefghijklmnopqrstuvwxyz0123456789"
 _DIGITS = "0123456789"
 
@@ -178,90 +184,6 @@ class KeywordBook:
         return self.merged
 
 
-# ---------------------------------------------------------------------------- a child's age
-
-
-@dataclass(frozen=True)
-class AgeMatch:
-    """An age phrase in a normalised clause."""
-
-    start: int
-    end: int
-    months: int  # -1: not a sensible age ("3岁15个月")
-    needs_context: bool  # a bare count ("3个月", "3 years"): counts only if a child is named or it is all
-
-
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4}
-_CN_DIGITS |= {"五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_EN_NUMBERS = {
-    word: n
-    for n, word in enumerate(
-        [
-            *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"),
-            *("twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"),
-        ]
-    )
-}
-_ARABIC = r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?"
-_CN_NUM = rf"(?:{_ARABIC}|[一二三四五六七八九]?十[一二三四五六七八九]?|[零〇一二两兩三四五六七八九])"
-_EN_NUM = rf"(?:{_ARABIC}|(?<![a-z])(?:{'|'.join(sorted(_EN_NUMBERS, key=len, reverse=True))}))"
-_AGED = r"(?:(?<![a-z])(?P<aged>aged?) )?"
-_MONTH_UNIT = r" ?(?:months?|mos?)(?![a-z])"
-# Groups: n = years, half = +6 months, m = months; "old" or "aged" present = clearly an age. An empty
-# (?P<old>) marks patterns that are always an age ("3岁").
-_AGE_PATTERNS = tuple(
-    re.compile(pattern)
-    for pattern in (
-        rf"(?P<n>{_CN_NUM})[周週]?[岁歲嵗](?:(?P<half>半)|零?(?P<m>{_CN_NUM})[个個]?月)?(?P<old>)",
-        r"(?<![0-9零〇一二两兩三四五六七八九十])(?P<half>半)[岁歲嵗](?P<old>)",
-        rf"(?P<m>{_CN_NUM})(?:[个個]半?多?月|月(?=大))(?P<old>大)?",
-        rf"{_AGED}(?P<n>{_EN_NUM})(?P<half> and a half)? ?(?:years?|yrs?|y)(?![a-z])"
-        rf"(?: (?:and )?(?P<m>{_EN_NUM}){_MONTH_UNIT})?(?P<old> ?old(?![a-z]))?",
-        rf"(?P<n>{_EN_NUM}) ?y ?o(?![a-z])(?P<old>)",
-        rf"{_AGED}(?P<m>{_EN_NUM}){_MONTH_UNIT}(?P<old> old(?![a-z]))?",
-        rf"(?<![a-z])(?P<aged>aged?) (?P<n>{_EN_NUM})(?![a-z0-9.]| ?(?:months?|mos?|years?|yrs?|y)(?![a-z]))",
-    )
-)
-
-
-def _number(raw: str) -> float | None:
-    if raw[0] in _DIGITS:
-        return float(raw) if len(raw) <= 6 else None
-    if raw in _EN_NUMBERS:
-        return _EN_NUMBERS[raw]
-    tens, ten, units = raw.partition("十")
-    if not ten:
-        return _CN_DIGITS[raw]
-    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[units] if units else 0)
-
-
-def _months(groups: dict[str, str | None]) -> int:
-    n, m = groups.get("n"), groups.get("m")
-    years = _number(n) if n else 0.0
-    extra = _number(m) if m else 0.0
-    if years is None or extra is None or (n and extra >= 12):
-        return -1
-    return int(years * 12 + (6 if groups.get("half") else 0) + extra + 1e-9)
-
-
-def find_ages(clause: str) -> list[AgeMatch]:
-    """Every age phrase in a normalised clause, leftmost first, none overlapping (the longest wins)."""
-    found = sorted(
-        (
-            AgeMatch(m.start(), m.end(), _months(groups), groups.get("old") is None and groups.get("aged") is None)
-            for pattern in _AGE_PATTERNS
-            for m in pattern.finditer(clause)
-            for groups in (m.groupdict(),)
-        ),
-        key=lambda age: (age.start, -age.end),
-    )
-    ages: list[AgeMatch] = []
-    for age in found:
-        if not ages or age.start >= ages[-1].end:
-            ages.append(age)
-    return ages
-
-
 # ---------------------------------------------------------------------------- classify
 
 
@@ -281,46 +203,10 @@ def classify(text: str, locale: str, book: KeywordBook) -> Intent:
             found = [(m.start(), -len(m.group()), p) for p in words.within[kind] for m in [p.pattern.search(norm)] if m]
             if found:  # the leftmost, longest word: "转人工客服" was decided by 转人工
                 return Intent(kind, REPLY_RULES[kind], matched=min(found, key=lambda f: f[:2])[2].written)
-    return _recommend(text, words) or NO_INTENT
-
-
-_CLAUSE_BREAK = re.compile(r"[,;!?\n。、]|(?<![0-9])\.|\.(?![0-9])")
-
-
-def _recommend(text: str, words: LocaleWords) -> Intent | None:
-    """The first child's age in range, with the gender word nearest it in its clause (after it on a
-    tie: "3岁男孩"); failing that, the one gender named anywhere in the message, if only one is."""
-    clauses = [normalize(part) for part in _CLAUSE_BREAK.split(unicodedata.normalize("NFKC", text))]
-    genders = [_gender_spans(clause, words) for clause in clauses]
-    named = {gender for spans in genders for _, _, gender in spans}
-    for clause, spans in zip(clauses, genders, strict=True):
-        child_named = bool(spans) or any(phrase.pattern.search(clause) for phrase in words.child)
-        for age in find_ages(clause):
-            alone = age.start == 0 and age.end == len(clause)
-            if not 0 <= age.months <= MAX_AGE_MONTHS or (age.needs_context and not (child_named or alone)):
-                continue
-            gender = _nearest(age, spans) or (next(iter(named)) if len(named) == 1 else None)
-            return Intent("recommend", REPLY_RULES["recommend"], age.months, gender, clause[age.start : age.end])
-    return None
-
-
-def _gender_spans(clause: str, words: LocaleWords) -> list[tuple[int, int, str]]:
-    for phrase in words.ignore:
-        clause = phrase.pattern.sub(lambda m: "\0" * len(m.group()), clause)
-    return [
-        (start, end, gender)
-        for gender, phrases in (("boy", words.boy), ("girl", words.girl))
-        for phrase in phrases
-        for start, end in phrase.spans(clause)
-    ]
-
-
-def _nearest(age: AgeMatch, spans: list[tuple[int, int, str]]) -> str | None:
-    def distance(span: tuple[int, int, str]) -> tuple[int, int]:
-        start, end, _ = span
-        return (start - age.end, 0) if start >= age.end else (max(age.start - end, 0), 1)
-
-    return min(spans, key=distance)[2] if spans else None
+    child = read_child([normalize(clause) for clause in split_clauses(text)], words)
+    if child is None:
+        return NO_INTENT
+    return Intent("recommend", REPLY_RULES["recommend"], child.months, child.gender, child.matched)
 
 
 # ---------------------------------------------------------------------------- loading
