@@ -237,31 +237,28 @@ def _print(messages: list[dict[str, Any]], indent: str = "") -> None:
 
 
 def _summary(messages: list[dict[str, Any]]) -> None:
-    _line("\n5. What happened, per rule (planned → sent → delivered; suppressed = no consent)")
-    by_rule: dict[str, Counter[str]] = {}
+    _line("\n5. What worked, per rule (planned → sent → delivered → read → clicked; suppressed = no consent)")
+    columns = ("planned", "sent", "delivered", "read", "clicked", "suppressed", "other")
+    widths = (8, 6, 10, 6, 8, 11, 7)
+    _line("   " + f"{'rule':<20}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
+    by_rule: dict[str, list[dict[str, Any]]] = {}
     for m in messages:
-        by_rule.setdefault(m["trigger"], Counter())[m["status"]] += 1
-    _line(f"   {'rule':<20}{'planned':>8}{'sent':>6}{'delivered':>10}{'suppressed':>11}{'other':>7}")
+        by_rule.setdefault(m["trigger"], []).append(m)
     totals: Counter[str] = Counter()
-    for rule, counts in sorted(by_rule.items()):
-        planned = sum(counts.values())
-        sent = sum(counts[s] for s in ("sent", "delivered", "read"))
-        delivered = counts["delivered"] + counts["read"]
-        other = planned - sent - counts["suppressed"]
-        totals.update(
-            {
-                "planned": planned,
-                "sent": sent,
-                "delivered": delivered,
-                "suppressed": counts["suppressed"],
-                "other": other,
-            }
-        )
-        _line(f"   {rule:<20}{planned:>8}{sent:>6}{delivered:>10}{counts['suppressed']:>11}{other:>7}")
-    _line(
-        f"   {'total':<20}{totals['planned']:>8}{totals['sent']:>6}{totals['delivered']:>10}"
-        f"{totals['suppressed']:>11}{totals['other']:>7}"
-    )
+    for rule, mine in sorted(by_rule.items()):
+        status = Counter(m["status"] for m in mine)
+        row = {
+            "planned": len(mine),
+            "sent": sum(status[s] for s in ("sent", "delivered", "read")),
+            "delivered": status["delivered"] + status["read"],
+            "read": sum(1 for m in mine if m["status"] == "read" or m.get("read_at")),
+            "clicked": sum(1 for m in mine if m.get("clicked_at")),
+            "suppressed": status["suppressed"],
+        }
+        row["other"] = row["planned"] - row["sent"] - row["suppressed"]
+        totals.update(row)
+        _line("   " + f"{rule:<20}" + "".join(f"{row[c]:>{w}}" for c, w in zip(columns, widths, strict=True)))
+    _line("   " + f"{'total':<20}" + "".join(f"{totals[c]:>{w}}" for c, w in zip(columns, widths, strict=True)))
 
 
 if __name__ == "__main__":
