@@ -61,11 +61,14 @@ def providers() -> Mapping[str, Provider]:
 
     s = get_settings()
     sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults))
-    overrides: dict[str, dict[str, Any]] = {}
-    token = webhook_secrets().get("webhook_token_twilio") if s.public_api_url else None
-    if token:
+
+    def overrides(secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        token = secrets.get("webhook_token_twilio")
+        if not (s.public_api_url and token):
+            return {}
         # Twilio signs the exact public URL it calls.
-        overrides["twilio"] = {"public_webhook_url": f"{s.public_api_url.rstrip('/')}/webhooks/twilio/{token}"}
+        return {"twilio": {"public_webhook_url": f"{s.public_api_url.rstrip('/')}/webhooks/twilio/{token}"}}
+
     return ProviderRegistry(webhook_secrets, {"sandbox": sandbox}, overrides)
 
 

@@ -345,23 +345,8 @@ def _walk(
             # Dropped at firing time; or the same (member, rule, occurrence) as an earlier message,
             # which the message store refuses to create again (so nothing is sent).
             if show and include_dropped:
-                local = timer.due_at.astimezone(tz)
                 why = reason if facts is None else "duplicate occurrence: same message id as an earlier message"
-                rows.append(
-                    Row(
-                        local.date(),
-                        timer.due_at,
-                        local,
-                        member.member_id,
-                        timer.rule_id,
-                        "",
-                        "dropped",
-                        "",
-                        why,
-                        timer.occurrence,
-                        mid,
-                    )
-                )
+                rows.append(_row(timer, member.member_id, tz, mid, "", "dropped", "", why))
             if facts is None:
                 continue
         else:
@@ -369,26 +354,31 @@ def _walk(
             if show:
                 trigger = Trigger(timer.rule_id, member.member_id, timer.occurrence, timer.due_at, facts)
                 message = plan_message(member, trigger, book, providers, timer.due_at)
-                local = timer.due_at.astimezone(tz)
-                rows.append(
-                    Row(
-                        local.date(),
-                        timer.due_at,
-                        local,
-                        member.member_id,
-                        timer.rule_id,
-                        message.channel.value,
-                        message.status.value,
-                        message.text,
-                        message.reason,
-                        timer.occurrence,
-                        message.message_id,
-                    )
-                )
+                channel, status = message.channel.value, message.status.value
+                rows.append(_row(timer, member.member_id, tz, mid, channel, status, message.text, message.reason))
         if timer.rule_id in MEMBER_DERIVED:  # as TimerService._fire_one: reconcile after firing
             fresh = member_timers(member, book, timer.due_at, store_zone, frozenset(done))
             pending = {k: t for k, t in pending.items() if t.rule_id not in MEMBER_DERIVED}
             pending.update(fresh)
+
+
+def _row(
+    timer: Timer, member_id: str, tz: ZoneInfo, mid: str, channel: str, status: str, text: str, reason: str | None
+) -> Row:
+    local = timer.due_at.astimezone(tz)
+    return Row(
+        local.date(),
+        timer.due_at,
+        local,
+        member_id,
+        timer.rule_id,
+        channel,
+        status,
+        text,
+        reason,
+        timer.occurrence,
+        mid,
+    )
 
 
 # -- snapshots --------------------------------------------------------------------------------------------

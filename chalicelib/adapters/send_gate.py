@@ -35,7 +35,7 @@ class DynamoSendGate:
         self.rates = dict(rates)
         self.margin_ms = margin_ms
         # Slots start this far ahead: the booking's own write takes time, and a slot that has
-        # passed before the sender gets to it is lost (see SendService._not_too_late).
+        # passed before the sender gets to it is lost (see SendService._send_on_time).
         self.lead_ms = lead_ms
 
     def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
@@ -55,15 +55,12 @@ class DynamoSendGate:
                 if item_kind == "claim":
                     result.lost.add(request.message_id)
                 elif _already_counted(key, request.message_id):
-                    counted.add((request.message_id, key))
-                    later.insert(0, request)
+                    counted.add((request.message_id, key))  # a retry of a counted send: try again without it
                 else:
                     result.full[request.message_id] = key
-            if not failed:
-                pending = later
-            else:
-                done = set(result.slots) | set(result.full) | result.lost
-                pending = [r for r in round_ if r.message_id not in done and r not in later] + later
+            # A cancelled round decided only its failing items: the rest go again, in their order.
+            done = set(result.slots) | set(result.full) | result.lost
+            pending = [r for r in round_ if r.message_id not in done] + later
         else:
             raise RuntimeError("send gate: too much contention; the batch is retried")
         return result

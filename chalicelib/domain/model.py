@@ -97,6 +97,10 @@ class Member:
     updated_at: datetime | None = None
     version: int = 0
 
+    def address(self, channel: Channel) -> str | None:
+        """Where ``channel`` reaches the member: the E.164 phone for SMS, the IM user id for IM."""
+        return self.phone if channel is Channel.SMS else self.im_user_id
+
     @property
     def points_balance(self) -> int:
         return sum(lot.remaining for lot in self.points_lots)

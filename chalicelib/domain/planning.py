@@ -23,7 +23,7 @@ def choose_channel(member: Member, rule: RuleConfig) -> tuple[Channel | None, st
         return None, "no marketing consent"
     reasons: list[str] = []
     for channel in rule.channels:
-        address = member.im_user_id if channel is Channel.IM else member.phone
+        address = member.address(channel)
         if not address:
             reasons.append(f"no {channel.value} address")
         elif channel.value in member.unreachable:

@@ -35,15 +35,13 @@ def book(
     window = 1000 + margin_ms
     booked = sorted(history)
     at = now_ms
-    if booked:
-        # Spaced, not bursts: after the last booking, the time its parts take at the rate.
-        last_at, last_parts = booked[-1]
-        at = max(at, last_at + (last_parts * 1000) // rate)
     times: list[int] = []
     for p in parts:
         need = min(max(p, 1), rate)  # an over-long send goes alone in its window
-        if times:
-            at = max(at, times[-1] + (booked[-1][1] * 1000) // rate)
+        if booked:
+            # Spaced, not bursts: after the last booking, the time its parts take at the rate.
+            last_at, last_parts = booked[-1]
+            at = max(at, last_at + (last_parts * 1000) // rate)
         while True:
             inside = [b for b in booked if b[0] > at - window]
             if sum(b[1] for b in inside) + need <= rate:

@@ -24,7 +24,6 @@ def clock() -> datetime:
 
 
 def send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from ..adapters.providers.sandbox import SimulatedCrash
     from ..services.sending import SendRequest
 
     bootstrap.counting_aws_calls()
@@ -60,9 +59,6 @@ def send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 bootstrap.send_retries().retry_later(handle, outcome.retry_in)
                 failures.append({"itemIdentifier": sqs_id})
         logger.info("send batch handled", extra={"records": len(records), "retry": len(failures)})
-    except SimulatedCrash as crash:
-        # Fault injection: fail the whole invocation, as a killed process would.
-        raise RuntimeError(str(crash)) from None
     finally:
         flush_metrics()
         bootstrap.flush_aws_call_counts("send")

@@ -54,7 +54,9 @@ def receive(request: Request, provider: str, token: str) -> Response:
         result = adapter.handle_webhook(webhook_request(request, raw, provider, token), now)
     except WebhookRejected as exc:
         logger.info("webhook rejected", extra={"provider": provider, "status": exc.status, "code": exc.code})
-        status = exc.status if 400 <= exc.status < 500 else 400
+        # 4xx: the caller's fault. 5xx only where the adapter could not check through no fault of
+        # the caller (e.g. the SNS signing certificate could not be fetched): the provider retries.
+        status = exc.status if 400 <= exc.status < 600 else 400
         return error(status, exc.code, str(exc))
     except Exception:
         # An adapter must answer bad input with WebhookRejected; if one does not, the caller still

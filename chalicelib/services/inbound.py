@@ -96,6 +96,10 @@ class PullingProvider(Protocol):
     @property
     def channels(self) -> frozenset[Channel]: ...
 
+    @property
+    def send_unavailable(self) -> str | None:
+        """Why the adapter cannot send here (webhook side only), or None."""
+
     def fetch(self, event: InboundEvent, cursors: Any, now: datetime) -> list[InboundEvent]: ...
 
 
@@ -282,10 +286,9 @@ class InboundService:
         """Answer on the channel the member wrote on, through the provider they wrote to when it
         can send there (a Twilio number answers from Twilio), else the channel's configured one."""
         adapter: PullingProvider | None = self.adapters().get(event.provider)
-        can_send = adapter is not None and event.channel in adapter.channels
-        if can_send and getattr(adapter, "send_unavailable", None):
-            # Webhook-only here (no send credentials, e.g. the local stack): the channel's own provider.
-            can_send = False
+        # A webhook-only adapter (no send credentials here, e.g. the local stack) leaves the answer
+        # to the channel's own provider.
+        can_send = adapter is not None and event.channel in adapter.channels and not adapter.send_unavailable
         provider = event.provider if can_send else None
         occurrence = reply_occurrence(event.provider, event.event_id)
         planned = self.replier.reply(member, rule, occurrence, event.channel, facts, now, provider=provider)

@@ -193,8 +193,11 @@ class LifecycleService:
             history=[StatusChange(MessageStatus.QUEUED, now, f"instead of IM: {reason}")],
             fallback_of=message.message_id,
         )
-        if self.messages.create(sms) or (self.messages.get(sms.message_id) or sms).status is MessageStatus.QUEUED:
-            self.queue.enqueue([sms.message_id], now)
+        if not self.messages.create(sms):
+            earlier = self.messages.get(sms.message_id)
+            if earlier is None or earlier.status is not MessageStatus.QUEUED:
+                return earlier  # a replay: this fallback is already on its way
+        self.queue.enqueue([sms.message_id], now)  # new, or still queued (an earlier run stopped here)
         return sms
 
 

@@ -205,7 +205,7 @@ class SendService:
                 why_not = "no marketing consent"
             elif not member.consent.allows(message.channel):
                 why_not = f"no {message.channel.value} consent"
-        address = member.phone if message.channel is Channel.SMS else member.im_user_id
+        address = member.address(message.channel)
         if why_not is None and not address:
             why_not = f"no {message.channel.value} address"
         if why_not is not None:
@@ -236,9 +236,7 @@ class SendService:
             return SendOutcome(message.message_id, None, retry_in=wait)
         provider = self.providers.get(message.provider)
         member = self.members.get(message.member_id)
-        address = None
-        if member is not None:
-            address = member.phone if message.channel is Channel.SMS else member.im_user_id
+        address = member.address(message.channel) if member is not None else None
         if provider is None or member is None or not address:
             reason = "send outcome unknown: a sender stopped mid-send"
             return self._finish(message, MessageStatus.FAILED, now, reason, message.claim)

@@ -306,6 +306,16 @@ class TestAdapters:
         assert response.status_code == 403
         assert response.json_body == {"error": {"code": "forbidden", "message": "bad signature"}}
 
+    def test_given_an_adapter_that_could_not_check_when_posted_then_its_503_so_the_provider_retries(
+        self, client, fake_provider
+    ):
+        fake_provider(WebhookRejected(503, "certificate_unavailable", "SNS signing certificate not fetched"))
+
+        response = post(client, "tok-fake", "{}", "fake", "application/json")
+
+        assert response.status_code == 503
+        assert response.json_body["error"]["code"] == "certificate_unavailable"
+
     def test_given_an_adapter_that_breaks_on_bad_input_when_posted_then_400_not_500(self, client, fake_provider):
         fake_provider(KeyError("Body"))
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from chalicelib.adapters.providers.base import WebhookRejected, WebhookRequest, WebhookResult
-from chalicelib.adapters.providers.twilio import TWIML_EMPTY, TwilioSmsAdapter, parse_retry_after
+from chalicelib.adapters.providers.http_json import retry_after_seconds
+from chalicelib.adapters.providers.twilio import TWIML_EMPTY, TwilioSmsAdapter
 from chalicelib.domain.inbound import InboundKind
 from chalicelib.domain.model import Channel, MessageStatus
 from chalicelib.ports import OutboundMessage, ProviderError
@@ -135,10 +136,10 @@ def test_unreachable_api_is_unavailable() -> None:
 
 
 def test_retry_after_parsing() -> None:
-    assert parse_retry_after("12", NOW) == 12.0
-    assert parse_retry_after("Sat, 01 Mar 2025 12:00:30 GMT", NOW) == 30.0
-    assert parse_retry_after("soon", NOW) is None
-    assert parse_retry_after(None, NOW) is None
+    assert retry_after_seconds("12", NOW) == 12.0
+    assert retry_after_seconds("Sat, 01 Mar 2025 12:00:30 GMT", NOW) == 30.0
+    assert retry_after_seconds("soon", NOW) is None
+    assert retry_after_seconds(None, NOW) is None
 
 
 def test_from_secrets_and_config_checks() -> None:

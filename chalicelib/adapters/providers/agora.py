@@ -38,7 +38,6 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -46,17 +45,11 @@ from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...ports import OutboundMessage, ProviderError, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
-from .http_json import JsonResponse, post_json
+from .http_json import CachedToken, JsonResponse, post_json
 
 MAX_CALLBACK_BYTES = 64 * 1024
 _OK = WebhookAnswer(200, "{}")
 _NO_EXPIRY_CACHE_S = 3600.0  # a token issued without an expiry (ttl 0) is still re-checked hourly
-
-
-@dataclass
-class _AppToken:
-    value: str
-    good_until: float  # clock() seconds
 
 
 class AgoraChatProvider(ProviderAdapter):
@@ -99,7 +92,7 @@ class AgoraChatProvider(ProviderAdapter):
         self.max_skew = max_skew
         self.clock = clock
         self._fixed_token = app_token
-        self._token: _AppToken | None = None
+        self._token: CachedToken | None = None
         missing = self._missing_send_settings()
         if missing:
             self.send_unavailable = f"agora: not configured for sending (missing {', '.join(missing)})"
@@ -179,7 +172,7 @@ class AgoraChatProvider(ProviderAdapter):
             lifetime = float(expires_in) - min(self.token_margin, float(expires_in) / 2)
         else:
             lifetime = _NO_EXPIRY_CACHE_S
-        self._token = _AppToken(token, now + lifetime)
+        self._token = CachedToken(token, now + lifetime)
         return token
 
     def _missing_send_settings(self) -> list[str]:

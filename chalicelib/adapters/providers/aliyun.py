@@ -56,7 +56,7 @@ from ...domain.phones import mask
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
-from .china_sms import check_source, host_and_protocol, networks
+from .china_sms import check_source, host_and_protocol, json_object, networks
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class AliyunSmsAdapter(ProviderAdapter):
             "access_key_id": secrets.get("aliyun_access_key_id", ""),
             "access_key_secret": secrets.get("aliyun_access_key_secret", ""),
             "sign_name": secrets.get("aliyun_sign_name", ""),
-            "templates": _json_object(secrets.get("aliyun_templates"), "aliyun_templates"),
+            "templates": json_object(secrets.get("aliyun_templates"), "aliyun_templates"),
         }
         if secrets.get("aliyun_endpoint"):
             config["endpoint"] = secrets["aliyun_endpoint"]
@@ -180,7 +180,7 @@ class AliyunSmsAdapter(ProviderAdapter):
         if secrets.get("aliyun_ip_allowlist"):
             config["ip_allowlist"] = [c.strip() for c in secrets["aliyun_ip_allowlist"].split(",") if c.strip()]
         if secrets.get("aliyun_error_codes"):
-            config["error_codes"] = _json_object(secrets["aliyun_error_codes"], "aliyun_error_codes")
+            config["error_codes"] = json_object(secrets["aliyun_error_codes"], "aliyun_error_codes")
         config.update(overrides)
         return cls(**config)
 
@@ -450,18 +450,6 @@ def _json_array(body: bytes) -> list[Any]:
     if not isinstance(data, list):
         raise WebhookRejected(400, "malformed", "body is not a JSON array")
     return data
-
-
-def _json_object(text: str | None, key: str) -> dict[str, str]:
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"{key} is not JSON") from exc
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise ValueError(f"{key} must be a JSON object of strings")
-    return {str(k): v for k, v in data.items()}
 
 
 def _field(item: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:

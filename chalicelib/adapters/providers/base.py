@@ -58,7 +58,8 @@ class WebhookResult:
 
 
 class WebhookRejected(Exception):
-    """A webhook call we refuse: 400 malformed, 401/403 forged or unsigned, 413 too large."""
+    """A webhook call we refuse: 400 malformed, 401/403 forged or unsigned, 413 too large; 503 when
+    we could not check it through no fault of the caller (the provider then retries)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)

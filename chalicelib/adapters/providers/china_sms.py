@@ -5,6 +5,7 @@ for a signature."""
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -38,3 +39,18 @@ def check_source(allowlist: tuple[Network, ...], source_ip: str | None) -> None:
         raise WebhookRejected(403, "forbidden_source", "caller address unknown") from exc
     if not any(address in network for network in allowlist):
         raise WebhookRejected(403, "forbidden_source", "caller address not allowed")
+
+
+def json_object(text: str | None, key: str, *, numbers: bool = False) -> dict[str, str]:
+    """A secret holding a JSON object of strings (template codes, error-code overrides); with
+    ``numbers``, numeric values too (Tencent template ids), as text. Empty → {}."""
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{key} is not JSON") from exc
+    allowed = (str, int) if numbers else (str,)
+    if not isinstance(data, dict) or not all(isinstance(v, allowed) and not isinstance(v, bool) for v in data.values()):
+        raise ValueError(f"{key} must be a JSON object of {'template ids' if numbers else 'strings'}")
+    return {str(k): str(v) for k, v in data.items()}

@@ -109,6 +109,14 @@ def request_json(
     return JsonResponse(status, _decode(raw), answer_headers)
 
 
+@dataclass(frozen=True)
+class CachedToken:
+    """An access token and until when (the adapter's clock, seconds) it may be used."""
+
+    value: str
+    good_until: float
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """``Retry-After`` as seconds: either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
     if not value:

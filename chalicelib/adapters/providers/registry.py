@@ -34,12 +34,14 @@ class ProviderRegistry(Mapping[str, Any]):
         self,
         secrets: Callable[[], Mapping[str, str]],
         ready: Mapping[str, Any] | None = None,
-        overrides: Mapping[str, Mapping[str, Any]] | None = None,
+        overrides: Callable[[Mapping[str, str]], Mapping[str, Mapping[str, Any]]] | None = None,
     ) -> None:
         self._secrets = secrets
         self._built: dict[str, Any] = dict(ready or {})
         self._missing: dict[str, str] = {}
-        self._overrides = overrides or {}
+        # Constructor keywords per provider that depend on the secrets (read when a provider is
+        # first built, never before: a function that only uses the sandbox reads no secret).
+        self._overrides = overrides or (lambda _secrets: {})
 
     def __getitem__(self, name: str) -> Provider:
         if name in self._built:
@@ -49,7 +51,8 @@ class ProviderRegistry(Mapping[str, Any]):
         module, cls_name = ADAPTERS[name]
         cls = getattr(importlib.import_module(f"{__package__}.{module}"), cls_name)
         try:
-            adapter = cls.from_secrets(self._secrets(), **self._overrides.get(name, {}))
+            secrets = self._secrets()
+            adapter = cls.from_secrets(secrets, **self._overrides(secrets).get(name, {}))
         except (KeyError, ValueError, TypeError) as exc:
             self._missing[name] = f"{type(exc).__name__}: {exc}"
             raise KeyError(name) from None

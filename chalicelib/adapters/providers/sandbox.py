@@ -9,8 +9,8 @@ of the same message may succeed. Faults:
 - ``throttle``: 429 with Retry-After; ``error``: 500 — not accepted, retryable;
 - ``timeout``: no answer in time; half of these were accepted before the answer was lost;
 - ``permanent``: an invalid number (the member's channel gets marked);
-- ``crash``: accepted, then the sender Lambda dies (:class:`SimulatedCrash` is a BaseException, so
-  nothing in our code catches it: the whole invocation fails, as if the process had been killed).
+- ``crash``: accepted, then the sender Lambda dies (:class:`SimulatedCrash` is caught nowhere on
+  the send path: the whole invocation fails, as if the process had been killed).
 
 Webhook side: JSON receipts ``{message_id, status, at?, reason?}`` (an object or an array) and
 replies ``{"type": "reply", "from", "text", "id"?, "channel"?, "at"?}``; behind the path token only.
@@ -44,7 +44,7 @@ class Outbox(Protocol):
         """(parts, at) of a recorded send."""
 
 
-class SimulatedCrash(BaseException):  # a BaseException: not an error our code may handle
+class SimulatedCrash(RuntimeError):
     """The sender 'dies' right after the provider accepted."""
 
 

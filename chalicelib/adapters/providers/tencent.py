@@ -64,7 +64,7 @@ from ...domain.phones import mask
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
-from .china_sms import check_source, host_and_protocol, networks
+from .china_sms import check_source, host_and_protocol, json_object, networks
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class TencentSmsAdapter(ProviderAdapter):
             "secret_key": secrets.get("tencent_secret_key", ""),
             "sdk_app_id": secrets.get("tencent_sdk_app_id", ""),
             "sign_name": secrets.get("tencent_sign_name", ""),
-            "templates": _json_object(secrets.get("tencent_templates"), "tencent_templates"),
+            "templates": json_object(secrets.get("tencent_templates"), "tencent_templates", numbers=True),
         }
         if secrets.get("tencent_endpoint"):
             config["endpoint"] = secrets["tencent_endpoint"]
@@ -392,20 +392,6 @@ def _digits(value: str | None, shortest: int, longest: int) -> str | None:
     if text.isascii() and text.isdigit() and shortest <= len(text) <= longest:
         return text
     return None
-
-
-def _json_object(text: str | None, key: str) -> dict[str, str]:
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"{key} is not JSON") from exc
-    if not isinstance(data, dict) or not all(
-        isinstance(v, str | int) and not isinstance(v, bool) for v in data.values()
-    ):
-        raise ValueError(f"{key} must be a JSON object of template ids")
-    return {str(k): str(v) for k, v in data.items()}
 
 
 def _field(item: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:

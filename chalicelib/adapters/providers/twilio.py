@@ -29,7 +29,6 @@ import re
 import threading
 from collections.abc import Mapping
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -48,6 +47,7 @@ from ...domain.phones import mask
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .http_json import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class TwilioSmsAdapter(ProviderAdapter):
         if not headers:
             return None
         value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-        return parse_retry_after(value, now)
+        return retry_after_seconds(value, now)
 
     # --- webhook side ----------------------------------------------------------------------
 
@@ -336,19 +336,3 @@ def _segments(reported: object, text: str) -> int:
     """Twilio's ``num_segments`` (a string in the API's JSON); 0 for Messaging Service sends until
     a sender is chosen, so then our own count."""
     return _int_or_none(reported) or count_parts(text)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None or now.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())

@@ -38,7 +38,6 @@ import struct
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -49,7 +48,7 @@ from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...ports import OutboundMessage, ProviderError, SendResult
 from .base import Cursors, ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
-from .http_json import JsonResponse, get_json, post_json
+from .http_json import CachedToken, JsonResponse, get_json, post_json
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 MAX_XML_BYTES = 64 * 1024
@@ -73,12 +72,6 @@ FAIL_TYPES: dict[int, str] = {
     11: "no member logged in to the WeCom app",
     12: "message type not allowed",
 }
-
-
-@dataclass
-class _AccessToken:
-    value: str
-    good_until: float  # clock() seconds
 
 
 class WeComKfProvider(ProviderAdapter):
@@ -117,7 +110,7 @@ class WeComKfProvider(ProviderAdapter):
         self.token_margin = token_margin
         self.max_pages = max_pages
         self.clock = clock
-        self._access_token: _AccessToken | None = None
+        self._access_token: CachedToken | None = None
 
     @classmethod
     def from_secrets(cls, secrets: Mapping[str, str], **overrides: Any) -> WeComKfProvider:
@@ -183,7 +176,7 @@ class WeComKfProvider(ProviderAdapter):
             raise _errcode_error(data["errcode"] or 40001, data.get("errmsg"), "gettoken")
         expires_in = data.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int) and expires_in > 0 else 7200.0
-        self._access_token = _AccessToken(token, now + lifetime - min(self.token_margin, lifetime / 2))
+        self._access_token = CachedToken(token, now + lifetime - min(self.token_margin, lifetime / 2))
         return token
 
     # -------------------------------------------------------------------------- webhook side
