@@ -13,7 +13,7 @@ DAYS = (30, 365)
 
 def run() -> dict[int, float]:
     from chalicelib.domain.model import Child, Consent, Member, Order, OrderItem, PointsLot, Product
-    from chalicelib.domain.rules import load_rule_book
+    from chalicelib.domain.rulebook import load_rule_book
     from memberpulse_cli.simulate import simulate
 
     rng = random.Random(7)

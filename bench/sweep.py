@@ -87,7 +87,7 @@ def measure(count: int) -> dict[str, float]:
     with mock_aws():
         from chalicelib import bootstrap
         from chalicelib.adapters.models import TimerModel
-        from chalicelib.adapters.schedule_store import DynamoTimerStore
+        from chalicelib.adapters.timer_store import DynamoTimerStore
         from chalicelib.domain.timers import member_timers
         from chalicelib.ports import StoredTimer
         from chalicelib.services.timers import TimerService

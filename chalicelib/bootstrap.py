@@ -1,19 +1,502 @@
-"""The composition root: the one place that builds real adapters and hands them to services.
+"""The composition root: the one place that wires adapters into services (cosmicpython's
+``bootstrap``). Typed end to end: handlers get services, services get ports.
 
-Everything is built on first use and kept for the life of the Lambda container, so each function
-pays only for what its own handler needs. Tests build services with fakes instead
-(``tests/fakes.py``) or call :func:`reset` after changing the environment."""
+``bootstrap(settings, adapters)`` builds an :class:`App`; by default the real adapters
+(:class:`AwsAdapters`: DynamoDB, SQS, SNS, Secrets Manager, the providers), in tests fakes
+(``tests/fakes.py`` ``FakeAdapters``) passed the same way — no getter is ever patched. Everything
+is built on first use and kept for the life of the Lambda container, so each function pays only
+for what its own handler needs (the API never imports a provider SDK; the sender never imports
+phonenumbers). Handlers call :func:`app`; tests install theirs with :func:`use`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cache, lru_cache
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .domain.model import Channel
-from .domain.rules import RuleBook, load_rule_book
-from .ports import Provider
-from .settings import get_settings
+from .domain.rulebook import RuleBook
+from .settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from .domain.eligibility import Policy
+    from .domain.keywords import KeywordBook
+    from .ports import (
+        ApiKeyStore,
+        AudienceStore,
+        Catalog,
+        ConversationLog,
+        Cursors,
+        FollowUp,
+        HandoffStore,
+        InboundQueue,
+        InboundStore,
+        LinkStore,
+        MemberDirectory,
+        MemberStore,
+        MessageIndex,
+        MessageStore,
+        ProductStore,
+        Provider,
+        SendGate,
+        SendQueue,
+        SendRetries,
+        StaffNotifier,
+        TimerQueue,
+        TimerStore,
+    )
+    from .services.clicks import ClickTracker
+    from .services.engine import RuleEngine
+    from .services.inbound import InboundService
+    from .services.lifecycle import LifecycleService
+    from .services.members import MemberService
+    from .services.receipts import Receipts
+    from .services.sending import SendService
+    from .services.timers import TimerService
+
+Log = Callable[..., None]
+
+
+class Adapters(Protocol):
+    """Every outside port the services use, by name (``chalicelib/ports.py`` declares them)."""
+
+    @property
+    def members(self) -> MemberStore: ...
+    @property
+    def products(self) -> ProductStore: ...
+    @property
+    def messages(self) -> MessageStore: ...
+    @property
+    def api_keys(self) -> ApiKeyStore: ...
+    @property
+    def timers(self) -> TimerStore: ...
+    @property
+    def timer_queue(self) -> TimerQueue: ...
+    @property
+    def audience(self) -> AudienceStore: ...
+    @property
+    def catalog(self) -> Catalog: ...
+    @property
+    def send_queue(self) -> SendQueue: ...
+    @property
+    def send_retries(self) -> SendRetries: ...
+    @property
+    def send_gate(self) -> SendGate: ...
+    @property
+    def providers(self) -> Mapping[str, Provider]: ...
+    @property
+    def inbound_log(self) -> InboundStore: ...
+    @property
+    def directory(self) -> MemberDirectory: ...
+    @property
+    def message_index(self) -> MessageIndex: ...
+    @property
+    def conversations(self) -> ConversationLog: ...
+    @property
+    def handoffs(self) -> HandoffStore: ...
+    @property
+    def links(self) -> LinkStore: ...
+    @property
+    def cursors(self) -> Cursors: ...
+    @property
+    def inbound_queue(self) -> InboundQueue: ...
+    @property
+    def staff(self) -> StaffNotifier: ...
+    @property
+    def follow_up(self) -> FollowUp: ...
+
+    def secrets(self) -> Mapping[str, str]:
+        """The stage's secrets (webhook tokens, provider keys), current within the cache window."""
+
+
+class AwsAdapters:
+    """The real adapters, each built on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _client(self, service: str) -> Any:
+        return aws_client(service)
+
+    @cached_property
+    def members(self) -> MemberStore:
+        from .adapters.member_store import DynamoMemberStore
+
+        return DynamoMemberStore()
+
+    @cached_property
+    def products(self) -> ProductStore:
+        from .adapters.product_store import DynamoProductStore
+
+        return DynamoProductStore()
+
+    @cached_property
+    def messages(self) -> MessageStore:
+        from .adapters.message_store import DynamoMessageStore
+
+        return DynamoMessageStore()
+
+    @cached_property
+    def api_keys(self) -> ApiKeyStore:
+        from .adapters.api_key_store import DynamoApiKeyStore
+
+        return DynamoApiKeyStore()
+
+    @cached_property
+    def timers(self) -> TimerStore:
+        from .adapters.timer_store import DynamoTimerStore
+
+        return DynamoTimerStore()
+
+    @cached_property
+    def timer_queue(self) -> TimerQueue:
+        from .adapters.timer_queue import SqsTimerQueue
+
+        return SqsTimerQueue(self._client("sqs"), self.settings.timer_queue_url)
+
+    @cached_property
+    def audience(self) -> AudienceStore:
+        from .adapters.audience_store import DynamoAudienceStore
+
+        return DynamoAudienceStore()
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        from .adapters.catalog import DynamoCatalog
+
+        return DynamoCatalog()
+
+    @cached_property
+    def send_queue(self) -> SendQueue:
+        from .adapters.send_queue import SqsSendQueue
+
+        return SqsSendQueue(self._client("sqs"), self.settings.send_queue_url)
+
+    @cached_property
+    def send_retries(self) -> SendRetries:
+        from .adapters.send_retries import SqsRetries
+
+        return SqsRetries(self._client("sqs"), self.settings.send_queue_url)
+
+    @cached_property
+    def send_gate(self) -> SendGate:
+        from .adapters.send_gate import DynamoSendGate
+        from .settings import parse_rates
+
+        return DynamoSendGate(parse_rates(self.settings.send_rates))
+
+    @cached_property
+    def providers(self) -> Mapping[str, Provider]:
+        """Every provider by name, each built on first use from the stage's secrets."""
+        from .adapters.outbox import DynamoOutbox
+        from .adapters.providers.registry import ProviderRegistry
+        from .adapters.providers.sandbox import FaultPlan, SandboxProvider
+
+        s = self.settings
+        sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults))
+
+        def overrides(secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+            token = secrets.get("webhook_token_twilio")
+            if not (s.public_api_url and token):
+                return {}
+            # Twilio signs the exact public URL it calls.
+            return {"twilio": {"public_webhook_url": f"{s.public_api_url.rstrip('/')}/webhooks/twilio/{token}"}}
+
+        return ProviderRegistry(self.secrets, {"sandbox": sandbox}, overrides)
+
+    @cached_property
+    def inbound_log(self) -> InboundStore:
+        from .adapters.inbound_log import DynamoInboundStore
+
+        return DynamoInboundStore()
+
+    @cached_property
+    def directory(self) -> MemberDirectory:
+        from .adapters.member_directory import DynamoMemberDirectory
+
+        return DynamoMemberDirectory()
+
+    @cached_property
+    def message_index(self) -> MessageIndex:
+        from .adapters.message_index import DynamoMessageIndex
+
+        return DynamoMessageIndex()
+
+    @cached_property
+    def conversations(self) -> ConversationLog:
+        from .adapters.conversation_log import DynamoConversationLog
+
+        return DynamoConversationLog()
+
+    @cached_property
+    def handoffs(self) -> HandoffStore:
+        from .adapters.handoff_store import DynamoHandoffStore
+
+        return DynamoHandoffStore()
+
+    @cached_property
+    def links(self) -> LinkStore:
+        from .adapters.link_store import DynamoLinkStore
+
+        return DynamoLinkStore()
+
+    @cached_property
+    def cursors(self) -> Cursors:
+        from .adapters.cursors import DynamoCursors
+
+        return DynamoCursors()
+
+    @cached_property
+    def inbound_queue(self) -> InboundQueue:
+        from .adapters.inbound_queue import SqsInboundQueue
+
+        return SqsInboundQueue(self._client("sqs"), self.settings.inbound_queue_url)
+
+    @cached_property
+    def staff(self) -> StaffNotifier:
+        from .adapters.staff_notifier import SnsStaffNotifier
+
+        return SnsStaffNotifier(self._client("sns"), self.settings.staff_topic_arn)
+
+    @cached_property
+    def follow_up(self) -> FollowUp:
+        from .adapters.follow_up import HttpFollowUp
+
+        return HttpFollowUp(timeout=3.0)
+
+    def secrets(self) -> Mapping[str, str]:
+        """Webhook path tokens and provider secrets: Secrets Manager (cached by Powertools for 5 minutes)."""
+        if not self.settings.secrets_id:
+            return {}
+        from aws_lambda_powertools.utilities.parameters import get_secret
+
+        value = get_secret(self.settings.secrets_id, transform="json", max_age=300)
+        return dict(value) if isinstance(value, dict) else {}
+
+
+class App:
+    """The services, wired, each built on first use."""
+
+    def __init__(
+        self,
+        adapters: Adapters,
+        settings: Settings,
+        book: RuleBook | None = None,
+        log: Log | None = None,
+    ) -> None:
+        self.adapters = adapters
+        self.settings = settings
+        self._book = book
+        self._log = log
+
+    @cached_property
+    def book(self) -> RuleBook:
+        if self._book is not None:
+            return self._book
+        from .domain.rulebook import load_rule_book
+        from .domain.scheduling import check_sections
+
+        book = load_rule_book()
+        check_sections(book)
+        return book
+
+    @cached_property
+    def log(self) -> Log:
+        if self._log is not None:
+            return self._log
+        from .observability import log_event
+
+        return log_event
+
+    @cached_property
+    def policy(self) -> Policy:
+        from .domain.eligibility import Policy
+
+        return Policy(self.book, self.settings.store_timezone)
+
+    @property
+    def channel_providers(self) -> dict[Channel, str]:
+        return {Channel.SMS: self.settings.sms_provider, Channel.IM: self.settings.im_provider}
+
+    @cached_property
+    def keywords(self) -> KeywordBook:
+        from .domain.keywords import load_keywords
+
+        return load_keywords()
+
+    @cached_property
+    def members(self) -> MemberService:
+        from .services.members import MemberService
+
+        a = self.adapters
+        return MemberService(a.members, a.products, a.messages, self.settings.default_phone_region)
+
+    @cached_property
+    def clicks(self) -> ClickTracker:
+        """Links in messages → signed ``{PUBLIC_API_URL}/r/{token}``; off without a public URL or key."""
+        from .services.clicks import ClickTracker
+
+        s = self.settings
+        secret = self.adapters.secrets().get("click_signing_key", "") if s.public_api_url else ""
+        return ClickTracker(self.adapters.links, secret, s.public_api_url, self.log)
+
+    @cached_property
+    def lifecycle(self) -> LifecycleService:
+        from .services.lifecycle import LifecycleService
+
+        a = self.adapters
+        links = self.clicks if self.settings.public_api_url and self.clicks.enabled else None
+        return LifecycleService(
+            self.policy,
+            a.members,
+            a.messages,
+            a.send_queue,
+            self.channel_providers,
+            a.timers,
+            log=self.log,
+            links=links,
+        )
+
+    @cached_property
+    def timers(self) -> TimerService:
+        from .services.timers import TimerService
+
+        a = self.adapters
+        return TimerService(
+            self.book,
+            a.timers,
+            a.members,
+            a.catalog,
+            a.timer_queue,
+            self.lifecycle,
+            self.settings.store_timezone,
+            self.log,
+        )
+
+    @cached_property
+    def engine(self) -> RuleEngine:
+        from .services.engine import RuleEngine
+
+        a = self.adapters
+        return RuleEngine(
+            self.book,
+            a.members,
+            self.lifecycle,
+            self.timers,
+            a.catalog,
+            a.audience,
+            self.settings.store_timezone,
+            self.log,
+        )
+
+    @cached_property
+    def receipts(self) -> Receipts:
+        from .services.receipts import Receipts
+
+        return Receipts(self.adapters.messages)
+
+    @cached_property
+    def sender(self) -> SendService:
+        from .services.sending import SendService
+
+        a = self.adapters
+        s = self.settings
+        return SendService(
+            self.policy,
+            a.members,
+            a.messages,
+            a.providers,
+            a.send_gate,
+            self.lifecycle,
+            self.receipts,
+            log=self.log,
+            claim_ttl=s.send_claim_ttl,
+            max_receives=s.send_max_receives,
+        )
+
+    @cached_property
+    def inbound(self) -> InboundService:
+        from .domain.keywords import classify
+        from .services.inbound import InboundService
+
+        a = self.adapters
+        book = self.keywords
+        reply_rule = self.book.rules.get("reply_recommendation")
+        return InboundService(
+            inbound=a.inbound_log,
+            members=a.members,
+            messages=a.messages,
+            directory=a.directory,
+            index=a.message_index,
+            conversations=a.conversations,
+            handoffs=a.handoffs,
+            staff=a.staff,
+            catalog=a.catalog,
+            replier=self.lifecycle,
+            receipts=self.receipts,
+            classify=lambda text, locale: classify(text, locale, book),
+            adapters=lambda: a.providers,  # type: ignore[arg-type, return-value]
+            cursors=a.cursors,
+            default_region=self.settings.default_phone_region,
+            picks=int(reply_rule.params.get("picks", 3)) if reply_rule else 3,
+            log=self.log,
+        )
+
+
+def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None, **kwargs: Any) -> App:
+    """The app: real adapters by default; tests pass fakes (``adapters=FakeAdapters()``)."""
+    settings = settings or get_settings()
+    return App(adapters if adapters is not None else AwsAdapters(settings), settings, **kwargs)
+
+
+_current: App | None = None
+
+
+def app() -> App:
+    """The app of this Lambda container (built on the first call)."""
+    global _current
+    if _current is None:
+        _current = bootstrap()
+    return _current
+
+
+def use(new: App | None) -> None:
+    """Install ``new`` as the app handlers use (tests); None forgets it (built again on next use)."""
+    global _current
+    _current = new
+
+
+@contextmanager
+def using(new: App) -> Iterator[App]:
+    previous = _current
+    use(new)
+    try:
+        yield new
+    finally:
+        use(previous)
+
+
+def aws_client(service: str) -> Any:
+    return _clients.get(service) or _clients.setdefault(service, _new_client(service))
+
+
+_clients: dict[str, Any] = {}
+
+
+def _new_client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+def reset() -> None:
+    """Forget the app, the settings and the AWS clients (tests, after changing the environment)."""
+    from . import settings
+
+    settings.get_settings.cache_clear()
+    _clients.clear()
+    use(None)
 
 
 def counting_aws_calls() -> bool:
@@ -33,285 +516,3 @@ def flush_aws_call_counts(function: str) -> None:
         from .adapters import call_counter
 
         call_counter.flush(function)
-
-
-@lru_cache(maxsize=1)
-def rule_book() -> RuleBook:
-    return load_rule_book()
-
-
-@cache
-def aws_client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service)  # type: ignore[call-overload]
-
-
-def channel_providers() -> dict[Channel, str]:
-    s = get_settings()
-    return {Channel.SMS: s.sms_provider, Channel.IM: s.im_provider}
-
-
-@lru_cache(maxsize=1)
-def providers() -> Mapping[str, Provider]:
-    """Every provider by name, each built on first use from the stage's secrets."""
-    from .adapters.dynamo import DynamoOutbox
-    from .adapters.providers.registry import ProviderRegistry
-    from .adapters.providers.sandbox import FaultPlan, SandboxProvider
-
-    s = get_settings()
-    sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults))
-
-    def overrides(secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-        token = secrets.get("webhook_token_twilio")
-        if not (s.public_api_url and token):
-            return {}
-        # Twilio signs the exact public URL it calls.
-        return {"twilio": {"public_webhook_url": f"{s.public_api_url.rstrip('/')}/webhooks/twilio/{token}"}}
-
-    return ProviderRegistry(webhook_secrets, {"sandbox": sandbox}, overrides)
-
-
-@lru_cache(maxsize=1)
-def member_service() -> Any:
-    from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore, DynamoProductStore
-    from .services.members import MemberService
-
-    return MemberService(
-        DynamoMemberStore(), DynamoProductStore(), DynamoMessageStore(), get_settings().default_phone_region
-    )
-
-
-@lru_cache(maxsize=1)
-def api_keys() -> Any:
-    from .adapters.dynamo import DynamoApiKeyStore
-
-    return DynamoApiKeyStore()
-
-
-@lru_cache(maxsize=1)
-def send_queue() -> Any:
-    """The send queue; ``with send_queue().batched():`` holds a handler's intents to send together."""
-    from .adapters.sqs import SqsSendQueue
-
-    return SqsSendQueue(aws_client("sqs"), get_settings().send_queue_url)
-
-
-@lru_cache(maxsize=1)
-def lifecycle_service() -> Any:
-    from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore
-    from .adapters.schedule_store import DynamoTimerStore
-    from .observability import log_event
-    from .services.lifecycle import LifecycleService
-
-    s = get_settings()
-    queue = send_queue()
-    return LifecycleService(
-        rule_book(),
-        DynamoMemberStore(),
-        DynamoMessageStore(),
-        queue,
-        channel_providers(),
-        log_event,
-        timers=DynamoTimerStore(),
-        store_zone=s.store_timezone,
-        clicks=click_tracker() if s.public_api_url else None,
-    )
-
-
-@lru_cache(maxsize=1)
-def catalog() -> Any:
-    from .adapters.schedule_store import CachedCatalog
-
-    return CachedCatalog()
-
-
-@lru_cache(maxsize=1)
-def timer_service() -> Any:
-    from .adapters.dynamo import DynamoMemberStore
-    from .adapters.schedule_store import DynamoTimerStore, SqsTimerQueue
-    from .observability import log_event
-    from .services.timers import TimerService
-
-    s = get_settings()
-    return TimerService(
-        rule_book(),
-        DynamoTimerStore(),
-        DynamoMemberStore(),
-        catalog(),
-        SqsTimerQueue(aws_client("sqs"), s.timer_queue_url),
-        lifecycle_service(),
-        s.store_timezone,
-        log_event,
-    )
-
-
-@lru_cache(maxsize=1)
-def activity_service() -> Any:
-    from .adapters.dynamo import DynamoMemberStore
-    from .adapters.schedule_store import DynamoAudienceStore
-    from .services.activity import ActivityService
-
-    return ActivityService(
-        rule_book(),
-        DynamoMemberStore(),
-        lifecycle_service(),
-        timer_service(),
-        catalog(),
-        DynamoAudienceStore(),
-        get_settings().store_timezone,
-    )
-
-
-@lru_cache(maxsize=1)
-def send_service() -> Any:
-    from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore
-    from .adapters.send_gate import DynamoSendGate
-    from .observability import log_event
-    from .services.sending import SendService
-    from .settings import parse_rates
-
-    s = get_settings()
-    lifecycle = lifecycle_service()
-    return SendService(
-        rule_book(),
-        DynamoMemberStore(),
-        DynamoMessageStore(),
-        providers(),
-        DynamoSendGate(parse_rates(s.send_rates)),
-        log=log_event,
-        hold=lifecycle.hold_until,
-        fallback=lifecycle.fall_back,
-        ack_check=lifecycle.expect_ack,
-        store_zone=s.store_timezone,
-        claim_ttl=s.send_claim_ttl,
-        max_receives=s.send_max_receives,
-    )
-
-
-@lru_cache(maxsize=1)
-def send_retries() -> Any:
-    from .adapters.sqs import SqsRetries
-
-    return SqsRetries(aws_client("sqs"), get_settings().send_queue_url)
-
-
-def webhook_secrets() -> dict[str, str]:
-    """Webhook path tokens and provider secrets: Secrets Manager (cached by Powertools for 5 minutes)."""
-    secret_id = get_settings().secrets_id
-    if not secret_id:
-        return {}
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
-    value = get_secret(secret_id, transform="json", max_age=300)
-    return dict(value) if isinstance(value, dict) else {}
-
-
-# -- inbound: webhooks, replies, handoffs, clicks ---------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def inbound_queue() -> Any:
-    from .adapters.inbound_store import SqsInboundQueue
-
-    return SqsInboundQueue(aws_client("sqs"), get_settings().inbound_queue_url)
-
-
-@lru_cache(maxsize=1)
-def follow_up() -> Any:
-    from .adapters.inbound_store import HttpFollowUp
-
-    return HttpFollowUp(timeout=3.0)
-
-
-@lru_cache(maxsize=1)
-def click_tracker() -> Any:
-    """Links in messages → signed ``{PUBLIC_API_URL}/r/{token}``; off without a public URL or key."""
-    from .adapters.inbound_store import DynamoLinkStore
-    from .observability import log_event
-    from .services.clicks import ClickTracker
-
-    s = get_settings()
-    secret = webhook_secrets().get("click_signing_key", "") if s.public_api_url else ""
-    return ClickTracker(DynamoLinkStore(), secret, s.public_api_url, log_event)
-
-
-@lru_cache(maxsize=1)
-def keyword_book() -> Any:
-    from .domain.keywords import load_keywords
-
-    return load_keywords()
-
-
-@lru_cache(maxsize=1)
-def inbound_service() -> Any:
-    from .adapters.dynamo import DynamoMemberStore, DynamoMessageStore
-    from .adapters.inbound_store import (
-        DynamoConversationLog,
-        DynamoCursors,
-        DynamoHandoffStore,
-        DynamoInboundStore,
-        DynamoMemberDirectory,
-        DynamoMessageIndex,
-        SnsStaffNotifier,
-    )
-    from .domain.keywords import classify
-    from .observability import log_event
-    from .services.inbound import InboundService
-
-    s = get_settings()
-    book = keyword_book()
-    reply_rule = rule_book().rules.get("reply_recommendation")
-    return InboundService(
-        inbound=DynamoInboundStore(),
-        members=DynamoMemberStore(),
-        messages=DynamoMessageStore(),
-        directory=DynamoMemberDirectory(),
-        index=DynamoMessageIndex(),
-        conversations=DynamoConversationLog(),
-        handoffs=DynamoHandoffStore(),
-        staff=SnsStaffNotifier(aws_client("sns"), s.staff_topic_arn),
-        catalog=catalog(),
-        replier=lifecycle_service(),
-        apply_receipt=lambda receipt: send_service().apply_receipt(receipt),
-        classify=lambda text, locale: classify(text, locale, book),
-        adapters=providers,
-        cursors=DynamoCursors(),
-        default_region=s.default_phone_region,
-        picks=int(reply_rule.params.get("picks", 3)) if reply_rule else 3,
-        log=log_event,
-    )
-
-
-@lru_cache(maxsize=1)
-def handoff_store() -> Any:
-    from .adapters.inbound_store import DynamoHandoffStore
-
-    return DynamoHandoffStore()
-
-
-def reset() -> None:
-    """Forget everything built so far (tests, after changing the environment)."""
-    from . import settings
-
-    settings.get_settings.cache_clear()
-    for fn in (
-        rule_book,
-        aws_client,
-        providers,
-        member_service,
-        api_keys,
-        lifecycle_service,
-        send_service,
-        inbound_queue,
-        follow_up,
-        click_tracker,
-        keyword_book,
-        inbound_service,
-        handoff_store,
-        send_retries,
-        catalog,
-        timer_service,
-        activity_service,
-    ):
-        fn.cache_clear()

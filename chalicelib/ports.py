@@ -1,14 +1,22 @@
-"""The ports: what the services need from the outside world. Adapters implement them
-(``chalicelib/adapters``); tests use the in-memory fakes in ``tests/fakes.py``."""
+"""The ports, all in one place: what the services need from the outside world and from each other.
+
+Adapters implement the outside ones (``chalicelib/adapters``, one module per port; the composition
+root ``bootstrap.py`` wires them); services implement the ones between services (``FollowUps``,
+``Replier``, ``ReceiptBook``); tests use the in-memory fakes in ``tests/fakes.py``, which pass the
+same contract tests as the DynamoDB adapters."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from .domain.model import Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+from .domain.inbound import InboundEvent
+from .domain.links import Link
+from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+from .domain.replies import HandoffTicket
 from .domain.timers import Timer
 
 
@@ -69,7 +77,7 @@ class MessageStore(Protocol):
         """Move a message to ``status`` only if it is now in one of ``expect`` (and, with ``claim``,
         only if that claim still holds it; the claim is then removed); False otherwise."""
 
-    def release(self, message_id: str, claim: str, reason: str) -> bool:
+    def unclaim(self, message_id: str, claim: str, reason: str) -> bool:
         """Give up a claim without an outcome (a retryable failure): the message is pending again."""
 
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
@@ -116,15 +124,17 @@ class SendGate(Protocol):
         """New slots on the provider's rate, one per send (for sends that missed theirs)."""
 
 
-class CapStore(Protocol):
-    def reserve(self, member_id: str, message_id: str, periods: list[tuple[str, int]], expires: datetime) -> str | None:
-        """Count ``message_id`` against every (period key, limit) at once, atomically; a message
-        already counted counts once. Returns None when reserved, else the key of a full period."""
-
-
 class SendQueue(Protocol):
     def enqueue(self, message_ids: list[str], at: datetime | None = None) -> None:
         """Queue sends; ``at`` is when they were decided (a send is never recorded before that)."""
+
+    def batched(self) -> AbstractContextManager[None]:
+        """Inside, intents are held and queued together at the end (one handler invocation)."""
+
+
+class SendRetries(Protocol):
+    def retry_later(self, receipt_handle: str, seconds: int) -> bool:
+        """Hand a send-queue record back to the queue after ``seconds`` (False if it would not take it)."""
 
 
 class ApiKeyStore(Protocol):
@@ -256,7 +266,9 @@ class AudienceStore(Protocol):
 
 
 class Catalog(Protocol):
-    def products(self, needed: tuple[str, ...] = ()) -> dict[str, Product]: ...
+    def products(self) -> Mapping[str, Product]:
+        """The catalog as it is now: never older than the last product change written before the
+        call (a cache must check). A decision to drop or change a message reads this."""
 
 
 # -- inbound: receipts, replies, handoffs, clicks (services/inbound.py, handlers/webhooks.py) --------
@@ -300,3 +312,122 @@ class StaffNotifier(Protocol):
 class InboundQueue(Protocol):
     def put(self, events: list[dict[str, object]]) -> None:
         """Queue normalised events (as plain data) for the inbound worker."""
+
+
+class HandoffStore(Protocol):
+    def get(self, ticket_id: str) -> HandoffTicket | None: ...
+
+    def open(self, ticket: HandoffTicket) -> bool:
+        """Store a new ticket; False (nothing written) if its id exists."""
+
+    def mark_notified(self, ticket_id: str) -> None: ...
+
+    def list(self, status: str, limit: int = 100) -> list[HandoffTicket]: ...
+
+
+class LinkStore(Protocol):
+    def put(self, links: list[Link], now: datetime) -> None:
+        """Store each token once (idempotent: a replanned message repeats its tokens)."""
+
+    def get(self, token: str) -> Link | None: ...
+
+    def record_click(self, link: Link, at: datetime) -> None: ...
+
+
+class Cursors(Protocol):
+    """Where a pulling adapter keeps its place (WeCom's ``next_cursor``)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+
+class FollowUp(Protocol):
+    def get(self, url: str) -> int:
+        """A webhook follow-up an adapter asked for (confirm an SNS subscription): GET, the status."""
+
+
+class Outbox(Protocol):
+    """What the sandbox provider 'sent'."""
+
+    def record(self, provider_message_id: str, message: OutboundMessage, parts: int, at: datetime) -> None: ...
+
+    def find(self, provider_message_id: str) -> tuple[int, datetime] | None:
+        """(parts, at) of a recorded send."""
+
+
+class PullingProvider(Protocol):
+    """The parts of a provider adapter the inbound worker uses (``adapters/providers/base.py``)."""
+
+    @property
+    def channels(self) -> frozenset[Channel]: ...
+
+    @property
+    def send_unavailable(self) -> str | None:
+        """Why the adapter cannot send here (webhook side only), or None."""
+
+    def fetch(self, event: InboundEvent, cursors: Cursors, now: datetime) -> list[InboundEvent]: ...
+
+
+# -- between services -------------------------------------------------------------------------------
+
+
+class LinkBatch(Protocol):
+    def shorten(self, message_id: str, text: str) -> str:
+        """The text with its links rewritten to tracked ones (kept until ``save``)."""
+
+    def save(self, now: datetime) -> None:
+        """Store the links made so far (before the messages that carry them)."""
+
+
+class LinkShortener(Protocol):
+    def batch(self) -> LinkBatch: ...
+
+
+class FollowUps(Protocol):
+    """What the sender asks of the planner (``LifecycleService``) about a message."""
+
+    def hold_until(self, member_id: str, message_id: str, when: datetime, now: datetime) -> None:
+        """A deferred message goes back on the send queue at ``when`` (a durable timer)."""
+
+    def fall_back(self, message: Message, reason: str, now: datetime) -> Message | None:
+        """The SMS instead of an IM message that could not go (once)."""
+
+    def expect_ack(self, message: Message, by: datetime, now: datetime) -> None:
+        """An IM message that needs a delivered/read receipt by ``by``, else the SMS goes."""
+
+
+class Replier(Protocol):
+    """Answer a member on the channel they wrote on (``LifecycleService.reply``)."""
+
+    def reply(
+        self,
+        member: Member,
+        rule_id: str,
+        occurrence: str,
+        channel: Channel,
+        facts: dict[str, Any],
+        now: datetime,
+        provider: str | None = None,
+    ) -> list[Message]: ...
+
+
+class ReceiptBook(Protocol):
+    def apply(self, receipt: Receipt) -> bool:
+        """Record a provider's receipt; never moves a message backwards. False when it changed nothing."""
+
+
+class Intent(Protocol):
+    """What the keyword router (``domain/keywords.py``) makes of a reply."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def reply_rule(self) -> str | None: ...
+
+    @property
+    def age_months(self) -> int | None: ...
+
+    @property
+    def gender(self) -> str | None: ...

@@ -1,7 +1,9 @@
 """Run-time settings, read once from the function's environment.
 
 Every value has a default that works for unit tests; the deployed stack sets the real ones
-(infra/template.json, ``Globals.Function.Environment``).
+(infra/template.json, ``Globals.Function.Environment``). In a deployed function (Lambda sets
+``AWS_LAMBDA_FUNCTION_NAME``) a missing required value fails the start with the names of what is
+missing, instead of the first request that happens to need it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,61 @@ class Settings:
     staff_topic_arn: str
 
 
+class SettingsError(RuntimeError):
+    pass
+
+
+# What a deployed function cannot run without (infra/template.json sets each).
+REQUIRED_WHEN_DEPLOYED = (
+    "STAGE",
+    "MEMBERS_TABLE",
+    "ACTIVITY_TABLE",
+    "MESSAGES_TABLE",
+    "PRODUCTS_TABLE",
+    "API_KEYS_TABLE",
+    "OUTBOX_TABLE",
+    "TIMERS_TABLE",
+    "COUNTERS_TABLE",
+    "AUDIENCE_TABLE",
+    "INBOUND_TABLE",
+    "HANDOFFS_TABLE",
+    "LINKS_TABLE",
+    "CURSORS_TABLE",
+    "TIMER_QUEUE_URL",
+    "SEND_QUEUE_URL",
+    "INBOUND_QUEUE_URL",
+    "SECRETS_ID",
+    "STORE_TIMEZONE",
+)
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or default
 
 
+def check_deployed(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """In a deployed function, every required value is set and every value that must parse does."""
+    if not environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    missing = [name for name in REQUIRED_WHEN_DEPLOYED if not environ.get(name, "").strip()]
+    if missing:
+        raise SettingsError(f"missing settings (function environment): {', '.join(missing)}")
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    check_deployed()
+    try:
+        settings = _read()
+        parse_rates(settings.send_rates)
+        ZoneInfo(settings.store_timezone)
+    except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise SettingsError(f"bad setting: {exc}") from None
+    return settings
+
+
+def _read() -> Settings:
     return Settings(
         stage=_env("STAGE", "dev"),
         members_table=_env("MEMBERS_TABLE", "memberpulse-members"),

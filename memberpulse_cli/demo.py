@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.clock import parse_iso, to_iso
+from chalicelib.domain.isotime import parse_iso, to_iso
 
 from .client import ApiClient
 from .functions import invoke, scheduled_event

@@ -28,7 +28,7 @@ def invoke(target: dict[str, Any], handler: str, payload: dict[str, Any]) -> Any
 
 def scheduled_event(at: str, region: str) -> dict[str, Any]:
     """An EventBridge scheduled event as Lambda receives it, with ``time`` = ``at``."""
-    from chalicelib.domain.clock import parse_iso, to_iso
+    from chalicelib.domain.isotime import parse_iso, to_iso
 
     try:
         when = to_iso(parse_iso(at))

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.clock import to_iso
+from chalicelib.domain.isotime import to_iso
 
 from .aws import Aws
 from .client import ApiClient, Reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib.domain.api_keys import hash_key, new_key
-from chalicelib.domain.clock import to_iso
+from chalicelib.domain.isotime import to_iso
 
 from .aws import Aws
 

@@ -30,23 +30,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain import scheduling
+from chalicelib.domain.audience import arrival_segments, member_segments
 from chalicelib.domain.calendar import age_in_months, at_local, zone
-from chalicelib.domain.clock import to_iso
+from chalicelib.domain.eligibility import Policy
 from chalicelib.domain.ids import message_id
+from chalicelib.domain.isotime import to_iso
 from chalicelib.domain.model import Channel, Coupon, Member, Order, Product
 from chalicelib.domain.planning import plan_message
-from chalicelib.domain.rules import RuleBook
-from chalicelib.domain.timers import (
-    MEMBER_DERIVED,
-    Timer,
-    arrival_segments,
-    arrival_timer,
-    coupon_timer,
-    member_segments,
-    member_timers,
-    order_timers,
-    refresh_facts,
-)
+from chalicelib.domain.rulebook import RuleBook
+from chalicelib.domain.rules import Drop, Plan
+from chalicelib.domain.timers import Timer
 from chalicelib.domain.triggers import Trigger
 
 from .project import CliError
@@ -157,20 +151,13 @@ def simulate(
     return rows
 
 
-def _fits_on(months: int, product: Product) -> bool:
-    """The child's age in months on arrival day is in the product's range (as ActivityService checks)."""
-    low = product.age_min_months if product.age_min_months is not None else 0
-    high = product.age_max_months if product.age_max_months is not None else low + 24
-    return low <= months <= high
-
-
 def _arrivals(
     members: Sequence[Member], catalog: dict[str, Product], book: RuleBook, start: date, end: date
-) -> dict[str, list[tuple[Product, dict[str, Any] | None]]]:
-    """New-arrival audiences, as ``ActivityService.product_changed`` picks them (mirrored here:
-    that selection is not a pure function yet): the in-stock products arriving around the window,
-    matched to members through the same segments, gender and age on arrival day."""
-    out: dict[str, list[tuple[Product, dict[str, Any] | None]]] = {}
+) -> dict[str, list[Product]]:
+    """New-arrival audiences, found as ``RuleEngine.product_changed`` finds them (the audience
+    segments): the in-stock products arriving around the window, per member in their audience.
+    Whether a product suits the member is the rule's own decision (``on_arrival``)."""
+    out: dict[str, list[Product]] = {}
     if book.get("new_arrivals") is None:
         return out
     landing = [
@@ -180,28 +167,17 @@ def _arrivals(
     ]
     if not landing:
         return out
-    audience: dict[str, list[tuple[Member, int | None]]] = {}
+    audience: dict[str, list[Member]] = {}
     for member in sorted(members, key=lambda m: m.member_id):
-        for segment, child_index in member_segments(member).items():
-            audience.setdefault(segment, []).append((member, child_index))
+        for segment in member_segments(member):
+            audience.setdefault(segment, []).append(member)
     for product in sorted(landing, key=lambda p: p.sku):
         seen: set[str] = set()
         for segment in arrival_segments(product):
-            for member, child_index in audience.get(segment, ()):
-                if member.member_id in seen:
-                    continue
-                child = None
-                if child_index is not None and child_index < len(member.children):
-                    c = member.children[child_index]
-                    if product.gender not in ("any", c.gender) and c.gender != "unknown":
-                        continue
-                    if product.arrived_on is None or not _fits_on(
-                        age_in_months(c.birthday, product.arrived_on), product
-                    ):
-                        continue
-                    child = {"name": c.name, "gender": c.gender}
-                seen.add(member.member_id)
-                out.setdefault(member.member_id, []).append((product, child))
+            for member in audience.get(segment, ()):
+                if member.member_id not in seen:
+                    seen.add(member.member_id)
+                    out.setdefault(member.member_id, []).append(product)
     return out
 
 
@@ -291,7 +267,7 @@ def _walk(
     member: Member,
     orders: list[Order],
     coupons: list[Coupon],
-    arrivals: list[tuple[Product, dict[str, Any] | None]],
+    arrivals: list[Product],
     views: CatalogViews,
     book: RuleBook,
     start: date,
@@ -310,21 +286,24 @@ def _walk(
     done: set[tuple[str, str]] = set()
     sent: set[str] = set()  # message ids planned so far
 
-    derived = member_timers(member, book, w0, store_zone)
+    derived = scheduling.member_dates(member, book, w0, store_zone)
     while early := [t for t in derived.values() if t.due_at < w0]:  # before the window: handled already
         done.update((t.key, t.occurrence) for t in early)
-        derived = member_timers(member, book, w0, store_zone, frozenset(done))
+        derived = scheduling.member_dates(member, book, w0, store_zone, frozenset(done))
+
+    def timers(plans: list[Plan]) -> dict[str, Timer]:
+        return {p.key: p for p in plans if isinstance(p, Timer)}
 
     pending: dict[str, Timer] = {}
     for order in sorted(orders, key=lambda o: (o.purchased_at, o.order_id)):
         catalog = views.for_order(order)
-        pending.update(order_timers(order, member, catalog, book, w0, store_zone))  # later orders move slots
+        pending.update(
+            timers(scheduling.on_order(order, member, catalog, book, w0, store_zone))
+        )  # later orders move slots
     for coupon in coupons:
-        if timer := coupon_timer(coupon, member, book, w0, store_zone):
-            pending[timer.key] = timer
-    for product, child in arrivals:
-        if timer := arrival_timer(product, member, child, book, w0, store_zone):
-            pending[timer.key] = timer
+        pending.update(timers(scheduling.on_coupon(coupon, member, book, w0, store_zone)))
+    for product in arrivals:
+        pending.update(timers(scheduling.on_arrival(product, member, book, w0, store_zone)))
     pending = {k: t for k, t in pending.items() if t.due_at >= w0}
     pending.update(derived)
 
@@ -338,7 +317,8 @@ def _walk(
         if rule is None:
             continue
         catalog = views.for_timer(timer)
-        facts, reason = refresh_facts(timer, member, catalog, store_zone, int(rule.params.get("picks", 3)))
+        verdict = scheduling.check(timer, member, catalog, book, timer.due_at, store_zone)
+        facts, reason = (None, verdict.reason) if isinstance(verdict, Drop) else (verdict.facts, None)
         show = wanted is None or timer.rule_id in wanted
         mid = message_id(member.member_id, timer.rule_id, timer.occurrence)
         if facts is None or mid in sent:
@@ -353,12 +333,12 @@ def _walk(
             sent.add(mid)
             if show:
                 trigger = Trigger(timer.rule_id, member.member_id, timer.occurrence, timer.due_at, facts)
-                message = plan_message(member, trigger, book, providers, timer.due_at)
+                message = plan_message(member, trigger, Policy(book, store_zone), providers, timer.due_at)
                 channel, status = message.channel.value, message.status.value
                 rows.append(_row(timer, member.member_id, tz, mid, channel, status, message.text, message.reason))
-        if timer.rule_id in MEMBER_DERIVED:  # as TimerService._fire_one: reconcile after firing
-            fresh = member_timers(member, book, timer.due_at, store_zone, frozenset(done))
-            pending = {k: t for k, t in pending.items() if t.rule_id not in MEMBER_DERIVED}
+        if scheduling.keeps_member_dates(timer.rule_id):  # as TimerService._fire_one: reconcile after firing
+            fresh = scheduling.member_dates(member, book, timer.due_at, store_zone, frozenset(done))
+            pending = {k: t for k, t in pending.items() if not scheduling.keeps_member_dates(t.rule_id)}
             pending.update(fresh)
 
 
@@ -546,7 +526,7 @@ class Options:
 
 
 def run(opts: Options, out: Any = None, err: Any = None) -> int:
-    from chalicelib.domain.rules import RULES_FILE, RulesConfigError, load_rule_book
+    from chalicelib.domain.rulebook import RULES_FILE, RulesConfigError, load_rule_book
 
     stdout = out if out is not None else sys.stdout
     stderr = err if err is not None else sys.stderr

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.domain.clock import parse_iso
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.isotime import parse_iso
 from chalicelib.domain.model import Consent, Coupon, Member, Order, PointsTxn, Product
 from chalicelib.domain.validation import (
     ID_PATTERN,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.clock import to_iso
+from chalicelib.domain.isotime import to_iso
 
 from .aws import Aws
 from .client import ApiClient

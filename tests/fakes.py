@@ -11,7 +11,8 @@ Also a few builders (``member``, ``rule_book``) shared by the unit tests.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +30,7 @@ from chalicelib.domain.model import (
     StatusChange,
 )
 from chalicelib.domain.ratelimit import book
-from chalicelib.domain.rules import RuleBook, parse_rule_book
+from chalicelib.domain.rulebook import RuleBook, parse_rule_book
 from chalicelib.domain.segments import count_parts
 from chalicelib.ports import (
     ClaimRequest,
@@ -215,7 +216,7 @@ class FakeMessageStore:
         message.history.append(StatusChange(status, at, reason))
         return True
 
-    def release(self, message_id: str, claim: str, reason: str) -> bool:
+    def unclaim(self, message_id: str, claim: str, reason: str) -> bool:
         message = self.messages.get(message_id)
         if message is None or message.claim != claim:
             return False
@@ -308,6 +309,10 @@ class FakeSendQueue:
         self.batches: list[list[str]] = []
         self.decided_at: list[datetime | None] = []
         self.fail_next = False
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        yield
 
     def enqueue(self, message_ids: list[str], at: datetime | None = None) -> None:
         if self.fail_next:
@@ -470,7 +475,7 @@ def member(member_id: str = "m-1", **fields: Any) -> Member:
 
 
 def _iso(at: datetime) -> str:
-    from chalicelib.domain.clock import to_iso
+    from chalicelib.domain.isotime import to_iso
 
     return to_iso(at)
 
@@ -609,14 +614,14 @@ class FakeAudienceStore:
 
 
 class FakeCatalog:
-    """The whole catalog, as ``CachedCatalog`` returns it; ``needed`` is recorded, not acted on."""
+    """The whole catalog as it is now (``DynamoCatalog`` guarantees the same); ``reads`` counts calls."""
 
     def __init__(self, products: dict[str, Product] | None = None) -> None:
         self.items: dict[str, Product] = dict(products or {})
-        self.asked: list[tuple[str, ...]] = []
+        self.reads = 0
 
-    def products(self, needed: tuple[str, ...] = ()) -> dict[str, Product]:
-        self.asked.append(tuple(needed))
+    def products(self) -> Mapping[str, Product]:
+        self.reads += 1
         return dict(self.items)
 
     def add(self, *products: Product) -> None:
@@ -740,3 +745,85 @@ class FakeCursors:
 
     def put(self, key: str, value: str) -> None:
         self.values[key] = value
+
+
+class FakeSendRetries:
+    def __init__(self) -> None:
+        self.retries: list[tuple[str, int]] = []
+
+    def retry_later(self, receipt_handle: str, seconds: int) -> bool:
+        self.retries.append((receipt_handle, seconds))
+        return True
+
+
+class FakeInboundQueue:
+    def __init__(self) -> None:
+        self.events: list[dict[str, object]] = []
+        self.fail_next = False
+
+    def put(self, events: list[dict[str, object]]) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("SQS refused the events")
+        self.events.extend(copy.deepcopy(events))
+
+
+class FakeFollowUp:
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def get(self, url: str) -> int:
+        self.urls.append(url)
+        return 200
+
+
+class FakeAdapters:
+    """Every port of ``bootstrap.Adapters`` in memory; pass to ``bootstrap.bootstrap(adapters=…)``
+    (or use :func:`fake_app`). Replace any attribute before the app builds its services."""
+
+    def __init__(self, providers: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None) -> None:
+        self.members = FakeMemberStore()
+        self.products = FakeProductStore()
+        self.messages = FakeMessageStore()
+        self.api_keys = FakeApiKeyStore()
+        self.timers = FakeTimerStore()
+        self.timer_queue = FakeTimerQueue()
+        self.audience = FakeAudienceStore()
+        self.catalog = FakeCatalog()
+        self.products.products = self.catalog.items  # one catalog: what the API puts, the rules read
+        self.send_queue = FakeSendQueue()
+        self.send_retries = FakeSendRetries()
+        self.send_gate = FakeSendGate(self.messages)
+        default = {"sandbox": FakeProvider("sandbox")}
+        self.providers: Mapping[str, Any] = providers if providers is not None else default  # the caller's, live
+        self.inbound_log = FakeInboundStore()
+        self.directory = FakeMemberDirectory(self.members)
+        self.message_index = FakeMessageIndex(self.messages)
+        self.conversations = FakeConversationLog()
+        self.handoffs = FakeHandoffStore()
+        self.links = FakeLinkStore()
+        self.cursors = FakeCursors()
+        self.inbound_queue = FakeInboundQueue()
+        self.staff = FakeStaffNotifier()
+        self.follow_up = FakeFollowUp()
+        self.secret_values: dict[str, str] = dict(secrets or {})
+
+    def secrets(self) -> Mapping[str, str]:
+        return dict(self.secret_values)
+
+
+def fake_app(
+    adapters: FakeAdapters | None = None,
+    book: RuleBook | None = None,
+    log: Callable[..., None] | None = None,
+    **settings: Any,
+) -> Any:
+    """An ``App`` wired with fakes (``bootstrap.bootstrap``), settings overridable by field name."""
+    from dataclasses import replace
+
+    from chalicelib import bootstrap
+    from chalicelib.settings import Settings, _read
+
+    base: Settings = replace(_read(), **settings)
+    fakes = adapters if adapters is not None else FakeAdapters()
+    return bootstrap.bootstrap(base, fakes, book=book, log=log or (lambda *a, **k: None))

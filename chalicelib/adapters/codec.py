@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.clock import parse_date, parse_iso, to_iso
+from ..domain.isotime import parse_date, parse_iso, to_iso
 from ..domain.model import (
     Channel,
     Child,

@@ -136,11 +136,15 @@ class MessageModel(Model):
 
 
 class ProductModel(Model):
+    """Products by SKU, plus one bookkeeping item ``#catalog`` whose ``version`` goes up with every
+    product write (caches of the catalog compare it before they are used)."""
+
     class Meta:
         table_name = _s.products_table
 
     sku = UnicodeAttribute(hash_key=True)
-    data: MapAttribute[str, Any] = MapAttribute()
+    data: MapAttribute[str, Any] = MapAttribute(null=True)
+    version = NumberAttribute(null=True)
 
 
 class ApiKeyModel(Model):

@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from ..domain.clock import to_iso
+from ..domain.isotime import to_iso
 from ..domain.model import PENDING_STATUSES
 from ..domain.ratelimit import DEFAULT_MARGIN_MS, Booking, book
 from ..ports import ClaimRequest, ClaimResult
-from .dynamo import conditional_failed, shared_connection
 from .models import CounterModel, MessageModel
+from .pynamo import conditional_failed, shared_connection
 
 MAX_ROUNDS = 8
 CAP_TTL_DAYS = 40

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .clock import parse_iso, to_iso
 from .inbound import InboundEvent, InboundKind
+from .isotime import parse_iso, to_iso
 from .model import Channel, MessageStatus
 
 # SQS takes at most 256 KiB per message and per batch; a raw payload larger than this is cut

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from .clock import to_iso
+from .eligibility import Ask, Defer, Go, Policy, Stage, decide
 from .governance import with_opt_out
 from .ids import message_id
+from .isotime import to_iso
 from .model import Channel, Member, Message, MessageStatus, StatusChange
 from .rendering import render
-from .rules import RuleBook, RuleConfig
+from .rulebook import RuleBook, RuleConfig
 from .segments import count_parts
 from .triggers import Trigger
-
-
-def choose_channel(member: Member, rule: RuleConfig) -> tuple[Channel | None, str | None]:
-    """The first of the rule's channels the member can be reached on with consent; else why not."""
-    if rule.rule_class == "marketing" and not member.consent.marketing:
-        return None, "no marketing consent"
-    reasons: list[str] = []
-    for channel in rule.channels:
-        address = member.address(channel)
-        if not address:
-            reasons.append(f"no {channel.value} address")
-        elif channel.value in member.unreachable:
-            reasons.append(f"{channel.value} unreachable: {member.unreachable[channel.value]}")
-        elif not member.consent.allows(channel):
-            reasons.append(f"no {channel.value} consent")
-        else:
-            return channel, None
-    return None, "; ".join(reasons)
 
 
 def template_variables(member: Member, trigger: Trigger, book: RuleBook) -> dict[str, Any]:
@@ -52,34 +34,41 @@ def template_variables(member: Member, trigger: Trigger, book: RuleBook) -> dict
 def plan_message(
     member: Member,
     trigger: Trigger,
-    book: RuleBook,
+    policy: Policy,
     providers: dict[Channel, str],
     now: datetime,
     *,
     channel_forced: Channel | None = None,
     shorten: Callable[[str, str], str] | None = None,
 ) -> Message:
-    """The message a trigger produces: ``queued`` on a channel the member consented to, or ``suppressed``.
+    """The message a trigger produces: ``queued`` on the first channel the member can be reached
+    on, ``deferred`` (quiet hours) with its ``send_after``, or ``suppressed`` with the reason — the
+    eligibility decision (``domain/eligibility.py``) decides.
 
-    ``channel_forced``: only that channel (a reply goes where the member wrote); a rule that
-    ``confirms_opt_out`` may use it although its consent was just withdrawn. ``shorten(message_id,
+    ``channel_forced``: only that channel (a reply goes where the member wrote). ``shorten(message_id,
     text)`` rewrites links for click tracking (see ``domain/links.py``)."""
+    book = policy.book
     rule = book.rules[trigger.rule_id]
-    if channel_forced is not None:
-        rule = replace(rule, channels=(channel_forced,))
-        if rule.confirms_opt_out:
-            member = replace(member, consent=replace(member.consent, **{channel_forced.value: True}))
-    channel, why_not = choose_channel(member, rule)
+    mid = message_id(member.member_id, trigger.rule_id, trigger.occurrence)
+    channels = (channel_forced,) if channel_forced is not None else rule.channels
+    decision = decide(Ask(member, rule, channels, mid, now, Stage.PLAN), policy, now)
     text = render(rule.template_for(member.locale), template_variables(member, trigger, book))
     if shorten is not None:
-        text = shorten(message_id(member.member_id, trigger.rule_id, trigger.occurrence), text)
-    status = MessageStatus.QUEUED if channel else MessageStatus.SUPPRESSED
-    chosen = channel or rule.channels[0]
+        text = shorten(mid, text)
+    chosen = rule.channels[0] if channel_forced is None else channel_forced
+    status, reason, send_after = MessageStatus.SUPPRESSED, None, None
+    if isinstance(decision, Go):
+        chosen, status = decision.channel, MessageStatus.QUEUED
+    elif isinstance(decision, Defer):
+        chosen = decision.channel or chosen
+        status, reason, send_after = MessageStatus.DEFERRED, decision.reason, decision.until
+    else:
+        reason = decision.reason
     parts = None
     if chosen is Channel.SMS:
         text, parts = sms_text(text, rule, member.locale, member.phone, book)
     return Message(
-        message_id=message_id(member.member_id, trigger.rule_id, trigger.occurrence),
+        message_id=mid,
         member_id=member.member_id,
         trigger=trigger.rule_id,
         occurrence=trigger.occurrence,
@@ -89,9 +78,10 @@ def plan_message(
         status=status,
         created_at=now,
         rule_class=rule.rule_class,
-        reason=why_not,
+        reason=reason,
+        send_after=send_after,
         parts=parts,
-        history=[StatusChange(status, now, why_not)],
+        history=[StatusChange(status, now, reason)],
     )
 
 

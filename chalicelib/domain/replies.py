@@ -4,12 +4,13 @@ makes a reply act once, handoff tickets, and the facts of a recommendation."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .catalog import age_fit
 from .model import Channel, Product
-from .timers import age_fit
 
 REPLY_OPTOUT = "reply_optout"
 REPLY_OPTIN = "reply_optin"
@@ -54,7 +55,7 @@ def ticket_id(provider: str, event_id: str) -> str:
 
 
 def recommendation_facts(
-    catalog: dict[str, Product], age_months: int | None, gender: str | None, limit: int = 3
+    catalog: Mapping[str, Product], age_months: int | None, gender: str | None, limit: int = 3
 ) -> dict[str, Any]:
     """Template variables of ``reply_recommendation``: ``picks`` (names of in-stock products whose
     age range holds the child's age and whose gender is ``any`` or the asked one; none when no age

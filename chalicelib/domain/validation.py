@@ -12,8 +12,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .clock import parse_date, parse_iso
 from .errors import ValidationFailed
+from .isotime import parse_date, parse_iso
 from .model import Child, Consent, Coupon, Order, OrderItem, PointsTxn, Product, StoredValue
 from .phones import to_e164
 

@@ -11,7 +11,7 @@ from .http import error, request_time
 
 
 def follow(request: Request, token: str) -> Response:
-    target = bootstrap.click_tracker().click(token, request_time(request))
+    target = bootstrap.app().clicks.click(token, request_time(request))
     if target is None:
         return error(404, "not_found", "no such link")
     return Response(body="", status_code=302, headers={"Location": target, "Cache-Control": "no-store"})

@@ -85,7 +85,7 @@ def authorized(request: Request, now: float) -> bool:
     cached = _KEY_CACHE.get(key_hash)
     if cached and now - cached[1] < _KEY_CACHE_SECONDS:
         return cached[0]
-    active = bool(bootstrap.api_keys().is_active(key_hash))
+    active = bool(bootstrap.app().adapters.api_keys.is_active(key_hash))
     if active:  # only known keys are cached, so random tokens cannot grow the cache
         if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
             _KEY_CACHE.clear()
@@ -101,7 +101,7 @@ def unauthorized() -> Response:
 
 @api
 def put_member(request: Request, member_id: str) -> Response:
-    member, created = bootstrap.member_service().upsert(member_id, json_body(request), request_time(request))
+    member, created = bootstrap.app().members.upsert(member_id, json_body(request), request_time(request))
     from ..services.members import profile
 
     return ok(profile(member), 201 if created else 200)
@@ -109,14 +109,14 @@ def put_member(request: Request, member_id: str) -> Response:
 
 @api
 def get_member(member_id: str) -> Response:
-    return ok(bootstrap.member_service().get(member_id))
+    return ok(bootstrap.app().members.get(member_id))
 
 
 @api
 def post_order(request: Request, member_id: str) -> Response:
     from ..adapters.codec import order_to_data
 
-    order, created = bootstrap.member_service().record_order(member_id, json_body(request))
+    order, created = bootstrap.app().members.record_order(member_id, json_body(request))
     return ok({**order_to_data(order), "member_id": member_id, "created": created}, 201 if created else 200)
 
 
@@ -124,9 +124,7 @@ def post_order(request: Request, member_id: str) -> Response:
 def post_points(request: Request, member_id: str) -> Response:
     from ..adapters.codec import points_to_data
 
-    txn, member, created = bootstrap.member_service().record_points(
-        member_id, json_body(request), request_time(request)
-    )
+    txn, member, created = bootstrap.app().members.record_points(member_id, json_body(request), request_time(request))
     body = {**points_to_data(txn), "member_id": member_id, "balance": member.points_balance, "created": created}
     return ok(body, 201 if created else 200)
 
@@ -135,7 +133,7 @@ def post_points(request: Request, member_id: str) -> Response:
 def post_coupon(request: Request, member_id: str) -> Response:
     from ..adapters.codec import coupon_to_data
 
-    coupon, created = bootstrap.member_service().issue_coupon(member_id, json_body(request), request_time(request))
+    coupon, created = bootstrap.app().members.issue_coupon(member_id, json_body(request), request_time(request))
     return ok({**coupon_to_data(coupon), "member_id": member_id, "created": created}, 201 if created else 200)
 
 
@@ -143,9 +141,9 @@ def post_coupon(request: Request, member_id: str) -> Response:
 def put_product(request: Request, sku: str) -> Response:
     from ..adapters.codec import product_to_data
 
-    return ok(product_to_data(bootstrap.member_service().put_product(sku, json_body(request))))
+    return ok(product_to_data(bootstrap.app().members.put_product(sku, json_body(request))))
 
 
 @api
 def get_messages(member_id: str) -> Response:
-    return ok(bootstrap.member_service().messages_of(member_id))
+    return ok(bootstrap.app().members.messages_of(member_id))

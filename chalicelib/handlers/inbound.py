@@ -31,7 +31,7 @@ def _record(record: SQSRecord) -> None:
     except (ValueError, KeyError, TypeError) as exc:
         logger.error("not an inbound event; dropped", extra={"sqs_message_id": record.message_id, "error": str(exc)})
         return
-    outcome = bootstrap.inbound_service().handle(event, clock())
+    outcome = bootstrap.app().inbound.handle(event, clock())
     metrics.add_metric(name=f"Inbound_{event.kind.value}", unit="Count", value=1)
     logger.info("inbound event", extra={"provider": event.provider, "kind": event.kind.value, "outcome": outcome})
 

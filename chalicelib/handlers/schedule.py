@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .. import bootstrap
-from ..domain.clock import parse_iso
+from ..domain.isotime import parse_iso
 from ..observability import flush_metrics, logger, metrics
 
 
@@ -26,7 +26,7 @@ def tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Release every timer due by the event's time into the timer queue."""
     now = event_time(event)
     try:
-        summary = bootstrap.timer_service().release_due(now)
+        summary = bootstrap.app().timers.release_due(now)
         metrics.add_metric(name="TimersDue", unit="Count", value=summary["due"])
         logger.info("schedule ran", extra={"at": event["time"], **summary})
         return {"at": event["time"], **summary}
@@ -37,14 +37,14 @@ def tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _timer_batch(record: SQSRecord) -> None:
     body = json.loads(record.body)
     keys = [(str(m), str(k)) for m, k in body["timers"]]
-    counts = bootstrap.timer_service().fire(keys, parse_iso(body["at"]))
+    counts = bootstrap.app().timers.fire(keys, parse_iso(body["at"]))
     logger.info("timers fired", extra=counts)
 
 
 def fire_timers(event: dict[str, Any], context: Any) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS)
     try:
-        with bootstrap.send_queue().batched():  # the batch's send intents go to SQS together
+        with bootstrap.app().adapters.send_queue.batched():  # the batch's send intents go to SQS together
             return dict(
                 process_partial_response(event=event, record_handler=_timer_batch, processor=processor, context=context)
             )

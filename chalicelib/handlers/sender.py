@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import bootstrap
-from ..domain.clock import parse_iso
+from ..domain.isotime import parse_iso
 from ..observability import flush_metrics, logger, metrics
 
 
@@ -49,14 +49,14 @@ def send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
         requests.append(SendRequest(message_id, receives))
         handles.setdefault(message_id, []).append((record["messageId"], record["receiptHandle"]))
     try:
-        outcomes = bootstrap.send_service().deliver_batch(requests, now) if requests else []
+        outcomes = bootstrap.app().sender.deliver_batch(requests, now) if requests else []
         for outcome in outcomes:
             if outcome.status is not None:
                 metrics.add_metric(name=f"Messages_{outcome.status.value}", unit="Count", value=1)
             if outcome.retry_in is None:
                 continue
             for sqs_id, handle in handles.pop(outcome.message_id, []):
-                bootstrap.send_retries().retry_later(handle, outcome.retry_in)
+                bootstrap.app().adapters.send_retries.retry_later(handle, outcome.retry_in)
                 failures.append({"itemIdentifier": sqs_id})
         logger.info("send batch handled", extra={"records": len(records), "retry": len(failures)})
     finally:

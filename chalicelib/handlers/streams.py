@@ -1,6 +1,10 @@
-"""DynamoDB stream entry points. Each record is handled on its own; a failure reports just that
-record (ReportBatchItemFailures, bisected by Lambda), so one poison record never blocks a shard.
-"Now" is the record's ApproximateCreationDateTime: when the change happened."""
+"""DynamoDB stream entry points (Powertools' ``DynamoDBRecord`` data classes). Each record is
+handled on its own; a failure reports just that record (ReportBatchItemFailures, bisected by
+Lambda), so one poison record never blocks a shard. "Now" is the record's
+ApproximateCreationDateTime: when the change happened.
+
+The event source mappings filter out what these handlers ignore (infra/template.json
+``FilterCriteria``); the checks here stay, for an emulator that does not filter."""
 
 from __future__ import annotations
 
@@ -9,53 +13,58 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
 
 from .. import bootstrap
 from ..adapters import codec
-from ..adapters.dynamo import image_to_dict, image_to_member
+from ..adapters.stream_images import plain
 from ..observability import flush_metrics, logger, metrics
+
+_CHANGES = (DynamoDBRecordEventName.INSERT, DynamoDBRecordEventName.MODIFY)
 
 
 def record_time(record: DynamoDBRecord) -> datetime:
-    raw = (record.raw_event.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    stream = record.dynamodb
+    raw = stream.raw_event.get("ApproximateCreationDateTime") if stream is not None else None
     if raw is None:
         raise ValueError("stream record has no ApproximateCreationDateTime")
     return datetime.fromtimestamp(float(raw), tz=UTC)
 
 
 def _images(record: DynamoDBRecord) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(old, new) raw images of an INSERT or MODIFY; (None, None) for anything else."""
-    if record.raw_event.get("eventName") not in ("INSERT", "MODIFY"):
+    """(old, new) images of an INSERT or MODIFY as plain values; (None, None) for anything else."""
+    if record.event_name not in _CHANGES or record.dynamodb is None:
         return None, None
-    images = record.raw_event.get("dynamodb") or {}
-    return images.get("OldImage"), images["NewImage"]
+    old = record.dynamodb.old_image
+    return (plain(old) if old else None), plain(record.dynamodb.new_image)
 
 
 def _member_record(record: DynamoDBRecord) -> None:
     old_raw, new_raw = _images(record)
     if new_raw is None:
         return
-    old = image_to_member(old_raw) if old_raw else None
-    planned = bootstrap.activity_service().member_changed(old, image_to_member(new_raw), record_time(record))
+    old = codec.member_from_item(old_raw) if old_raw else None
+    planned = bootstrap.app().engine.member_changed(old, codec.member_from_item(new_raw), record_time(record))
     if planned:
         metrics.add_metric(name="MessagesPlanned", unit="Count", value=planned)
 
 
 def _activity_record(record: DynamoDBRecord) -> None:
-    old_raw, new_raw = _images(record)
-    if new_raw is None or old_raw is not None:
+    old, item = _images(record)
+    if item is None or old is not None:
         return  # only new orders, points transactions and coupons start anything
-    item = image_to_dict(new_raw)
     member_id, kind, data = item["member_id"], item["kind"], item["data"]
     at = record_time(record)
-    service = bootstrap.activity_service()
+    engine = bootstrap.app().engine
     if kind == "order":
-        count = service.order_recorded(codec.order_from_data(member_id, data), at)
+        count = engine.order_recorded(codec.order_from_data(member_id, data), at)
     elif kind == "points":
-        count = service.points_recorded(codec.points_from_data(member_id, data), at)
+        count = engine.points_recorded(codec.points_from_data(member_id, data), at)
     elif kind == "coupon":
-        count = service.coupon_issued(codec.coupon_from_data(member_id, data), at)
+        count = engine.coupon_issued(codec.coupon_from_data(member_id, data), at)
     elif kind == "chat":
         return  # conversation history (services/inbound.py): nothing to plan
     else:
@@ -66,11 +75,11 @@ def _activity_record(record: DynamoDBRecord) -> None:
 
 def _product_record(record: DynamoDBRecord) -> None:
     old_raw, new_raw = _images(record)
-    if new_raw is None:
-        return
-    old = codec.product_from_data(image_to_dict(old_raw)["data"]) if old_raw else None
-    new = codec.product_from_data(image_to_dict(new_raw)["data"])
-    scheduled = bootstrap.activity_service().product_changed(old, new, record_time(record))
+    if new_raw is None or new_raw.get("data") is None:
+        return  # the catalog's version item (adapters/product_store.py), not a product
+    old = codec.product_from_data(old_raw["data"]) if old_raw and old_raw.get("data") else None
+    new = codec.product_from_data(new_raw["data"])
+    scheduled = bootstrap.app().engine.product_changed(old, new, record_time(record))
     if scheduled:
         logger.info("new arrival scheduled", extra={"sku": new.sku, "members": scheduled})
 
@@ -80,7 +89,7 @@ def _batch(event: dict[str, Any], context: Any, handler: Callable[[DynamoDBRecor
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     try:
         # The batch's send intents go to SQS together, before the batch reports success.
-        with bootstrap.send_queue().batched():
+        with bootstrap.app().adapters.send_queue.batched():
             return dict(
                 process_partial_response(event=event, record_handler=handler, processor=processor, context=context)
             )

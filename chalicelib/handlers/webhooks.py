@@ -36,10 +36,10 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 
 
 def receive(request: Request, provider: str, token: str) -> Response:
-    expected = bootstrap.webhook_secrets().get(f"webhook_token_{provider}")
+    expected = bootstrap.app().adapters.secrets().get(f"webhook_token_{provider}")
     if not expected or not same_secret(token, expected):
         return error(404, "not_found", "no such webhook")
-    adapter = bootstrap.providers().get(provider)
+    adapter = bootstrap.app().adapters.providers.get(provider)
     if adapter is None or not hasattr(adapter, "handle_webhook"):
         return error(404, "not_found", f"provider {provider} is not configured here")
     try:
@@ -69,13 +69,13 @@ def receive(request: Request, provider: str, token: str) -> Response:
 def _finish(provider: str, result: WebhookResult, now: datetime) -> Response:
     for url in result.follow_up:
         try:
-            bootstrap.follow_up().get(url)
+            bootstrap.app().adapters.follow_up.get(url)
         except Exception as exc:
             logger.warning("webhook follow-up failed", extra={"provider": provider, "error": str(exc)[:200]})
             return error(502, "follow_up_failed", "could not complete the provider's follow-up; try again")
     if result.events:
         try:
-            bootstrap.inbound_queue().put([event_to_data(e) for e in result.events])
+            bootstrap.app().adapters.inbound_queue.put([event_to_data(e) for e in result.events])
         except Exception:
             logger.exception("inbound queue refused events", extra={"provider": provider})
             return error(503, "unavailable", "could not accept the events now; try again")

@@ -5,23 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from ..domain.links import Link, rewrite_links, verify_token
+from ..ports import LinkStore
 
 Log = Callable[..., None]
 
 
-class LinkStore(Protocol):
-    def put(self, links: list[Link], now: datetime) -> None:
-        """Store each token once (idempotent: a replanned message repeats its tokens)."""
-
-    def get(self, token: str) -> Link | None: ...
-
-    def record_click(self, link: Link, at: datetime) -> None: ...
-
-
-class LinkBatch:
+class TrackedLinks:
     """The links of the messages planned in one go: ``shorten`` while planning, ``save`` before the
     messages are written."""
 
@@ -51,8 +42,8 @@ class ClickTracker:
     def enabled(self) -> bool:
         return bool(self.secret and self.base_url)
 
-    def batch(self) -> LinkBatch:
-        return LinkBatch(self)
+    def batch(self) -> TrackedLinks:
+        return TrackedLinks(self)
 
     def click(self, token: str, now: datetime) -> str | None:
         """The target of a genuine token (the click recorded); None for a forged or unknown one."""

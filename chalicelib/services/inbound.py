@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ..domain.inbound import InboundEvent, InboundKind
 from ..domain.inbound_codec import event_to_data
-from ..domain.model import Channel, Member, Message
+from ..domain.model import Channel, Member
 from ..domain.phones import mask, to_e164
 from ..domain.replies import (
     HANDOFF_OPEN,
@@ -34,73 +34,24 @@ from ..domain.replies import (
 from ..ports import (
     Catalog,
     ConversationLog,
+    Cursors,
+    HandoffStore,
     InboundStore,
+    Intent,
     MemberDirectory,
     MemberStore,
     MessageIndex,
     MessageStore,
+    PullingProvider,
     Receipt,
+    ReceiptBook,
+    Replier,
     StaffNotifier,
     VersionConflict,
 )
 
 Log = Callable[..., None]
 CONSENT_RETRIES = 5
-
-
-class Intent(Protocol):
-    """What the keyword router (``chalicelib/domain/keywords.py``) makes of a reply."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def reply_rule(self) -> str | None: ...
-
-    @property
-    def age_months(self) -> int | None: ...
-
-    @property
-    def gender(self) -> str | None: ...
-
-
-class Replier(Protocol):
-    """``LifecycleService.reply``: plan a reply on a given channel, record it and queue it."""
-
-    def reply(
-        self,
-        member: Member,
-        rule_id: str,
-        occurrence: str,
-        channel: Channel,
-        facts: dict[str, Any],
-        now: datetime,
-        provider: str | None = None,
-    ) -> list[Message]: ...
-
-
-class HandoffStore(Protocol):
-    def get(self, ticket_id: str) -> HandoffTicket | None: ...
-
-    def open(self, ticket: HandoffTicket) -> bool:
-        """Store a new ticket; False (nothing written) if its id exists."""
-
-    def mark_notified(self, ticket_id: str) -> None: ...
-
-    def list(self, status: str, limit: int = 100) -> list[HandoffTicket]: ...
-
-
-class PullingProvider(Protocol):
-    """The parts of a provider adapter the inbound worker uses (``adapters/providers/base.py``)."""
-
-    @property
-    def channels(self) -> frozenset[Channel]: ...
-
-    @property
-    def send_unavailable(self) -> str | None:
-        """Why the adapter cannot send here (webhook side only), or None."""
-
-    def fetch(self, event: InboundEvent, cursors: Any, now: datetime) -> list[InboundEvent]: ...
 
 
 class InboundService:
@@ -117,10 +68,10 @@ class InboundService:
         staff: StaffNotifier,
         catalog: Catalog,
         replier: Replier,
-        apply_receipt: Callable[[Receipt], bool],
+        receipts: ReceiptBook,
         classify: Callable[[str, str], Intent],
-        adapters: Callable[[], Mapping[str, Any]] | None = None,
-        cursors: Any = None,
+        adapters: Callable[[], Mapping[str, PullingProvider]],
+        cursors: Cursors,
         default_region: str = "CN",
         picks: int = 3,
         log: Log | None = None,
@@ -135,9 +86,9 @@ class InboundService:
         self.staff = staff
         self.catalog = catalog
         self.replier = replier
-        self.apply_receipt = apply_receipt
+        self.receipts = receipts
         self.classify = classify
-        self.adapters = adapters or (lambda: {})
+        self.adapters = adapters
         self.cursors = cursors
         self.default_region = default_region
         self.picks = picks
@@ -168,14 +119,14 @@ class InboundService:
             return "receipt for no message", False  # erased or never ours: keep nothing personal
         if event.status is None:
             return "receipt without status", True
-        applied = self.apply_receipt(
+        applied = self.receipts.apply(
             Receipt(message.message_id, event.provider_message_id, event.status, event.at, event.reason)
         )
         return ("receipt applied" if applied else "receipt stale"), True
 
     # -- pulls ------------------------------------------------------------------------------------
     def _fetch(self, event: InboundEvent, now: datetime) -> str:
-        adapter: PullingProvider | None = self.adapters().get(event.provider)
+        adapter = self.adapters().get(event.provider)
         if adapter is None:
             return "fetch: provider not configured"
         fetched = adapter.fetch(event, self.cursors, now)
@@ -285,7 +236,7 @@ class InboundService:
     def _reply(self, member: Member, rule: str, event: InboundEvent, facts: dict[str, Any], now: datetime) -> None:
         """Answer on the channel the member wrote on, through the provider they wrote to when it
         can send there (a Twilio number answers from Twilio), else the channel's configured one."""
-        adapter: PullingProvider | None = self.adapters().get(event.provider)
+        adapter = self.adapters().get(event.provider)
         # A webhook-only adapter (no send credentials here, e.g. the local stack) leaves the answer
         # to the channel's own provider.
         can_send = adapter is not None and event.channel in adapter.channels and not adapter.send_unavailable

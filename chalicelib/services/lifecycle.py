@@ -6,46 +6,43 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from ..domain.eligibility import Ask, Defer, Go, Policy, Stage, decide
 from ..domain.ids import message_id as business_id
 from ..domain.model import Channel, Member, Message, MessageStatus, StatusChange
 from ..domain.planning import plan_message, sms_text
-from ..domain.rules import RuleBook
-from ..domain.sendtime import window_hold
-from ..domain.timers import ACK_RULE, RELEASE_RULE, Timer
-from ..domain.triggers import Trigger, on_member_change
-from ..ports import MemberStore, MessageStore, SendQueue, StoredTimer, TimerStore
-from .clicks import ClickTracker
+from ..domain.timers import ACK_RULE, RESEND_RULE, Timer
+from ..domain.triggers import Trigger
+from ..ports import LinkShortener, MemberStore, MessageStore, SendQueue, StoredTimer, TimerStore
 
 Log = Callable[..., None]
 
 
 class LifecycleService:
+    """Plans, records and queues messages (and their follow-ups: the timer that sends a deferred
+    message when its window opens, the acknowledgement check of an IM, the SMS fallback).
+    Implements the ``FollowUps`` and ``Replier`` ports the sender and the inbound worker use."""
+
     def __init__(
         self,
-        book: RuleBook,
+        policy: Policy,
         members: MemberStore,
         messages: MessageStore,
         queue: SendQueue,
         providers: dict[Channel, str],
+        timers: TimerStore,
+        *,
         log: Log | None = None,
-        timers: TimerStore | None = None,
-        store_zone: str = "Asia/Shanghai",
-        clicks: ClickTracker | None = None,
+        links: LinkShortener | None = None,
     ) -> None:
-        self.clicks = clicks if clicks is not None and clicks.enabled else None
+        self.policy = policy
+        self.book = policy.book
+        self.links = links
         self.timers = timers
-        self.store_zone = store_zone
-        self.book = book
         self.members = members
         self.messages = messages
         self.queue = queue
         self.providers = providers
         self.log = log or (lambda *a, **k: None)
-
-    def member_changed(self, old: Member | None, new: Member, at: datetime) -> list[Message]:
-        """Handle one stream record of the members table. Safe to replay: each message is keyed on
-        (member, rule, occurrence) and only the first write of that key queues a send."""
-        return self.fire(on_member_change(old, new, at, self.book), new, at)
 
     def fire(
         self,
@@ -61,12 +58,12 @@ class LifecycleService:
         created: list[Message] = []
         requeue: list[str] = []
         providers = {**self.providers, channel: provider} if channel is not None and provider else self.providers
-        links = self.clicks.batch() if self.clicks is not None else None
+        links = self.links.batch() if self.links is not None else None
         for trigger in triggers:
             message = plan_message(
                 member,
                 trigger,
-                self.book,
+                self.policy,
                 providers,
                 now,
                 channel_forced=channel,
@@ -74,12 +71,6 @@ class LifecycleService:
             )
             if links is not None:
                 links.save(now)  # before the message: a link in a stored message always resolves
-            if message.status is MessageStatus.QUEUED:
-                hold = window_hold(
-                    message, member, self.book.rules.get(trigger.rule_id), self.book, now, self.store_zone
-                )
-                if hold is not None:
-                    defer(message, hold[0], hold[1], now)
             if not self.messages.create(message):
                 # Same occurrence seen before (a replay). If its send never left the queue step
                 # (the earlier run died between the write and the enqueue), queue it again:
@@ -131,19 +122,16 @@ class LifecycleService:
         return self.fire([trigger], member, now, channel=channel, provider=provider)
 
     def hold_until(self, member_id: str, message_id: str, when: datetime, now: datetime) -> None:
-        """A durable timer that puts the message back on the send queue at ``when``."""
-        if self.timers is None:
-            raise RuntimeError("deferring a message needs the timer store")
-        timer = Timer(member_id, f"{RELEASE_RULE}#{message_id}", RELEASE_RULE, message_id, when, {})
+        """A durable timer that puts the deferred message back on the send queue at ``when``."""
+        timer = Timer(member_id, f"{RESEND_RULE}#{message_id}", RESEND_RULE, message_id, when, {})
         self.timers.put([StoredTimer(timer, "pending")], now)
 
-    def release(self, message_id: str, now: datetime) -> None:
+    def resend(self, message_id: str, now: datetime) -> None:
+        """A deferred message's window opened: back on the send queue."""
         self.queue.enqueue([message_id], now)
 
     def expect_ack(self, message: Message, by: datetime, now: datetime) -> None:
         """An IM message of a rule with ``ack_minutes``: check for a receipt at ``by``."""
-        if self.timers is None:
-            raise RuntimeError("acknowledgement checks need the timer store")
         timer = Timer(message.member_id, f"{ACK_RULE}#{message.message_id}", ACK_RULE, message.message_id, by, {})
         self.timers.put([StoredTimer(timer, "pending")], now)
 
@@ -168,16 +156,18 @@ class LifecycleService:
         (member, rule, occurrence + "#sms"): a replay creates it once. Exempt from the caps (the IM
         attempt counted), still subject to consent and quiet hours at send time."""
         rule = self.book.rules.get(message.trigger)
-        member = self.members.get(message.member_id)
-        if message.channel is not Channel.IM or rule is None or member is None or Channel.SMS not in rule.channels:
+        if message.channel is not Channel.IM or rule is None or Channel.SMS not in rule.channels:
             return None
-        if not member.phone or not member.consent.sms or "sms" in member.unreachable:
-            self.log("no SMS to fall back to", message_id=message.message_id)
+        member = self.members.get(message.member_id)
+        occurrence = f"{message.occurrence}#sms"
+        sms_id = business_id(message.member_id, message.trigger, occurrence)
+        decision = decide(Ask(member, rule, (Channel.SMS,), sms_id, now, Stage.FALLBACK), self.policy, now)
+        if member is None or not isinstance(decision, Go | Defer):
+            self.log("no SMS to fall back to", message_id=message.message_id, reason=getattr(decision, "reason", None))
             return None
         text, parts = sms_text(message.text, rule, member.locale, member.phone, self.book)
-        occurrence = f"{message.occurrence}#sms"
         sms = Message(
-            message_id=business_id(member.member_id, message.trigger, occurrence),
+            message_id=sms_id,
             member_id=member.member_id,
             trigger=message.trigger,
             occurrence=occurrence,
@@ -199,10 +189,3 @@ class LifecycleService:
                 return earlier  # a replay: this fallback is already on its way
         self.queue.enqueue([sms.message_id], now)  # new, or still queued (an earlier run stopped here)
         return sms
-
-
-def defer(message: Message, when: datetime, reason: str, now: datetime) -> None:
-    message.status = MessageStatus.DEFERRED
-    message.send_after = when
-    message.reason = reason
-    message.history = [*message.history[:-1], StatusChange(MessageStatus.DEFERRED, now, reason)]

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from ..domain import validation
-from ..domain.clock import to_iso
 from ..domain.errors import Conflict, NotFound
+from ..domain.isotime import to_iso
 from ..domain.model import Coupon, Member, Order, PointsTxn, Product
 from ..domain.planning import describe
 from ..domain.points import apply_txn, expiring

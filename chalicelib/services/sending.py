@@ -33,29 +33,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..domain.model import PENDING_STATUSES, STATUS_RANK, Channel, Member, Message, MessageStatus
+from ..domain.eligibility import Ask, Defer, Go, Policy, Stage, Suppress, cap_periods, decide
+from ..domain.model import PENDING_STATUSES, Channel, Member, Message, MessageStatus
 from ..domain.phones import mask
-from ..domain.planning import choose_channel
 from ..domain.retry import backoff_seconds
-from ..domain.rules import RuleBook, RuleConfig
-from ..domain.sendtime import cap_hold, cap_periods, window_hold
+from ..domain.rulebook import RuleConfig
 from ..ports import (
     ClaimRequest,
+    FollowUps,
     MemberStore,
     MessageStore,
     OutboundMessage,
     Provider,
     ProviderError,
-    Receipt,
+    ReceiptBook,
     SendGate,
     SendResult,
     SentRecord,
 )
 
 Log = Callable[..., None]
-Hold = Callable[[str, str, datetime, datetime], None]
-Fallback = Callable[[Message, str, datetime], Message | None]
-AckCheck = Callable[[Message, datetime, datetime], None]
 
 DEFAULT_CLAIM_TTL = 120.0  # seconds: longer than a sender Lambda can run (its timeout)
 DEFAULT_MAX_RECEIVES = 5  # the send queue's redrive maxReceiveCount
@@ -91,17 +88,15 @@ class _Ready:
 class SendService:
     def __init__(
         self,
-        book: RuleBook,
+        policy: Policy,
         members: MemberStore,
         messages: MessageStore,
         providers: Mapping[str, Provider],
         gate: SendGate,
+        follow_ups: FollowUps,
+        receipts: ReceiptBook,
         *,
         log: Log | None = None,
-        hold: Hold | None = None,
-        fallback: Fallback | None = None,
-        ack_check: AckCheck | None = None,
-        store_zone: str = "Asia/Shanghai",
         claim_ttl: float = DEFAULT_CLAIM_TTL,
         max_receives: int = DEFAULT_MAX_RECEIVES,
         max_wait: float = DEFAULT_MAX_WAIT,
@@ -111,16 +106,15 @@ class SendService:
         new_claim: Callable[[], str] = lambda: uuid.uuid4().hex,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self.book = book
+        self.policy = policy
+        self.book = policy.book
         self.members = members
         self.messages = messages
         self.providers = providers
         self.gate = gate
+        self.follow_ups = follow_ups
+        self.receipts = receipts
         self.log = log or (lambda *a, **k: None)
-        self.hold = hold
-        self.fallback = fallback
-        self.ack_check = ack_check
-        self.store_zone = store_zone
         self.claim_ttl = claim_ttl
         self.max_receives = max_receives
         self.max_wait = max_wait
@@ -158,19 +152,6 @@ class SendService:
             outcomes[outcome.message_id] = outcome
         return [outcomes.get(r.message_id, SendOutcome(r.message_id, None)) for r in requests]
 
-    def apply_receipt(self, receipt: Receipt) -> bool:
-        """Record a provider receipt. Never moves a message backwards (receipts arrive out of order)."""
-        if receipt.message_id is None:
-            return False
-        lower = frozenset(
-            s
-            for s, rank in STATUS_RANK.items()
-            if rank < STATUS_RANK[receipt.status] and s not in (MessageStatus.SUPPRESSED, MessageStatus.CAPPED)
-        )
-        return self.messages.transition(
-            receipt.message_id, receipt.status, receipt.at, expect=lower, reason=receipt.reason
-        )
-
     # -- before the gate ---------------------------------------------------------------------------
     def _check(self, request: SendRequest, now: datetime) -> SendOutcome | _Ready:
         message_id = request.message_id
@@ -188,40 +169,32 @@ class SendService:
     def _may_send(
         self, message: Message, request: SendRequest, now: datetime, claim: str | None = None
     ) -> SendOutcome | _Ready:
-        """The send-time checks; ``claim`` is a stale claim being taken over (it goes with the
-        outcome when the message does not go out)."""
+        """The send-time decision (``domain/eligibility.py``); ``claim`` is a stale claim being taken
+        over (it goes with the outcome when the message does not go out)."""
         member = self.members.get(message.member_id)
-        if member is None:
-            return self._finish(message, MessageStatus.SUPPRESSED, now, "member no longer exists", claim)
         rule = self.book.rules.get(message.trigger)
-        consent_needed = not (rule is not None and rule.confirms_opt_out)
-        why_not: str | None = None
-        if rule is not None and consent_needed and message.fallback_of is None:
-            channel, why_not = choose_channel(member, rule)
-            if channel is not None:
-                why_not = None
-        if why_not is None and consent_needed:
-            if rule is not None and rule.rule_class == "marketing" and not member.consent.marketing:
-                why_not = "no marketing consent"
-            elif not member.consent.allows(message.channel):
-                why_not = f"no {message.channel.value} consent"
-        address = member.address(message.channel)
-        if why_not is None and not address:
-            why_not = f"no {message.channel.value} address"
-        if why_not is not None:
-            return self._finish(message, MessageStatus.SUPPRESSED, now, why_not, claim)
-        unreachable = member.unreachable.get(message.channel.value)
-        if unreachable:
-            reason = f"{message.channel.value} unreachable: {unreachable}"
-            return self._finish(message, MessageStatus.FAILED, now, reason, claim)
-        if message.send_after is not None and message.send_after > now:
-            return self._defer(message, message.send_after, message.reason or "waiting to be sent", now, claim)
-        window = window_hold(message, member, rule, self.book, now, self.store_zone)
-        if window is not None:
-            return self._defer(message, window[0], window[1], now, claim)
+        stage = Stage.FALLBACK if message.fallback_of is not None else Stage.SEND
+        ask = Ask(
+            member,
+            rule,
+            (message.channel,),
+            message.message_id,
+            message.created_at,
+            stage,
+            send_after=message.send_after,
+            reason=message.reason,
+        )
+        decision = decide(ask, self.policy, now)
+        if isinstance(decision, Defer):
+            return self._defer(message, decision.until, decision.reason, now, claim)
+        if not isinstance(decision, Go):
+            status = decision.status if isinstance(decision, Suppress) else MessageStatus.FAILED
+            return self._finish(message, status, now, decision.reason, claim)
         if message.provider not in self.providers:
             reason = f"provider {message.provider} not configured"
             return self._finish(message, MessageStatus.FAILED, now, reason, claim)
+        assert member is not None
+        address = member.address(message.channel)
         assert address is not None
         return _Ready(message, member, rule, request, address, takeover=claim)
 
@@ -273,7 +246,7 @@ class SendService:
             item.claim = self.new_claim()
             periods: tuple[tuple[str, int], ...] = ()
             if item.message.rule_class == "marketing" and item.message.fallback_of is None:
-                periods = tuple(cap_periods(item.member, self.book, now, self.store_zone))
+                periods = tuple(cap_periods(item.member, self.policy, now))
             parts = item.message.parts or 1
             claims.append(
                 ClaimRequest(item.message.message_id, item.claim, item.message.provider, parts, periods, item.takeover)
@@ -300,7 +273,7 @@ class SendService:
                 slots = self.gate.book(provider, [i.message.parts or 1 for i in items], self.wall())
                 again += list(zip(slots, items, strict=True))
             for item in self._send_on_time(again, now, outcomes, accepted):
-                self.messages.release(item.message.message_id, item.claim, "missed its rate slot")
+                self.messages.unclaim(item.message.message_id, item.claim, "missed its rate slot")
                 outcomes.append(SendOutcome(item.message.message_id, None, retry_in=1))
         self._record(accepted)
         return outcomes
@@ -321,7 +294,7 @@ class SendService:
             if wait > self.max_wait:
                 # The provider's schedule is booked further ahead than this sender may live: let
                 # SQS bring it back when its turn comes (the slot stays unused; the rate holds).
-                self.messages.release(mid, item.claim, "waiting for the provider's rate")
+                self.messages.unclaim(mid, item.claim, "waiting for the provider's rate")
                 outcomes.append(SendOutcome(mid, None, retry_in=int(wait) + 1))
                 continue
             if wait > 0:
@@ -374,12 +347,12 @@ class SendService:
         for message, _, result, at in accepted:
             for receipt in result.receipts:
                 if receipt.status is not MessageStatus.DELIVERED or receipt.reason is not None:
-                    self.apply_receipt(receipt)
+                    self.receipts.apply(receipt)
             rule = self.book.rules.get(message.trigger)
-            if self.ack_check is not None and message.channel is Channel.IM and rule is not None and rule.ack_minutes:
+            if message.channel is Channel.IM and rule is not None and rule.ack_minutes:
                 acknowledged = any(r.status in (MessageStatus.DELIVERED, MessageStatus.READ) for r in result.receipts)
                 if not acknowledged:
-                    self.ack_check(message, at + timedelta(minutes=rule.ack_minutes), at)
+                    self.follow_ups.expect_ack(message, at + timedelta(minutes=rule.ack_minutes), at)
 
     # -- outcomes ----------------------------------------------------------------------------------
     def _failed(self, item: _Ready, exc: ProviderError, now: datetime) -> SendOutcome:
@@ -396,25 +369,28 @@ class SendService:
                 # Keep the claim: the retry asks the provider before sending again.
                 self.log("send timed out; will check with the provider", message_id=message.message_id)
                 return SendOutcome(message.message_id, None, retry_in=max(int(self.claim_ttl), 1))
-        if exc.retryable and not (last_try and message.channel is Channel.IM and self.fallback is not None):
-            self.messages.release(message.message_id, item.claim, f"retrying: {reason}")
+        if exc.retryable and not (last_try and message.channel is Channel.IM):
+            self.messages.unclaim(message.message_id, item.claim, f"retrying: {reason}")
             wait = self._backoff(item.request, exc)
             self.log("send failed, will retry", message_id=message.message_id, code=exc.code, retry_in=wait)
             return SendOutcome(message.message_id, None, retry_in=wait)
         if exc.marks_channel:
             self._mark_unreachable(message, exc.code)
         status = self._finish(message, MessageStatus.FAILED, now, reason, claim=item.claim).status
-        if message.channel is Channel.IM and self.fallback is not None:
-            sms = self.fallback(message, reason, now)
+        if message.channel is Channel.IM:
+            sms = self.follow_ups.fall_back(message, reason, now)
             if sms is not None:
                 self.log("falling back to SMS", message_id=message.message_id, fallback=sms.message_id)
         return SendOutcome(message.message_id, status)
 
     def _over_cap(self, item: _Ready, full: str, now: datetime) -> SendOutcome:
-        when, reason = cap_hold(full, item.message, item.member, item.rule, self.book, now, self.store_zone)
-        if when is None:
-            return self._finish(item.message, MessageStatus.CAPPED, now, reason)
-        return self._defer(item.message, when, reason, now)
+        message = item.message
+        ask = Ask(item.member, item.rule, (message.channel,), message.message_id, message.created_at, cap_full=full)
+        decision = decide(ask, self.policy, now)
+        if isinstance(decision, Defer):
+            return self._defer(message, decision.until, decision.reason, now)
+        status = decision.status if isinstance(decision, Suppress) else MessageStatus.FAILED
+        return self._finish(message, status, now, getattr(decision, "reason", None))
 
     def _mark_unreachable(self, message: Message, code: str) -> None:
         why = "invalid address" if code == "invalid_address" else "opted out at the provider"
@@ -427,10 +403,8 @@ class SendService:
     def _defer(
         self, message: Message, when: datetime, reason: str, now: datetime, claim: str | None = None
     ) -> SendOutcome:
-        if self.hold is None:
-            raise RuntimeError("deferring a message needs the timer store")
-        # The release timer first: once the message shows "deferred", its way back is already written.
-        self.hold(message.member_id, message.message_id, when, now)
+        # The resend timer first: once the message shows "deferred", its way back is already written.
+        self.follow_ups.hold_until(message.member_id, message.message_id, when, now)
         self.messages.transition(
             message.message_id,
             MessageStatus.DEFERRED,

@@ -3,12 +3,14 @@ batches through SQS, and fire them (checking they still apply) into messages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from ..domain.model import Member
-from ..domain.rules import RuleBook
-from ..domain.timers import ACK_RULE, MEMBER_DERIVED, RELEASE_RULE, Timer, is_stale, member_timers, refresh_facts
+from ..domain import scheduling
+from ..domain.model import Member, Product
+from ..domain.rulebook import RuleBook
+from ..domain.rules import Check, Drop
+from ..domain.timers import ACK_RULE, RESEND_RULE, Timer
 from ..domain.triggers import Trigger
 from ..ports import Catalog, MemberStore, StoredTimer, TimerQueue, TimerStore
 from .lifecycle import LifecycleService
@@ -55,7 +57,7 @@ class TimerService:
         rewritten (a purchase moves the wake-up), obsolete ones deleted (a used points lot)."""
         existing = {t.timer.key: t for t in self.timers.for_member(member.member_id)}
         done = frozenset((key, occ) for key, t in existing.items() for occ in t.fired)
-        desired = member_timers(member, self.book, now, self.store_zone, done)
+        desired = scheduling.member_dates(member, self.book, now, self.store_zone, done)
         # A pending timer already due belongs to the sweep: it fires, or is dropped with a reason.
         overdue = {k for k, t in existing.items() if t.status == "pending" and t.timer.due_at <= now}
         to_put = [
@@ -66,7 +68,10 @@ class TimerService:
         to_delete = [
             k
             for k, t in existing.items()
-            if k.split("#", 1)[0] in MEMBER_DERIVED and t.status == "pending" and k not in desired and k not in overdue
+            if scheduling.keeps_member_dates(t.timer.rule_id)
+            and t.status == "pending"
+            and k not in desired
+            and k not in overdue
         ]
         if to_put:
             self.timers.put(to_put, now)
@@ -111,45 +116,47 @@ class TimerService:
         return {"swept_from": int(after.timestamp()), "due": len(keys), "sqs_requests": requests}
 
     def fire(self, keys: list[tuple[str, str]], now: datetime) -> dict[str, int]:
+        """Fire a batch of due timers. The catalog a check depends on is read once per batch, as it
+        is now (never an older cache: a product added or sold out a moment ago counts)."""
         counts = {"fired": 0, "dropped": 0, "skipped": 0}
+        catalog: list[Mapping[str, Product]] = []
+
+        def current_catalog() -> Mapping[str, Product]:
+            if not catalog:
+                catalog.append(self.catalog.products())
+            return catalog[0]
+
         for member_id, key in keys:
-            counts[self._fire_one(member_id, key, now)] += 1
+            counts[self._fire_one(member_id, key, now, current_catalog)] += 1
         return counts
 
-    def _fire_one(self, member_id: str, key: str, now: datetime) -> str:
+    def _fire_one(self, member_id: str, key: str, now: datetime, catalog: Callable[[], Mapping[str, Product]]) -> str:
         stored = self.timers.get(member_id, key)
         if stored is None or stored.status != "pending" or stored.timer.due_at > now:
             return "skipped"
         timer = stored.timer
-        if timer.rule_id in (RELEASE_RULE, ACK_RULE):
-            if timer.rule_id == RELEASE_RULE:
-                self.lifecycle.release(timer.occurrence, now)
+        if timer.rule_id in (RESEND_RULE, ACK_RULE):
+            if timer.rule_id == RESEND_RULE:
+                self.lifecycle.resend(timer.occurrence, now)
             else:
                 self.lifecycle.check_ack(timer.occurrence, now)
             self.timers.finish(member_id, key, timer.occurrence, "fired", None, now)
             return "fired"
-        rule = self.book.get(timer.rule_id)
         member = self.members.get(member_id)
-        reason: str | None = None
-        facts = None
-        if rule is None:
-            reason = "rule disabled"
-        elif is_stale(timer.due_at, rule, now):
-            hours = (now - timer.due_at).total_seconds() / 3600
-            reason = f"stale: {hours:.0f} h overdue (stale_after {rule.stale_after_hours} h)"
-        elif member is None:
-            reason = "member no longer exists"
+        if member is None:
+            verdict: Check = Drop("member no longer exists")
         else:
-            picks = int(rule.params.get("picks", 3))
-            facts, reason = refresh_facts(timer, member, self.catalog.products(), self.store_zone, picks)
-        if reason is not None or member is None or facts is None:
+            products = catalog() if scheduling.reads_catalog(timer.rule_id) else {}
+            verdict = scheduling.check(timer, member, products, self.book, now, self.store_zone)
+        if isinstance(verdict, Drop) or member is None:
+            reason = verdict.reason if isinstance(verdict, Drop) else None
             self.timers.finish(member_id, key, timer.occurrence, "dropped", reason, now)
             self.log("timer dropped", member_id=member_id, timer=key, reason=reason)
-            if member is not None and timer.rule_id in MEMBER_DERIVED:
+            if member is not None and scheduling.keeps_member_dates(timer.rule_id):
                 self.reconcile_member(member, now)  # the next occurrence (next year's birthday)
             return "dropped"
-        self.lifecycle.fire([Trigger(timer.rule_id, member_id, timer.occurrence, now, facts)], member, now)
+        self.lifecycle.fire([Trigger(timer.rule_id, member_id, timer.occurrence, now, verdict.facts)], member, now)
         self.timers.finish(member_id, key, timer.occurrence, "fired", None, now)
-        if timer.rule_id in MEMBER_DERIVED:
+        if scheduling.keeps_member_dates(timer.rule_id):
             self.reconcile_member(member, now)  # schedules the next occurrence (next birthday)
         return "fired"

@@ -349,3 +349,17 @@ def sender_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.handlers import sender
 
     monkeypatch.setattr(sender, "clock", lambda: SENDER_NOON)
+
+
+def app_with(**adapters: Any) -> Any:
+    """Install (``bootstrap.use``) an app on the real adapters (moto) with some replaced: a named
+    port by an object (``providers={…}``), ``secrets`` by a callable. The ``aws`` fixture forgets it."""
+    from chalicelib import bootstrap
+    from chalicelib.settings import get_settings
+
+    real = bootstrap.AwsAdapters(get_settings())
+    for name, value in adapters.items():
+        setattr(real, name, value)
+    app = bootstrap.bootstrap(adapters=real)
+    bootstrap.use(app)
+    return app

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 from chalicelib.handlers import inbound
+
+from .conftest import app_with
 
 
 def _event(aws, bodies: list[str]) -> dict:
@@ -35,15 +36,17 @@ def test_given_a_record_that_is_no_event_when_handled_then_dropped_without_a_ret
 
 
 def test_given_a_failing_record_when_handled_then_only_it_is_reported_for_a_retry(aws, lambda_context, monkeypatch):
-    from chalicelib import bootstrap
+    from chalicelib.adapters.inbound_log import DynamoInboundStore
 
-    class Flaky:
-        def handle(self, event, now):
-            if event.event_id == "r-2":
+    class Flaky(DynamoInboundStore):
+        """The inbound log, throttled by DynamoDB for one event."""
+
+        def claim(self, provider, event_id, kind, at, now):
+            if event_id == "r-2":
                 raise RuntimeError("DynamoDB throttled")
-            return "ok"
+            return super().claim(provider, event_id, kind, at, now)
 
-    monkeypatch.setattr(bootstrap, "inbound_service", functools.cache(lambda: Flaky()))
+    app_with(inbound_log=Flaky())
     event = _event(aws, [json.dumps(REPLY), json.dumps({**REPLY, "event_id": "r-2"})])
 
     result = inbound.handle_batch(event, lambda_context)

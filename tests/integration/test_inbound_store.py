@@ -7,18 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from chalicelib.adapters.dynamo import DynamoMemberStore, DynamoMessageStore
-from chalicelib.adapters.inbound_store import (
-    DynamoConversationLog,
-    DynamoCursors,
-    DynamoHandoffStore,
-    DynamoInboundStore,
-    DynamoLinkStore,
-    DynamoMemberDirectory,
-    DynamoMessageIndex,
-    SnsStaffNotifier,
-    SqsInboundQueue,
-)
+from chalicelib.adapters.conversation_log import DynamoConversationLog
+from chalicelib.adapters.cursors import DynamoCursors
+from chalicelib.adapters.handoff_store import DynamoHandoffStore
+from chalicelib.adapters.inbound_log import DynamoInboundStore
+from chalicelib.adapters.inbound_queue import SqsInboundQueue
+from chalicelib.adapters.link_store import DynamoLinkStore
+from chalicelib.adapters.member_directory import DynamoMemberDirectory
+from chalicelib.adapters.member_store import DynamoMemberStore
+from chalicelib.adapters.message_index import DynamoMessageIndex
+from chalicelib.adapters.message_store import DynamoMessageStore
+from chalicelib.adapters.staff_notifier import SnsStaffNotifier
 from chalicelib.domain.links import Link
 from chalicelib.domain.model import PENDING_STATUSES, Channel, Member, Message, MessageStatus, StatusChange
 from chalicelib.domain.planning import describe

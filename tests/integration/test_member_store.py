@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chalicelib.adapters.dynamo import DynamoMemberStore
+from chalicelib.adapters.member_store import DynamoMemberStore
 from chalicelib.domain.model import (
     Child,
     Consent,

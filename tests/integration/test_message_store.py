@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.adapters.dynamo import DynamoMessageStore
+from chalicelib.adapters.message_store import DynamoMessageStore
 from chalicelib.domain.model import PENDING_STATUSES, Channel, Message, MessageStatus, StatusChange
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.adapters.dynamo import DynamoMessageStore
+from chalicelib.adapters.message_store import DynamoMessageStore
 from chalicelib.domain.model import MessageStatus
 from chalicelib.handlers import schedule, streams
 

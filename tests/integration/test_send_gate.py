@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.dynamo import DynamoMessageStore
+from chalicelib.adapters.message_store import DynamoMessageStore
 from chalicelib.adapters.models import CounterModel
 from chalicelib.adapters.send_gate import DynamoSendGate
 from chalicelib.domain.model import Channel, Message, MessageStatus
@@ -127,7 +127,7 @@ def test_cap_counters_count_each_message_once_and_report_the_full_period() -> No
     a, b, c = stored("m-a"), stored("m-b"), stored("m-c")
     assert a in gate.claim([request(a, "c1", periods=CAPS)], NOW, WALL).slots
     # A retry of the same message (its claim released after a 429) counts no second time
-    assert store.release(a, "c1", "retrying")
+    assert store.unclaim(a, "c1", "retrying")
     assert a in gate.claim([request(a, "c2", periods=CAPS)], NOW, WALL).slots
     assert counter(WEEK) == (1, {a}) and counter(MONTH) == (1, {a})
     assert b in gate.claim([request(b, "c3", periods=CAPS)], NOW, WALL).slots
@@ -137,7 +137,7 @@ def test_cap_counters_count_each_message_once_and_report_the_full_period() -> No
     message = store.get(c)
     assert message is not None and message.claim is None  # nothing of the failed round stayed
     # A message already counted still gets through a full period (its retry)
-    assert store.release(b, "c3", "retrying")
+    assert store.unclaim(b, "c3", "retrying")
     assert b in gate.claim([request(b, "c5", periods=CAPS)], NOW, WALL).slots
 
 

@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.adapters.dynamo import DynamoMemberStore, DynamoMessageStore
+from chalicelib.adapters.member_store import DynamoMemberStore
+from chalicelib.adapters.message_store import DynamoMessageStore
 from chalicelib.domain.ids import message_id
 from chalicelib.domain.model import Channel, Consent, MessageStatus
 from chalicelib.handlers import sender, streams

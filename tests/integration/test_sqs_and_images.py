@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 import boto3
 import pytest
 
-from chalicelib.adapters.dynamo import DynamoMemberStore, image_to_member
-from chalicelib.adapters.sqs import SqsSendQueue
+from chalicelib.adapters.member_store import DynamoMemberStore
+from chalicelib.adapters.send_queue import SqsSendQueue
+from chalicelib.adapters.stream_images import image_to_member
 from chalicelib.domain.model import Child, Consent, PointsLot, StoredValue
 
 from .conftest import REGION, load_event
@@ -83,11 +84,18 @@ class TestSqsSendQueue:
         assert aws.drain_queue() == []
 
 
+def _new_image(event: dict) -> dict:
+    """The record's new image as the stream handler sees it (Powertools' DynamoDBRecord)."""
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBStreamEvent
+
+    [record] = DynamoDBStreamEvent(event).records
+    assert record.dynamodb is not None
+    return dict(record.dynamodb.new_image)
+
+
 class TestImageToMember:
     def test_given_the_sample_insert_image_when_decoded_then_every_field_is_a_domain_value(self, aws):
-        image = load_event("member_insert.json")["Records"][0]["dynamodb"]["NewImage"]
-
-        member = image_to_member(image)
+        member = image_to_member(_new_image(load_event("member_insert.json")))
 
         assert member.member_id == "m-1001"
         assert member.name == "王小明"
@@ -110,10 +118,10 @@ class TestImageToMember:
 
     def test_given_a_member_saved_by_the_store_when_its_raw_item_is_decoded_then_it_is_the_same(self, aws):
         # What the stream carries is exactly what the store wrote: decode the stored item as an image.
-        image = load_event("member_insert.json")["Records"][0]["dynamodb"]["NewImage"]
-        member = image_to_member(image)
+        member = image_to_member(_new_image(load_event("member_insert.json")))
         member.version = 0
         DynamoMemberStore().save(member)
         stored = aws.dynamodb.get_item(TableName=aws.tables["MembersTable"], Key={"member_id": {"S": "m-1001"}})
+        event = {"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": stored["Item"]}}]}
 
-        assert image_to_member(stored["Item"]) == member
+        assert image_to_member(_new_image(event)) == member

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 
-from chalicelib.adapters.dynamo import DynamoMessageStore
+from chalicelib.adapters.message_store import DynamoMessageStore
 from chalicelib.domain.ids import message_id
 from chalicelib.domain.model import Channel, MessageStatus
 from chalicelib.handlers import streams

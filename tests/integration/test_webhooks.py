@@ -3,7 +3,6 @@ Manager), the inbound queue, and the ``on_inbound`` worker that acts on what arr
 
 from __future__ import annotations
 
-import functools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,12 +12,13 @@ from chalice.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.adapters.dynamo import DynamoMemberStore, DynamoMessageStore
+from chalicelib.adapters.member_store import DynamoMemberStore
+from chalicelib.adapters.message_store import DynamoMessageStore
 from chalicelib.adapters.providers.base import WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from chalicelib.domain.inbound import InboundEvent, InboundKind
 from chalicelib.domain.model import PENDING_STATUSES, Channel, Consent, Member, Message, MessageStatus, StatusChange
 
-from .conftest import ROOT, load_event
+from .conftest import ROOT, app_with, load_event
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 MESSAGE_ID = "m0f6b1c2d3e4f5a6b7c8d9e0f1"  # the id in events/webhook_sandbox.json
@@ -99,9 +99,7 @@ class TestToken:
         assert response.status_code == 404
 
     def test_given_a_token_but_no_adapter_for_the_provider_when_posted_then_404(self, aws, client, monkeypatch):
-        from chalicelib import bootstrap
-
-        monkeypatch.setattr(bootstrap, "webhook_secrets", lambda: {"webhook_token_nosuch": "t0k"})
+        app_with(secrets=lambda: {"webhook_token_nosuch": "t0k"})
 
         assert post(client, "t0k", {}, "nosuch").status_code == 404
 
@@ -283,13 +281,10 @@ class _Adapter:
 
 
 @pytest.fixture
-def fake_provider(aws, monkeypatch):
-    from chalicelib import bootstrap
-
-    def install(outcome: Any) -> _Adapter:
+def fake_provider(aws):
+    def install(outcome: Any, **more: Any) -> _Adapter:
         adapter = _Adapter(outcome)
-        monkeypatch.setattr(bootstrap, "webhook_secrets", lambda: {"webhook_token_fake": "tok-fake"})
-        monkeypatch.setattr(bootstrap, "providers", functools.cache(lambda: {"fake": adapter}))
+        app_with(secrets=lambda: {"webhook_token_fake": "tok-fake"}, providers={"fake": adapter}, **more)
         return adapter
 
     return install
@@ -336,8 +331,6 @@ class TestAdapters:
     def test_given_a_follow_up_when_accepted_then_it_is_fetched_before_answering(
         self, client, fake_provider, monkeypatch
     ):
-        from chalicelib import bootstrap
-
         fetched: list[str] = []
 
         class FollowUp:
@@ -345,8 +338,9 @@ class TestAdapters:
                 fetched.append(url)
                 return 200
 
-        monkeypatch.setattr(bootstrap, "follow_up", functools.cache(lambda: FollowUp()))
-        fake_provider(WebhookResult(WebhookAnswer(200, ""), follow_up=("https://sns.example/confirm?x=1",)))
+        fake_provider(
+            WebhookResult(WebhookAnswer(200, ""), follow_up=("https://sns.example/confirm?x=1",)), follow_up=FollowUp()
+        )
 
         assert post(client, "tok-fake", "{}", "fake").status_code == 200
         assert fetched == ["https://sns.example/confirm?x=1"]
@@ -354,14 +348,13 @@ class TestAdapters:
     def test_given_a_failing_follow_up_when_accepted_then_502_so_the_provider_retries(
         self, client, fake_provider, monkeypatch
     ):
-        from chalicelib import bootstrap
-
         class FollowUp:
             def get(self, url: str) -> int:
                 raise TimeoutError("timed out")
 
-        monkeypatch.setattr(bootstrap, "follow_up", functools.cache(lambda: FollowUp()))
-        fake_provider(WebhookResult(WebhookAnswer(200, ""), follow_up=("https://sns.example/confirm",)))
+        fake_provider(
+            WebhookResult(WebhookAnswer(200, ""), follow_up=("https://sns.example/confirm",)), follow_up=FollowUp()
+        )
 
         assert post(client, "tok-fake", "{}", "fake").status_code == 502
 
@@ -409,7 +402,7 @@ class TestClicks:
         from aws_lambda_powertools.utilities import parameters
 
         from chalicelib import bootstrap
-        from chalicelib.adapters.inbound_store import DynamoLinkStore
+        from chalicelib.adapters.link_store import DynamoLinkStore
         from chalicelib.domain.links import rewrite_links
         from chalicelib.settings import get_settings
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from pytest_socket import SocketBlockedError
 
+from chalicelib.domain.eligibility import Policy
 from chalicelib.domain.model import Channel, MessageStatus, Order, OrderItem, PointsTxn
 from chalicelib.domain.planning import plan_message
 from chalicelib.domain.triggers import Trigger
@@ -84,7 +85,9 @@ def test_add_points_is_once_per_txn_id() -> None:
 def test_message_store_create_is_conditional_and_transition_honours_expect() -> None:
     messages = FakeMessageStore()
     providers = {Channel.SMS: "p", Channel.IM: "p"}
-    planned = plan_message(member(), Trigger("welcome", "m-1", "join", NOW), rule_book(), providers, NOW)
+    planned = plan_message(
+        member(), Trigger("welcome", "m-1", "join", NOW), Policy(rule_book(), "Asia/Shanghai"), providers, NOW
+    )
     assert messages.create(planned) is True
     assert messages.create(planned) is False
     later = NOW + timedelta(minutes=1)

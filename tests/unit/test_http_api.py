@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from app import app
 from chalicelib import bootstrap
 from chalicelib.handlers import http
-from chalicelib.services.members import MemberService
-from tests.fakes import FakeApiKeyStore, FakeMemberStore, FakeMessageStore, FakeProductStore
+from tests.fakes import FakeAdapters, fake_app
 
 KEY = "mp_test-key-0123456789abcdefghijklmnopqrstuvwxyz"
 AUTH = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
@@ -24,13 +23,14 @@ PROJECT_DIR = str(Path(__file__).resolve().parents[2])
 
 
 class Api:
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.members = FakeMemberStore()
-        self.keys = FakeApiKeyStore()
+    """The Chalice app with an ``App`` built on fakes installed through ``bootstrap.use``."""
+
+    def __init__(self) -> None:
+        fakes = FakeAdapters()
+        self.members, self.keys = fakes.members, fakes.api_keys
         self.keys.add(KEY)
-        self.service = MemberService(self.members, FakeProductStore(), FakeMessageStore(), "CN")
-        monkeypatch.setattr(bootstrap, "member_service", lambda: self.service)
-        monkeypatch.setattr(bootstrap, "api_keys", lambda: self.keys)
+        self.app = fake_app(fakes)
+        self.service = self.app.members
         self.http = Client(app, project_dir=PROJECT_DIR).http
 
     def call(
@@ -47,9 +47,11 @@ class Api:
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+def api() -> Iterator[Api]:
     http._KEY_CACHE.clear()
-    yield Api(monkeypatch)
+    world = Api()
+    with bootstrap.using(world.app):
+        yield world
     http._KEY_CACHE.clear()
 
 

@@ -10,28 +10,10 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.inbound import InboundEvent, InboundKind
-from chalicelib.domain.keywords import classify, load_keywords
 from chalicelib.domain.model import Channel, Consent, Message, MessageStatus, Product, StatusChange
-from chalicelib.domain.rules import load_rule_book
+from chalicelib.domain.rulebook import load_rule_book
 from chalicelib.ports import VersionConflict
-from chalicelib.services.inbound import InboundService
-from chalicelib.services.lifecycle import LifecycleService
-from chalicelib.services.sending import SendService
-from tests.fakes import (
-    NOW,
-    FakeCatalog,
-    FakeConversationLog,
-    FakeCursors,
-    FakeHandoffStore,
-    FakeInboundStore,
-    FakeMemberDirectory,
-    FakeMemberStore,
-    FakeMessageIndex,
-    FakeMessageStore,
-    FakeSendQueue,
-    FakeStaffNotifier,
-    member,
-)
+from tests.fakes import NOW, FakeAdapters, fake_app, member
 
 PHONE = "+8613800138000"
 
@@ -54,38 +36,14 @@ class FakeAdapter:
 class World:
     def __init__(self) -> None:
         self.book = load_rule_book()
-        self.keywords = load_keywords()
-        self.members = FakeMemberStore()
-        self.messages = FakeMessageStore()
-        self.queue = FakeSendQueue()
-        self.inbound = FakeInboundStore()
-        self.conversations = FakeConversationLog()
-        self.handoffs = FakeHandoffStore()
-        self.staff = FakeStaffNotifier()
-        self.catalog = FakeCatalog()
-        self.cursors = FakeCursors()
         self.adapters: dict[str, Any] = {"sandbox": FakeAdapter(frozenset({Channel.SMS, Channel.IM}))}
-        self.lifecycle = LifecycleService(
-            self.book, self.members, self.messages, self.queue, {Channel.SMS: "sandbox", Channel.IM: "sandbox"}
-        )
-        sender = SendService(self.book, self.members, self.messages, {}, None)  # type: ignore[arg-type]
-        self.service = InboundService(
-            inbound=self.inbound,
-            members=self.members,
-            messages=self.messages,
-            directory=FakeMemberDirectory(self.members),
-            index=FakeMessageIndex(self.messages),
-            conversations=self.conversations,
-            handoffs=self.handoffs,
-            staff=self.staff,
-            catalog=self.catalog,
-            replier=self.lifecycle,
-            apply_receipt=sender.apply_receipt,
-            classify=lambda text, locale: classify(text, locale, self.keywords),
-            adapters=lambda: self.adapters,
-            cursors=self.cursors,
-            default_region="CN",
-        )
+        self.fakes = fakes = FakeAdapters(providers=self.adapters)
+        self.members, self.messages, self.queue = fakes.members, fakes.messages, fakes.send_queue
+        self.inbound, self.conversations, self.handoffs = fakes.inbound_log, fakes.conversations, fakes.handoffs
+        self.staff, self.catalog, self.cursors = fakes.staff, fakes.catalog, fakes.cursors
+        self.app = fake_app(fakes, self.book)
+        self.lifecycle = self.app.lifecycle
+        self.service = self.app.inbound
 
     def replies(self, member_id: str = "m-1") -> list[Message]:
         return [

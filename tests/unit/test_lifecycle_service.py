@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
+from chalicelib.domain import scheduling
 from chalicelib.domain.ids import message_id
-from chalicelib.domain.model import Channel, Consent, MessageStatus
-from chalicelib.services.lifecycle import LifecycleService
-from tests.fakes import NOW, FakeMemberStore, FakeMessageStore, FakeSendQueue, member, rule_book
+from chalicelib.domain.model import Channel, Consent, Member, Message, MessageStatus
+from chalicelib.domain.triggers import Trigger
+from tests.fakes import NOW, FakeAdapters, fake_app, member, rule_book
 
-PROVIDERS = {Channel.SMS: "aliyun", Channel.IM: "agora"}
+
+class Planner:
+    """The lifecycle service fed with what the rule table fires for a member change."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def member_changed(self, old: Member | None, new: Member, at: datetime) -> list[Message]:
+        plans = scheduling.on_member_change(old, new, self.app.book, at, "Asia/Shanghai")
+        messages: list[Message] = self.app.lifecycle.fire([p for p in plans if isinstance(p, Trigger)], new, at)
+        return messages
 
 
 class World:
     def __init__(self) -> None:
-        self.messages = FakeMessageStore()
-        self.queue = FakeSendQueue()
+        fakes = FakeAdapters()
+        self.messages, self.queue = fakes.messages, fakes.send_queue
         self.logged: list[tuple[str, dict[str, object]]] = []
-        self.service = LifecycleService(
-            rule_book(),
-            FakeMemberStore(),
-            self.messages,
-            self.queue,
-            PROVIDERS,
-            lambda msg, **fields: self.logged.append((msg, fields)),
-        )
+        log = lambda msg, **fields: self.logged.append((msg, fields))  # noqa: E731
+        self.app = fake_app(fakes, rule_book(), log, sms_provider="aliyun", im_provider="agora")
+        self.service = Planner(self.app)
 
 
 @pytest.fixture

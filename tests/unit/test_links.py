@@ -6,12 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.domain.links import TOKEN_CHARS, make_token, rewrite_links, verify_token
-from chalicelib.domain.model import Channel
-from chalicelib.domain.rules import parse_rule_book
+from chalicelib.domain.rulebook import parse_rule_book
 from chalicelib.domain.triggers import Trigger
 from chalicelib.services.clicks import ClickTracker
-from chalicelib.services.lifecycle import LifecycleService
-from tests.fakes import NOW, FakeLinkStore, FakeMemberStore, FakeMessageStore, FakeSendQueue, member
+from tests.fakes import NOW, FakeAdapters, FakeLinkStore, fake_app, member
 
 SECRET = "k" * 64
 BASE = "https://api.example.com/api"
@@ -106,17 +104,9 @@ class TestPlanning:
     def test_given_a_tracker_when_a_message_with_a_link_is_planned_then_its_text_has_the_tracked_link_stored_first(
         self,
     ) -> None:
-        book = parse_rule_book(RULES)
-        links = FakeLinkStore()
-        messages = FakeMessageStore()
-        service = LifecycleService(
-            book,
-            FakeMemberStore(),
-            messages,
-            FakeSendQueue(),
-            {Channel.SMS: "sandbox", Channel.IM: "sandbox"},
-            clicks=ClickTracker(links, SECRET, BASE),
-        )
+        fakes = FakeAdapters(secrets={"click_signing_key": SECRET})
+        links = fakes.links
+        service = fake_app(fakes, parse_rule_book(RULES), public_api_url=BASE).lifecycle
 
         [message] = service.fire([Trigger("new_arrivals", "m-1", "x", NOW)], member("m-1"), NOW)
 
@@ -126,15 +116,8 @@ class TestPlanning:
         assert message.parts == 1
 
     def test_given_a_tracker_without_a_base_url_when_planned_then_links_stay_as_written(self) -> None:
-        book = parse_rule_book(RULES)
-        service = LifecycleService(
-            book,
-            FakeMemberStore(),
-            FakeMessageStore(),
-            FakeSendQueue(),
-            {Channel.SMS: "sandbox", Channel.IM: "sandbox"},
-            clicks=ClickTracker(FakeLinkStore(), SECRET, ""),
-        )
+        fakes = FakeAdapters(secrets={"click_signing_key": SECRET})
+        service = fake_app(fakes, parse_rule_book(RULES), public_api_url="").lifecycle
 
         [message] = service.fire([Trigger("new_arrivals", "m-1", "x", NOW)], member("m-1"), NOW)
 

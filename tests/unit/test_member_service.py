@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.eligibility import Policy
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.model import Channel, Consent
 from chalicelib.domain.planning import plan_message
@@ -297,7 +298,7 @@ def test_messages_of_lists_newest_first(store: FakeMemberStore) -> None:
     messages = FakeMessageStore()
     service = MemberService(store, FakeProductStore(), messages, "CN")
     m, _ = service.upsert("m-1", {"name": "x", "phone": "13800138000", "tier": "gold"}, NOW)
-    book = rule_book()
+    book = Policy(rule_book(), "Asia/Shanghai")
     providers = {Channel.SMS: "sandbox", Channel.IM: "sandbox"}
     messages.create(plan_message(m, Trigger("welcome", "m-1", "join", NOW), book, providers, NOW))
     messages.create(

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
+from chalicelib.domain.eligibility import Policy
 from chalicelib.domain.ids import message_id
-from chalicelib.domain.model import Channel, Consent, MessageStatus
-from chalicelib.domain.planning import choose_channel, describe, plan_message
+from chalicelib.domain.model import Channel, Consent, Member, Message, MessageStatus
+from chalicelib.domain.planning import describe
+from chalicelib.domain.planning import plan_message as plan
+from chalicelib.domain.rulebook import RuleBook
 from chalicelib.domain.triggers import Trigger
 from tests.fakes import NOW, member, rule_book
 
 PROVIDERS = {Channel.SMS: "aliyun", Channel.IM: "agora"}
+
+
+def plan_message(m: Member, trigger: Trigger, book: RuleBook, providers: dict[Channel, str], now: datetime) -> Message:
+    return plan(m, trigger, Policy(book, "Asia/Shanghai"), providers, now)
 
 
 def welcome(member_id: str = "m-1") -> Trigger:
@@ -90,9 +98,11 @@ def test_an_unnamed_member_gets_the_default_greeting() -> None:
     )
 
 
-def test_choose_channel_respects_the_rules_channel_order() -> None:
-    sms_first = replace(rule_book().rules["welcome"], channels=(Channel.SMS, Channel.IM))
-    assert choose_channel(member(), sms_first) == (Channel.SMS, None)
+def test_the_rules_channel_order_decides() -> None:
+    book = rule_book()
+    sms_first = replace(book.rules["welcome"], channels=(Channel.SMS, Channel.IM))
+    book = RuleBook(book.store, {**book.rules, "welcome": sms_first})
+    assert plan_message(member(), welcome(), book, PROVIDERS, NOW).channel is Channel.SMS
 
 
 def test_describe_has_the_contract_shape() -> None:

@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.calendar import at_local
+from chalicelib.domain.eligibility import Policy, quiet_hold
 from chalicelib.domain.governance import QuietHours, spread
 from chalicelib.domain.model import Channel, Member, Message, MessageStatus
-from chalicelib.domain.rules import RuleBook, parse_rule_book
-from chalicelib.domain.sendtime import window_hold
+from chalicelib.domain.rulebook import RuleBook, RuleConfig, parse_rule_book
 from tests.fakes import RULES_TOML
 
 ZONES = (
@@ -182,6 +182,14 @@ def _book_with_store_window(opens: str, closes: str) -> RuleBook:
 
 def _message(key: str, at: datetime) -> Message:
     return Message(key, "m-1", "welcome", "join", Channel.SMS, "fake", "hi", MessageStatus.QUEUED, at)
+
+
+def window_hold(
+    message: Message, member: Member, rule: RuleConfig, book: RuleBook, now: datetime, store_zone: str
+) -> tuple[datetime, str] | None:
+    """The quiet-hours part of the eligibility decision, as (send after, reason)."""
+    held = quiet_hold(message.message_id, member, rule, Policy(book, store_zone), now)
+    return None if held is None else (held.until, held.reason)
 
 
 @PROPERTY

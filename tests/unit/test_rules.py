@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.model import Channel
-from chalicelib.domain.rules import LOCALES, RulesConfigError, load_rule_book, parse_rule_book
+from chalicelib.domain.rulebook import LOCALES, RulesConfigError, load_rule_book, parse_rule_book
 
 STORE = """
 [store]
@@ -134,7 +134,7 @@ def test_the_same_text_passes_when_the_rule_allows_two_parts_or_sends_only_im() 
 
 
 def test_the_shipped_rules_fit_their_limits() -> None:
-    from chalicelib.domain.rules import load_rule_book
+    from chalicelib.domain.rulebook import load_rule_book
 
     book = load_rule_book()
     assert all(rule.max_sms_parts >= 1 for rule in book.rules.values())

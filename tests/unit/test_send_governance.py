@@ -22,25 +22,20 @@ from chalicelib.domain.governance import next_period_start
 from chalicelib.domain.model import Channel, Consent, Member, Message, MessageStatus
 from chalicelib.domain.planning import plan_message
 from chalicelib.domain.ratelimit import largest_window_count
-from chalicelib.domain.rules import RuleBook, parse_rule_book
-from chalicelib.domain.timers import ACK_RULE, RELEASE_RULE
+from chalicelib.domain.rulebook import RuleBook, parse_rule_book
+from chalicelib.domain.timers import ACK_RULE, RESEND_RULE
 from chalicelib.domain.triggers import Trigger
 from chalicelib.ports import OutboundMessage, ProviderError, Receipt, SendResult
-from chalicelib.services.lifecycle import LifecycleService
 from chalicelib.services.sending import SendOutcome, SendRequest, SendService
 from chalicelib.services.timers import TimerService
 from tests.fakes import (
     NOW,
     RULES_TOML,
-    FakeCatalog,
-    FakeMemberStore,
-    FakeMessageStore,
+    FakeAdapters,
     FakeOutbox,
     FakeProvider,
     FakeSendGate,
-    FakeSendQueue,
-    FakeTimerQueue,
-    FakeTimerStore,
+    fake_app,
     member,
 )
 
@@ -173,27 +168,26 @@ class Rig:
     ) -> None:
         self.book = book or governance_book()
         self.clock = Clock(NOW)
-        self.members = FakeMemberStore()
-        self.messages = FakeMessageStore()
-        self.queue = FakeSendQueue()
-        self.timers = FakeTimerStore()
         self.provider = provider if provider is not None else TimedProvider(self.clock)
-        self.gate = FakeSendGate(self.messages, rates)
-        self.lifecycle = LifecycleService(
-            self.book, self.members, self.messages, self.queue, PROVIDERS, timers=self.timers
-        )
+        fakes = FakeAdapters(providers={"fake": self.provider})
+        fakes.send_gate = FakeSendGate(fakes.messages, rates)
+        self.members, self.messages, self.queue = fakes.members, fakes.messages, fakes.send_queue
+        self.timers, self.gate = fakes.timers, fakes.send_gate
         self.logged: list[tuple[str, dict[str, object]]] = []
+        log = lambda msg, **fields: self.logged.append((msg, fields))  # noqa: E731
+        self.app = fake_app(fakes, self.book, log, sms_provider="fake", im_provider="fake")
+        self.lifecycle = self.app.lifecycle
         tokens = itertools.count(1)
+        # The sender under test, with its wall clock, sleep, claim tokens and jitter made deterministic.
         self.service = SendService(
-            self.book,
+            self.app.policy,
             self.members,
             self.messages,
-            {"fake": self.provider},
+            fakes.providers,
             self.gate,
-            log=lambda msg, **fields: self.logged.append((msg, fields)),
-            hold=self.lifecycle.hold_until,
-            fallback=self.lifecycle.fall_back,
-            ack_check=self.lifecycle.expect_ack,
+            self.lifecycle,
+            self.app.receipts,
+            log=log,
             claim_ttl=CLAIM_TTL,
             max_receives=5,
             wall=self.clock.wall,
@@ -209,7 +203,7 @@ class Rig:
 
     def plan(self, m: Member, rule: str = "welcome", occurrence: str = "join", at: datetime = NOW) -> str:
         """A queued message for ``m``, stored as the lifecycle service would; returns its id."""
-        message = plan_message(m, Trigger(rule, m.member_id, occurrence, at), self.book, PROVIDERS, at)
+        message = plan_message(m, Trigger(rule, m.member_id, occurrence, at), self.app.policy, PROVIDERS, at)
         assert message.status is MessageStatus.QUEUED, message.reason
         assert self.messages.create(message)
         return message.message_id
@@ -540,9 +534,7 @@ def test_a_permanent_im_error_falls_back_to_one_sms_and_a_replay_creates_nothing
 
 def ack_rig(provider: FakeProvider | None = None) -> tuple[Rig, TimerService]:
     rig = Rig(provider, book=governance_book(ack_minutes=10))
-    timers = TimerService(
-        rig.book, rig.timers, rig.members, FakeCatalog(), FakeTimerQueue(), rig.lifecycle, "Asia/Shanghai"
-    )
+    timers: TimerService = rig.app.timers
     return rig, timers
 
 
@@ -579,7 +571,7 @@ def test_a_receipt_before_the_ack_deadline_stops_the_sms(status: MessageStatus) 
     rig, timers = ack_rig()
     mid = rig.plan(rig.add(member()))
     rig.deliver(mid, LATER)
-    assert rig.service.apply_receipt(Receipt(mid, f"fake-{mid}", status, LATER + timedelta(minutes=3)))
+    assert rig.app.receipts.apply(Receipt(mid, f"fake-{mid}", status, LATER + timedelta(minutes=3)))
     timers.fire([("m-1", f"{ACK_RULE}#{mid}")], LATER + timedelta(minutes=10))
     assert rig.status(mid) is status
     assert rig.fallbacks_of(mid) == []
@@ -621,7 +613,7 @@ def test_the_third_marketing_message_of_a_week_is_deferred_to_the_next_week(rig:
     monday = datetime.fromisoformat("2026-11-23T00:00:00+00:00")
     assert third.send_after is not None and monday <= third.send_after < monday + timedelta(minutes=20)
     # The release timer is there, and on Monday the message goes out
-    release = rig.timers.get("m-1", f"{RELEASE_RULE}#{ids[2]}")
+    release = rig.timers.get("m-1", f"{RESEND_RULE}#{ids[2]}")
     assert release is not None and release.timer.due_at == third.send_after
     rig.clock.advance((third.send_after - LATER).total_seconds())
     assert rig.deliver(ids[2], third.send_after).status is MessageStatus.SENT
@@ -761,7 +753,7 @@ def test_a_queued_marketing_fallback_is_suppressed_if_marketing_consent_is_withd
 def opt_out_confirmation(rig: Rig, m: Member, at: datetime) -> str:
     """What the inbound service plans when a member replies T: the confirmation, on SMS."""
     message = plan_message(
-        m, Trigger("reply_optout", m.member_id, "in-1", at), rig.book, PROVIDERS, at, channel_forced=Channel.SMS
+        m, Trigger("reply_optout", m.member_id, "in-1", at), rig.app.policy, PROVIDERS, at, channel_forced=Channel.SMS
     )
     assert message.status is MessageStatus.QUEUED
     assert rig.messages.create(message)

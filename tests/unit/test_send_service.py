@@ -12,31 +12,21 @@ from chalicelib.domain.model import Channel, Consent, Member, MessageStatus
 from chalicelib.domain.planning import plan_message
 from chalicelib.domain.triggers import Trigger
 from chalicelib.ports import ProviderError, Receipt
-from chalicelib.services.sending import SendService
-from tests.fakes import (
-    NOW,
-    FakeMemberStore,
-    FakeMessageStore,
-    FakeOutbox,
-    FakeProvider,
-    FakeSendGate,
-    member,
-    rule_book,
-)
+from tests.fakes import NOW, FakeAdapters, FakeOutbox, FakeProvider, fake_app, member, rule_book
 
 LATER = NOW + timedelta(minutes=1)
+PROVIDERS = {Channel.SMS: "fake", Channel.IM: "fake"}
 
 
 class World:
-    def __init__(self, provider: FakeProvider | SandboxProvider | None = None) -> None:
+    def __init__(self, provider: FakeProvider | SandboxProvider | None = None, *, configured: bool = True) -> None:
         self.book = rule_book()
-        self.members = FakeMemberStore()
-        self.messages = FakeMessageStore()
         self.provider = provider or FakeProvider("fake")
-        self.gate = FakeSendGate(self.messages)
-        self.service = SendService(
-            self.book, self.members, self.messages, {"fake": self.provider}, self.gate, wall=lambda: 0.0
-        )
+        fakes = FakeAdapters(providers={"fake": self.provider} if configured else {})
+        self.members, self.messages, self.gate = fakes.members, fakes.messages, fakes.send_gate
+        self.app = fake_app(fakes, self.book, sms_provider="fake", im_provider="fake")
+        self.service = self.app.sender
+        self.receipts = self.app.receipts
 
     def add_member(self, m: Member) -> Member:
         self.members.save(m)
@@ -45,7 +35,11 @@ class World:
     def queue(self, m: Member, rule: str = "welcome", occurrence: str = "join") -> str:
         """A message planned for ``m`` (as the lifecycle service would) and stored; returns its id."""
         message = plan_message(
-            m, Trigger(rule, m.member_id, occurrence, NOW), self.book, {Channel.SMS: "fake", Channel.IM: "fake"}, NOW
+            m,
+            Trigger(rule, m.member_id, occurrence, NOW),
+            self.app.policy,
+            {Channel.SMS: "fake", Channel.IM: "fake"},
+            NOW,
         )
         assert message.status is MessageStatus.QUEUED
         assert self.messages.create(message)
@@ -198,8 +192,7 @@ def test_permanent_provider_error_fails_the_message_with_the_reason(world: World
 
 
 def test_an_unconfigured_provider_fails_the_message() -> None:
-    world = World()
-    world.service = SendService(world.book, world.members, world.messages, {}, world.gate)
+    world = World(configured=False)
     mid = world.queue(world.add_member(member()))
     assert world.service.deliver(mid, LATER) is MessageStatus.FAILED
     message = world.messages.get(mid)
@@ -218,8 +211,7 @@ def test_immediate_receipts_from_the_provider_are_applied() -> None:
 def test_with_the_sandbox_provider_a_message_ends_delivered_and_in_the_outbox() -> None:
     outbox = FakeOutbox()
     sandbox = SandboxProvider(outbox)
-    world = World()
-    world.service = SendService(world.book, world.members, world.messages, {"fake": sandbox}, world.gate)
+    world = World(sandbox)
     mid = world.queue(world.add_member(member(im_user_id=None)))
     world.service.deliver(mid, LATER)
     assert world.status(mid) is MessageStatus.DELIVERED
@@ -243,8 +235,8 @@ def sent_message(world: World) -> str:
 
 def test_receipts_move_forward_sent_delivered_read(world: World) -> None:
     mid = sent_message(world)
-    assert world.service.apply_receipt(receipt(mid, MessageStatus.DELIVERED, 2))
-    assert world.service.apply_receipt(receipt(mid, MessageStatus.READ, 3))
+    assert world.receipts.apply(receipt(mid, MessageStatus.DELIVERED, 2))
+    assert world.receipts.apply(receipt(mid, MessageStatus.READ, 3))
     message = world.messages.get(mid)
     assert message is not None
     assert message.status is MessageStatus.READ
@@ -263,9 +255,9 @@ def test_receipts_move_forward_sent_delivered_read(world: World) -> None:
 )
 def test_a_late_lower_or_equal_receipt_after_delivered_is_ignored(world: World, late: MessageStatus) -> None:
     mid = sent_message(world)
-    world.service.apply_receipt(receipt(mid, MessageStatus.DELIVERED, 2))
+    world.receipts.apply(receipt(mid, MessageStatus.DELIVERED, 2))
     # When an out-of-order receipt of a lower (or the same) rank arrives
-    assert world.service.apply_receipt(receipt(mid, late, 5)) is False
+    assert world.receipts.apply(receipt(mid, late, 5)) is False
     # Then the message stays delivered, with its first delivered time
     message = world.messages.get(mid)
     assert message is not None
@@ -274,14 +266,14 @@ def test_a_late_lower_or_equal_receipt_after_delivered_is_ignored(world: World, 
 
 def test_read_before_delivered_wins_and_late_delivered_is_ignored(world: World) -> None:
     mid = sent_message(world)
-    assert world.service.apply_receipt(receipt(mid, MessageStatus.READ, 3))
-    assert not world.service.apply_receipt(receipt(mid, MessageStatus.DELIVERED, 2))
+    assert world.receipts.apply(receipt(mid, MessageStatus.READ, 3))
+    assert not world.receipts.apply(receipt(mid, MessageStatus.DELIVERED, 2))
     assert world.status(mid) is MessageStatus.READ
 
 
 def test_failed_receipt_after_sent_is_recorded_with_reason(world: World) -> None:
     mid = sent_message(world)
-    assert world.service.apply_receipt(receipt(mid, MessageStatus.UNDELIVERED, 2, "handset off"))
+    assert world.receipts.apply(receipt(mid, MessageStatus.UNDELIVERED, 2, "handset off"))
     message = world.messages.get(mid)
     assert message is not None and (message.status, message.reason) == (MessageStatus.UNDELIVERED, "handset off")
 
@@ -291,10 +283,10 @@ def test_receipts_never_touch_a_suppressed_message(world: World) -> None:
     world.withdraw("m-1", Consent(sms=False))
     world.service.deliver(mid, LATER)
     for status in (MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED):
-        assert world.service.apply_receipt(receipt(mid, status)) is False
+        assert world.receipts.apply(receipt(mid, status)) is False
     assert world.status(mid) is MessageStatus.SUPPRESSED
 
 
 def test_receipt_without_a_message_id_or_for_an_unknown_one_is_ignored(world: World) -> None:
-    assert world.service.apply_receipt(receipt(None, MessageStatus.DELIVERED)) is False
-    assert world.service.apply_receipt(receipt("m" + "0" * 25, MessageStatus.DELIVERED)) is False
+    assert world.receipts.apply(receipt(None, MessageStatus.DELIVERED)) is False
+    assert world.receipts.apply(receipt("m" + "0" * 25, MessageStatus.DELIVERED)) is False

@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib.adapters.codec import coupon_to_data, member_to_item, order_to_data, product_to_data
 from chalicelib.domain.model import Child, Consent, Coupon, Member, Order, OrderItem, PointsLot, Product
-from chalicelib.domain.rules import RuleBook, load_rule_book
+from chalicelib.domain.rulebook import RuleBook, load_rule_book
 from memberpulse_cli.main import main
 from memberpulse_cli.project import CliError
 from memberpulse_cli.simulate import (

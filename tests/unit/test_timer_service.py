@@ -28,22 +28,11 @@ from chalicelib.domain.model import (
     StoredValue,
 )
 from chalicelib.domain.points import apply_txn
-from chalicelib.domain.rules import RuleBook, load_rule_book
+from chalicelib.domain.rulebook import RuleBook, load_rule_book
 from chalicelib.domain.timers import Timer
 from chalicelib.ports import StoredTimer
-from chalicelib.services.activity import ActivityService
-from chalicelib.services.lifecycle import LifecycleService
 from chalicelib.services.timers import FIRST_SWEEP_HOURS, TimerService
-from tests.fakes import (
-    FakeAudienceStore,
-    FakeCatalog,
-    FakeMemberStore,
-    FakeMessageStore,
-    FakeSendQueue,
-    FakeTimerQueue,
-    FakeTimerStore,
-    member,
-)
+from tests.fakes import FakeAdapters, fake_app, member
 
 BOOK = load_rule_book()
 STORE_ZONE = "Asia/Shanghai"
@@ -70,19 +59,22 @@ class World:
 
     def __init__(self, book: RuleBook = BOOK, products: tuple[Product, ...] = (PUZZLE, FRAME, OCEAN)) -> None:
         self.book = book
-        self.members = FakeMemberStore()
-        self.messages = FakeMessageStore()
-        self.sends = FakeSendQueue()
-        self.timers = FakeTimerStore()
-        self.queue = FakeTimerQueue()
-        self.catalog = FakeCatalog({p.sku: p for p in products})
-        self.audience = FakeAudienceStore()
-        self.logged: list[tuple[str, dict[str, object]]] = []
-        self.lifecycle = LifecycleService(book, self.members, self.messages, self.sends, PROVIDERS, self.log)
-        self.service = self.timer_service(book)
-        self.activity = ActivityService(
-            book, self.members, self.lifecycle, self.service, self.catalog, self.audience, STORE_ZONE
+        self.fakes = fakes = FakeAdapters()
+        fakes.catalog.add(*products)
+        self.members, self.messages, self.sends = fakes.members, fakes.messages, fakes.send_queue
+        self.timers, self.queue, self.catalog, self.audience = (
+            fakes.timers,
+            fakes.timer_queue,
+            fakes.catalog,
+            fakes.audience,
         )
+        self.logged: list[tuple[str, dict[str, object]]] = []
+        self.app = fake_app(
+            fakes, book, self.log, sms_provider="aliyun", im_provider="agora", store_timezone=STORE_ZONE
+        )
+        self.lifecycle = self.app.lifecycle
+        self.service = self.app.timers
+        self.activity = self.app.engine
         self.fire_counts: Counter[str] = Counter()
         self.batches: list[tuple[datetime, list[tuple[str, str]]]] = []
 
@@ -90,9 +82,12 @@ class World:
         self.logged.append((msg, fields))
 
     def timer_service(self, book: RuleBook) -> TimerService:
-        return TimerService(
-            book, self.timers, self.members, self.catalog, self.queue, self.lifecycle, STORE_ZONE, self.log
+        """The timer service of an app reading ``book`` (an edited rules.toml, redeployed) over the same stores."""
+        app = fake_app(
+            self.fakes, book, self.log, sms_provider="aliyun", im_provider="agora", store_timezone=STORE_ZONE
         )
+        service: TimerService = app.timers
+        return service
 
     # -- what the stream handlers do ---------------------------------------------------------------
     def join(self, m: Member, at: datetime) -> None:

@@ -4,6 +4,7 @@ when they fire."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,22 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.domain import scheduling
+from chalicelib.domain.audience import arrival_segments, member_segments
 from chalicelib.domain.calendar import age_in_months, age_on
+from chalicelib.domain.catalog import accessories_for, age_fit
 from chalicelib.domain.model import Child, Coupon, Member, Order, OrderItem, PointsLot, Product, StoredValue
-from chalicelib.domain.rules import RuleBook, load_rule_book
-from chalicelib.domain.timers import (
-    Timer,
-    accessories_for,
-    age_fit,
-    arrival_segments,
-    arrival_timer,
-    coupon_timer,
-    is_stale,
-    member_segments,
-    member_timers,
-    order_timers,
-    refresh_facts,
-)
+from chalicelib.domain.rulebook import RuleBook, load_rule_book
+from chalicelib.domain.rules import Drop
+from chalicelib.domain.timers import Timer, is_stale
 from tests.fakes import member
 
 BOOK = load_rule_book()  # the shipped defaults: lead 3 days at 10:00, balance 7 days, dormant 45/90 …
@@ -48,6 +41,40 @@ ZONES = [
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+# The rule table through its public face (``domain/scheduling.py``), named by what the tests ask.
+
+
+def member_timers(
+    m: Member, book: RuleBook, now: datetime, zone: str, done: frozenset[tuple[str, str]] = frozenset()
+) -> dict[str, Timer]:
+    return scheduling.member_dates(m, book, now, zone, done)
+
+
+def order_timers(
+    o: Order, m: Member, catalog: dict[str, Product], book: RuleBook, now: datetime, zone: str
+) -> dict[str, Timer]:
+    return {t.key: t for t in scheduling.on_order(o, m, catalog, book, now, zone) if isinstance(t, Timer)}
+
+
+def coupon_timer(c: Coupon, m: Member, book: RuleBook, now: datetime, zone: str) -> Timer | None:
+    return next((t for t in scheduling.on_coupon(c, m, book, now, zone) if isinstance(t, Timer)), None)
+
+
+def arrival_timer(p: Product, m: Member, book: RuleBook, now: datetime, zone: str) -> Timer | None:
+    return next((t for t in scheduling.on_arrival(p, m, book, now, zone) if isinstance(t, Timer)), None)
+
+
+def refresh_facts(
+    t: Timer, m: Member, catalog: dict[str, Product], zone: str, picks: int | None = None
+) -> tuple[dict[str, Any] | None, str | None]:
+    book = BOOK
+    if picks is not None:
+        rule = BOOK.rules[t.rule_id]
+        book = RuleBook(BOOK.store, {**BOOK.rules, t.rule_id: replace(rule, params={**rule.params, "picks": picks})})
+    verdict = scheduling.check(t, m, catalog, book, t.due_at, zone)
+    return (None, verdict.reason) if isinstance(verdict, Drop) else (verdict.facts, None)
 
 
 def book_without(*rule_ids: str) -> RuleBook:
@@ -505,7 +532,8 @@ class TestArrivalTimer:
     PRODUCT = Product("NEW-1", "恐龙乐园", age_min_months=36, age_max_months=72, arrived_on=date(2026, 11, 25))
 
     def test_due_at_ten_local_on_the_arrival_day(self) -> None:
-        timer = arrival_timer(self.PRODUCT, member(), {"name": "小红", "gender": "girl"}, BOOK, NOW, STORE_ZONE)
+        mother = with_child(date(2022, 3, 1), name="小红", gender="girl")
+        timer = arrival_timer(self.PRODUCT, mother, BOOK, NOW, STORE_ZONE)
         assert timer is not None
         assert (timer.key, timer.occurrence) == ("new_arrivals#NEW-1", "NEW-1")
         assert timer.due_at == utc(2026, 11, 25, 2, 0)
@@ -516,9 +544,19 @@ class TestArrivalTimer:
 
     def test_none_without_an_arrival_day_or_when_stale_or_off(self) -> None:
         undated = Product("NEW-2", "x")
-        assert arrival_timer(undated, member(), None, BOOK, NOW, STORE_ZONE) is None
-        assert arrival_timer(self.PRODUCT, member(), None, BOOK, utc(2026, 11, 28), STORE_ZONE) is None
-        assert arrival_timer(self.PRODUCT, member(), None, book_without("new_arrivals"), NOW, STORE_ZONE) is None
+        mother = with_child(date(2022, 3, 1))
+        assert arrival_timer(undated, mother, BOOK, NOW, STORE_ZONE) is None
+        assert arrival_timer(self.PRODUCT, mother, BOOK, utc(2026, 11, 28), STORE_ZONE) is None
+        assert arrival_timer(self.PRODUCT, mother, book_without("new_arrivals"), NOW, STORE_ZONE) is None
+
+    def test_only_for_a_child_it_fits_or_a_shared_tag(self) -> None:
+        assert arrival_timer(self.PRODUCT, member(), BOOK, NOW, STORE_ZONE) is None  # no child, no tag
+        assert arrival_timer(self.PRODUCT, with_child(date(2025, 1, 1)), BOOK, NOW, STORE_ZONE) is None  # too young
+        boys_only = replace(self.PRODUCT, gender="boy")
+        assert arrival_timer(boys_only, with_child(date(2022, 3, 1), gender="girl"), BOOK, NOW, STORE_ZONE) is None
+        tagged = replace(self.PRODUCT, tags=("lego",))
+        timer = arrival_timer(tagged, member(tags=["lego"]), BOOK, NOW, STORE_ZONE)
+        assert timer is not None and timer.facts["child"] is None
 
 
 # -- audience segments -------------------------------------------------------------------------------

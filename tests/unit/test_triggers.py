@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
-from chalicelib.domain.triggers import on_member_change
+from chalicelib.domain import scheduling
+from chalicelib.domain.model import Member
+from chalicelib.domain.rulebook import RuleBook
+from chalicelib.domain.triggers import Trigger
 from tests.fakes import NOW, member, rule_book
+
+
+def on_member_change(old: Member | None, new: Member, at: datetime, book: RuleBook) -> list[Trigger]:
+    """The rules a member change fires now (welcome, tier_upgraded: ``domain/rules/``)."""
+    return [p for p in scheduling.on_member_change(old, new, book, at, "Asia/Shanghai") if isinstance(p, Trigger)]
 
 
 def test_insert_fires_welcome_with_occurrence_join() -> None:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from ...domain.clock import parse_iso
 from ...domain.inbound import InboundEvent, InboundKind
+from ...domain.isotime import parse_iso
 from ...domain.model import Channel, MessageStatus
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult

@@ -59,6 +59,18 @@ class RuleConfig:
         """The one message a member still gets after opting out: the confirmation of it."""
         return bool(self.params.get("confirms_opt_out", False))
 
+    @property
+    def samples(self) -> dict[str, Any]:
+        """Typical values of the rule's own template variables (``sample = {…}`` in its section),
+        for the length check when the rules load."""
+        value = self.params.get("sample", {})
+        return dict(value) if isinstance(value, dict) else {}
+
+    @property
+    def answers_opted_out(self) -> bool:
+        """Goes even to a member who opted out on the channel (HELP: carriers require an answer)."""
+        return bool(self.params.get("answers_opted_out", False))
+
     def quiet_hours(self, store: QuietHours) -> QuietHours:
         raw = self.params.get("quiet_hours")
         return parse_quiet_hours(raw, f"rules.{self.rule_id}.quiet_hours", store) if raw is not None else store
@@ -142,9 +154,11 @@ def parse_rule(rule_id: str, raw: dict[str, Any]) -> RuleConfig:
         raise RulesConfigError(f"{where}.ack_minutes: must be a positive integer (minutes)")
     if ack is not None and Channel.SMS not in channels:
         raise RulesConfigError(f"{where}.ack_minutes: needs sms among the channels to fall back to")
-    confirms = raw.get("confirms_opt_out", False)
-    if not isinstance(confirms, bool):
-        raise RulesConfigError(f"{where}.confirms_opt_out: must be true or false")
+    if not isinstance(raw.get("sample", {}), dict):
+        raise RulesConfigError(f"{where}.sample: must be a table of template variables and typical values")
+    for flag in ("confirms_opt_out", "answers_opted_out"):
+        if not isinstance(raw.get(flag, False), bool):
+            raise RulesConfigError(f"{where}.{flag}: must be true or false")
     known = {"enabled", "class", "channels", "stale_after_hours", "templates"}
     params = {k: v for k, v in raw.items() if k not in known}
     return RuleConfig(rule_id, enabled, rule_class, channels, dict(templates), stale, params)
@@ -237,7 +251,7 @@ def check_sms_length(rule: RuleConfig, store: StoreConfig) -> None:
 
     for locale, source in rule.templates.items():
         try:
-            text = render(source, sample_variables(store))
+            text = render(source, {**sample_variables(store), **rule.samples})
         except TemplateError as exc:
             raise RulesConfigError(f"rules.{rule.rule_id}.templates.{locale}: {exc}") from None
         if rule.rule_class == "marketing":

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.clock import from_epoch_ms, from_epoch_s, parse_date, parse_iso, to_iso
+from chalicelib.domain.isotime import from_epoch_ms, from_epoch_s, parse_date, parse_iso, to_iso
 
 
 def test_to_iso_is_utc_with_z_at_second_precision() -> None:

@@ -1,4 +1,4 @@
-"""The send queue (SQS). Message ids go in batches of ten, the SendMessageBatch maximum."""
+"""``SendQueue`` on SQS. Message ids go in batches of ten, the SendMessageBatch maximum."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from ..domain.clock import to_iso
+from ..domain.isotime import to_iso
 
 
 class SqsSendQueue:
@@ -52,24 +52,3 @@ class SqsSendQueue:
             if failed:
                 why = failed[0].get("Message")
                 raise RuntimeError(f"SQS refused {len(failed)} of {len(chunk)} send intents: {why}")
-
-
-class SqsRetries:
-    """Hands a send-queue record back to SQS after ``seconds`` (its visibility timeout)."""
-
-    def __init__(self, client: Any, queue_url: str) -> None:
-        self.client = client
-        self.queue_url = queue_url
-
-    def retry_later(self, receipt_handle: str, seconds: int) -> bool:
-        """False when SQS would not take it (the handle expired): the record then comes back after
-        the queue's own visibility timeout instead, which is still a retry."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
-            )
-        except ClientError:
-            return False
-        return True

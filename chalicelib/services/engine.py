@@ -1,0 +1,100 @@
+"""The rule engine: what happened to a member's data (a change, an order, points, a coupon, a
+product arriving) → every enabled rule's plans: triggers are planned and queued now, timers are
+kept until they fall due (``TimerService`` fires them). One place for "which rules react to what":
+``domain/rules/`` (one module per rule), applied by ``domain/scheduling.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from ..domain import scheduling
+from ..domain.audience import arrival_segments, segment_changes
+from ..domain.model import Coupon, Member, Order, PointsTxn, Product
+from ..domain.rulebook import RuleBook
+from ..domain.rules import Plan
+from ..domain.timers import Timer
+from ..domain.triggers import Trigger
+from ..ports import AudienceStore, Catalog, MemberStore
+from .lifecycle import LifecycleService
+from .timers import TimerService
+
+Log = Callable[..., None]
+
+
+class RuleEngine:
+    def __init__(
+        self,
+        book: RuleBook,
+        members: MemberStore,
+        lifecycle: LifecycleService,
+        timers: TimerService,
+        catalog: Catalog,
+        audience: AudienceStore,
+        store_zone: str,
+        log: Log | None = None,
+    ) -> None:
+        self.book = book
+        self.members = members
+        self.lifecycle = lifecycle
+        self.timers = timers
+        self.catalog = catalog
+        self.audience = audience
+        self.store_zone = store_zone
+        self.log = log or (lambda *a, **k: None)
+
+    def member_changed(self, old: Member | None, new: Member, at: datetime) -> int:
+        """A member record created or changed: what fires now (welcome, tier upgrade), the date
+        timers kept in line with the record, the audience segments updated. Safe to replay."""
+        plans = scheduling.on_member_change(old, new, self.book, at, self.store_zone)
+        planned = self._carry_out(plans, new, at)
+        self.timers.reconcile_member(new, at)
+        add, remove = segment_changes(old, new)
+        if add or remove:
+            self.audience.update(new.member_id, add, remove)
+        return planned
+
+    def order_recorded(self, order: Order, at: datetime) -> int:
+        member = self.members.get(order.member_id)
+        if member is None:
+            return 0
+        # The catalog as it is now: a product added a moment before the order counts.
+        plans = scheduling.on_order(order, member, self.catalog.products(), self.book, at, self.store_zone)
+        return self._carry_out(plans, member, at)
+
+    def points_recorded(self, txn: PointsTxn, at: datetime) -> int:
+        member = self.members.get(txn.member_id)
+        if member is None:
+            return 0
+        return self._carry_out(scheduling.on_points(txn, member, self.book, at, self.store_zone), member, at)
+
+    def coupon_issued(self, coupon: Coupon, at: datetime) -> int:
+        member = self.members.get(coupon.member_id)
+        if member is None:
+            return 0
+        return self._carry_out(scheduling.on_coupon(coupon, member, self.book, at, self.store_zone), member, at)
+
+    def product_changed(self, old: Product | None, new: Product, at: datetime) -> int:
+        """A product that has just arrived (or come back in stock): each member of its audience
+        (children in its age range, its tags) once, for the rules to decide whether it suits them."""
+        if not scheduling.product_arrived(old, new):
+            return 0
+        seen: set[str] = set()
+        planned = 0
+        for segment in arrival_segments(new):
+            for member_id, _child in self.audience.members_in(segment):
+                if member_id in seen:
+                    continue
+                seen.add(member_id)
+                member = self.members.get(member_id)
+                if member is not None:
+                    plans = scheduling.on_arrival(new, member, self.book, at, self.store_zone)
+                    planned += self._carry_out(plans, member, at)
+        return planned
+
+    def _carry_out(self, plans: list[Plan], member: Member, at: datetime) -> int:
+        """Triggers are planned and queued now; timers are kept. Returns how many of each were new."""
+        triggers = [p for p in plans if isinstance(p, Trigger)]
+        timers = [p for p in plans if isinstance(p, Timer)]
+        created = len(self.lifecycle.fire(triggers, member, at)) if triggers else 0
+        return created + self.timers.schedule(member.member_id, timers, at)
