@@ -436,7 +436,7 @@ class App:
             replier=self.lifecycle,
             receipts=self.receipts,
             classify=lambda text, locale: classify(text, locale, book),
-            adapters=lambda: a.providers,  # type: ignore[arg-type, return-value]
+            adapters=lambda: a.providers,
             cursors=a.cursors,
             default_region=self.settings.default_phone_region,
             picks=int(reply_rule.params.get("picks", 3)) if reply_rule else 3,

@@ -18,6 +18,7 @@ from .domain.links import Link
 from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
 from .domain.replies import HandoffTicket
 from .domain.timers import Timer
+from .domain.triggers import Trigger
 
 
 class VersionConflict(Exception):
@@ -203,7 +204,18 @@ class ProviderError(Exception):
 
 
 class Provider(Protocol):
-    """The send side of a provider adapter (``adapters/providers/base.py``)."""
+    """A provider adapter as the services see it (``adapters/providers/base.py``): its send side,
+    and the inbound worker's part of its webhook side."""
+
+    @property
+    def channels(self) -> frozenset[Channel]: ...
+
+    @property
+    def send_unavailable(self) -> str | None:
+        """Why the adapter cannot send here (webhook side only), or None."""
+
+    def fetch(self, event: InboundEvent, cursors: Cursors, now: datetime) -> list[InboundEvent]:
+        """For a ``FETCH`` event (the provider only notified us): pull the real events."""
 
     @property
     def name(self) -> str: ...
@@ -356,19 +368,6 @@ class Outbox(Protocol):
         """(parts, at) of a recorded send."""
 
 
-class PullingProvider(Protocol):
-    """The parts of a provider adapter the inbound worker uses (``adapters/providers/base.py``)."""
-
-    @property
-    def channels(self) -> frozenset[Channel]: ...
-
-    @property
-    def send_unavailable(self) -> str | None:
-        """Why the adapter cannot send here (webhook side only), or None."""
-
-    def fetch(self, event: InboundEvent, cursors: Cursors, now: datetime) -> list[InboundEvent]: ...
-
-
 # -- between services -------------------------------------------------------------------------------
 
 
@@ -382,6 +381,29 @@ class LinkBatch(Protocol):
 
 class LinkShortener(Protocol):
     def batch(self) -> LinkBatch: ...
+
+
+class Planner(Protocol):
+    """Plans, records and queues messages (``LifecycleService``): what the timers and the engine use."""
+
+    def fire(self, triggers: list[Trigger], member: Member, now: datetime) -> list[Message]:
+        """Plan the triggers' messages, record each once and queue the ones that may go."""
+
+    def resend(self, message_id: str, now: datetime) -> None:
+        """A deferred message's window opened: back on the send queue."""
+
+    def check_ack(self, message_id: str, now: datetime) -> Message | None:
+        """An IM message's acknowledgement deadline passed: the SMS instead, if no receipt came."""
+
+
+class TimerKeeper(Protocol):
+    """Keeps a member's timers (``TimerService``): what the engine uses."""
+
+    def reconcile_member(self, member: Member, now: datetime) -> dict[str, int]:
+        """The member's date timers in line with the record."""
+
+    def schedule(self, member_id: str, timers: list[Timer], now: datetime) -> int:
+        """Add follow-up timers, never re-adding a fired occurrence; returns how many were new."""
 
 
 class FollowUps(Protocol):

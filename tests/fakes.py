@@ -20,6 +20,7 @@ from typing import Any
 from chalicelib.domain import api_keys
 from chalicelib.domain.model import (
     PENDING_STATUSES,
+    Channel,
     Coupon,
     Member,
     Message,
@@ -333,6 +334,8 @@ class FakeProvider:
 
     dedupes = False
     can_lookup = False
+    channels = frozenset({Channel.SMS, Channel.IM})
+    send_unavailable: str | None = None
 
     def __init__(self, name: str = "fake", receipt: MessageStatus | None = None) -> None:
         self.name = name
@@ -359,6 +362,9 @@ class FakeProvider:
             if sent.message_id == message.message_id:
                 return SendResult(f"{self.name}-{message.message_id}", 1)
         return None
+
+    def fetch(self, event: Any, cursors: Any, now: datetime) -> list[Any]:
+        return []
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         self.attempts += 1

@@ -15,9 +15,7 @@ from ..domain.rulebook import RuleBook
 from ..domain.rules import Plan
 from ..domain.timers import Timer
 from ..domain.triggers import Trigger
-from ..ports import AudienceStore, Catalog, MemberStore
-from .lifecycle import LifecycleService
-from .timers import TimerService
+from ..ports import AudienceStore, Catalog, MemberStore, Planner, TimerKeeper
 
 Log = Callable[..., None]
 
@@ -27,8 +25,8 @@ class RuleEngine:
         self,
         book: RuleBook,
         members: MemberStore,
-        lifecycle: LifecycleService,
-        timers: TimerService,
+        lifecycle: Planner,
+        timers: TimerKeeper,
         catalog: Catalog,
         audience: AudienceStore,
         store_zone: str,

@@ -12,8 +12,7 @@ from ..domain.rulebook import RuleBook
 from ..domain.rules import Check, Drop
 from ..domain.timers import ACK_RULE, RESEND_RULE, Timer
 from ..domain.triggers import Trigger
-from ..ports import Catalog, MemberStore, StoredTimer, TimerQueue, TimerStore
-from .lifecycle import LifecycleService
+from ..ports import Catalog, MemberStore, Planner, StoredTimer, TimerQueue, TimerStore
 
 Log = Callable[..., None]
 FIRST_SWEEP_HOURS = 72  # the very first sweep looks this far back
@@ -39,7 +38,7 @@ class TimerService:
         members: MemberStore,
         catalog: Catalog,
         queue: TimerQueue,
-        lifecycle: LifecycleService,
+        lifecycle: Planner,
         store_zone: str,
         log: Log | None = None,
     ) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SCENARIO = r'''
+SCENARIO = r"""
 from datetime import UTC, datetime, timedelta
 from chalicelib.domain.rules import RULES
 from chalicelib.domain.model import Consent
@@ -35,7 +35,7 @@ assert len(sent) == 1, sent
 assert sent[0].created_at == datetime(2026, 12, 3, 2, 0, tzinfo=UTC), sent[0].created_at
 assert "1周年" in sent[0].text, sent[0].text
 print("ok", sent[0].text)
-'''
+"""
 
 
 def test_a_new_date_rule_is_one_module_and_one_section(tmp_path: Path) -> None:
