@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         TimerStore,
     )
     from .services.clicks import ClickTracker
+    from .services.consent import ConsentService
     from .services.engine import RuleEngine
     from .services.inbound import InboundService
     from .services.lifecycle import LifecycleService
@@ -391,6 +392,12 @@ class App:
         )
 
     @cached_property
+    def consent(self) -> ConsentService:
+        from .services.consent import ConsentService
+
+        return ConsentService(self.adapters.members, self.log)
+
+    @cached_property
     def receipts(self) -> Receipts:
         from .services.receipts import Receipts
 
@@ -410,6 +417,7 @@ class App:
             a.send_gate,
             self.lifecycle,
             self.receipts,
+            self.consent,
             log=self.log,
             claim_ttl=s.send_claim_ttl,
             max_receives=s.send_max_receives,
@@ -435,6 +443,7 @@ class App:
             catalog=a.catalog,
             replier=self.lifecycle,
             receipts=self.receipts,
+            consent=self.consent,
             classify=lambda text, locale: classify(text, locale, book),
             adapters=lambda: a.providers,
             cursors=a.cursors,

@@ -406,6 +406,11 @@ class TimerKeeper(Protocol):
         """Add follow-up timers, never re-adding a fired occurrence; returns how many were new."""
 
 
+class ConsentKeeper(Protocol):
+    def set_consent(self, member_id: str, channel: Channel, on: bool, now: datetime, source: str) -> Member | None:
+        """Set one channel's consent (``source``: who said so, for the record); None for an unknown member."""
+
+
 class FollowUps(Protocol):
     """What the sender asks of the planner (``LifecycleService``) about a message."""
 

@@ -13,7 +13,6 @@ only the non-personal event id in the log, without the phone number or the raw p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +32,7 @@ from ..domain.replies import (
 )
 from ..ports import (
     Catalog,
+    ConsentKeeper,
     ConversationLog,
     Cursors,
     HandoffStore,
@@ -47,11 +47,9 @@ from ..ports import (
     ReceiptBook,
     Replier,
     StaffNotifier,
-    VersionConflict,
 )
 
 Log = Callable[..., None]
-CONSENT_RETRIES = 5
 
 
 class InboundService:
@@ -69,6 +67,7 @@ class InboundService:
         catalog: Catalog,
         replier: Replier,
         receipts: ReceiptBook,
+        consent: ConsentKeeper,
         classify: Callable[[str, str], Intent],
         adapters: Callable[[], Mapping[str, Provider]],
         cursors: Cursors,
@@ -87,6 +86,7 @@ class InboundService:
         self.catalog = catalog
         self.replier = replier
         self.receipts = receipts
+        self.consent = consent
         self.classify = classify
         self.adapters = adapters
         self.cursors = cursors
@@ -190,22 +190,7 @@ class InboundService:
             return phone
 
     def _set_consent(self, member_id: str, channel: Channel, on: bool, now: datetime) -> Member | None:
-        """Set one channel's consent (no write when it already is so), retrying on a concurrent change."""
-        for _ in range(CONSENT_RETRIES):
-            member = self.members.get(member_id)
-            if member is None:
-                return None
-            if member.consent.allows(channel) == on:
-                return member
-            member.consent = replace(member.consent, **{channel.value: on})
-            member.updated_at = now
-            try:
-                self.members.save(member)
-            except VersionConflict:
-                continue
-            self.log("consent changed", member_id=member_id, channel=channel.value, consent=on)
-            return member
-        raise VersionConflict(member_id)
+        return self.consent.set_consent(member_id, channel, on, now, "member reply" if on else "member opt-out")
 
     def _handoff(self, member: Member, event: InboundEvent, text: str, now: datetime) -> str:
         """Open the event's ticket (once) and tell staff (until told: at least once)."""

@@ -13,6 +13,7 @@ from ..domain.isotime import to_iso
 from ..domain.model import Coupon, Member, Order, PointsTxn, Product
 from ..domain.planning import describe
 from ..domain.points import apply_txn, expiring
+from ..domain.reachability import still_unreachable
 from ..ports import MemberStore, MessageStore, ProductStore, VersionConflict
 
 _RETRIES = 5
@@ -43,6 +44,8 @@ class MemberService:
                     continue
                 else:
                     setattr(member, key, value)
+            if before is not None:
+                member.unreachable = still_unreachable(before, member)
             if before is not None and before == member:
                 return member, False  # nothing changed: no write, no stream record, no reconcile
             member.updated_at = now
@@ -145,6 +148,9 @@ def profile(member: Member) -> dict[str, Any]:
             ],
         },
         "last_purchase_at": to_iso(member.last_purchase_at) if member.last_purchase_at else None,
+        # Channels a provider refused for good (bad number, unknown user): cleared when the address
+        # or the consent on that channel changes.
+        "unreachable": dict(member.unreachable),
         "created_at": to_iso(member.created_at) if member.created_at else None,
         "updated_at": to_iso(member.updated_at) if member.updated_at else None,
     }

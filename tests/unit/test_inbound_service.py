@@ -180,6 +180,15 @@ class TestAnswers:
         assert world.service.handle(reply("HELP"), NOW) == "help"
         assert [m.trigger for m in world.replies()] == ["reply_help"]
 
+    def test_given_a_member_who_opted_out_when_they_send_HELP_then_help_is_still_answered(self, world: World) -> None:
+        """CTIA: HELP gets an answer even after STOP; nothing else does."""
+        world.service.handle(reply("T", "e-0"), NOW)
+        world.service.handle(reply("HELP", "e-1"), NOW)
+        world.service.handle(reply("3岁男孩", "e-2"), NOW)
+        statuses = {m.trigger: m.status for m in world.replies()}
+        assert statuses["reply_help"] is MessageStatus.QUEUED
+        assert statuses["reply_recommendation"] is MessageStatus.SUPPRESSED
+
     def test_given_an_age_and_gender_when_replied_then_age_and_gender_fit_in_stock_picks_are_named(
         self, world: World
     ) -> None:
