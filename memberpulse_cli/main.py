@@ -58,11 +58,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _local(args: argparse.Namespace) -> Any:
-    from .localstack import LocalStack
+    from .ministack import MiniStack
     from .project import LOCAL
 
     state = Path(args.state_dir) if args.state_dir else (LOCAL if args.port == 4566 else LOCAL / f"stack-{args.port}")
-    return LocalStack(port=args.port, state_dir=state)
+    return MiniStack(port=args.port, state_dir=state)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
