@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.clock import parse_iso, to_iso
 
 from .client import ApiClient
-from .functions import invoke, scheduled_event
 from .stackinfo import read_stack_file
-from .waiting import quiesce, settle
+from .waiting import run_schedule, settle
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -167,9 +166,7 @@ def run_demo(stack_file: Path) -> int:
         for at in _ticks(start, day):
             if at <= start:
                 continue
-            result = invoke(stack, "on_schedule", scheduled_event(to_iso(at), stack["region"]))
-            if result and result.get("due"):
-                quiesce(stack, at)  # replaying ahead of the wall clock: let this tick's work land first
+            run_schedule(stack, to_iso(at), wait=True)  # ahead of the wall clock: let each tick land first
         messages = settle(api, ids, quiet_for=1.5)
         new = [m for m in messages if m["message_id"] not in seen]
         if new:
@@ -204,9 +201,7 @@ def _reply_stop(
     _line(f"      m-wang consent now: sms={consent['sms']} im={consent['im']}")
     day = 90
     for at in _ticks(start, day):
-        result = invoke(stack, "on_schedule", scheduled_event(to_iso(at), stack["region"]))
-        if result and result.get("due"):
-            quiesce(stack, at)
+        run_schedule(stack, to_iso(at), wait=True)
     messages = settle(api, ids, quiet_for=1.5)
     new = [m for m in messages if m["message_id"] not in seen]
     if new:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .functions import invoke, scheduled_event
+from .functions import invoke
 from .project import CliError, Progress
 
 
@@ -83,9 +83,10 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_run_schedule(args: argparse.Namespace) -> int:
-    target = _target(args)
-    event = scheduled_event(args.at, target.get("region") or "us-east-1")
-    print(json.dumps(invoke(target, "on_schedule", event), indent=2, ensure_ascii=False))
+    from .waiting import run_schedule
+
+    result = run_schedule(_target(args), args.at, wait=args.wait, timeout=args.timeout)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -255,6 +256,13 @@ def parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("run-schedule", help="run the scheduled function as EventBridge would, at a logical time")
     p.add_argument("--at", required=True, help="ISO 8601 time, e.g. 2026-12-01T02:00:00Z")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="return when the tick's work has landed: the timers it released have fired and the timer "
+        "and send queues are empty, nothing in flight (exit 1 with what is left after --timeout)",
+    )
+    p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="with --wait (default 120)")
     _stack_options(p)
     p.set_defaults(fn=cmd_run_schedule)
 
