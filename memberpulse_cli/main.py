@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .dlq import QUEUES
 from .functions import invoke
 from .project import CliError, Progress
 
@@ -363,16 +364,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--phone-region", metavar="CC", help="region of phone numbers without +country (default CN)")
     p.set_defaults(fn=cmd_import)
 
-    dlq = verbs.add_parser("dlq", help="dead letters of the send and timer queues").add_subparsers(
+    dlq = verbs.add_parser("dlq", help="dead letters of the send, timer and inbound queues").add_subparsers(
         dest="dlq_verb", required=True
     )
     p = dlq.add_parser("list", help="show dead letters (without removing them)")
-    p.add_argument("--queue", choices=["send", "timers"], default="send")
-    p.add_argument("--most", type=int, default=50)
+    p.add_argument("--queue", choices=sorted(QUEUES), default="send", help="which queue's dead letters (default send)")
+    p.add_argument("--most", type=int, default=50, help="at most this many (default 50)")
     _stack_options(p)
     p.set_defaults(fn=cmd_dlq_list)
     p = dlq.add_parser("redrive", help="move every dead letter back to its queue, to be tried again")
-    p.add_argument("--queue", choices=["send", "timers"], default="send")
+    p.add_argument("--queue", choices=sorted(QUEUES), default="send", help="which queue's dead letters (default send)")
     _stack_options(p)
     p.set_defaults(fn=cmd_dlq_redrive)
 
