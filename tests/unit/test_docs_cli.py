@@ -124,7 +124,8 @@ def problems(shown: Shown) -> list[str]:
             choices = flags[flag]
             value = token.split("=", 1)[1] if "=" in token else (tokens[i + 1] if i + 1 < len(tokens) else "")
             value = value.strip("[]")
-            if choices and value and not value.startswith("-") and value not in choices:
+            shown_values = set(value.split("|"))  # `--queue send|timers`: each alternative
+            if choices and value and not value.startswith("-") and not shown_values <= choices:
                 out.append(f"{shown.where}: `{verb} {flag} {value}`: not one of {sorted(choices)}")
     return out
 
@@ -147,6 +148,7 @@ def test_every_command_line_in_the_docs_is_accepted_by_the_cli() -> None:
         ("`memberpulse run-schedule --at T --wiat`", "has no --wiat"),
         ("`memberpulse run-schedule --stack T`", "has no --stack"),  # a prefix of --stack-file is not it
         ("`memberpulse dlq list --queue outbox`", "not one of"),
+        ("`memberpulse dlq list --queue send|outbox`", "not one of"),
         ("`memberpulse dlq purge`", "needs one of"),
         ("`memberpulse reboot --now`", "no verb 'reboot'"),
         ("    .venv/bin/memberpulse up --parameter A=1 \\\n        --paramter B=2", "has no --paramter"),
@@ -165,9 +167,10 @@ def test_the_checker_passes_what_is_right(tmp_path: Path) -> None:
     doc = tmp_path / "doc.md"
     doc.write_text(
         "Run `memberpulse dlq redrive --queue inbound`, then `memberpulse keys create --label x`.\n"
+        "`memberpulse dlq list --queue send|timers|inbound` lists.\n"
         "```bash\n.venv/bin/memberpulse run-schedule --at T --wait   # settle first\n```\n",
         encoding="utf-8",
     )
     shown = shown_commands(doc, tmp_path)
-    assert len(shown) == 3
+    assert len(shown) == 4
     assert [p for s in shown for p in problems(s)] == []
