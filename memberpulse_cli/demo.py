@@ -178,8 +178,8 @@ def run_demo(stack_file: Path) -> int:
     _summary(messages)
     _line(f"\nThe stack is still up. API: {stack['api_url']}")
     _line(f"  curl -H 'Authorization: Bearer {stack['api_key']}' {stack['api_url']}/v1/members/m-wang/messages")
-    _line("  .venv/bin/memberpulse run-schedule --at 2027-01-01T02:00:00Z   # replay any moment")
-    _line("  make down                                                      # stop it")
+    _line("  .venv/bin/memberpulse run-schedule --at 2027-01-01T02:00:00Z --wait   # replay any moment")
+    _line("  make down                                                             # stop it")
     ok = any(m["trigger"] == "welcome" and m["status"] in ("sent", "delivered") for m in messages)
     return 0 if ok else 1
 

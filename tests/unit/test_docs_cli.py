@@ -98,24 +98,30 @@ def problems(shown: Shown) -> list[str]:
         words = shlex.split(shown.text.replace("…", " "), posix=True)[1:]
     except ValueError:
         words = shown.text.split()[1:]
-    path: list[str] = []
-    if words and not words[0].startswith("-"):
-        path.append(words[0])
-    help_ = help_text(tuple(path))
+    verb = [words[0]] if words and not words[0].startswith("-") else []
+    help_ = help_text(tuple(verb))
     if help_ is None:
-        return [f"{shown.where}: `{shown.text}`: no verb {path[0]!r} (`memberpulse --help` lists them)"]
+        return [f"{shown.where}: `{shown.text}`: no verb {verb[0]!r} (`memberpulse --help` lists them)"]
     subs = subverbs(help_)
-    if path and subs:
-        second = words[1] if len(words) > 1 else ""
-        if second not in subs:
-            return [f"{shown.where}: `{shown.text}`: `memberpulse {path[0]}` needs one of {sorted(subs)}"]
-        path.append(second)
-        help_ = help_text(tuple(path))
-        assert help_ is not None
+    if not (verb and subs):
+        return flag_problems(shown, verb, help_, words[len(verb) :])
+    second = words[1] if len(words) > 1 else ""
+    shown_subs = second.split("|")  # `dlq list|redrive`: each alternative
+    if not set(shown_subs) <= subs:
+        return [f"{shown.where}: `{shown.text}`: `memberpulse {verb[0]}` needs one of {sorted(subs)}"]
+    out = []
+    for sub in shown_subs:
+        sub_help = help_text((verb[0], sub))
+        assert sub_help is not None
+        out += flag_problems(shown, [verb[0], sub], sub_help, words[2:])
+    return out
+
+
+def flag_problems(shown: Shown, path: list[str], help_: str, tokens: list[str]) -> list[str]:
+    """Each ``--flag`` among ``tokens`` is one ``memberpulse PATH`` lists, with an allowed value."""
     flags = accepted(help_)
     verb = " ".join(["memberpulse", *path])
     out = []
-    tokens = words[len(path) :]
     for i, token in enumerate(tokens):
         for flag in FLAG.findall(token):
             if flag not in flags:
@@ -150,6 +156,8 @@ def test_every_command_line_in_the_docs_is_accepted_by_the_cli() -> None:
         ("`memberpulse dlq list --queue outbox`", "not one of"),
         ("`memberpulse dlq list --queue send|outbox`", "not one of"),
         ("`memberpulse dlq purge`", "needs one of"),
+        ("`memberpulse dlq list|purge`", "needs one of"),
+        ("`memberpulse dlq list|redrive --most 3`", "`memberpulse dlq redrive` has no --most"),
         ("`memberpulse reboot --now`", "no verb 'reboot'"),
         ("    .venv/bin/memberpulse up --parameter A=1 \\\n        --paramter B=2", "has no --paramter"),
         ("### `memberpulse up [--fresh] [--colour]`", "has no --colour"),
