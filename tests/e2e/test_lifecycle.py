@@ -26,6 +26,12 @@ def triggers(messages: list[dict[str, Any]]) -> list[str]:
     return sorted(m["trigger"] for m in messages)
 
 
+def post_order(api: ApiClient, member_id: str, order_id: str, purchased_at: datetime) -> None:
+    at = purchased_at.isoformat().replace("+00:00", "Z")
+    body = {"order_id": order_id, "purchased_at": at, "items": [{"sku": "X", "qty": 1, "price": 1}], "total": 1}
+    api.ok("POST", f"/v1/members/{member_id}/orders", body)
+
+
 def test_each_rule_fires_once_for_its_member_and_never_for_others(api: ApiClient, stack: dict[str, Any]) -> None:
     run = uuid.uuid4().hex[:8]
     today = datetime.now(UTC).date()
@@ -72,20 +78,10 @@ def test_a_purchase_moves_the_wake_up_and_stale_history_sends_nothing(api: ApiCl
         "PUT", f"/v1/members/{member_id}", {"name": "老顾客", "phone": "+8613500135000", "consent": {"marketing": True}}
     )
     # An order imported from 40 days ago: no "how is your new toy" now.
-    old = (now - timedelta(days=40)).isoformat().replace("+00:00", "Z")
-    api.ok(
-        "POST",
-        f"/v1/members/{member_id}/orders",
-        {"order_id": "old-1", "purchased_at": old, "items": [{"sku": "X", "qty": 1, "price": 1}], "total": 1},
-    )
+    post_order(api, member_id, "old-1", now - timedelta(days=40))
     settle(api, [member_id], expect_at_least=1)
     # A fresh purchase today: its care check comes 24 h later; the 45-day wake-up follows this one.
-    fresh = now.isoformat().replace("+00:00", "Z")
-    api.ok(
-        "POST",
-        f"/v1/members/{member_id}/orders",
-        {"order_id": "new-1", "purchased_at": fresh, "items": [{"sku": "X", "qty": 1, "price": 1}], "total": 1},
-    )
+    post_order(api, member_id, "new-1", now)
     settle(api, [member_id], expect_at_least=1)
     tick(stack, now + timedelta(days=1, minutes=5), api, [member_id])
     # Five days before the old order's wake-up would have been: nothing; at the new one's: once.
@@ -113,12 +109,7 @@ def test_run_schedule_wait_returns_when_the_released_work_has_landed(api: ApiCli
     member_id = f"waiter-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC).replace(microsecond=0)
     api.ok("PUT", f"/v1/members/{member_id}", {"name": "等等", "phone": "+8613500135001"})
-    bought = now.isoformat().replace("+00:00", "Z")
-    api.ok(
-        "POST",
-        f"/v1/members/{member_id}/orders",
-        {"order_id": "w-1", "purchased_at": bought, "items": [{"sku": "X", "qty": 1, "price": 1}], "total": 1},
-    )
+    post_order(api, member_id, "w-1", now)
     settle(api, [member_id], expect_at_least=1)
 
     at = (now + timedelta(days=1, minutes=5)).isoformat()
