@@ -21,7 +21,7 @@ from memberpulse_cli.main import main
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".venv", ".local", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules"}
 # `memberpulse` as a command (also `.venv/bin/memberpulse`), followed by its arguments.
-COMMAND = re.compile(r"(?<![\w.-])memberpulse(?=\s+[-a-z])")
+COMMAND = re.compile(r"memberpulse(?=\s+[-a-z])")
 # Where a command shown on a line ends: a code span closes, a table cell, a comment, `&&` or `;`.
 END = re.compile(r"`|\s\|(?:\s|$)|\s#|&&|;")
 FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
