@@ -7,13 +7,14 @@ MS_VENV := .local/ministack-venv
 PORT ?= 4566
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv ministack up down demo test lint typecheck cfn-lint unit integration e2e bench clean
+.PHONY: help venv ministack lock up down demo test lint typecheck cfn-lint unit integration e2e bench clean
 
 help:
 	@echo "make demo   - set up, bring the local stack up, run the demo scenario"
 	@echo "make test   - lint, type-check, cfn-lint, unit, integration (moto), end to end (local stack)"
 	@echo "make up / make down - start / stop the local stack (PORT=$(PORT))"
 	@echo "make bench  - benchmarks (figures as ratios)"
+	@echo "make lock   - compile requirements.lock (the Lambda zip's packages, with hashes) from requirements.txt"
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +33,10 @@ $(MS_VENV)/.installed: requirements-ministack.txt
 	touch $@
 
 ministack: $(MS_VENV)/.installed
+
+# requirements.txt -> requirements.lock (pip-compile --generate-hashes); UPGRADE=1 moves every pin.
+lock: venv
+	$(BIN)/python -m memberpulse_cli.lockfile $(if $(UPGRADE),--upgrade)
 
 up: venv ministack
 	$(BIN)/memberpulse up --port $(PORT)

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .functions import invoke, scheduled_event
+from .dlq import QUEUES
+from .functions import invoke
 from .project import CliError, Progress
 
 
@@ -58,11 +59,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _local(args: argparse.Namespace) -> Any:
-    from .localstack import LocalStack
+    from .ministack import MiniStack
     from .project import LOCAL
 
     state = Path(args.state_dir) if args.state_dir else (LOCAL if args.port == 4566 else LOCAL / f"stack-{args.port}")
-    return LocalStack(port=args.port, state_dir=state)
+    return MiniStack(port=args.port, state_dir=state)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -83,9 +84,10 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_run_schedule(args: argparse.Namespace) -> int:
-    target = _target(args)
-    event = scheduled_event(args.at, target.get("region") or "us-east-1")
-    print(json.dumps(invoke(target, "on_schedule", event), indent=2, ensure_ascii=False))
+    from .waiting import run_schedule
+
+    result = run_schedule(_target(args), args.at, wait=args.wait, timeout=args.timeout)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -255,6 +257,13 @@ def parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("run-schedule", help="run the scheduled function as EventBridge would, at a logical time")
     p.add_argument("--at", required=True, help="ISO 8601 time, e.g. 2026-12-01T02:00:00Z")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="return when the tick's work has landed: the timers it released have fired and the timer "
+        "and send queues are empty, nothing in flight (exit 1 with what is left after --timeout)",
+    )
+    p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="with --wait (default 120)")
     _stack_options(p)
     p.set_defaults(fn=cmd_run_schedule)
 
@@ -355,16 +364,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--phone-region", metavar="CC", help="region of phone numbers without +country (default CN)")
     p.set_defaults(fn=cmd_import)
 
-    dlq = verbs.add_parser("dlq", help="dead letters of the send and timer queues").add_subparsers(
+    dlq = verbs.add_parser("dlq", help="dead letters of the send, timer and inbound queues").add_subparsers(
         dest="dlq_verb", required=True
     )
     p = dlq.add_parser("list", help="show dead letters (without removing them)")
-    p.add_argument("--queue", choices=["send", "timers"], default="send")
-    p.add_argument("--most", type=int, default=50)
+    p.add_argument("--queue", choices=sorted(QUEUES), default="send", help="which queue's dead letters (default send)")
+    p.add_argument("--most", type=int, default=50, help="at most this many (default 50)")
     _stack_options(p)
     p.set_defaults(fn=cmd_dlq_list)
     p = dlq.add_parser("redrive", help="move every dead letter back to its queue, to be tried again")
-    p.add_argument("--queue", choices=["send", "timers"], default="send")
+    p.add_argument("--queue", choices=sorted(QUEUES), default="send", help="which queue's dead letters (default send)")
     _stack_options(p)
     p.set_defaults(fn=cmd_dlq_redrive)
 

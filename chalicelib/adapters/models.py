@@ -234,7 +234,7 @@ class CounterModel(Model):
     at = UnicodeAttribute(null=True)
 
 
-# -- inbound (services/inbound.py, adapters/inbound_store.py) ---------------------------------------
+# -- inbound (services/inbound.py, adapters/inbound_log.py …) -------------------------------------------
 
 
 class InboundModel(Model):
