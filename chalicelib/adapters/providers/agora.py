@@ -52,11 +52,12 @@ _OK = WebhookAnswer(200, "{}")
 _NO_EXPIRY_CACHE_S = 3600.0  # a token issued without an expiry (ttl 0) is still re-checked hourly
 
 
-class AgoraChatProvider(ProviderAdapter):
+class AgoraChatProvider(ProviderAdapter[dict[str, Any]]):
     name: ClassVar[str] = "agora"
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.IM})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
+    max_webhook_bytes: ClassVar[int] = MAX_CALLBACK_BYTES
 
     def __init__(
         self,
@@ -192,18 +193,8 @@ class AgoraChatProvider(ProviderAdapter):
 
     # -------------------------------------------------------------------------- webhook side
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        callback = self._verified(request, now)
-        if callback.get("eventType") != "chat":
-            return WebhookResult(_OK)
-        event = self._event(callback)
-        return WebhookResult(_OK, (event,) if event else ())
-
-    def _verified(self, request: WebhookRequest, now: datetime) -> dict[str, Any]:
-        if request.method.upper() != "POST":
-            raise WebhookRejected(400, "method", "agora callbacks are POSTed")
-        if len(request.body) > MAX_CALLBACK_BYTES:
-            raise WebhookRejected(413, "too_large", "callback body too large")
+    def verify(self, request: WebhookRequest, now: datetime) -> dict[str, Any]:
+        """The callback, its ``security`` signature, timestamp window and app key checked."""
         try:
             callback = json.loads(request.body)
         except (ValueError, RecursionError) as error:
@@ -227,6 +218,12 @@ class AgoraChatProvider(ProviderAdapter):
             raise WebhookRejected(403, "wrong_app", "callback is for another app key")
         callback["timestamp"] = timestamp
         return callback
+
+    def parse(self, request: WebhookRequest, verified: dict[str, Any], now: datetime) -> WebhookResult:
+        if verified.get("eventType") != "chat":
+            return WebhookResult(_OK)
+        event = self._event(verified)
+        return WebhookResult(_OK, (event,) if event else ())
 
     def _event(self, callback: dict[str, Any]) -> InboundEvent | None:
         chat_type = callback.get("chat_type")

@@ -100,11 +100,13 @@ OUR_CODES = frozenset({"throttled", "unavailable", "timeout", "invalid_address",
 RETRYABLE = frozenset({"throttled", "unavailable", "timeout"})
 
 
-class AliyunSmsAdapter(ProviderAdapter):
+class AliyunSmsAdapter(ProviderAdapter[None]):
     name: ClassVar[str] = "aliyun"
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = True
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})  # GET/HEAD: the console's probe
+    max_webhook_bytes: ClassVar[int] = MAX_BODY
 
     def __init__(
         self,
@@ -318,15 +320,13 @@ class AliyunSmsAdapter(ProviderAdapter):
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
+    def verify(self, request: WebhookRequest, now: datetime) -> None:
+        """Alibaba signs nothing: the path token (checked by the route) and the IP allowlist."""
         check_source(self.allowlist, request.source_ip)
-        method = request.method.upper()
-        if method in ("GET", "HEAD"):
+
+    def parse(self, request: WebhookRequest, verified: None, now: datetime) -> WebhookResult:
+        if request.method.upper() in ("GET", "HEAD"):
             return WebhookResult(WebhookAnswer(200, PROBE_OK))
-        if method != "POST":
-            raise WebhookRejected(400, "method", "Alibaba pushes are POSTs (GET is the probe)")
-        if len(request.body) > MAX_BODY:
-            raise WebhookRejected(413, "too_large", "body too large for an Alibaba push")
         items = _json_array(request.body)
         if len(items) > self.max_items:
             raise WebhookRejected(400, "too_many", f"more than {self.max_items} items in one push")

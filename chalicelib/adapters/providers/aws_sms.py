@@ -118,11 +118,12 @@ def fetch_certificate(url: str) -> bytes:
     return data
 
 
-class AwsSmsAdapter(ProviderAdapter):
+class AwsSmsAdapter(ProviderAdapter[dict[str, Any]]):
     name: ClassVar[str] = "aws_sms"
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
+    max_webhook_bytes: ClassVar[int] = MAX_BODY
 
     def __init__(
         self,
@@ -215,11 +216,9 @@ class AwsSmsAdapter(ProviderAdapter):
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        if request.method.upper() != "POST":
-            raise WebhookRejected(400, "method", "SNS delivers with POST")
-        if len(request.body) > MAX_BODY:
-            raise WebhookRejected(413, "too_large", "body too large for an SNS message")
+    def verify(self, request: WebhookRequest, now: datetime) -> dict[str, Any]:
+        """The SNS envelope, its signature checked (subscription handshakes too) and, for a
+        subscription confirmation, the SubscribeURL pinned to SNS: the route visits it."""
         envelope = _json_object(request.body, "not an SNS JSON message")
         kind = envelope.get("Type")
         if not isinstance(kind, str) or kind not in SIGNED_FIELDS:
@@ -228,13 +227,16 @@ class AwsSmsAdapter(ProviderAdapter):
         if header_kind is not None and header_kind != kind:
             raise WebhookRejected(400, "malformed", "x-amz-sns-message-type disagrees with Type")
         self._verify(envelope, kind, now)
+        if kind == "SubscriptionConfirmation" and not self._is_sns_url(envelope["SubscribeURL"]):
+            raise WebhookRejected(400, "malformed", "SubscribeURL is not an SNS URL")
+        return envelope
+
+    def parse(self, request: WebhookRequest, verified: dict[str, Any], now: datetime) -> WebhookResult:
+        envelope, kind = verified, verified["Type"]
         ok = WebhookAnswer(200, "", "text/plain")
         if kind == "SubscriptionConfirmation":
-            subscribe_url = envelope["SubscribeURL"]
-            if not self._is_sns_url(subscribe_url):
-                raise WebhookRejected(400, "malformed", "SubscribeURL is not an SNS URL")
             log.info("aws_sms: confirming the SNS subscription to %s", envelope["TopicArn"])
-            return WebhookResult(ok, follow_up=(subscribe_url,))
+            return WebhookResult(ok, follow_up=(envelope["SubscribeURL"],))
         if kind == "UnsubscribeConfirmation":
             log.warning("aws_sms: SNS unsubscribed this endpoint from %s", envelope["TopicArn"])
             return WebhookResult(ok)

@@ -8,11 +8,21 @@ Tencent ``SessionContext``, WeCom ``msgid``, AWS ``Context``) so receipts find t
 provider can tell (else ``None`` = unknown); ``dedupes`` says a repeated send with the same id is
 dropped by the provider itself, so resending after a crash is safe.
 
-Webhook side: ``handle_webhook`` VERIFIES first (signature, token, timestamp window …) and only then
-parses, returning the answer the provider expects plus normalised :class:`InboundEvent`s. It raises
-:class:`WebhookRejected` for forgeries (401/403) and malformed input (400); never anything else for
-bad input. It does no I/O beyond what verification itself needs (e.g. fetching the SNS signing
-certificate); what the events mean is decided by the inbound service.
+Webhook side: ``handle_webhook`` is the base class's own template method, as django-anymail's
+``AnymailCoreWebhookView.post`` runs every ``validate_request`` before ``parse_events``: it refuses
+a method the provider does not use (400) and a body larger than the provider ever sends (413), calls
+the adapter's ``verify`` (signature, source address, timestamp window …) and only then its
+``parse``, which returns the answer the provider expects plus normalised :class:`InboundEvent`s.
+Adapters implement ``verify`` and ``parse`` and cannot override ``handle_webhook`` (``final`` for the
+type checker, refused at class creation at run time), so none can parse what it has not verified.
+Handshakes go the same way: a GET probe, WeCom's ``echostr`` URL check and an SNS subscription
+confirmation are verified by ``verify`` wherever the provider signs them, then answered by ``parse``.
+``verify`` returns what it had to read to check the request (the decoded form, the SNS envelope, the
+decrypted WeCom message; None where nothing is signed) and ``parse`` gets it, so nothing is read
+twice. Both raise :class:`WebhookRejected` for forgeries (401/403) and malformed input (400), never
+anything else for bad input; the base class also refuses events whose ids or text are longer than
+any provider sends (400). No I/O beyond what verification itself needs (e.g. fetching the SNS
+signing certificate); what the events mean is decided by the inbound service.
 
 Credentials and endpoints come in through the constructor (the composition root reads them from
 Secrets Manager/SSM; tests point ``endpoint`` at a local stub server speaking the provider's wire format).
@@ -24,7 +34,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, final
 
 from ...domain.inbound import InboundEvent
 from ...domain.model import Channel
@@ -75,10 +85,24 @@ class Cursors(Protocol):
     def put(self, key: str, value: str) -> None: ...
 
 
-class ProviderAdapter(ABC):
+Verified = TypeVar("Verified")
+
+# No provider sends ids or texts anywhere near these; longer ones are refused, not truncated.
+MAX_ID_CHARS = 512
+MAX_TEXT_CHARS = 16_384
+
+
+class ProviderAdapter(ABC, Generic[Verified]):
     name: ClassVar[str]
     channels: ClassVar[frozenset[Channel]]
     dedupes: ClassVar[bool] = False  # the provider drops a repeated send carrying the same id
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    max_webhook_bytes: ClassVar[int] = 256 * 1024
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "handle_webhook" in vars(cls):
+            raise TypeError(f"{cls.__name__}: implement verify() and parse(); handle_webhook belongs to the base class")
 
     @abstractmethod
     def send(self, message: OutboundMessage, now: datetime) -> SendResult: ...
@@ -99,10 +123,40 @@ class ProviderAdapter(ABC):
         if self.send_unavailable:
             raise ProviderError(self.send_unavailable, retryable=False, code="rejected")
 
+    @final
+    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
+        """Verify, then parse: the order is decided here, never by an adapter."""
+        if request.method.upper() not in self.webhook_methods:
+            allowed = " or ".join(sorted(self.webhook_methods))
+            raise WebhookRejected(400, "method", f"{self.name} webhooks are {allowed} requests")
+        if len(request.body) > self.max_webhook_bytes:
+            raise WebhookRejected(413, "too_large", f"body larger than any {self.name} webhook")
+        verified = self.verify(request, now)
+        result = self.parse(request, verified, now)
+        for event in result.events:
+            _check_sizes(event)
+        return result
+
     @abstractmethod
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult: ...
+    def verify(self, request: WebhookRequest, now: datetime) -> Verified:
+        """Is this the provider calling? Raise :class:`WebhookRejected` (401 unsigned, 403 forged or
+        from elsewhere, 400 when the request is too malformed to check); return what was read to
+        check it, for :meth:`parse`."""
+
+    @abstractmethod
+    def parse(self, request: WebhookRequest, verified: Verified, now: datetime) -> WebhookResult:
+        """The answer the provider expects and the normalised events of a verified request."""
 
     def fetch(self, event: InboundEvent, cursors: Cursors, now: datetime) -> list[InboundEvent]:
         """For a ``FETCH`` event (the provider only notified us): pull the real events. Runs in the
         inbound worker, not in the webhook route."""
         return []
+
+
+def _check_sizes(event: InboundEvent) -> None:
+    for name in ("event_id", "message_id", "provider_message_id", "sender", "reason"):
+        value = getattr(event, name)
+        if value is not None and len(value) > MAX_ID_CHARS:
+            raise WebhookRejected(400, "too_long", f"{name} longer than {MAX_ID_CHARS} characters")
+    if event.text is not None and len(event.text) > MAX_TEXT_CHARS:
+        raise WebhookRejected(400, "too_long", f"text longer than {MAX_TEXT_CHARS} characters")

@@ -75,10 +75,11 @@ class FaultPlan:
         return None
 
 
-class SandboxProvider(ProviderAdapter):
+class SandboxProvider(ProviderAdapter[None]):
     name = "sandbox"
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS, Channel.IM})
     can_lookup = True
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})
 
     def __init__(self, outbox: Outbox, faults: FaultPlan | None = None) -> None:
         self.outbox = outbox
@@ -116,8 +117,11 @@ class SandboxProvider(ProviderAdapter):
         )
 
     # -- webhook side ------------------------------------------------------------------------------
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        if request.method != "POST":
+    def verify(self, request: WebhookRequest, now: datetime) -> None:
+        """The sandbox signs nothing: the path token, checked by the route, is all there is."""
+
+    def parse(self, request: WebhookRequest, verified: None, now: datetime) -> WebhookResult:
+        if request.method.upper() != "POST":
             return WebhookResult(WebhookAnswer(200, json.dumps({"ok": True})))
         try:
             body = json.loads(request.body)

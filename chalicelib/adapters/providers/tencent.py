@@ -107,12 +107,13 @@ RETRY_AFTER: dict[str, float] = {
 }
 
 
-class TencentSmsAdapter(ProviderAdapter):
+class TencentSmsAdapter(ProviderAdapter[None]):
     name: ClassVar[str] = "tencent"
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     # Its status pull lists only carrier-reported sends: "not found" is not "not sent".
     can_lookup: ClassVar[bool] = False
+    max_webhook_bytes: ClassVar[int] = MAX_BODY
 
     def __init__(
         self,
@@ -285,12 +286,11 @@ class TencentSmsAdapter(ProviderAdapter):
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
+    def verify(self, request: WebhookRequest, now: datetime) -> None:
+        """Tencent signs nothing: the path token (checked by the route) and the IP allowlist."""
         check_source(self.allowlist, request.source_ip)
-        if request.method.upper() != "POST":
-            raise WebhookRejected(400, "method", "Tencent callbacks are POSTs")
-        if len(request.body) > MAX_BODY:
-            raise WebhookRejected(413, "too_large", "body too large for a Tencent callback")
+
+    def parse(self, request: WebhookRequest, verified: None, now: datetime) -> WebhookResult:
         try:
             data = json.loads(request.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -109,11 +109,12 @@ class _FormParams(dict[str, str]):
         return self._all.get(name, [])
 
 
-class TwilioSmsAdapter(ProviderAdapter):
+class TwilioSmsAdapter(ProviderAdapter[_FormParams]):
     name: ClassVar[str] = "twilio"
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
+    max_webhook_bytes: ClassVar[int] = MAX_BODY
 
     def __init__(
         self,
@@ -232,17 +233,18 @@ class TwilioSmsAdapter(ProviderAdapter):
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        if request.method.upper() != "POST":
-            raise WebhookRejected(400, "method", "Twilio webhooks are POSTs")
-        if len(request.body) > MAX_BODY:
-            raise WebhookRejected(413, "too_large", "body too large for a Twilio webhook")
+    def verify(self, request: WebhookRequest, now: datetime) -> _FormParams:
+        """``X-Twilio-Signature`` over the URL Twilio called and the form; the form, decoded."""
         signature = request.headers.get("x-twilio-signature", "")
         if not signature:
             raise WebhookRejected(403, "unsigned", "X-Twilio-Signature missing")
         params = _parse_form(request.body)
         if not self._signed(request, params, signature):
             raise WebhookRejected(403, "bad_signature", "X-Twilio-Signature does not match")
+        return params
+
+    def parse(self, request: WebhookRequest, verified: _FormParams, now: datetime) -> WebhookResult:
+        params = verified
         raw = json.dumps(params, ensure_ascii=False, sort_keys=True)
         if "MessageStatus" in params:
             return WebhookResult(WebhookAnswer(200, "", "text/plain"), self._receipt(params, request, raw, now))

@@ -74,11 +74,13 @@ FAIL_TYPES: dict[int, str] = {
 }
 
 
-class WeComKfProvider(ProviderAdapter):
+class WeComKfProvider(ProviderAdapter[bytes]):
     name: ClassVar[str] = "wecom"
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.IM})
     dedupes: ClassVar[bool] = True
     can_lookup: ClassVar[bool] = False
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "POST"})  # GET: the URL check
+    max_webhook_bytes: ClassVar[int] = MAX_XML_BYTES
 
     def __init__(
         self,
@@ -181,18 +183,30 @@ class WeComKfProvider(ProviderAdapter):
 
     # -------------------------------------------------------------------------- webhook side
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        method = request.method.upper()
-        if method == "GET":
-            return self._url_check(request.query)
-        if method != "POST":
-            raise WebhookRejected(400, "method", "wecom callbacks are GET (URL check) or POST")
+    def verify(self, request: WebhookRequest, now: datetime) -> bytes:
+        """``msg_signature`` over the ``echostr`` (GET, the URL check) or the ``Encrypt`` element
+        (POST), then decryption, which also checks the corp id: the decrypted message."""
         signature, timestamp, nonce = _signed_query(request.query)
-        encrypted = _parse_xml(request.body).get("Encrypt")
-        if not encrypted:
-            raise WebhookRejected(400, "malformed", "callback has no Encrypt element")
+        if request.method.upper() == "GET":
+            encrypted = request.query.get("echostr")
+            if not encrypted:
+                raise WebhookRejected(400, "malformed", "URL check without echostr")
+            if " " in encrypted and not self._signature_matches(signature, timestamp, nonce, encrypted):
+                encrypted = encrypted.replace(" ", "+")  # a '+' that a form-style query parser turned into ' '
+        else:
+            encrypted = _parse_xml(request.body).get("Encrypt") or ""
+            if not encrypted:
+                raise WebhookRejected(400, "malformed", "callback has no Encrypt element")
         self._check_signature(signature, timestamp, nonce, encrypted)
-        fields = _parse_xml(self._decrypt(encrypted))
+        return self._decrypt(encrypted)
+
+    def parse(self, request: WebhookRequest, verified: bytes, now: datetime) -> WebhookResult:
+        if request.method.upper() == "GET":
+            try:
+                return WebhookResult(WebhookAnswer(200, verified.decode(), "text/plain"))
+            except UnicodeDecodeError as error:
+                raise WebhookRejected(400, "malformed", "echostr is not UTF-8") from error
+        fields = _parse_xml(verified)
         if fields.get("MsgType") != "event" or fields.get("Event") != "kf_msg_or_event":
             return WebhookResult(_EMPTY_OK)
         kf_token, open_kfid = fields.get("Token"), fields.get("OpenKfId")
@@ -209,20 +223,6 @@ class WeComKfProvider(ProviderAdapter):
             raw=_json_text({k: v for k, v in fields.items() if k != "Token"}),
         )
         return WebhookResult(_EMPTY_OK, (event,))
-
-    def _url_check(self, query: Mapping[str, str]) -> WebhookResult:
-        signature, timestamp, nonce = _signed_query(query)
-        echostr = query.get("echostr")
-        if not echostr:
-            raise WebhookRejected(400, "malformed", "URL check without echostr")
-        if " " in echostr and not self._signature_matches(signature, timestamp, nonce, echostr):
-            echostr = echostr.replace(" ", "+")  # a '+' that a form-style query parser turned into ' '
-        self._check_signature(signature, timestamp, nonce, echostr)
-        try:
-            reply = self._decrypt(echostr).decode()
-        except UnicodeDecodeError as error:
-            raise WebhookRejected(400, "malformed", "echostr is not UTF-8") from error
-        return WebhookResult(WebhookAnswer(200, reply, "text/plain"))
 
     def _signature_matches(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> bool:
         expected = msg_signature(self.token, timestamp, nonce, encrypted)
