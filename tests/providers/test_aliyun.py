@@ -424,7 +424,7 @@ def test_from_secrets_reads_the_documented_names(server: StubServer, stub: Aliyu
     assert stub.sent[-1]["TemplateCode"] == "SMS_9"
     assert json.loads(stub.sent[-1]["TemplateParam"]) == {"text": "欢迎加入乐乐会员!回T退订"}
     assert len(provider.allowlist) == 2
-    assert provider.error_codes["isv.SOMETHING"] == "opted_out"
+    assert provider.error_codes.meaning("isv.SOMETHING").code == "opted_out"
     # Without send credentials the webhook side still works; a send says what is missing.
     webhook_only = AliyunSmsAdapter.from_secrets({"aliyun_access_key_id": AK})
     assert webhook_only.send_unavailable == "aliyun: not configured for sending (no access key secret, template codes)"

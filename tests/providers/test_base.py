@@ -16,6 +16,7 @@ from chalicelib.adapters.providers.base import (
     WebhookRequest,
     WebhookResult,
 )
+from chalicelib.adapters.providers.error_codes import ErrorCodes, Meaning
 from chalicelib.domain.inbound import InboundEvent, InboundKind
 from chalicelib.domain.model import Channel
 from chalicelib.ports import OutboundMessage, SendResult
@@ -98,3 +99,56 @@ def test_events_with_ids_or_text_longer_than_any_provider_sends_are_refused() ->
         Big().handle_webhook(request(**{"from": "1" * (MAX_ID_CHARS + 1)}), NOW)
     assert "sender" in str(caught.value)
     assert Big().handle_webhook(request(b"x" * MAX_TEXT_CHARS), NOW).events[0].text == "x" * MAX_TEXT_CHARS
+
+
+# --- error codes -----------------------------------------------------------------------------
+
+CODES = ErrorCodes.of(
+    {
+        "Busy": "unavailable",
+        "Conflict/OPTED_OUT": "opted_out",
+        "Limit.Daily": Meaning("throttled", "daily limit", retry_after=3600.0),
+        "HTTP404": Meaning("invalid_address", "no such user"),
+    },
+    prefixes={"Limit": "throttled", "Limit.Hard": "rejected"},
+)
+
+
+class Coded(Recording):
+    error_codes = CODES
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "qualifiers", "ours", "retryable"),
+    [
+        ("Busy", 200, (), "unavailable", True),
+        ("Conflict", 400, ("OPTED_OUT",), "opted_out", False),
+        ("Conflict", 400, ("OTHER",), "rejected", False),
+        ("Limit.Minute", 200, (), "throttled", True),
+        ("Limit.Hard.Cap", 200, (), "rejected", False),  # the longest prefix wins
+        (None, 404, (), "invalid_address", False),
+        ("whatever", 404, (), "invalid_address", False),  # the table's HTTP entry before the default
+        ("whatever", 429, (), "throttled", True),
+        ("whatever", 503, (), "unavailable", True),
+        ("whatever", 400, (), "rejected", False),
+    ],
+)
+def test_one_method_maps_a_provider_code_and_status_through_the_table(
+    code: str | None, status: int, qualifiers: tuple[str, ...], ours: str, retryable: bool
+) -> None:
+    error = Coded().failure(code, status=status, qualifiers=qualifiers, to="+8613800138000")
+    assert (error.code, error.retryable) == (ours, retryable)
+    assert "13800138000" not in str(error)
+
+
+def test_retry_after_from_the_answer_wins_and_only_throttling_keeps_one() -> None:
+    assert Coded().failure("Limit.Daily").retry_after == 3600.0
+    assert Coded().failure("Limit.Daily", retry_after=5.0).retry_after == 5.0
+    assert "daily limit" in str(Coded().failure("Limit.Daily"))
+    assert Coded().failure("Busy", retry_after=5.0).retry_after is None
+
+
+def test_a_table_naming_a_code_we_do_not_have_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown failure code"):
+        CODES.with_overrides({"X": "gone"})
+    assert CODES.with_overrides({"Busy": "opted_out"}).meaning("Busy").code == "opted_out"

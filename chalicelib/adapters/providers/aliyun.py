@@ -52,11 +52,11 @@ from darabonba.runtime import RuntimeOptions  # type: ignore[import-untyped]
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
-from ...domain.phones import mask
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .china_sms import check_source, host_and_protocol, json_object, networks
+from .error_codes import ErrorCodes, Meaning
 
 log = logging.getLogger(__name__)
 
@@ -72,36 +72,34 @@ LOOKUP_MAX_PAGES = 4
 _SIGN = re.compile(r"^\s*【([^】]{1,30})】")
 
 # Our failure code for each documented Alibaba code; prefixes after that (``Throttling.User`` …).
-ERROR_CODES: dict[str, str] = {
-    "isv.MOBILE_NUMBER_ILLEGAL": "invalid_address",
-    "isv.PHONE_NUMBER_ILLEGAL": "invalid_address",
-    "MOBILE_NUMBER_ILLEGAL": "invalid_address",
-    "isv.BUSINESS_LIMIT_CONTROL": "throttled",
-    "isv.DAY_LIMIT_CONTROL": "throttled",
-    "BUSINESS_LIMIT_CONTROL_MINUTE": "throttled",
-    "isv.BUSINESS_LIMIT_HOUR": "throttled",
-    "isv.BUSINESS_LIMIT_DAY": "throttled",
-    "BUSINESS_LIMIT_CONTROL_PHONE": "throttled",
-    "QPS_LIMIT_CONTROL": "throttled",
-    "isp.SYSTEM_ERROR": "unavailable",
-    "isp.GATEWAY_ERROR": "unavailable",
-    "isp.UNKNOWN": "unavailable",
-    "SYSTEM_ERROR": "unavailable",
-    "ServiceUnavailable": "unavailable",
-    "InternalError": "unavailable",
-    "isv.BLACK_KEY_CONTROL_LIMIT": "rejected",
-}
-ERROR_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("Throttling", "throttled"),
-    ("ServiceUnavailable", "unavailable"),
-    ("InternalError", "unavailable"),
+ERROR_CODES = ErrorCodes.of(
+    {
+        "isv.MOBILE_NUMBER_ILLEGAL": "invalid_address",
+        "isv.PHONE_NUMBER_ILLEGAL": "invalid_address",
+        "MOBILE_NUMBER_ILLEGAL": "invalid_address",
+        "isv.BUSINESS_LIMIT_CONTROL": "throttled",
+        "isv.DAY_LIMIT_CONTROL": "throttled",
+        "BUSINESS_LIMIT_CONTROL_MINUTE": "throttled",
+        "isv.BUSINESS_LIMIT_HOUR": "throttled",
+        "isv.BUSINESS_LIMIT_DAY": "throttled",
+        "BUSINESS_LIMIT_CONTROL_PHONE": "throttled",
+        "QPS_LIMIT_CONTROL": "throttled",
+        "isp.SYSTEM_ERROR": "unavailable",
+        "isp.GATEWAY_ERROR": "unavailable",
+        "isp.UNKNOWN": "unavailable",
+        "SYSTEM_ERROR": "unavailable",
+        "ServiceUnavailable": "unavailable",
+        "InternalError": "unavailable",
+        "isv.BLACK_KEY_CONTROL_LIMIT": Meaning("rejected", "a blocked keyword in a template variable"),
+        "HTTP429": Meaning("throttled", retry_after=1.0),  # the gateway's bare 429 says no more
+    },
+    prefixes={"Throttling": "throttled", "ServiceUnavailable": "unavailable", "InternalError": "unavailable"},
 )
-OUR_CODES = frozenset({"throttled", "unavailable", "timeout", "invalid_address", "opted_out", "rejected"})
-RETRYABLE = frozenset({"throttled", "unavailable", "timeout"})
 
 
 class AliyunSmsAdapter(ProviderAdapter[None]):
     name: ClassVar[str] = "aliyun"
+    error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = True
@@ -144,11 +142,10 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
         self.template_variable = template_variable or "content"
         self.max_items = max_items
         self.allowlist = networks(ip_allowlist)
-        self.error_codes = dict(ERROR_CODES)
-        for code, ours in (error_codes or {}).items():
-            if ours not in OUR_CODES:
-                raise ValueError(f"aliyun: unknown failure code {ours!r} for {code!r}")
-            self.error_codes[code] = ours
+        try:
+            self.error_codes = ERROR_CODES.with_overrides(error_codes or {})
+        except ValueError as exc:
+            raise ValueError(f"aliyun: aliyun_error_codes: {exc}") from exc
         if client is None and not missing:
             host, protocol = host_and_protocol(endpoint, DEFAULT_ENDPOINT, "aliyun")
             client = Client(
@@ -201,14 +198,11 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
         )
         answer = self._call("SendSms", self._client.send_sms_with_options, request, message.to)
         code = str(answer.get("Code") or "")
-        if not code:
-            raise ProviderError("aliyun: SendSms answer without a Code", True, code="timeout")
-        if code != "OK":
-            raise self._failure(code, str(answer.get("Message") or ""), None, message.to)
+        if code and code != "OK":
+            raise self.failure(code, detail=str(answer.get("Message") or ""), to=message.to)
         biz_id = answer.get("BizId")
-        if not isinstance(biz_id, str) or not biz_id:
-            # Accepted or not, we cannot tell: treat like a timeout (look up before resending).
-            raise ProviderError("aliyun: OK without a BizId", True, code="timeout")
+        if not code or not isinstance(biz_id, str) or not biz_id:
+            raise self.unreadable("SendSms", message.to)
         return SendResult(biz_id, _parts(message.to, body, sign))
 
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None:
@@ -229,7 +223,7 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
                 )
                 code = str(answer.get("Code") or "")
                 if code != "OK":
-                    raise self._failure(code, str(answer.get("Message") or ""), None, message.to)
+                    raise self.failure(code, detail=str(answer.get("Message") or ""), to=message.to)
                 details = _details(answer)
                 for detail in details:
                     if detail.get("OutId") == message.message_id:
@@ -275,48 +269,30 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
         body = getattr(response, "body", None)
         answer = body.to_map() if body is not None else None
         if not isinstance(answer, dict):
-            raise ProviderError(f"aliyun: {action} answer without a body", True, code="timeout")
+            raise self.unreadable(action, to)
         return answer
 
     def _sdk_error(self, action: str, exc: Exception, to: str) -> ProviderError:
         status = getattr(exc, "status_code", None)
         if isinstance(status, int):  # an HTTP error answer the SDK could read
             code = getattr(exc, "code", None)
-            if not isinstance(code, str) or not code or code == "None":
-                code = f"HTTP{status}"
             retry_after = getattr(exc, "retry_after", None)  # x-acs-retry-after, milliseconds
             seconds = retry_after / 1000 if isinstance(retry_after, int | float) and retry_after > 0 else None
-            return self._failure(code, str(getattr(exc, "message", "") or ""), status, to, seconds)
+            return self.failure(
+                code if isinstance(code, str) and code != "None" else None,
+                status=status,
+                detail=str(getattr(exc, "message", "") or ""),
+                retry_after=seconds,
+                to=to,
+            )
         inner = getattr(exc, "inner_exception", None) or exc
         kind = type(inner).__name__
         if "timed out" in str(inner).lower() or "timeout" in kind.lower():
-            log.warning("aliyun %s timed out for %s", action, mask(to))
-            return ProviderError(f"aliyun: {action}: no answer in time", True, code="timeout")
+            return self.no_answer(action, to)
         if isinstance(inner, ValueError) or "json" in str(inner).lower():
-            # An answer we cannot read (not JSON, e.g. a gateway's HTML page): the SDK keeps no
-            # status for it, so accepted or not we cannot tell.
-            log.warning("aliyun %s: unreadable answer for %s", action, mask(to))
-            return ProviderError(f"aliyun: {action}: unreadable answer", True, code="timeout")
-        log.warning("aliyun %s failed for %s: %s", action, mask(to), kind)
-        return ProviderError(f"aliyun: {action}: cannot reach the API ({kind})", True)
-
-    def _failure(
-        self, code: str, text: str, status: int | None, to: str, retry_after: float | None = None
-    ) -> ProviderError:
-        ours = self.error_codes.get(code)
-        if ours is None:
-            ours = next((o for prefix, o in ERROR_PREFIXES if code.startswith(prefix)), None)
-        if ours is None:
-            ours = "unavailable" if status is not None and status >= 500 else "rejected"
-        if ours == "throttled" and status == 429 and retry_after is None:
-            retry_after = 1.0
-        log.info("aliyun refused a request for %s: %s (HTTP %s) → %s", mask(to), code, status, ours)
-        return ProviderError(
-            f"aliyun: {code}: {text}"[:500],
-            ours in RETRYABLE,
-            code=ours,
-            retry_after=retry_after if ours == "throttled" else None,
-        )
+            # Not JSON (e.g. a gateway's HTML page): the SDK keeps no status for it.
+            return self.unreadable(action, to)
+        return self.unreachable(action, kind, to)
 
     # --- webhook side ----------------------------------------------------------------------
 

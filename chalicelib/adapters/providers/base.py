@@ -4,7 +4,11 @@ Send side: ``send`` hands one rendered message to the provider and returns its i
 billed, or raises :class:`~chalicelib.ports.ProviderError` with a ``code`` (see there). Our message
 id travels in the provider's own correlation/dedupe field where one exists (Alibaba ``OutId``,
 Tencent ``SessionContext``, WeCom ``msgid``, AWS ``Context``) so receipts find their message.
-``lookup`` answers "did you already accept this message?" after a sender died mid-send, where the
+A refusal is named in our words by :meth:`ProviderAdapter.failure`, through the adapter's
+:class:`~.error_codes.ErrorCodes` table (data, one per provider); transport trouble by
+:meth:`~ProviderAdapter.no_answer`, :meth:`~ProviderAdapter.unreadable` and
+:meth:`~ProviderAdapter.unreachable`. ``lookup`` answers "did you already accept this message?"
+after a sender died mid-send, where the
 provider can tell (else ``None`` = unknown); ``dedupes`` says a repeated send with the same id is
 dropped by the provider itself, so resending after a crash is safe.
 
@@ -30,15 +34,20 @@ Secrets Manager/SSM; tests point ``endpoint`` at a local stub server speaking th
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, final
 
 from ...domain.inbound import InboundEvent
 from ...domain.model import Channel
-from ...ports import OutboundMessage, SendResult
+from ...domain.phones import mask
+from ...ports import OutboundMessage, ProviderError, SendResult
+from .error_codes import ErrorCodes
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,8 @@ class ProviderAdapter(ABC, Generic[Verified]):
     dedupes: ClassVar[bool] = False  # the provider drops a repeated send carrying the same id
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     max_webhook_bytes: ClassVar[int] = 256 * 1024
+    # The provider's error codes in our words (an adapter may extend its table per instance).
+    error_codes: ErrorCodes = ErrorCodes({})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -118,10 +129,51 @@ class ProviderAdapter(ABC, Generic[Verified]):
     send_unavailable: str | None = None
 
     def require_send_config(self) -> None:
-        from ...ports import ProviderError
-
         if self.send_unavailable:
             raise ProviderError(self.send_unavailable, retryable=False, code="rejected")
+
+    # --- failures in our words ----------------------------------------------------------------
+
+    def failure(
+        self,
+        code: str | int | None,
+        *,
+        status: int | None = None,
+        detail: str = "",
+        retry_after: float | None = None,
+        to: str | None = None,
+        qualifiers: Iterable[str] = (),
+    ) -> ProviderError:
+        """The provider refused (``code`` as it names it, ``HTTP<status>`` when it names none):
+        the :class:`ProviderError` that :attr:`error_codes` says it is. ``retry_after`` (seconds,
+        from the answer) wins over the table's; it is kept for throttling only. ``detail`` must
+        name no phone number or secret."""
+        name = str(code) if code not in (None, "") else f"HTTP{status}" if status else "unknown"
+        meaning = self.error_codes.meaning(name, status, qualifiers)
+        wait = (
+            (retry_after if retry_after is not None else meaning.retry_after) if meaning.code == "throttled" else None
+        )
+        log.info("%s refused a request for %s: %s (HTTP %s) → %s", self.name, _who(to), name, status, meaning.code)
+        words = (
+            f"{self.name}: {name}" + (f" ({meaning.why})" if meaning.why else "") + (f": {detail}" if detail else "")
+        )
+        return ProviderError(words[:500], meaning.retryable, code=meaning.code, retry_after=wait)
+
+    def no_answer(self, action: str, to: str | None = None) -> ProviderError:
+        """No answer in time: the provider may or may not have accepted."""
+        log.warning("%s %s: no answer in time for %s", self.name, action, _who(to))
+        return ProviderError(f"{self.name}: {action}: no answer in time", True, code="timeout")
+
+    def unreadable(self, action: str, to: str | None = None) -> ProviderError:
+        """An answer we cannot read (a gateway's HTML page, an OK without an id): accepted or not,
+        we cannot tell, so it is treated like a timeout (look up before resending)."""
+        log.warning("%s %s: unreadable answer for %s", self.name, action, _who(to))
+        return ProviderError(f"{self.name}: {action}: unreadable answer", True, code="timeout")
+
+    def unreachable(self, action: str, why: str, to: str | None = None) -> ProviderError:
+        """No connection (refused, DNS, TLS): nothing was sent."""
+        log.warning("%s %s: cannot reach the API for %s: %s", self.name, action, _who(to), why)
+        return ProviderError(f"{self.name}: {action}: cannot reach the API ({why})", True, code="unavailable")
 
     @final
     def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
@@ -160,3 +212,7 @@ def _check_sizes(event: InboundEvent) -> None:
             raise WebhookRejected(400, "too_long", f"{name} longer than {MAX_ID_CHARS} characters")
     if event.text is not None and len(event.text) > MAX_TEXT_CHARS:
         raise WebhookRejected(400, "too_long", f"text longer than {MAX_TEXT_CHARS} characters")
+
+
+def _who(to: str | None) -> str:
+    return mask(to) if to else "-"

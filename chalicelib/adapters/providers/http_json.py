@@ -1,18 +1,17 @@
 """JSON over HTTP on the standard library, for the providers that have no official Python SDK
 (Agora Chat, WeCom kf).
 
-Why one helper: every such adapter needs the same three things done the same way — a hard
-timeout on every call, a bounded response read, and the transport failures named in our words
+Why one helper: every such adapter needs the same things done the same way — a hard timeout on
+every call, a bounded response read, and the transport failures named in our words
 (:class:`~chalicelib.ports.ProviderError` codes) so the send service can decide retry or give up:
 
 - no answer in time → ``timeout`` (retryable; the provider may or may not have accepted);
-- connection refused / DNS / TLS failure → ``unavailable`` (retryable);
-- HTTP 429 → ``throttled`` with ``retry_after`` from the ``Retry-After`` header when given;
-- HTTP 5xx → ``unavailable``.
+- connection refused / DNS / TLS failure → ``unavailable`` (retryable).
 
-Every other status (2xx and the remaining 4xx) comes back as a :class:`JsonResponse`: what a 401,
-403 or 404 means differs per provider, so the adapter maps those. Error messages name the
-provider and the path only: query strings can hold credentials (WeCom's ``access_token``).
+Every answer, whatever its status, comes back as a :class:`JsonResponse` (with ``Retry-After`` in
+seconds): what a status and the provider's error code mean is the adapter's error-code table's to
+say (``ProviderAdapter.failure``). Error messages name the provider and the path only: query
+strings can hold credentials (WeCom's ``access_token``).
 """
 
 from __future__ import annotations
@@ -38,6 +37,11 @@ class JsonResponse:
     status: int
     data: Any  # the decoded JSON; None when the body was empty or not JSON
     headers: Mapping[str, str]  # names lower-cased
+
+    @property
+    def retry_after(self) -> float | None:
+        """``Retry-After`` in seconds, when the answer says."""
+        return retry_after_seconds(self.headers.get("retry-after"))
 
 
 def post_json(
@@ -95,15 +99,6 @@ def request_json(
     except (OSError, http.client.HTTPException) as error:  # connection reset mid-answer and the like
         raise ProviderError(f"{where}: connection failed ({error})", True, code="unavailable") from error
 
-    if status == 429:
-        raise ProviderError(
-            f"{where}: throttled (HTTP 429)",
-            True,
-            code="throttled",
-            retry_after=retry_after_seconds(answer_headers.get("retry-after")),
-        )
-    if status >= 500:
-        raise ProviderError(f"{where}: provider error HTTP {status}", True, code="unavailable")
     if len(raw) > MAX_RESPONSE_BYTES:
         raise ProviderError(f"{where}: answer larger than {MAX_RESPONSE_BYTES} bytes", True, code="unavailable")
     return JsonResponse(status, _decode(raw), answer_headers)

@@ -60,11 +60,11 @@ from tencentcloud.sms.v20210111.sms_client import SmsClient  # type: ignore[impo
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
-from ...domain.phones import mask
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .china_sms import check_source, host_and_protocol, json_object, networks
+from .error_codes import ErrorCodes, Meaning
 
 log = logging.getLogger(__name__)
 
@@ -79,36 +79,32 @@ MAX_LOOKUP_WINDOW = timedelta(days=7)
 
 _SIGN = re.compile(r"^\s*【([^】]{1,30})】")
 
-ERROR_CODES: dict[str, str] = {
-    "FailedOperation.PhoneNumberInBlacklist": "opted_out",
-    "InvalidParameterValue.IncorrectPhoneNumber": "invalid_address",
-    "FailedOperation.PhoneNumberParseFail": "invalid_address",
-    "LimitExceeded.PhoneNumberCountLimit": "rejected",
-    "LimitExceeded.AppCountryOrRegionInBlacklist": "rejected",
-    "InternalError.Timeout": "timeout",
-    "InternalError.SigFieldMissing": "rejected",
-    "InternalError.SigVerificationFail": "rejected",
-    "ServerNetworkError": "unavailable",
-}
-ERROR_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("LimitExceeded", "throttled"),
-    ("RequestLimitExceeded", "throttled"),
-    ("InternalError", "unavailable"),
+# How long a per-number / per-app frequency limit lasts is as far as its name says (seconds).
+ERROR_CODES = ErrorCodes.of(
+    {
+        "FailedOperation.PhoneNumberInBlacklist": Meaning("opted_out", "unsubscribed or on the carrier's blacklist"),
+        "InvalidParameterValue.IncorrectPhoneNumber": "invalid_address",
+        "FailedOperation.PhoneNumberParseFail": "invalid_address",
+        "LimitExceeded.PhoneNumberCountLimit": Meaning("rejected", "more numbers than one request takes"),
+        "LimitExceeded.AppCountryOrRegionInBlacklist": Meaning("rejected", "the country is blocked for this app"),
+        "LimitExceeded.PhoneNumberThirtySecondLimit": Meaning("throttled", retry_after=30.0),
+        "LimitExceeded.PhoneNumberOneHourLimit": Meaning("throttled", retry_after=3600.0),
+        "LimitExceeded.PhoneNumberDailyLimit": Meaning("throttled", retry_after=3600.0),
+        "LimitExceeded.PhoneNumberSameContentDailyLimit": Meaning("throttled", retry_after=3600.0),
+        "LimitExceeded.DailyLimit": Meaning("throttled", retry_after=3600.0),
+        "LimitExceeded.AppDailyLimit": Meaning("throttled", retry_after=3600.0),
+        "InternalError.Timeout": "timeout",
+        "InternalError.SigFieldMissing": "rejected",
+        "InternalError.SigVerificationFail": "rejected",
+        "ServerNetworkError": Meaning("unavailable", "HTTP error"),
+    },
+    prefixes={"LimitExceeded": "throttled", "RequestLimitExceeded": "throttled", "InternalError": "unavailable"},
 )
-RETRYABLE = frozenset({"throttled", "unavailable", "timeout"})
-# How long a per-number / per-app frequency limit lasts, as far as its name says (seconds).
-RETRY_AFTER: dict[str, float] = {
-    "LimitExceeded.PhoneNumberThirtySecondLimit": 30.0,
-    "LimitExceeded.PhoneNumberOneHourLimit": 3600.0,
-    "LimitExceeded.PhoneNumberDailyLimit": 3600.0,
-    "LimitExceeded.PhoneNumberSameContentDailyLimit": 3600.0,
-    "LimitExceeded.DailyLimit": 3600.0,
-    "LimitExceeded.AppDailyLimit": 3600.0,
-}
 
 
 class TencentSmsAdapter(ProviderAdapter[None]):
     name: ClassVar[str] = "tencent"
+    error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     # Its status pull lists only carrier-reported sends: "not found" is not "not sent".
@@ -196,14 +192,11 @@ class TencentSmsAdapter(ProviderAdapter[None]):
         statuses = getattr(response, "SendStatusSet", None)
         status = statuses[0] if isinstance(statuses, list) and statuses else None
         code = getattr(status, "Code", None)
-        if not isinstance(code, str) or not code:
-            # Accepted or not, we cannot tell: treat like a timeout (look up before resending).
-            raise ProviderError("tencent: answer without a send status", True, code="timeout")
-        if code.lower() != "ok":
-            raise self._failure(code, str(getattr(status, "Message", "") or ""), message.to)
+        if isinstance(code, str) and code and code.lower() != "ok":
+            raise self.failure(code, detail=str(getattr(status, "Message", "") or ""), to=message.to)
         serial = getattr(status, "SerialNo", None)
-        if not isinstance(serial, str) or not serial:
-            raise ProviderError("tencent: Ok without a SerialNo", True, code="timeout")
+        if not isinstance(code, str) or not code or not isinstance(serial, str) or not serial:
+            raise self.unreadable("SendSms", message.to)
         fee = getattr(status, "Fee", None)
         parts = fee if isinstance(fee, int) and not isinstance(fee, bool) and fee > 0 else None
         return SendResult(serial, parts or _parts(message.to, body, sign))
@@ -264,25 +257,13 @@ class TencentSmsAdapter(ProviderAdapter[None]):
             text = str(exc.get_message() or "")
             if code == "ClientNetworkError":
                 if "timed out" in text.lower() or "timeout" in text.lower():
-                    log.warning("tencent %s timed out for %s", action, mask(to))
-                    raise ProviderError(f"tencent: {action}: no answer in time", True, code="timeout") from exc
-                log.warning("tencent %s cannot reach the API for %s", action, mask(to))
-                raise ProviderError(f"tencent: {action}: cannot reach the API", True) from exc
+                    raise self.no_answer(action, to) from exc
+                raise self.unreachable(action, "network error", to) from exc
             if code in ("JSONDecodeError", "KeyError", "TypeError", "ValueError"):
-                # An answer we cannot read: accepted or not, we cannot tell.
-                raise ProviderError(f"tencent: {action}: unreadable answer", True, code="timeout") from exc
-            raise self._failure(code, text if code != "ServerNetworkError" else "HTTP error", to) from exc
+                raise self.unreadable(action, to) from exc
+            raise self.failure(code, detail=text if code != "ServerNetworkError" else "", to=to) from exc
         except Exception as exc:  # the SDK wraps almost everything; anything else is not an answer
-            log.warning("tencent %s failed for %s: %s", action, mask(to), type(exc).__name__)
-            raise ProviderError(f"tencent: {action}: {type(exc).__name__}", True, code="timeout") from exc
-
-    def _failure(self, code: str, text: str, to: str) -> ProviderError:
-        ours = ERROR_CODES.get(code)
-        if ours is None:
-            ours = next((o for prefix, o in ERROR_PREFIXES if code.startswith(prefix)), "rejected")
-        log.info("tencent refused a request for %s: %s → %s", mask(to), code, ours)
-        retry_after = RETRY_AFTER.get(code) if ours == "throttled" else None
-        return ProviderError(f"tencent: {code}: {text}"[:500], ours in RETRYABLE, code=ours, retry_after=retry_after)
+            raise self.unreadable(action, to) from exc
 
     # --- webhook side ----------------------------------------------------------------------
 

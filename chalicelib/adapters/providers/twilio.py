@@ -47,6 +47,7 @@ from ...domain.phones import mask
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .error_codes import ErrorCodes, Meaning
 from .http_json import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,15 @@ MAX_BODY = 64 * 1024  # a Twilio form is a few KiB; anything far larger is not T
 MAX_FIELDS = 200
 PHONE_IN_TEXT = re.compile(r"\+\d{6,15}")
 
-INVALID_ADDRESS_CODES = frozenset({21211, 21614})  # "'To' number is not valid" / "not a mobile number"
-OPTED_OUT_CODES = frozenset({21610})  # "attempt to send to unsubscribed recipient"
-THROTTLED_CODES = frozenset({20429})  # "too many requests"
+# twilio.com/docs/api/errors; HTTP 429 and 5xx without one of these are throttled / unavailable.
+ERROR_CODES = ErrorCodes.of(
+    {
+        "21211": Meaning("invalid_address", "'To' number is not valid"),
+        "21614": Meaning("invalid_address", "'To' number is not a mobile number"),
+        "21610": Meaning("opted_out", "the recipient unsubscribed (replied STOP)"),
+        "20429": Meaning("throttled", "too many requests"),
+    }
+)
 
 # Status callback values that say something we do not know yet. queued/accepted/sending/scheduled
 # only echo what our own "sent" after a successful send already records, so they yield no event;
@@ -111,6 +118,7 @@ class _FormParams(dict[str, str]):
 
 class TwilioSmsAdapter(ProviderAdapter[_FormParams]):
     name: ClassVar[str] = "twilio"
+    error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
@@ -194,35 +202,23 @@ class TwilioSmsAdapter(ProviderAdapter[_FormParams]):
         try:
             created = self._client.messages.create(**params)
         except (TwilioRestException, TwilioServiceException) as exc:
-            raise self._api_error(exc, message, now) from exc
+            raise self._api_error(exc, message.to, now) from exc
         except requests.exceptions.Timeout as exc:
-            log.warning("twilio send timed out for %s", mask(message.to))
-            raise ProviderError("twilio: no answer in time", True, code="timeout") from exc
+            raise self.no_answer("send", message.to) from exc
         except requests.exceptions.RequestException as exc:
-            raise ProviderError(f"twilio: cannot reach the API ({type(exc).__name__})", True) from exc
+            raise self.unreachable("send", type(exc).__name__, message.to) from exc
         sid = getattr(created, "sid", None)
         if not isinstance(sid, str) or not sid:
-            # Accepted or not, we cannot tell: the caller treats it like a timeout.
-            raise ProviderError("twilio: answer without a MessageSid", True, code="timeout")
+            raise self.unreadable("send", message.to)
         return SendResult(sid, _segments(getattr(created, "num_segments", None), message.text))
 
-    def _api_error(self, exc: Any, message: OutboundMessage, now: datetime) -> ProviderError:
-        status = exc.status if isinstance(exc.status, int) else 0
+    def _api_error(self, exc: Any, to: str, now: datetime) -> ProviderError:
+        status = exc.status if isinstance(exc.status, int) else None
         code = exc.code if isinstance(exc.code, int) else None
         detail = str(getattr(exc, "msg", "") or getattr(exc, "title", "") or "")
         # Twilio's messages quote the number ("The 'To' number +1… is not valid"): mask it.
         detail = PHONE_IN_TEXT.sub(lambda found: mask(found.group()), detail)
-        text = f"twilio: HTTP {status} error {code}: {detail}"
-        log.info("twilio refused a send to %s: HTTP %s code %s", mask(message.to), status, code)
-        if code in INVALID_ADDRESS_CODES:
-            return ProviderError(text, False, code="invalid_address")
-        if code in OPTED_OUT_CODES:
-            return ProviderError(text, False, code="opted_out")
-        if code in THROTTLED_CODES or status == 429:
-            return ProviderError(text, True, code="throttled", retry_after=self._retry_after(now))
-        if status >= 500:
-            return ProviderError(text, True, code="unavailable")
-        return ProviderError(text, False, code="rejected")
+        return self.failure(code, status=status, detail=detail, retry_after=self._retry_after(now), to=to)
 
     def _retry_after(self, now: datetime) -> float | None:
         headers = self._http.last_headers

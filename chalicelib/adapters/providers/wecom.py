@@ -48,6 +48,7 @@ from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...ports import OutboundMessage, ProviderError, SendResult
 from .base import Cursors, ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .error_codes import ErrorCodes, Meaning
 from .http_json import CachedToken, JsonResponse, get_json, post_json
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
@@ -57,7 +58,32 @@ _MSGID = re.compile(r"[0-9A-Za-z_-]{1,32}")
 _DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _EMPTY_OK = WebhookAnswer(200, "", "text/plain")
 _TOKEN_EXPIRED = frozenset({40014, 42001})  # invalid / expired access_token: fetch a new one, once
-_THROTTLED = frozenset({45009, 45011, 45033})  # API quota, minute quota, concurrent calls
+_CREDENTIALS = Meaning("rejected", "credentials refused; check wecom_corp_id/wecom_secret")
+# errcodes (developer.work.weixin.qq.com/document/path/90313); HTTP 429 and 5xx: throttled / unavailable.
+ERROR_CODES = ErrorCodes.of(
+    {
+        "-1": Meaning("unavailable", "system busy"),
+        "45009": Meaning("throttled", "API call quota"),
+        "45011": Meaning("throttled", "API minute quota"),
+        "45033": Meaning("throttled", "too many concurrent calls"),
+        "95001": Meaning(
+            "rejected", "over kf's 5 messages per 48 h since the member last wrote; wait for the member to write"
+        ),
+        "95013": Meaning("rejected", "the member's kf session is ended or taken over by staff"),
+        "95018": Meaning(
+            "rejected",
+            "the member's kf session is not open for API messages "
+            "(ended, over 48 h since the member last wrote, or taken over by staff)",
+        ),
+        "40003": Meaning("invalid_address", "unknown external_userid"),
+        "40096": Meaning("invalid_address", "unknown external_userid"),
+        "40001": _CREDENTIALS,
+        "40013": _CREDENTIALS,
+        "40014": _CREDENTIALS,
+        "42001": _CREDENTIALS,
+        "42009": _CREDENTIALS,
+    }
+)
 
 # msg_send_fail.fail_type, as WeCom documents them (the number always goes into the reason too).
 FAIL_TYPES: dict[int, str] = {
@@ -76,6 +102,7 @@ FAIL_TYPES: dict[int, str] = {
 
 class WeComKfProvider(ProviderAdapter[bytes]):
     name: ClassVar[str] = "wecom"
+    error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.IM})
     dedupes: ClassVar[bool] = True
     can_lookup: ClassVar[bool] = False
@@ -156,14 +183,14 @@ class WeComKfProvider(ProviderAdapter[bytes]):
                 provider=self.name,
                 timeout=self.timeout,
             )
-            data = _errcode_body(answer, what)
+            data = self._errcode_body(answer, what)
             errcode = data["errcode"]
             if errcode == 0:
                 return data
             if errcode in _TOKEN_EXPIRED and attempt == 1:
                 self._access_token = None
                 continue
-            raise _errcode_error(errcode, data.get("errmsg"), what)
+            raise self._errcode_error(errcode, data.get("errmsg"), what)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _token(self) -> str:
@@ -172,14 +199,28 @@ class WeComKfProvider(ProviderAdapter[bytes]):
             return self._access_token.value
         query = urlencode({"corpid": self.corp_id, "corpsecret": self.secret})
         answer = get_json(f"{self.base_url}/cgi-bin/gettoken?{query}", provider=self.name, timeout=self.timeout)
-        data = _errcode_body(answer, "gettoken")
+        data = self._errcode_body(answer, "gettoken")
         token = data.get("access_token")
         if data["errcode"] != 0 or not isinstance(token, str) or not token:
-            raise _errcode_error(data["errcode"] or 40001, data.get("errmsg"), "gettoken")
+            raise self._errcode_error(data["errcode"] or 40001, data.get("errmsg"), "gettoken")
         expires_in = data.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int) and expires_in > 0 else 7200.0
         self._access_token = CachedToken(token, now + lifetime - min(self.token_margin, lifetime / 2))
         return token
+
+    def _errcode_body(self, answer: JsonResponse, what: str) -> dict[str, Any]:
+        """WeCom answers HTTP 200 with ``{errcode, errmsg, …}``; anything else is no answer of its."""
+        data = answer.data if isinstance(answer.data, dict) else None
+        errcode = data.get("errcode", 0) if data is not None else None
+        if answer.status != 200:
+            raise self.failure(None, status=answer.status, detail=what, retry_after=answer.retry_after)
+        if data is None or not isinstance(errcode, int) or isinstance(errcode, bool):
+            raise self.unreadable(what)
+        return {**data, "errcode": errcode}
+
+    def _errcode_error(self, errcode: int, errmsg: object, what: str) -> ProviderError:
+        detail = errmsg.split(",")[0][:120] if isinstance(errmsg, str) else ""
+        return self.failure(errcode, detail=f"{what}: {detail}".rstrip(": "))
 
     # -------------------------------------------------------------------------- webhook side
 
@@ -313,44 +354,6 @@ class WeComKfProvider(ProviderAdapter[bytes]):
                 raw=_json_text(item),
             )
         return None
-
-
-# ------------------------------------------------------------------------------- errcodes
-
-
-def _errcode_body(answer: JsonResponse, what: str) -> dict[str, Any]:
-    data = answer.data if isinstance(answer.data, dict) else None
-    errcode = data.get("errcode", 0) if data is not None else None
-    if answer.status != 200 or data is None or not isinstance(errcode, int) or isinstance(errcode, bool):
-        raise ProviderError(f"wecom {what}: unexpected answer (HTTP {answer.status})", True, code="unavailable")
-    return {**data, "errcode": errcode}
-
-
-def _errcode_error(errcode: int, errmsg: object, what: str) -> ProviderError:
-    where = f"wecom {what}: errcode {errcode}"
-    if errcode == -1:
-        return ProviderError(f"{where} (system busy)", True, code="unavailable")
-    if errcode in _THROTTLED:
-        return ProviderError(f"{where} (call frequency limit)", True, code="throttled")
-    if errcode == 95001:
-        return ProviderError(
-            f"{where}: over kf's 5 messages per 48 h since the member last wrote; wait for the member to write",
-            False,
-            code="rejected",
-        )
-    if errcode in (95013, 95018):
-        return ProviderError(
-            f"{where}: the member's kf session is not open for API messages "
-            "(ended, over 48 h since the member last wrote, or taken over by staff)",
-            False,
-            code="rejected",
-        )
-    if errcode in (40003, 40096):
-        return ProviderError(f"{where}: unknown external_userid", False, code="invalid_address")
-    if errcode in _TOKEN_EXPIRED or errcode in (40001, 40013, 42009):
-        return ProviderError(f"{where}: credentials refused; check wecom_corp_id/wecom_secret", False)
-    detail = errmsg.split(",")[0][:120] if isinstance(errmsg, str) else ""
-    return ProviderError(f"{where} {detail}".rstrip(), False, code="rejected")
 
 
 def kf_msgid(message_id: str) -> str:
