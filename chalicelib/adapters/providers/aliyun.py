@@ -42,7 +42,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from alibabacloud_dysmsapi20170525 import models as sms_models  # type: ignore[import-untyped]
@@ -54,22 +54,26 @@ from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...domain.segments import count_parts
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
-from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
-from .china_sms import check_source, host_and_protocol, json_object, networks
+from .base import WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .china_sms import (
+    BEIJING,
+    ChinaSmsAdapter,
+    beijing_time,
+    host_and_protocol,
+    json_object,
+    shared_secrets,
+    text_field,
+)
 from .error_codes import ErrorCodes, Meaning
 
 log = logging.getLogger(__name__)
 
-BEIJING = timezone(timedelta(hours=8))
 DEFAULT_ENDPOINT = "dysmsapi.aliyuncs.com"
 DEFAULT_MAX_ITEMS = 1000  # SendSms takes ≤1,000 numbers; a push batch larger than that is not Alibaba's
-MAX_BODY = 4 * 1024 * 1024
 ANSWER_OK = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False)
 PROBE_OK = json.dumps({"code": 0})
 LOOKUP_PAGE_SIZE = 50  # QuerySendDetails' maximum
 LOOKUP_MAX_PAGES = 4
-
-_SIGN = re.compile(r"^\s*【([^】]{1,30})】")
 
 # Our failure code for each documented Alibaba code; prefixes after that (``Throttling.User`` …).
 ERROR_CODES = ErrorCodes.of(
@@ -97,14 +101,11 @@ ERROR_CODES = ErrorCodes.of(
 )
 
 
-class AliyunSmsAdapter(ProviderAdapter[None]):
+class AliyunSmsAdapter(ChinaSmsAdapter):
     name: ClassVar[str] = "aliyun"
     error_codes = ERROR_CODES
-    channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
-    dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = True
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})  # GET/HEAD: the console's probe
-    max_webhook_bytes: ClassVar[int] = MAX_BODY
 
     def __init__(
         self,
@@ -126,27 +127,16 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
         scheme picks the protocol, https when none). ``timeout`` bounds each call in seconds (Alibaba
         advises ≥1 s). ``ip_allowlist``: CIDRs allowed to call the webhook (empty: anyone holding
         the path token). ``error_codes`` adds to / overrides the Alibaba code → our code table."""
-        missing = [
-            what
-            for what, value in (
-                ("access key id", access_key_id),
-                ("access key secret", access_key_secret),
-                ("template codes", templates),
-            )
-            if not value
-        ]
-        if missing:
-            self.send_unavailable = f"aliyun: not configured for sending (no {', '.join(missing)})"
-        self.templates = dict(templates)
-        self.sign_name = sign_name.strip()
+        super().__init__(templates=templates, sign_name=sign_name, ip_allowlist=ip_allowlist, max_items=max_items)
+        can_send = self.configured_for_sending(
+            ("access key id", access_key_id), ("access key secret", access_key_secret), ("template codes", templates)
+        )
         self.template_variable = template_variable or "content"
-        self.max_items = max_items
-        self.allowlist = networks(ip_allowlist)
         try:
             self.error_codes = ERROR_CODES.with_overrides(error_codes or {})
         except ValueError as exc:
             raise ValueError(f"aliyun: aliyun_error_codes: {exc}") from exc
-        if client is None and not missing:
+        if client is None and can_send:
             host, protocol = host_and_protocol(endpoint, DEFAULT_ENDPOINT, "aliyun")
             client = Client(
                 Config(
@@ -169,15 +159,10 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
         config: dict[str, Any] = {
             "access_key_id": secrets.get("aliyun_access_key_id", ""),
             "access_key_secret": secrets.get("aliyun_access_key_secret", ""),
-            "sign_name": secrets.get("aliyun_sign_name", ""),
-            "templates": json_object(secrets.get("aliyun_templates"), "aliyun_templates"),
+            **shared_secrets(secrets, "aliyun"),
         }
-        if secrets.get("aliyun_endpoint"):
-            config["endpoint"] = secrets["aliyun_endpoint"]
         if secrets.get("aliyun_template_variable"):
             config["template_variable"] = secrets["aliyun_template_variable"]
-        if secrets.get("aliyun_ip_allowlist"):
-            config["ip_allowlist"] = [c.strip() for c in secrets["aliyun_ip_allowlist"].split(",") if c.strip()]
         if secrets.get("aliyun_error_codes"):
             config["error_codes"] = json_object(secrets["aliyun_error_codes"], "aliyun_error_codes")
         config.update(overrides)
@@ -187,8 +172,8 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         self.require_send_config()
-        sign, body = self._sign_and_body(message.text)
-        template = self._template(message.trigger)
+        sign, body = self.sign_and_body(message.text)
+        template = self.template(message.trigger)
         request = sms_models.SendSmsRequest(
             phone_numbers=alibaba_number(message.to),
             sign_name=sign,
@@ -247,20 +232,6 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
             receipts = (Receipt(message.message_id, provider_id, MessageStatus.UNDELIVERED, at, reason),)
         return SendResult(provider_id, parts, receipts)
 
-    def _sign_and_body(self, text: str) -> tuple[str, str]:
-        match = _SIGN.match(text)
-        body = text[match.end() :].lstrip() if match else text
-        sign = match.group(1).strip() if match else self.sign_name
-        if not sign:
-            raise ProviderError("aliyun: no SignName (configure one or start the text with 【…】)", False)
-        return sign, body
-
-    def _template(self, trigger: str) -> str:
-        template = self.templates.get(trigger) or self.templates.get("default")
-        if not template:
-            raise ProviderError(f"aliyun: no template code for trigger {trigger!r} and no default", False)
-        return template
-
     def _call(self, action: str, method: Any, request: Any, to: str) -> dict[str, Any]:
         try:
             response = method(request, RuntimeOptions())
@@ -296,16 +267,12 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def verify(self, request: WebhookRequest, now: datetime) -> None:
-        """Alibaba signs nothing: the path token (checked by the route) and the IP allowlist."""
-        check_source(self.allowlist, request.source_ip)
-
     def parse(self, request: WebhookRequest, verified: None, now: datetime) -> WebhookResult:
         if request.method.upper() in ("GET", "HEAD"):
             return WebhookResult(WebhookAnswer(200, PROBE_OK))
-        items = _json_array(request.body)
-        if len(items) > self.max_items:
-            raise WebhookRejected(400, "too_many", f"more than {self.max_items} items in one push")
+        items = self.items(request.body)
+        if not isinstance(items, list):
+            raise WebhookRejected(400, "malformed", "body is not a JSON array")
         events = tuple(self._event(item, now) for item in items)
         return WebhookResult(WebhookAnswer(200, ANSWER_OK), events)
 
@@ -320,9 +287,9 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
         raise WebhookRejected(400, "malformed", "push item is neither a SmsReport nor a SmsUp")
 
     def _receipt(self, item: Mapping[str, Any], raw: str, now: datetime) -> InboundEvent:
-        biz_id = _field(item, "biz_id", required=True)
+        biz_id = text_field(item, "biz_id", required=True)
         success = item.get("success")
-        err_code = _field(item, "err_code")
+        err_code = text_field(item, "err_code")
         if isinstance(success, str) and success.strip().lower() in ("true", "false"):
             success = success.strip().lower() == "true"
         if isinstance(success, bool):
@@ -339,20 +306,20 @@ class AliyunSmsAdapter(ProviderAdapter[None]):
             event_id=f"{biz_id}:{status.value}",
             at=at,
             channel=Channel.SMS,
-            message_id=_field(item, "out_id"),
+            message_id=text_field(item, "out_id"),
             provider_message_id=biz_id,
             status=status,
-            reason=None if delivered else (err_code or _field(item, "err_msg") or "undelivered"),
+            reason=None if delivered else (err_code or text_field(item, "err_msg") or "undelivered"),
             parts=_positive_int(item.get("sms_size")),
             raw=raw,
         )
 
     def _reply(self, item: Mapping[str, Any], raw: str, now: datetime) -> InboundEvent:
-        sequence_id = _field(item, "sequence_id", required=True)
+        sequence_id = text_field(item, "sequence_id", required=True)
         content = item.get("content")
         if not isinstance(content, str):
             raise WebhookRejected(400, "malformed", "SmsUp content is not text")
-        sender = e164_from_alibaba(_field(item, "phone_number", required=True) or "")
+        sender = e164_from_alibaba(text_field(item, "phone_number", required=True) or "")
         if sender is None:
             raise WebhookRejected(400, "malformed", "SmsUp phone_number is not a phone number")
         return InboundEvent(
@@ -393,19 +360,6 @@ def e164_from_alibaba(number: str) -> str | None:
     return "+" + digits
 
 
-def beijing_time(value: object) -> datetime | None:
-    """A naive Beijing time (``2017-01-01 00:00:00`` or ``20170101000000``) as UTC; None if absent
-    or unreadable."""
-    if not isinstance(value, str):
-        return None
-    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S"):
-        try:
-            return datetime.strptime(value.strip(), pattern).replace(tzinfo=BEIJING).astimezone(UTC)
-        except ValueError:
-            continue
-    return None
-
-
 def _parts(to: str, body: str, sign: str) -> int:
     if to.startswith("+86"):
         return count_parts(body, china=True, signature=f"【{sign}】")
@@ -416,33 +370,6 @@ def _details(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     dtos = answer.get("SmsSendDetailDTOs")
     rows = dtos.get("SmsSendDetailDTO") if isinstance(dtos, dict) else None
     return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
-
-
-def _json_array(body: bytes) -> list[Any]:
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise WebhookRejected(400, "malformed", "body is not JSON") from exc
-    if not isinstance(data, list):
-        raise WebhookRejected(400, "malformed", "body is not a JSON array")
-    return data
-
-
-def _field(item: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
-    """A text field (numbers accepted as their digits); None when empty, 400 when required."""
-    value = item.get(key)
-    text: str | None = None
-    if isinstance(value, str):
-        text = value.strip() or None
-    elif isinstance(value, int) and not isinstance(value, bool):
-        text = str(value)
-    elif isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
-        text = str(int(value))
-    if text is not None and len(text) > 256:
-        text = None
-    if text is None and required:
-        raise WebhookRejected(400, "malformed", f"{key} missing")
-    return text
 
 
 def _positive_int(value: object) -> int | None:

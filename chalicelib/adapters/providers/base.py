@@ -128,6 +128,14 @@ class ProviderAdapter(ABC, Generic[Verified]):
     # still works, e.g. on the local stack, which has only the webhook secrets.
     send_unavailable: str | None = None
 
+    def configured_for_sending(self, *settings: tuple[str, object]) -> bool:
+        """True when every (what, value) send setting has a value; else :attr:`send_unavailable`
+        says which are missing (the webhook side still works)."""
+        missing = [what for what, value in settings if not value]
+        if missing:
+            self.send_unavailable = f"{self.name}: not configured for sending (no {', '.join(missing)})"
+        return not missing
+
     def require_send_config(self) -> None:
         if self.send_unavailable:
             raise ProviderError(self.send_unavailable, retryable=False, code="rejected")

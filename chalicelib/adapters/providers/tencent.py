@@ -44,9 +44,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from tencentcloud.common import credential  # type: ignore[import-untyped]
@@ -61,23 +60,27 @@ from tencentcloud.sms.v20210111.sms_client import SmsClient  # type: ignore[impo
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...domain.segments import count_parts
-from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
-from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
-from .china_sms import check_source, host_and_protocol, json_object, networks
+from ...ports import OutboundMessage, Receipt, SendResult
+from .base import WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .china_sms import (
+    ChinaSmsAdapter,
+    beijing_time,
+    host_and_protocol,
+    shared_secrets,
+    split_sign,
+    text_field,
+    unix_time,
+)
 from .error_codes import ErrorCodes, Meaning
 
 log = logging.getLogger(__name__)
 
-BEIJING = timezone(timedelta(hours=8))
 DEFAULT_ENDPOINT = "sms.tencentcloudapi.com"
 DEFAULT_REGION = "ap-guangzhou"
 DEFAULT_MAX_ITEMS = 1000  # Tencent documents ≤100 receipts per callback; leave room, refuse floods
-MAX_BODY = 4 * 1024 * 1024
 ANSWER_OK = json.dumps({"result": 0, "errmsg": "OK"})
 LOOKUP_LIMIT = 100  # PullSmsSendStatusByPhoneNumber's maximum
 MAX_LOOKUP_WINDOW = timedelta(days=7)
-
-_SIGN = re.compile(r"^\s*【([^】]{1,30})】")
 
 # How long a per-number / per-app frequency limit lasts is as far as its name says (seconds).
 ERROR_CODES = ErrorCodes.of(
@@ -102,14 +105,11 @@ ERROR_CODES = ErrorCodes.of(
 )
 
 
-class TencentSmsAdapter(ProviderAdapter[None]):
+class TencentSmsAdapter(ChinaSmsAdapter):
     name: ClassVar[str] = "tencent"
     error_codes = ERROR_CODES
-    channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
-    dedupes: ClassVar[bool] = False
     # Its status pull lists only carrier-reported sends: "not found" is not "not sent".
     can_lookup: ClassVar[bool] = False
-    max_webhook_bytes: ClassVar[int] = MAX_BODY
 
     def __init__(
         self,
@@ -130,25 +130,16 @@ class TencentSmsAdapter(ProviderAdapter[None]):
         """``endpoint``: ``sms.tencentcloudapi.com`` or a URL (``http://127.0.0.1:8080`` for a stub;
         the scheme picks the protocol, https when none). ``timeout`` bounds each call in seconds.
         ``ip_allowlist``: CIDRs allowed to call the webhook (empty: anyone holding the path token)."""
-        missing = [
-            what
-            for what, value in (
-                ("secret id", secret_id),
-                ("secret key", secret_key),
-                ("SmsSdkAppId", sdk_app_id),
-                ("template ids", templates),
-            )
-            if not value
-        ]
-        if missing:
-            self.send_unavailable = f"tencent: not configured for sending (no {', '.join(missing)})"
+        super().__init__(templates=templates, sign_name=sign_name, ip_allowlist=ip_allowlist, max_items=max_items)
+        can_send = self.configured_for_sending(
+            ("secret id", secret_id),
+            ("secret key", secret_key),
+            ("SmsSdkAppId", sdk_app_id),
+            ("template ids", templates),
+        )
         self.sdk_app_id = sdk_app_id
-        self.templates = dict(templates)
-        self.sign_name = sign_name.strip()
-        self.max_items = max_items
         self.lookup_window = min(lookup_window, MAX_LOOKUP_WINDOW)
-        self.allowlist = networks(ip_allowlist)
-        if client is None and not missing:
+        if client is None and can_send:
             host, protocol = host_and_protocol(endpoint, DEFAULT_ENDPOINT, "tencent")
             http = HttpProfile(endpoint=host, protocol=protocol, reqTimeout=timeout)
             client = SmsClient(credential.Credential(secret_id, secret_key), region, ClientProfile(httpProfile=http))
@@ -164,15 +155,10 @@ class TencentSmsAdapter(ProviderAdapter[None]):
             "secret_id": secrets.get("tencent_secret_id", ""),
             "secret_key": secrets.get("tencent_secret_key", ""),
             "sdk_app_id": secrets.get("tencent_sdk_app_id", ""),
-            "sign_name": secrets.get("tencent_sign_name", ""),
-            "templates": json_object(secrets.get("tencent_templates"), "tencent_templates", numbers=True),
+            **shared_secrets(secrets, "tencent", numeric_templates=True),
         }
-        if secrets.get("tencent_endpoint"):
-            config["endpoint"] = secrets["tencent_endpoint"]
         if secrets.get("tencent_region"):
             config["region"] = secrets["tencent_region"]
-        if secrets.get("tencent_ip_allowlist"):
-            config["ip_allowlist"] = [c.strip() for c in secrets["tencent_ip_allowlist"].split(",") if c.strip()]
         config.update(overrides)
         return cls(**config)
 
@@ -180,12 +166,12 @@ class TencentSmsAdapter(ProviderAdapter[None]):
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         self.require_send_config()
-        sign, body = self._sign_and_body(message.text)
+        sign, body = self.sign_and_body(message.text)
         request = sms_models.SendSmsRequest()
         request.PhoneNumberSet = [message.to]
         request.SmsSdkAppId = self.sdk_app_id
         request.SignName = sign
-        request.TemplateId = self._template(message.trigger)
+        request.TemplateId = self.template(message.trigger)
         request.TemplateParamSet = [body]
         request.SessionContext = message.message_id
         response = self._call("SendSms", self._client.SendSms, request, message.to)
@@ -222,11 +208,11 @@ class TencentSmsAdapter(ProviderAdapter[None]):
             serial = getattr(row, "SerialNo", None)
             if not isinstance(serial, str) or not serial:
                 continue
-            sign, body = _split_sign(message.text)
+            sign, body = split_sign(message.text)
             parts = _parts(message.to, body, sign or self.sign_name)
             report = getattr(row, "ReportStatus", None)
             stamp = getattr(row, "UserReceiveTime", None)
-            at = _unix_time(stamp) or now
+            at = unix_time(stamp) or now
             receipts: tuple[Receipt, ...] = ()
             if report == "SUCCESS":
                 receipts = (Receipt(message.message_id, serial, MessageStatus.DELIVERED, at),)
@@ -235,19 +221,6 @@ class TencentSmsAdapter(ProviderAdapter[None]):
                 receipts = (Receipt(message.message_id, serial, MessageStatus.UNDELIVERED, at, reason),)
             return SendResult(serial, parts, receipts)
         return None
-
-    def _sign_and_body(self, text: str) -> tuple[str, str]:
-        sign, body = _split_sign(text)
-        sign = sign or self.sign_name
-        if not sign:
-            raise ProviderError("tencent: no SignName (configure one or start the text with 【…】)", False)
-        return sign, body
-
-    def _template(self, trigger: str) -> str:
-        template = self.templates.get(trigger) or self.templates.get("default")
-        if not template:
-            raise ProviderError(f"tencent: no template id for trigger {trigger!r} and no default", False)
-        return template
 
     def _call(self, action: str, method: Any, request: Any, to: str) -> Any:
         try:
@@ -267,19 +240,10 @@ class TencentSmsAdapter(ProviderAdapter[None]):
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def verify(self, request: WebhookRequest, now: datetime) -> None:
-        """Tencent signs nothing: the path token (checked by the route) and the IP allowlist."""
-        check_source(self.allowlist, request.source_ip)
-
     def parse(self, request: WebhookRequest, verified: None, now: datetime) -> WebhookResult:
-        try:
-            data = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise WebhookRejected(400, "malformed", "body is not JSON") from exc
+        data = self.items(request.body)
         answer = WebhookAnswer(200, ANSWER_OK)
         if isinstance(data, list):
-            if len(data) > self.max_items:
-                raise WebhookRejected(400, "too_many", f"more than {self.max_items} receipts in one callback")
             return WebhookResult(answer, tuple(self._receipt(item, now) for item in data))
         if isinstance(data, dict) and "text" in data:
             return WebhookResult(answer, (self._reply(data, now),))
@@ -290,8 +254,8 @@ class TencentSmsAdapter(ProviderAdapter[None]):
     def _receipt(self, item: object, now: datetime) -> InboundEvent:
         if not isinstance(item, dict):
             raise WebhookRejected(400, "malformed", "receipt is not an object")
-        sid = _field(item, "sid", required=True)
-        report = _field(item, "report_status", required=True)
+        sid = text_field(item, "sid", required=True)
+        report = text_field(item, "report_status", required=True)
         if report not in ("SUCCESS", "FAIL"):
             raise WebhookRejected(400, "malformed", "report_status is neither SUCCESS nor FAIL")
         delivered = report == "SUCCESS"
@@ -299,12 +263,12 @@ class TencentSmsAdapter(ProviderAdapter[None]):
             provider=self.name,
             kind=InboundKind.RECEIPT,
             event_id=f"{sid}:{report}",
-            at=_beijing_time(item.get("user_receive_time")) or now,
+            at=beijing_time(item.get("user_receive_time")) or now,
             channel=Channel.SMS,
-            message_id=_field(item, "ext"),
+            message_id=text_field(item, "ext"),
             provider_message_id=sid,
             status=MessageStatus.DELIVERED if delivered else MessageStatus.UNDELIVERED,
-            reason=None if delivered else (_field(item, "errmsg") or _field(item, "description") or "FAIL"),
+            reason=None if delivered else (text_field(item, "errmsg") or text_field(item, "description") or "FAIL"),
             raw=json.dumps(item, ensure_ascii=False, sort_keys=True),
         )
 
@@ -312,14 +276,14 @@ class TencentSmsAdapter(ProviderAdapter[None]):
         text = item.get("text")
         if not isinstance(text, str):
             raise WebhookRejected(400, "malformed", "reply text is not text")
-        nationcode = _digits(_field(item, "nationcode", required=True), 1, 4)
-        mobile = _digits(_field(item, "mobile", required=True), 4, 15)
+        nationcode = _digits(text_field(item, "nationcode", required=True), 1, 4)
+        mobile = _digits(text_field(item, "mobile", required=True), 4, 15)
         if nationcode is None or mobile is None:
             raise WebhookRejected(400, "malformed", "reply sender is not a phone number")
         stamp = item.get("time")
         if isinstance(stamp, str) and stamp.strip().isdigit():
             stamp = int(stamp.strip())
-        at = _unix_time(stamp)
+        at = unix_time(stamp)
         if at is None:
             raise WebhookRejected(400, "malformed", "reply time is not a unix timestamp")
         digest = hashlib.sha256(f"{nationcode}|{mobile}|{text}".encode()).hexdigest()[:24]
@@ -338,34 +302,10 @@ class TencentSmsAdapter(ProviderAdapter[None]):
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _split_sign(text: str) -> tuple[str, str]:
-    match = _SIGN.match(text)
-    if not match:
-        return "", text
-    return match.group(1).strip(), text[match.end() :].lstrip()
-
-
 def _parts(to: str, body: str, sign: str) -> int:
     if to.startswith("+86"):
         return count_parts(body, china=True, signature=f"【{sign}】" if sign else "")
     return count_parts(body)
-
-
-def _beijing_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING).astimezone(UTC)
-    except ValueError:
-        return None
-
-
-def _unix_time(value: object) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not 0 < value < 32_503_680_000:  # before year 3000
-        return None
-    return datetime.fromtimestamp(int(value), UTC)
 
 
 def _digits(value: str | None, shortest: int, longest: int) -> str | None:
@@ -373,18 +313,3 @@ def _digits(value: str | None, shortest: int, longest: int) -> str | None:
     if text.isascii() and text.isdigit() and shortest <= len(text) <= longest:
         return text
     return None
-
-
-def _field(item: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
-    """A text field (numbers accepted as their digits); None when empty, 400 when required."""
-    value = item.get(key)
-    text: str | None = None
-    if isinstance(value, str):
-        text = value.strip() or None
-    elif isinstance(value, int) and not isinstance(value, bool):
-        text = str(value)
-    if text is not None and len(text) > 512:
-        text = None
-    if text is None and required:
-        raise WebhookRejected(400, "malformed", f"{key} missing")
-    return text

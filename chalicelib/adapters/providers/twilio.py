@@ -141,17 +141,11 @@ class TwilioSmsAdapter(ProviderAdapter[_FormParams]):
         and what inbound signatures are checked against."""
         if not auth_token:
             raise ValueError("twilio: the auth token is required (it checks every webhook's signature)")
-        missing = [
-            what
-            for what, value in (
-                ("account sid", account_sid),
-                ("From number or MessagingServiceSid", from_number or messaging_service_sid),
-                ("public webhook URL", public_webhook_url),
-            )
-            if not value
-        ]
-        if missing:
-            self.send_unavailable = f"twilio: not configured for sending (no {', '.join(missing)})"
+        can_send = self.configured_for_sending(
+            ("account sid", account_sid),
+            ("From number or MessagingServiceSid", from_number or messaging_service_sid),
+            ("public webhook URL", public_webhook_url),
+        )
         self.account_sid = account_sid
         self.from_number = from_number or None
         self.messaging_service_sid = messaging_service_sid or None
@@ -159,7 +153,7 @@ class TwilioSmsAdapter(ProviderAdapter[_FormParams]):
         self._validator = RequestValidator(auth_token)
         self._http = _HeaderKeepingHttpClient(timeout)
         self._timeout = timeout
-        if client is None and not missing:
+        if client is None and can_send:
             client = Client(account_sid, auth_token, http_client=self._http)
             if base_url:
                 # Every v2010 request is built from the API domain's base_url at call time.
