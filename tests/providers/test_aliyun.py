@@ -234,6 +234,46 @@ def test_lookup_failure_raises_our_error(server: StubServer) -> None:
     assert caught.value.code == "rejected"
 
 
+# --- status query (reconciliation) -------------------------------------------------------------
+
+
+def test_query_status_asks_by_number_send_date_and_bizid(stub: AliyunStub, server: StubServer) -> None:
+    provider = adapter(server)
+    sent = provider.send(message(to="+8613700000011", mid="q-1"), NOW)
+    provider.send(message(to="+8613700000011", mid="q-2"), NOW)
+    assert provider.can_query_status
+    assert provider.query_status("q-1", sent.provider_message_id, "+8613700000011", NOW, NOW) is None  # waiting
+    query = server.requests[-1].query
+    assert (query["PhoneNumber"], query["BizId"]) == ("13700000011", sent.provider_message_id)
+    assert query["SendDate"] == NOW.astimezone(BEIJING).strftime("%Y%m%d")
+    stub.report(sent.provider_message_id)
+    receipt = provider.query_status("q-1", sent.provider_message_id, "+8613700000011", NOW, NOW)
+    assert receipt is not None
+    assert (receipt.message_id, receipt.provider_message_id, receipt.status) == (
+        "q-1",
+        sent.provider_message_id,
+        MessageStatus.DELIVERED,
+    )
+
+
+def test_query_status_reports_a_failed_delivery_with_its_code(stub: AliyunStub, server: StubServer) -> None:
+    provider = adapter(server)
+    sent = provider.send(message(to="+8613700000012", mid="q-3"), NOW)
+    stub.report(sent.provider_message_id, delivered=False, err_code="MK:0001")
+    receipt = provider.query_status("q-3", sent.provider_message_id, "+8613700000012", NOW, NOW)
+    assert receipt is not None and (receipt.status, receipt.reason) == (MessageStatus.UNDELIVERED, "MK:0001")
+
+
+def test_query_status_of_a_send_found_by_lookup_goes_by_outid(stub: AliyunStub, server: StubServer) -> None:
+    provider = adapter(server)
+    sent = provider.send(message(to="+8613700000013", mid="q-4"), NOW)
+    stub.report(sent.provider_message_id)
+    receipt = provider.query_status("q-4", "outid:q-4", "+8613700000013", NOW, NOW)
+    assert receipt is not None and receipt.status is MessageStatus.DELIVERED
+    assert "BizId" not in server.requests[-1].query
+    assert provider.query_status("never", "outid:never", "+8613700000013", NOW, NOW) is None
+
+
 # --- webhook ---------------------------------------------------------------------------------
 
 HOOK = "https://api.example.com/webhooks/aliyun/s3cr3t"

@@ -135,6 +135,34 @@ def test_unreachable_api_is_unavailable() -> None:
     assert caught.value.code == "unavailable" and caught.value.retryable
 
 
+# --- status query (reconciliation) -------------------------------------------------------------
+
+
+def test_query_status_fetches_the_message_and_reports_its_final_status(stub: TwilioStub, server: StubServer) -> None:
+    provider = adapter(server)
+    sent = provider.send(message(mid="q-1"), NOW)
+    assert provider.can_query_status
+    assert provider.query_status("q-1", sent.provider_message_id, "+14155550100", NOW, NOW) is None  # queued
+    assert server.requests[-1].method == "GET"
+    assert server.requests[-1].path == f"{stub.path[:-5]}/{sent.provider_message_id}.json"
+    stub.deliver(sent.provider_message_id, "sent")
+    assert provider.query_status("q-1", sent.provider_message_id, "+14155550100", NOW, NOW) is None  # on its way
+    stub.deliver(sent.provider_message_id, "delivered")
+    receipt = provider.query_status("q-1", sent.provider_message_id, "+14155550100", NOW, NOW)
+    assert receipt is not None
+    assert (receipt.message_id, receipt.status, receipt.reason) == ("q-1", MessageStatus.DELIVERED, None)
+    assert receipt.at == datetime(2023, 8, 24, 5, 2, 10, tzinfo=UTC)
+
+
+def test_query_status_carries_the_error_code_of_an_undelivered_message(stub: TwilioStub, server: StubServer) -> None:
+    provider = adapter(server)
+    sent = provider.send(message(mid="q-2"), NOW)
+    stub.deliver(sent.provider_message_id, "undelivered", 30003)
+    receipt = provider.query_status("q-2", sent.provider_message_id, "+14155550100", NOW, NOW)
+    assert receipt is not None and (receipt.status, receipt.reason) == (MessageStatus.UNDELIVERED, "30003")
+    assert provider.query_status("q-3", "SM" + "f" * 32, "+14155550100", NOW, NOW) is None  # Twilio has none
+
+
 def test_retry_after_parsing() -> None:
     assert retry_after_seconds("12", NOW) == 12.0
     assert retry_after_seconds("Sat, 01 Mar 2025 12:00:30 GMT", NOW) == 30.0

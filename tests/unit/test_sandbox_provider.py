@@ -83,3 +83,18 @@ def test_magic_numbers_win_over_the_fault_plan_and_other_numbers_keep_it() -> No
 def test_only_phone_numbers_are_magic() -> None:
     message = OutboundMessage("m" + "3" * 25, "im", "member0000001", "hi", "transactional")
     assert SandboxProvider(FakeOutbox()).send(message, NOW).receipts
+
+
+def test_status_query_answers_from_the_outbox() -> None:
+    provider = SandboxProvider(FakeOutbox())
+    sent = provider.send(magic("0000005"), NOW)
+    receipt = provider.query_status("m" + "2" * 25, sent.provider_message_id, "+8613800000005", NOW, NOW)
+    assert receipt is not None and (receipt.status, receipt.at) == (MessageStatus.DELIVERED, NOW)
+    assert provider.query_status("m" + "9" * 25, "sbx-m" + "9" * 25, "+8613800000005", NOW, NOW) is None
+
+
+def test_status_query_of_the_silent_magic_number_stays_unknown() -> None:
+    provider = SandboxProvider(FakeOutbox())
+    sent = provider.send(magic("0000004"), NOW)
+    assert provider.can_query_status
+    assert provider.query_status("m" + "2" * 25, sent.provider_message_id, "+8613800000004", NOW, NOW) is None

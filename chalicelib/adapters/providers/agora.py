@@ -6,7 +6,8 @@ token (``Authorization: Bearer``). The app token comes either pre-issued (``app_
 Chat still documents for apps created on the Easemob stack); it is cached until shortly before
 it expires and fetched again once when a send is answered 401. Our message id travels in
 ``ext.message_id`` so the post-delivery callback for our own message finds its record. Agora
-keeps no idempotency key: ``dedupes`` is False and it cannot be asked afterwards (``can_lookup``).
+keeps no idempotency key: ``dedupes`` is False and it cannot be asked afterwards (``can_lookup`` and
+``can_query_status`` False: no message or delivery-status query exists server-side).
 
 Webhook side (post-delivery callbacks, "发送后回调"): JSON ``{callId, eventType, timestamp (ms),
 chat_type, from, to, msg_id, payload, security, appkey}``. Verified by

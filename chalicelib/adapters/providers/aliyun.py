@@ -41,8 +41,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 from alibabacloud_dysmsapi20170525 import models as sms_models  # type: ignore[import-untyped]
@@ -74,6 +74,7 @@ ANSWER_OK = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False)
 PROBE_OK = json.dumps({"code": 0})
 LOOKUP_PAGE_SIZE = 50  # QuerySendDetails' maximum
 LOOKUP_MAX_PAGES = 4
+SEND_DATE_SLACK = timedelta(minutes=5)  # a send just before Beijing midnight may be dated the next day
 
 # Our failure code for each documented Alibaba code; prefixes after that (``Throttling.User`` …).
 ERROR_CODES = ErrorCodes.of(
@@ -105,6 +106,7 @@ class AliyunSmsAdapter(ChinaSmsAdapter):
     name: ClassVar[str] = "aliyun"
     error_codes = ERROR_CODES
     can_lookup: ClassVar[bool] = True
+    can_query_status: ClassVar[bool] = True
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})  # GET/HEAD: the console's probe
 
     def __init__(
@@ -196,41 +198,53 @@ class AliyunSmsAdapter(ChinaSmsAdapter):
         self.require_send_config()
         today = now.astimezone(BEIJING).date()
         for day in (today, today - timedelta(days=1)):
-            for page in range(1, LOOKUP_MAX_PAGES + 1):
-                request = sms_models.QuerySendDetailsRequest(
-                    phone_number=alibaba_number(message.to),
-                    send_date=day.strftime("%Y%m%d"),
-                    page_size=LOOKUP_PAGE_SIZE,
-                    current_page=page,
-                )
-                answer = self._call(
-                    "QuerySendDetails", self._client.query_send_details_with_options, request, message.to
-                )
-                code = str(answer.get("Code") or "")
-                if code != "OK":
-                    raise self.failure(code, detail=str(answer.get("Message") or ""), to=message.to)
-                details = _details(answer)
-                for detail in details:
-                    if detail.get("OutId") == message.message_id:
-                        return self._found(message, detail, now)
-                if len(details) < LOOKUP_PAGE_SIZE:
-                    break
+            for detail in self._details(message.to, day):
+                if detail.get("OutId") == message.message_id:
+                    return self._found(message, detail, now)
         return None
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """Alibaba's delivery report for a send: ``QuerySendDetails`` by number, send date (Beijing)
+        and BizId (by ``OutId`` for a send that ``lookup`` found, which has no BizId). None while
+        it waits for the carrier (``SendStatus`` 1) or knows no such send; 30 days back at most."""
+        self.require_send_config()
+        biz_id = None if provider_message_id.startswith("outid:") else provider_message_id
+        sent = sent_at.astimezone(BEIJING)
+        for day in sorted({sent.date(), (sent + SEND_DATE_SLACK).date()}):
+            for detail in self._details(to, day, biz_id):
+                if biz_id or detail.get("OutId") == message_id:
+                    return _report(detail, message_id, provider_message_id, now)
+        return None
+
+    def _details(self, to: str, day: date, biz_id: str | None = None) -> Iterator[Mapping[str, Any]]:
+        """``QuerySendDetails`` rows for the number's sends of that Beijing day (one BizId's, when
+        given), newest first, page by page."""
+        for page in range(1, LOOKUP_MAX_PAGES + 1):
+            request = sms_models.QuerySendDetailsRequest(
+                phone_number=alibaba_number(to),
+                send_date=day.strftime("%Y%m%d"),
+                page_size=LOOKUP_PAGE_SIZE,
+                current_page=page,
+                biz_id=biz_id,
+            )
+            answer = self._call("QuerySendDetails", self._client.query_send_details_with_options, request, to)
+            code = str(answer.get("Code") or "")
+            if code != "OK":
+                raise self.failure(code, detail=str(answer.get("Message") or ""), to=to)
+            details = _rows(answer)
+            yield from details
+            if len(details) < LOOKUP_PAGE_SIZE:
+                return
 
     def _found(self, message: OutboundMessage, detail: Mapping[str, Any], now: datetime) -> SendResult:
         content = detail.get("Content")
         text = content if isinstance(content, str) and content else message.text
         parts = count_parts(text, china=message.to.startswith("+86"))
         provider_id = f"outid:{message.message_id}"
-        status = detail.get("SendStatus")
-        at = beijing_time(detail.get("ReceiveDate")) or now
-        receipts: tuple[Receipt, ...] = ()
-        if status == 3:
-            receipts = (Receipt(message.message_id, provider_id, MessageStatus.DELIVERED, at),)
-        elif status == 2:
-            reason = str(detail.get("ErrCode") or "") or None
-            receipts = (Receipt(message.message_id, provider_id, MessageStatus.UNDELIVERED, at, reason),)
-        return SendResult(provider_id, parts, receipts)
+        report = _report(detail, message.message_id, provider_id, now)
+        return SendResult(provider_id, parts, (report,) if report else ())
 
     def _call(self, action: str, method: Any, request: Any, to: str) -> dict[str, Any]:
         try:
@@ -366,7 +380,20 @@ def _parts(to: str, body: str, sign: str) -> int:
     return count_parts(body)
 
 
-def _details(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _report(detail: Mapping[str, Any], message_id: str, provider_id: str, now: datetime) -> Receipt | None:
+    """A ``QuerySendDetails`` row's ``SendStatus`` as a receipt: 3 delivered, 2 failed, 1 (still
+    waiting for the carrier) none."""
+    status = detail.get("SendStatus")
+    at = beijing_time(detail.get("ReceiveDate")) or now
+    if status == 3:
+        return Receipt(message_id, provider_id, MessageStatus.DELIVERED, at)
+    if status == 2:
+        reason = str(detail.get("ErrCode") or "") or None
+        return Receipt(message_id, provider_id, MessageStatus.UNDELIVERED, at, reason)
+    return None
+
+
+def _rows(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     dtos = answer.get("SmsSendDetailDTOs")
     rows = dtos.get("SmsSendDetailDTO") if isinstance(dtos, dict) else None
     return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []

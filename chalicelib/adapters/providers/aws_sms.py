@@ -2,10 +2,11 @@
 
 Send side: one ``SendTextMessage`` per message, our id in ``Context`` (``{"message_id": …}``) so the
 configuration set's delivery events name it. No idempotency key exists (``dedupes`` False) and there
-is no API to read a sent message back (``can_lookup`` False: events only flow out through the
-configuration set). The client makes ONE attempt per call: botocore's own retries would resend a
-message after a read timeout and so could send it twice; our send queue retries instead, with the
-error codes below.
+is no API to read a sent message back (``can_lookup`` and ``can_query_status`` False: the service
+has no message or status query at all; events only flow out through the configuration set, so a
+receipt that never came cannot be asked for). The client makes ONE attempt per call: botocore's own
+retries would resend a message after a read timeout and so could send it twice; our send queue
+retries instead, with the error codes below.
 
 Webhook side: SNS HTTP(S) delivery of (a) the configuration set's SMS events and (b) two-way inbound
 SMS. Every SNS call is verified: ``TopicArn`` must be one we configured (when configured), the

@@ -7,10 +7,13 @@ Tencent ``SessionContext``, WeCom ``msgid``, AWS ``Context``) so receipts find t
 A refusal is named in our words by :meth:`ProviderAdapter.failure`, through the adapter's
 :class:`~.error_codes.ErrorCodes` table (data, one per provider); transport trouble by
 :meth:`~ProviderAdapter.no_answer`, :meth:`~ProviderAdapter.unreadable` and
-:meth:`~ProviderAdapter.unreachable`. ``lookup`` answers "did you already accept this message?"
-after a sender died mid-send, where the
-provider can tell (else ``None`` = unknown); ``dedupes`` says a repeated send with the same id is
-dropped by the provider itself, so resending after a crash is safe.
+:meth:`~ProviderAdapter.unreachable`.
+
+``lookup`` answers "did you already accept this message?" after a sender died mid-send, where the
+provider can tell (else ``None`` = unknown); ``query_status`` answers "what became of it?" for a
+message whose receipt never came (the reconciler asks; ``can_query_status`` says whether the
+provider has such a query); ``dedupes`` says a repeated send with the same id is dropped by the
+provider itself, so resending after a crash is safe.
 
 Webhook side: ``handle_webhook`` is the base class's own template method, as django-anymail's
 ``AnymailCoreWebhookView.post`` runs every ``validate_request`` before ``parse_events``: it refuses
@@ -44,7 +47,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, final
 from ...domain.inbound import InboundEvent
 from ...domain.model import Channel
 from ...domain.phones import mask
-from ...ports import OutboundMessage, ProviderError, SendResult
+from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .error_codes import ErrorCodes
 
 log = logging.getLogger(__name__)
@@ -124,6 +127,16 @@ class ProviderAdapter(ABC, Generic[Verified]):
         return None
 
     can_lookup: ClassVar[bool] = False
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """The provider's word on a message it accepted (``provider_message_id``, sent to ``to`` at
+        ``sent_at``), for reconciling one whose receipt never came; None while it knows no more
+        or cannot tell (see :attr:`can_query_status`)."""
+        return None
+
+    can_query_status: ClassVar[bool] = False
     # Why this adapter cannot send (its send credentials are not configured): the webhook side
     # still works, e.g. on the local stack, which has only the webhook secrets.
     send_unavailable: str | None = None

@@ -106,6 +106,7 @@ class SandboxProvider(ProviderAdapter[None]):
     error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS, Channel.IM})
     can_lookup = True
+    can_query_status = True
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})
 
     def __init__(self, outbox: Outbox, faults: FaultPlan | None = None) -> None:
@@ -142,6 +143,15 @@ class SandboxProvider(ProviderAdapter[None]):
             return None
         parts, at = found
         return SendResult(provider_message_id, parts, self._receipts(message.message_id, message.to, at))
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """From the outbox: delivered when it was sent, unless the number never gets a receipt
+        (``0000004``: None, still unknown) or the outbox has no such send (None)."""
+        found = self.outbox.find(provider_message_id)
+        receipts = self._receipts(message_id, to, found[1]) if found else ()
+        return receipts[0] if receipts else None
 
     def _receipts(self, message_id: str, to: str, at: datetime) -> tuple[Receipt, ...]:
         if magic_number(to) == "no_receipt":

@@ -81,6 +81,7 @@ DEFAULT_MAX_ITEMS = 1000  # Tencent documents ≤100 receipts per callback; leav
 ANSWER_OK = json.dumps({"result": 0, "errmsg": "OK"})
 LOOKUP_LIMIT = 100  # PullSmsSendStatusByPhoneNumber's maximum
 MAX_LOOKUP_WINDOW = timedelta(days=7)
+SEND_TIME_SLACK = timedelta(minutes=1)  # our clock and Tencent's may differ a little
 
 # How long a per-number / per-app frequency limit lasts is as far as its name says (seconds).
 ERROR_CODES = ErrorCodes.of(
@@ -110,6 +111,7 @@ class TencentSmsAdapter(ChinaSmsAdapter):
     error_codes = ERROR_CODES
     # Its status pull lists only carrier-reported sends: "not found" is not "not sent".
     can_lookup: ClassVar[bool] = False
+    can_query_status: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -191,36 +193,45 @@ class TencentSmsAdapter(ChinaSmsAdapter):
         """Tencent's record of ``message`` by ``SessionContext`` among the number's reported
         statuses of the last ``lookup_window``; None when not (yet) there."""
         self.require_send_config()
-        request = sms_models.PullSmsSendStatusByPhoneNumberRequest()
-        request.BeginTime = int((now - self.lookup_window).timestamp())
-        request.EndTime = int(now.timestamp())
-        request.Offset = 0
-        request.Limit = LOOKUP_LIMIT
-        request.PhoneNumber = message.to
-        request.SmsSdkAppId = self.sdk_app_id
-        response = self._call(
-            "PullSmsSendStatusByPhoneNumber", self._client.PullSmsSendStatusByPhoneNumber, request, message.to
-        )
-        rows = getattr(response, "PullSmsSendStatusSet", None)
-        for row in rows if isinstance(rows, list) else []:
-            if getattr(row, "SessionContext", None) != message.message_id:
-                continue
+        for row in self._statuses(message.to, now - self.lookup_window, now):
             serial = getattr(row, "SerialNo", None)
-            if not isinstance(serial, str) or not serial:
+            if getattr(row, "SessionContext", None) != message.message_id or not isinstance(serial, str) or not serial:
                 continue
             sign, body = split_sign(message.text)
             parts = _parts(message.to, body, sign or self.sign_name)
-            report = getattr(row, "ReportStatus", None)
-            stamp = getattr(row, "UserReceiveTime", None)
-            at = unix_time(stamp) or now
-            receipts: tuple[Receipt, ...] = ()
-            if report == "SUCCESS":
-                receipts = (Receipt(message.message_id, serial, MessageStatus.DELIVERED, at),)
-            elif report == "FAIL":
-                reason = str(getattr(row, "Description", "") or "") or "FAIL"
-                receipts = (Receipt(message.message_id, serial, MessageStatus.UNDELIVERED, at, reason),)
-            return SendResult(serial, parts, receipts)
+            report = _report(row, message.message_id, serial, now)
+            return SendResult(serial, parts, (report,) if report else ())
         return None
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """The carrier's report on a send, matched by ``SerialNo`` among the number's statuses
+        since it was sent (``PullSmsSendStatusByPhoneNumber``, 2021-01-11, which reaches 7 days
+        back); None while no report came, or when the send is older than that."""
+        self.require_send_config()
+        if now - sent_at > MAX_LOOKUP_WINDOW:
+            return None
+        for row in self._statuses(to, sent_at - SEND_TIME_SLACK, now):
+            if getattr(row, "SerialNo", None) == provider_message_id:
+                return _report(row, message_id, provider_message_id, now)
+        return None
+
+    def _statuses(self, to: str, begin: datetime, end: datetime) -> list[Any]:
+        """The number's delivery statuses reported between ``begin`` and ``end`` (≤100 rows;
+        Tencent fixes ``Offset`` at 0)."""
+        request = sms_models.PullSmsSendStatusByPhoneNumberRequest()
+        request.BeginTime = int(max(begin, end - MAX_LOOKUP_WINDOW).timestamp())
+        request.EndTime = int(end.timestamp())
+        request.Offset = 0
+        request.Limit = LOOKUP_LIMIT
+        request.PhoneNumber = to
+        request.SmsSdkAppId = self.sdk_app_id
+        response = self._call(
+            "PullSmsSendStatusByPhoneNumber", self._client.PullSmsSendStatusByPhoneNumber, request, to
+        )
+        rows = getattr(response, "PullSmsSendStatusSet", None)
+        return rows if isinstance(rows, list) else []
 
     def _call(self, action: str, method: Any, request: Any, to: str) -> Any:
         try:
@@ -300,6 +311,18 @@ class TencentSmsAdapter(ChinaSmsAdapter):
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _report(row: Any, message_id: str, serial: str, now: datetime) -> Receipt | None:
+    """A pulled status as a receipt: ``ReportStatus`` SUCCESS delivered, FAIL undelivered."""
+    at = unix_time(getattr(row, "UserReceiveTime", None)) or now
+    report = getattr(row, "ReportStatus", None)
+    if report == "SUCCESS":
+        return Receipt(message_id, serial, MessageStatus.DELIVERED, at)
+    if report == "FAIL":
+        reason = str(getattr(row, "Description", "") or "") or "FAIL"
+        return Receipt(message_id, serial, MessageStatus.UNDELIVERED, at, reason)
+    return None
 
 
 def _parts(to: str, body: str, sign: str) -> int:

@@ -4,9 +4,10 @@ Send side: one ``Messages.create`` per message (``To``, ``From`` or ``MessagingS
 ``StatusCallback``). Twilio has no idempotency key, so a resend after a crash may go out twice
 (``dedupes`` stays False) and, as Twilio cannot list messages by our id, ``lookup`` cannot tell
 either (``can_lookup`` False: a Messages list call can filter only by To/From/date, which does not
-identify one message of ours). Our message id rides along in the StatusCallback URL's query string
-(``?message_id=…``): Twilio calls back exactly that URL and signs it, so status callbacks carry our
-id, authenticated, without a lookup by MessageSid.
+identify one message of ours); ``query_status`` fetches a message by its Sid (``GET
+…/Messages/{Sid}.json``) for reconciliation. Our message id rides along in the StatusCallback URL's
+query string (``?message_id=…``): Twilio calls back exactly that URL and signs it, so status
+callbacks carry our id, authenticated, without a lookup by MessageSid.
 
 Webhook side: every call must carry a valid ``X-Twilio-Signature`` (HMAC-SHA1 of the auth token over
 the public URL + the sorted form params) checked with ``twilio.request_validator.RequestValidator``
@@ -28,7 +29,7 @@ import logging
 import re
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -45,7 +46,7 @@ from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...domain.phones import mask
 from ...domain.segments import count_parts
-from ...ports import OutboundMessage, ProviderError, SendResult
+from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .error_codes import ErrorCodes, Meaning
 from .http_json import retry_after_seconds
@@ -122,6 +123,7 @@ class TwilioSmsAdapter(ProviderAdapter[_FormParams]):
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
+    can_query_status: ClassVar[bool] = True
     max_webhook_bytes: ClassVar[int] = MAX_BODY
 
     def __init__(
@@ -205,6 +207,32 @@ class TwilioSmsAdapter(ProviderAdapter[_FormParams]):
         if not isinstance(sid, str) or not sid:
             raise self.unreadable("send", message.to)
         return SendResult(sid, _segments(getattr(created, "num_segments", None), message.text))
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """The message as Twilio has it now (``GET …/Messages/{Sid}.json``): its final status as
+        a receipt (delivered, undelivered or failed with the error code, read), None while it is
+        still on its way or Twilio no longer has it (404: deleted or redacted)."""
+        self.require_send_config()
+        try:
+            found = self._client.messages(provider_message_id).fetch()
+        except (TwilioRestException, TwilioServiceException) as exc:
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise self._api_error(exc, to, now) from exc
+        except requests.exceptions.Timeout as exc:
+            raise self.no_answer("fetch", to) from exc
+        except requests.exceptions.RequestException as exc:
+            raise self.unreachable("fetch", type(exc).__name__, to) from exc
+        status = RECEIPT_STATUSES.get(str(getattr(found, "status", "") or "").lower())
+        if status is None or status is MessageStatus.SENT:
+            return None
+        updated = getattr(found, "date_updated", None)
+        at = updated.astimezone(UTC) if isinstance(updated, datetime) and updated.tzinfo else now
+        error_code = getattr(found, "error_code", None)
+        reason = str(error_code) if error_code and status is not MessageStatus.DELIVERED else None
+        return Receipt(message_id, provider_message_id, status, at, reason)
 
     def _api_error(self, exc: Any, to: str, now: datetime) -> ProviderError:
         status = exc.status if isinstance(exc.status, int) else None

@@ -7,7 +7,9 @@ keeps one message per ``msgid`` (``dedupes``). The ``access_token`` from ``getto
 for its ``expires_in`` (7,200 s) less a margin and fetched again once when WeCom answers 40014 /
 42001. kf is reactive only: at most 5 messages within 48 h after the member last wrote; past
 that WeCom refuses (95001 over the count, 95018 session not open for API sends) and we report
-``rejected`` with that reason — retrying cannot help until the member writes again.
+``rejected`` with that reason — retrying cannot help until the member writes again. kf has no
+delivery receipts and no message-status query (``can_query_status`` False): only a failure event
+(``msg_send_fail``, pulled by :meth:`fetch`) ever says what became of a message.
 
 Webhook side: WeCom's callback encryption (developer.work.weixin.qq.com/document/path/91144).
 ``GET`` is the URL check: verify ``msg_signature`` over (token, timestamp, nonce, echostr) and
