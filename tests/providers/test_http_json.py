@@ -20,6 +20,8 @@ def answer(request: StubRequest) -> StubResponse:
         return StubResponse(403, "<html>nope</html>", {"Content-Type": "text/html"})
     if request.path == "/huge":
         return StubResponse(200, b"[" + b"0," * MAX_RESPONSE_BYTES + b"0]")
+    if request.path == "/close":
+        return StubResponse(404, "{}", {"Content-Type": "application/json", "Connection": "close"})
     if request.path == "/date-limited":
         return StubResponse(429, "{}", {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
     return StubResponse(404, json.dumps({"error": "missing"}))
@@ -64,3 +66,18 @@ def test_retry_after_forms() -> None:
 def test_only_http_endpoints() -> None:
     with pytest.raises(ValueError, match="http"):
         get_json("file:///etc/passwd", provider="p", timeout=1)
+
+
+def test_calls_to_one_host_reuse_one_connection(server: StubServer) -> None:
+    before = len(server.requests)
+    post_json(f"{server.url}/echo", {"n": 1}, provider="p", timeout=1)
+    get_json(f"{server.url}/nowhere", provider="p", timeout=1)
+    post_json(f"{server.url}/echo", {"n": 2}, provider="p", timeout=1)
+    ports = {request.client_port for request in server.requests[before:]}
+    assert len(server.requests) == before + 3 and len(ports) == 1
+
+
+def test_a_connection_the_server_closed_is_replaced(server: StubServer) -> None:
+    get_json(f"{server.url}/nowhere", provider="p", timeout=1)
+    get_json(f"{server.url}/close", provider="p", timeout=1)  # answered with Connection: close
+    assert get_json(f"{server.url}/nowhere", provider="p", timeout=1).status == 404

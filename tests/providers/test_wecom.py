@@ -123,6 +123,14 @@ def test_send_uses_our_id_as_msgid_and_an_access_token(stub: WeComStub, server: 
     assert server.requests[-1].query == {"access_token": stub.tokens_issued[0]}
 
 
+def test_the_token_and_the_sends_share_one_kept_alive_connection(stub: WeComStub, server: StubServer) -> None:
+    provider = adapter(server)
+    provider.send(message(mid="m1"), NOW)
+    provider.send(message(mid="m2"), NOW)
+    assert [r.path for r in server.requests] == ["/cgi-bin/gettoken", "/cgi-bin/kf/send_msg", "/cgi-bin/kf/send_msg"]
+    assert len({r.client_port for r in server.requests}) == 1
+
+
 def test_access_token_is_cached_then_renewed_before_7200_s(stub: WeComStub, server: StubServer) -> None:
     clock = Clock()
     provider = adapter(server, clock, token_margin=300)
