@@ -387,10 +387,39 @@ def test_hostile_or_malformed_outer_xml_is_refused_before_anything_else(body: by
     assert caught.value.status == status
 
 
-def test_a_doctype_inside_the_encrypted_message_is_refused_too() -> None:
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">'
+    + "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10))
+    + "]><xml><MsgType>event</MsgType><Event>kf_msg_or_event</Event><Token>&lol9;</Token></xml>"
+)  # a billion "lol"s once expanded: 3 GB from 1 KB
+PARAMETER = (
+    '<!DOCTYPE xml [<!ENTITY % remote SYSTEM "http://169.254.169.254/latest/meta-data/"> %remote;]>'
+    "<xml><Encrypt>x</Encrypt></xml>"
+)
+
+
+@pytest.mark.parametrize("xml", [BOMB, LAUGHS, EXTERNAL, PARAMETER], ids=["bomb", "billion", "external", "parameter"])
+def test_entities_inside_the_encrypted_message_are_refused_too(xml: str) -> None:
     with pytest.raises(WebhookRejected) as caught:
-        adapter().handle_webhook(post(*kf_callback(xml=BOMB)), NOW)
+        adapter().handle_webhook(post(*kf_callback(xml=xml)), NOW)
     assert caught.value.status == 400
+
+
+@pytest.mark.parametrize("body", [LAUGHS, PARAMETER])
+def test_a_billion_laughs_or_a_parameter_entity_outside_is_refused(body: str) -> None:
+    query = {"msg_signature": "0" * 40, "timestamp": "1", "nonce": "n"}
+    with pytest.raises(WebhookRejected) as caught:
+        adapter().handle_webhook(post(query, body.encode()), NOW)
+    assert caught.value.status == 400
+
+
+def test_the_predefined_entities_still_parse() -> None:
+    xml = (
+        "<xml><MsgType>event</MsgType><Event>kf_msg_or_event</Event>"
+        "<Token>ENC&lt;&gt;1</Token><OpenKfId>wk&amp;1</OpenKfId></xml>"
+    )
+    (event,) = adapter(open_kfid="").handle_webhook(post(*kf_callback(xml=xml)), NOW).events
+    assert (event.text, event.provider_message_id) == ("wk&1", "ENC<>1")
 
 
 def test_a_signed_but_undecryptable_body_is_malformed() -> None:

@@ -20,8 +20,9 @@ it becomes one ``FETCH`` event and we answer at once with an empty 200 (WeCom re
 not answered within 5 s). The inbound worker then calls :meth:`fetch`, which pulls with
 ``kf/sync_msg`` from the cursor kept in ``Cursors`` under ``wecom:{open_kfid}``.
 
-XML safety without defusedxml: bodies are size-capped, must be UTF-8, and any DOCTYPE/ENTITY
-declaration is refused before parsing, so no entity can be defined, let alone expanded.
+XML safety: bodies are size-capped and must be UTF-8, and ``defusedxml`` parses them with every DTD
+refused (``forbid_dtd``), so no entity can be defined, let alone expanded or fetched (billion
+laughs, external and parameter entities); only XML's predefined entities (``&amp;`` …) remain.
 
 :func:`signed_callback` builds an encrypted, signed callback (tests; a future ``memberpulse
 reply`` CLI that plays a member writing in).
@@ -38,13 +39,15 @@ import os
 import re
 import struct
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
+from xml.etree.ElementTree import ParseError
 
+import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from defusedxml import DefusedXmlException
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
@@ -57,7 +60,6 @@ DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 MAX_XML_BYTES = 64 * 1024
 _BLOCK = 32  # WeCom pads to 32-byte blocks (PKCS#7 with k = 32), not AES's 16
 _MSGID = re.compile(r"[0-9A-Za-z_-]{1,32}")
-_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _EMPTY_OK = WebhookAnswer(200, "", "text/plain")
 _TOKEN_EXPIRED = frozenset({40014, 42001})  # invalid / expired access_token: fetch a new one, once
 _CREDENTIALS = Meaning("rejected", "credentials refused; check wecom_corp_id/wecom_secret")
@@ -449,19 +451,18 @@ def _signed_query(query: Mapping[str, str]) -> tuple[str, str, str]:
 
 def _parse_xml(data: bytes) -> dict[str, str]:
     """The root's child elements as {tag: text}. Refuses what could make the parser expensive
-    or reach outside: oversize input, non-UTF-8, any DOCTYPE/ENTITY declaration."""
+    or reach outside: oversize input, non-UTF-8, any DTD (so any entity declaration)."""
     if len(data) > MAX_XML_BYTES:
         raise WebhookRejected(413, "too_large", "XML body too large")
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise WebhookRejected(400, "malformed", "XML body is not UTF-8") from error
-    if _DECLARATION.search(text):
-        raise WebhookRejected(400, "malformed", "XML declarations (DOCTYPE/ENTITY) are not accepted")
     try:
-        parser = ET.XMLParser(encoding="utf-8")  # noqa: S314 - input is size-capped and declaration-free
-        root = ET.fromstring(data, parser=parser)  # noqa: S314 - input is size-capped and declaration-free
-    except (ET.ParseError, ValueError, RecursionError) as error:
+        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as error:
+        raise WebhookRejected(400, "malformed", "XML with a DTD or entity declarations is not accepted") from error
+    except (ParseError, ValueError, RecursionError) as error:
         raise WebhookRejected(400, "malformed", "XML body does not parse") from error
     return {child.tag: (child.text or "").strip() for child in root if isinstance(child.tag, str)}
 
