@@ -112,12 +112,6 @@ def test_errors_map_to_our_codes(server: StubServer, to: str, code: str, retryab
     assert to not in str(caught.value)  # no full phone number in the error text
 
 
-def test_throttle_carries_retry_after(server: StubServer) -> None:
-    with pytest.raises(ProviderError) as caught:
-        adapter(server).send(message(to="+15005550429"), NOW)
-    assert caught.value.retry_after == 7.0
-
-
 def test_slow_answer_is_a_timeout(server: StubServer) -> None:
     with pytest.raises(ProviderError) as caught:
         adapter(server, timeout=0.2).send(message(to="+15005550408"), NOW)
@@ -365,13 +359,6 @@ def test_fuzz_signed_forms_give_a_result_or_a_rejection(form: dict[str, str]) ->
     if isinstance(outcome, WebhookResult):
         for event in outcome.events:
             assert event.kind in (InboundKind.RECEIPT, InboundKind.REPLY)
-
-
-@FUZZ
-@given(body=st.binary(max_size=300), signature=st.text(max_size=40), method=st.sampled_from(["POST", "GET", "PUT"]))
-def test_fuzz_random_bytes_give_a_result_or_a_rejection(body: bytes, signature: str, method: str) -> None:
-    request = WebhookRequest(method, HOOK, {"x-twilio-signature": signature}, {}, body)
-    assert isinstance(_outcome(request), WebhookRejected)  # unsigned random input never gets through
 
 
 def test_our_id_survives_the_route_re_encoding_the_query() -> None:
