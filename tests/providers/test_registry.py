@@ -23,9 +23,12 @@ class RotatingSecrets:
     def __init__(self, **values: str) -> None:
         self.values = dict(values)
         self.reads = 0
+        self.down = False  # Secrets Manager cannot be reached
 
     def __call__(self) -> dict[str, str]:
         self.reads += 1
+        if self.down:
+            raise ConnectionError("Secrets Manager unreachable")
         return dict(self.values)
 
 
@@ -87,3 +90,13 @@ def test_ready_made_adapters_read_no_secret() -> None:
     registry = ProviderRegistry(secrets, {"sandbox": sandbox})
     assert registry["sandbox"] is sandbox
     assert secrets.reads == 0
+
+
+def test_when_the_secrets_cannot_be_read_the_adapter_as_built_is_kept() -> None:
+    secrets = RotatingSecrets(twilio_auth_token="token", twilio_webhook_url=HOOK)
+    registry = ProviderRegistry(secrets)
+    first = registry["twilio"]
+    secrets.down = True  # the cache expired and Secrets Manager is down
+    assert registry["twilio"] is first
+    with pytest.raises(ConnectionError):
+        registry["aliyun"]  # never built: nothing to fall back on

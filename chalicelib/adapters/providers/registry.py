@@ -21,10 +21,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ...ports import Provider
+
+log = logging.getLogger(__name__)
 
 # name → (module, class) under chalicelib.adapters.providers
 ADAPTERS: dict[str, tuple[str, str]] = {
@@ -61,10 +64,17 @@ class ProviderRegistry(Mapping[str, Any]):
             return self._ready[name]  # type: ignore[no-any-return]
         if name not in ADAPTERS:
             raise KeyError(name)
-        secrets = self._secrets()
+        built = self._built.get(name)
+        try:
+            secrets = self._secrets()
+        except Exception:
+            if built is None:
+                raise
+            # Secrets Manager unreachable: the adapter as last built beats none at all.
+            log.warning("provider %s: cannot read the secrets now; keeping the adapter as built", name)
+            return built[1]  # type: ignore[no-any-return]
         overrides = dict(self._overrides(secrets).get(name, {}))
         digest = _digest(name, secrets, overrides)
-        built = self._built.get(name)
         if built is not None and built[0] == digest:
             return built[1]  # type: ignore[no-any-return]
         missing = self._missing.get(name)
