@@ -232,6 +232,17 @@ class Provider(Protocol):
 
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None: ...
 
+    @property
+    def can_query_status(self) -> bool:
+        """``query_status`` can ask the provider what became of a message it accepted."""
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """The provider's word on a sent message whose receipt never came (reconciliation): a
+        delivered/undelivered/failed/read receipt, or None while it knows no more. Raises
+        ProviderError when the provider cannot be asked now."""
+
 
 @dataclass(frozen=True)
 class StoredTimer:
