@@ -334,6 +334,7 @@ class FakeProvider:
 
     dedupes = False
     can_lookup = False
+    can_query_status = False
     channels = frozenset({Channel.SMS, Channel.IM})
     send_unavailable: str | None = None
 
@@ -365,6 +366,11 @@ class FakeProvider:
 
     def fetch(self, event: Any, cursors: Any, now: datetime) -> list[Any]:
         return []
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        return None
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         self.attempts += 1
