@@ -60,7 +60,7 @@ def providers() -> Mapping[str, Provider]:
     from .adapters.providers.sandbox import FaultPlan, SandboxProvider
 
     s = get_settings()
-    sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults))
+    sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults), sign_name=rule_book().store.name)
 
     def overrides(secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         token = secrets.get("webhook_token_twilio")

@@ -13,7 +13,7 @@ from .ids import message_id
 from .model import Channel, Member, Message, MessageStatus, StatusChange
 from .rendering import render
 from .rules import RuleBook, RuleConfig
-from .segments import count_parts
+from .sms_parts import parts_to
 from .triggers import Trigger
 
 
@@ -96,12 +96,11 @@ def plan_message(
 
 
 def sms_text(text: str, rule: RuleConfig, locale: str, phone: str | None, book: RuleBook) -> tuple[str, int]:
-    """The SMS as it will go out (marketing gets the opt-out line) and its billed parts; China
-    numbers count the 【signature】 the platform adds."""
+    """The SMS as it will go out (marketing gets the opt-out line) and its billed parts under the
+    destination's regime (``sms_parts.sms_regime``: China numbers count the store's 【signature】)."""
     if rule.rule_class == "marketing":
         text = with_opt_out(text, locale, book.store.opt_out)
-    china = phone is None or phone.startswith("+86")
-    return text, count_parts(text, china=china, signature=f"【{book.store.name}】")
+    return text, parts_to(phone, text, f"【{book.store.name}】")
 
 
 def describe(message: Message) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from darabonba.runtime import RuntimeOptions  # type: ignore[import-untyped]
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...domain.phones import mask
-from ...domain.segments import count_parts
+from ...domain.sms_parts import parts_to
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .china_sms import check_source, host_and_protocol, json_object, networks
@@ -239,7 +239,8 @@ class AliyunSmsAdapter(ProviderAdapter):
     def _found(self, message: OutboundMessage, detail: Mapping[str, Any], now: datetime) -> SendResult:
         content = detail.get("Content")
         text = content if isinstance(content, str) and content else message.text
-        parts = count_parts(text, china=message.to.startswith("+86"))
+        sign, body = self._sign_and_body(text)
+        parts = _parts(message.to, body, sign)
         provider_id = f"outid:{message.message_id}"
         status = detail.get("SendStatus")
         at = beijing_time(detail.get("ReceiveDate")) or now
@@ -431,9 +432,7 @@ def beijing_time(value: object) -> datetime | None:
 
 
 def _parts(to: str, body: str, sign: str) -> int:
-    if to.startswith("+86"):
-        return count_parts(body, china=True, signature=f"【{sign}】")
-    return count_parts(body)
+    return parts_to(to, body, f"【{sign}】")
 
 
 def _details(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -61,7 +61,7 @@ from tencentcloud.sms.v20210111.sms_client import SmsClient  # type: ignore[impo
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...domain.phones import mask
-from ...domain.segments import count_parts
+from ...domain.sms_parts import parts_to
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .china_sms import check_source, host_and_protocol, json_object, networks
@@ -365,9 +365,7 @@ def _split_sign(text: str) -> tuple[str, str]:
 
 
 def _parts(to: str, body: str, sign: str) -> int:
-    if to.startswith("+86"):
-        return count_parts(body, china=True, signature=f"【{sign}】" if sign else "")
-    return count_parts(body)
+    return parts_to(to, body, f"【{sign}】" if sign else "")
 
 
 def _beijing_time(value: object) -> datetime | None:

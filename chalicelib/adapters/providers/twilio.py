@@ -44,7 +44,7 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...domain.phones import mask
-from ...domain.segments import count_parts
+from ...domain.sms_parts import parts_to
 from ...ports import OutboundMessage, ProviderError, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .http_json import retry_after_seconds
@@ -203,7 +203,7 @@ class TwilioSmsAdapter(ProviderAdapter):
         if not isinstance(sid, str) or not sid:
             # Accepted or not, we cannot tell: the caller treats it like a timeout.
             raise ProviderError("twilio: answer without a MessageSid", True, code="timeout")
-        return SendResult(sid, _segments(getattr(created, "num_segments", None), message.text))
+        return SendResult(sid, _segments(getattr(created, "num_segments", None), message.to, message.text))
 
     def _api_error(self, exc: Any, message: OutboundMessage, now: datetime) -> ProviderError:
         status = exc.status if isinstance(exc.status, int) else 0
@@ -332,7 +332,7 @@ def _int_or_none(value: object) -> int | None:
     return number if number is not None and number > 0 else None
 
 
-def _segments(reported: object, text: str) -> int:
+def _segments(reported: object, to: str, text: str) -> int:
     """Twilio's ``num_segments`` (a string in the API's JSON); 0 for Messaging Service sends until
     a sender is chosen, so then our own count."""
-    return _int_or_none(reported) or count_parts(text)
+    return _int_or_none(reported) or parts_to(to, text)
