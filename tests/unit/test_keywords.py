@@ -353,3 +353,90 @@ def test_load_keywords_reads_a_given_file(tmp_path: Path) -> None:
 def test_load_keywords_names_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(KeywordsConfigError, match=r"missing\.toml: cannot read"):
         load_keywords(tmp_path / "missing.toml")
+
+
+# ---------------------------------------------------------------- as members really write them
+
+EVERY_LOCALE = ("zh-CN", "zh-TW", "en", "fr", "")
+
+# AWS End User Messaging SMS's required opt-out keywords (docs.aws.amazon.com/sms-voice, "Required
+# opt-out keywords") and Twilio's defaults (twilio.com/docs/messaging/tutorials/advanced-opt-out):
+AWS_OPT_OUT = ["ARRET", "CANCEL", "END", "OPT-OUT", "OPTOUT", "QUIT", "REMOVE", "STOP", "TD", "UNSUBSCRIBE"]
+TWILIO_OPT_OUT = ["STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT", "CANCEL"]
+
+
+@pytest.mark.parametrize("locale", EVERY_LOCALE)
+@pytest.mark.parametrize("word", sorted({*AWS_OPT_OUT, *TWILIO_OPT_OUT, "ARRÊT", "Arrêt", "OPT OUT", "STOP ALL", "T"}))
+def test_every_provider_default_opt_out_word_opts_out_in_every_locale(word: str, locale: str) -> None:
+    assert kind(word, locale) == "opt_out"
+    assert kind(word.lower(), locale) == "opt_out"
+
+
+@pytest.mark.parametrize("locale", EVERY_LOCALE)
+@pytest.mark.parametrize(
+    "text",
+    [
+        # CTIA: "STOP PLEASE", "please stop texting" and friends
+        "STOP PLEASE", "Stop please!", "please stop", "Please STOP!!", "pls stop", "stop plz", "STOP NOW",
+        "stop, thanks", "Stop thank you", "stop texting", "please stop texting", "Please stop texting me.",
+        "stop texting me", "Stop sending me messages", "stop sending these", "stop messaging me",
+        "unsubscribe me please", "Unsubscribe me", "remove me from your list", "Please remove me",
+        "take me off your list", "no more texts", "No more messages please", "opt me out",
+        "don't text me again", "do not text me", "stop contacting me", "Cancel please", "quit please",
+        "END.", "unsubscribe!", "Arrêt", "arret svp",
+        # Chinese, as members write them
+        "我要退订", "请退订", "请帮我退订", "麻烦退订", "退订了", "退订吧", "退订T", "回T", "回TD",
+        "回复T", "回T退订", "T退订", "退订！谢谢",
+        "不要再发了", "别再发了", "别再给我发短信了", "不要再发短信了", "别发了", "不要再给我发了",
+        "不想再收到这种短信", "别再發了", "請退訂", "我要退訂", "不要再發了",
+    ],
+)  # fmt: skip
+def test_real_opt_out_phrasings_opt_out(text: str, locale: str) -> None:
+    assert kind(text, locale) == "opt_out", text
+
+
+@pytest.mark.parametrize("locale", EVERY_LOCALE)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop by the store tomorrow?", "Can I stop by the store tomorrow?", "I can't stop playing with it!",
+        "When does the sale end?", "end of season sale?", "quit smoking, bought toys instead", "TD bank",
+        "T-Rex toy in stock?", "T恤还有吗", "T恤有没有3岁的", "退订单怎么弄", "我的退订单号是多少", "请问退订怎么操作",
+        "有新的T恤吗", "不要停产这个系列", "removed the batteries, still broken", "please send more deals",
+        "Thanks!", "好的谢谢", "收到", "please", "请", "我要", "cancelled my order by mistake?",
+    ],
+)  # fmt: skip
+def test_look_alikes_do_not_opt_out(text: str, locale: str) -> None:
+    assert kind(text, locale) != "opt_out", text
+
+
+@pytest.mark.parametrize("locale", EVERY_LOCALE)
+@pytest.mark.parametrize(
+    "text",
+    ["START", "start", "Start please", "YES", "yes please", "UNSTOP", "unstop", "SUBSCRIBE", "订阅", "我要订阅",
+     "重新订阅", "请恢复订阅", "訂閱", "重新訂閱"],
+)  # fmt: skip
+def test_opt_in_words_opt_in_in_every_locale(text: str, locale: str) -> None:
+    assert kind(text, locale) == "opt_in", text
+
+
+@pytest.mark.parametrize("text", ["start time?", "When does it start?", "yesterday's order", "订阅号是哪个"])
+def test_look_alikes_do_not_opt_in(text: str) -> None:
+    assert kind(text, "en") != "opt_in" and kind(text, "zh-CN") != "opt_in"
+
+
+@pytest.mark.parametrize("locale", ("zh-CN", "zh-TW", "en"))
+@pytest.mark.parametrize("text", ["HELP", "help", "Help please", "INFO", "info", "帮助", "请帮助"])
+def test_help_words_are_help(text: str, locale: str) -> None:
+    assert kind(text, locale) == "help", text
+
+
+def test_a_courtesy_word_alone_means_nothing() -> None:
+    assert kind("please") == "none" and kind("thanks") == "none" and kind("请") == "none"
+
+
+def test_courtesy_words_are_configurable() -> None:
+    book = parse_keywords('[settings]\ncourtesy = ["bitte"]\n[locales.en.opt_out]\nwhole = ["STOP"]\n')
+    assert kind("stop bitte", "en", book) == "opt_out"
+    assert kind("stop please", "en", book) == "none"
+    assert "settings.courtesy[0]: must be a string" in config_error("[settings]\ncourtesy = [1]\n[locales.en]")
