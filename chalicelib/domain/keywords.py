@@ -15,7 +15,10 @@ A reply is normalised (``normalize``) and then, in this order of precedence:
    (the age grammar lives in ``child_age.py``; this module only hands it normalised clauses and the
    locale's gender/child words); handoff beats recommend because a member asking for a person wants
    a person, not a product;
-4. otherwise ``none``: kept as conversation history, no automatic reply.
+4. a ``within`` word of new arrivals ("有什么新品", "what's new") → this week's new arrivals; after
+   the age, so "3岁男孩想要新玩具" gets picks for the child (the whole message "新玩具" — what stores
+   tell members to send — is a whole-message word, step 1);
+5. otherwise ``none``: kept as conversation history, no automatic reply.
 
 Short codes ("T", "N", "R") and everyday words ("STOP", "END", "退订") only ever match as the
 whole message, so "Thanks", "T恤", "N95口罩", "stop by the store tomorrow?" and "退订单怎么弄" do not
@@ -38,13 +41,15 @@ from .child_age import find_ages as find_ages
 from .child_age import read_child, split_clauses
 
 KEYWORDS_FILE = Path(__file__).resolve().parent.parent / "keywords.toml"
-INTENTS = ("opt_out", "opt_in", "help", "handoff")  # precedence order among keyword intents
-EVERY_LOCALE = ("opt_out", "opt_in")  # words that mean the same whatever the member's locale
+INTENTS = ("opt_out", "opt_in", "help", "handoff", "new_arrivals")  # precedence order among keyword intents
+AFTER_AGE = ("new_arrivals",)  # `within` words of these count only when no child's age was read
+EVERY_LOCALE = ("opt_out", "opt_in", "new_arrivals")  # words that mean the same whatever the locale
 REPLY_RULES = {
     "opt_out": "reply_optout",
     "opt_in": "reply_optin",
     "help": "reply_help",
     "handoff": "reply_handoff",
+    "new_arrivals": "reply_new_arrivals",
     "recommend": "reply_recommendation",
 }
 _ASCII_WORD = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -59,7 +64,7 @@ class KeywordsConfigError(ValueError):
 class Intent:
     """What a reply asks for, and the reply rule that answers it (None: keep as history only)."""
 
-    kind: str  # "opt_out" | "opt_in" | "help" | "recommend" | "handoff" | "none"
+    kind: str  # "opt_out" | "opt_in" | "help" | "recommend" | "handoff" | "new_arrivals" | "none"
     reply_rule: str | None  # "reply_optout" | … | None
     age_months: int | None = None
     gender: str | None = None  # "boy" | "girl" | None
@@ -206,15 +211,22 @@ def classify(text: str, locale: str, book: KeywordBook) -> Intent:
             phrase = words.whole[kind].get(key)
             if phrase is not None:
                 return Intent(kind, REPLY_RULES[kind], matched=phrase.written)
-    if len(compact) <= book.within_max_chars:
-        for kind in INTENTS:
-            found = [(m.start(), -len(m.group()), p) for p in words.within[kind] for m in [p.pattern.search(norm)] if m]
-            if found:  # the leftmost, longest word: "转人工客服" was decided by 转人工
-                return Intent(kind, REPLY_RULES[kind], matched=min(found, key=lambda f: f[:2])[2].written)
+    short = len(compact) <= book.within_max_chars
+    found = _within(norm, words, [k for k in INTENTS if k not in AFTER_AGE]) if short else None
+    if found is not None:
+        return found
     child = read_child([normalize(clause) for clause in split_clauses(text)], words)
-    if child is None:
-        return NO_INTENT
-    return Intent("recommend", REPLY_RULES["recommend"], child.months, child.gender, child.matched)
+    if child is not None:
+        return Intent("recommend", REPLY_RULES["recommend"], child.months, child.gender, child.matched)
+    return (_within(norm, words, AFTER_AGE) if short else None) or NO_INTENT
+
+
+def _within(norm: str, words: LocaleWords, kinds: Iterable[str]) -> Intent | None:
+    for kind in kinds:
+        found = [(m.start(), -len(m.group()), p) for p in words.within[kind] for m in [p.pattern.search(norm)] if m]
+        if found:  # the leftmost, longest word: "转人工客服" was decided by 转人工
+            return Intent(kind, REPLY_RULES[kind], matched=min(found, key=lambda f: f[:2])[2].written)
+    return None
 
 
 def _whole_candidates(text: str, norm: str, book: KeywordBook) -> list[str]:

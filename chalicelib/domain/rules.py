@@ -210,6 +210,7 @@ def sample_variables(store: StoreConfig) -> dict[str, Any]:
         "rule": "sample",
         "child": {"name": "乐乐", "age": 4, "birthday": "2026-12-01", "gender": "boy", "birth_date": "2022-12-01"},
         "picks": ["恐龙拼图·第2辑", "百变积木桶", "小熊换装套"],
+        "arrivals": ["恐龙拼图·第2辑", "百变积木桶", "小熊换装套"],
         "points": {"delta": 158, "balance": 1580, "reason": "purchase"},
         "expiring": {"amount": 158, "date": "2026-12-31"},
         "tier": {"name": "gold", "old": "silver", "benefits": longest_benefit},

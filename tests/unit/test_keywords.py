@@ -440,3 +440,62 @@ def test_courtesy_words_are_configurable() -> None:
     assert kind("stop bitte", "en", book) == "opt_out"
     assert kind("stop please", "en", book) == "none"
     assert "settings.courtesy[0]: must be a string" in config_error("[settings]\ncourtesy = [1]\n[locales.en]")
+
+
+# ---------------------------------------------------------------- ages as parents write them
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["宝宝3个月前买的玩具坏了", "my son bought it 2 years ago", "用了两年了", "我家宝宝用了3个月就坏了",
+     "we've had it for 3 months, my daughter loves it", "儿子半年前买的", "baby turned 2 weeks ago?",
+     "三个月前买的小汽车", "my girl, bought 2 months ago"],
+)  # fmt: skip
+def test_a_duration_is_not_an_age(text: str) -> None:
+    assert classify(text, "en", BOOK).age_months is None
+    assert classify(text, "zh-CN", BOOK).kind != "recommend", text
+
+
+@pytest.mark.parametrize(
+    ("text", "months", "gender"),
+    [
+        ("my daughter is 5", 60, "girl"),
+        ("My son is 3!", 36, "boy"),
+        ("my son just turned 4", 48, "boy"),
+        ("for my 4 y.o. grandson", 48, "boy"),
+        ("for my 4 yo granddaughter", 48, "girl"),
+        ("toys for 3 year olds?", 36, None),
+        ("女儿五岁半", 66, "girl"),
+        ("3岁男孩", 36, "boy"),
+        ("两岁半的女孩", 30, "girl"),
+        ("宝宝已经8个月了", 8, None),
+        ("儿子3岁2个月", 38, "boy"),
+    ],
+)
+def test_ages_as_parents_write_them(text: str, months: int, gender: str | None) -> None:
+    intent = classify(text, "en", BOOK)
+    assert (intent.kind, intent.age_months, intent.gender) == ("recommend", months, gender), text
+
+
+@pytest.mark.parametrize("text", ["the price is 5", "my order is 12345", "it is 5 o'clock"])
+def test_is_a_number_without_a_child_is_no_age(text: str) -> None:
+    assert kind(text, "en") == "none"
+
+
+# ---------------------------------------------------------------- new arrivals
+
+
+@pytest.mark.parametrize("locale", ("zh-CN", "zh-TW", "en", "fr"))
+@pytest.mark.parametrize(
+    "text",
+    ["新玩具", "新品", "本周新品", "有什么新品吗？", "想看看新品", "新玩具！", "上新了吗", "new toys", "New arrivals",
+     "what's new", "What's new?", "whats new", "新貨", "有什麼新品"],
+)  # fmt: skip
+def test_new_arrivals(text: str, locale: str) -> None:
+    intent = classify(text, locale, BOOK)
+    assert (intent.kind, intent.reply_rule) == ("new_arrivals", "reply_new_arrivals"), text
+
+
+@pytest.mark.parametrize("text", ["新年快乐", "what's up", "news", "newborn gift ideas?"])
+def test_not_new_arrivals(text: str) -> None:
+    assert kind(text) != "new_arrivals" and kind(text, "en") != "new_arrivals"
