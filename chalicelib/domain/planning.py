@@ -63,16 +63,20 @@ def plan_message(
 
     ``channel_forced``: only that channel (a reply goes where the member wrote); a rule that
     ``confirms_opt_out`` may use it although its consent was just withdrawn. ``shorten(message_id,
-    text)`` rewrites links for click tracking (see ``domain/links.py``)."""
+    text)`` rewrites the template's links for click tracking (see ``domain/links.py``; rendering
+    keeps links inside members' values out of it)."""
     rule = book.rules[trigger.rule_id]
     if channel_forced is not None:
         rule = replace(rule, channels=(channel_forced,))
         if rule.confirms_opt_out:
             member = replace(member, consent=replace(member.consent, **{channel_forced.value: True}))
     channel, why_not = choose_channel(member, rule)
-    text = render(rule.template_for(member.locale), template_variables(member, trigger, book))
-    if shorten is not None:
-        text = shorten(message_id(member.member_id, trigger.rule_id, trigger.occurrence), text)
+    mid = message_id(member.member_id, trigger.rule_id, trigger.occurrence)
+    text = render(
+        rule.template_for(member.locale),
+        template_variables(member, trigger, book),
+        rewrite_links=(lambda t: shorten(mid, t)) if shorten is not None else None,
+    )
     status = MessageStatus.QUEUED if channel else MessageStatus.SUPPRESSED
     chosen = channel or rule.channels[0]
     parts = None

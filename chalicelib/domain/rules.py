@@ -203,12 +203,21 @@ def parse_rule_book(text: str) -> RuleBook:
 
 def sample_variables(store: StoreConfig) -> dict[str, Any]:
     """Typical values for every template variable (docs/templates.md), for the length check."""
+    from .rendering import CHILD_NAME_CHARS, MEMBER_NAME_CHARS
+
     longest_benefit = max(store.tier_benefits.values(), key=len, default="")
     return {
-        "member": {"id": "m-10001", "name": "王小明", "tier": "gold", "points": 1580},
+        # Names as long as rendering lets them be: a rule that loads fits with any member's name
+        "member": {"id": "m-10001", "name": "王" * MEMBER_NAME_CHARS, "tier": "gold", "points": 1580},
         "store": {"name": store.name},
         "rule": "sample",
-        "child": {"name": "乐乐", "age": 4, "birthday": "2026-12-01", "gender": "boy", "birth_date": "2022-12-01"},
+        "child": {
+            "name": "乐" * CHILD_NAME_CHARS,
+            "age": 4,
+            "birthday": "2026-12-01",
+            "gender": "boy",
+            "birth_date": "2022-12-01",
+        },
         "picks": ["恐龙拼图·第2辑", "百变积木桶", "小熊换装套"],
         "arrivals": ["恐龙拼图·第2辑", "百变积木桶", "小熊换装套"],
         "points": {"delta": 158, "balance": 1580, "reason": "purchase"},
