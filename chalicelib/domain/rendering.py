@@ -81,10 +81,12 @@ def _render(source: str, data: dict[str, Any]) -> str:
 def clean_text(value: str) -> str:
     """``value`` without control/format/private-use characters, whitespace runs as one space. A
     zero-width joiner stays only inside an emoji sequence (👨‍👩‍👧), where it joins pictographs."""
-    kept = []
+    kept: list[str] = []
     for i, ch in enumerate(value):
         category = unicodedata.category(ch)
-        joins_emoji = ch == _ZWJ and kept and _PICTOGRAPH.match(kept[-1]) and _PICTOGRAPH.match(value[i + 1 : i + 2])
+        joins_emoji = bool(
+            ch == _ZWJ and kept and _PICTOGRAPH.match(kept[-1]) and _PICTOGRAPH.match(value[i + 1 : i + 2])
+        )
         if category in ("Cc", "Zl", "Zp") or ch.isspace():
             kept.append(" ")
         elif joins_emoji or category not in ("Cf", "Co", "Cs", "Cn"):
