@@ -11,6 +11,7 @@ from ..domain import validation
 from ..domain.clock import to_iso
 from ..domain.errors import Conflict, NotFound
 from ..domain.model import Coupon, Member, Order, PointsTxn, Product
+from ..domain.phones import sms_capable
 from ..domain.planning import describe
 from ..domain.points import apply_txn, expiring
 from ..ports import MemberStore, MessageStore, ProductStore, VersionConflict
@@ -119,6 +120,7 @@ def profile(member: Member) -> dict[str, Any]:
         "member_id": member.member_id,
         "name": member.name,
         "phone": member.phone,
+        "sms_unavailable": sms_capable(member.phone) if member.phone else None,  # why no SMS can go there
         "im_user_id": member.im_user_id,
         "timezone": member.timezone,
         "locale": member.locale,

@@ -93,6 +93,14 @@ def test_member_bad_phone_names_phone(phone: str) -> None:
     assert set(member_errors({"phone": phone})) == {"phone"}
 
 
+@pytest.mark.parametrize(
+    "phone", ["13800138000;13900139000", "138 0013 8000, 139 0013 9000", "13800138000 / 13900139000"]
+)
+def test_member_phone_field_with_two_numbers_names_phone(phone: str) -> None:
+    errors = member_errors({"phone": phone})
+    assert set(errors) == {"phone"} and "more than one phone number" in errors["phone"]
+
+
 @pytest.mark.parametrize("phone", [13800138000, ["138"], {"n": 1}, True])
 def test_member_phone_of_the_wrong_type_names_phone(phone: Any) -> None:
     assert set(member_errors({"phone": phone})) == {"phone"}
