@@ -31,7 +31,7 @@ class MemberService:
     def upsert(self, member_id: str, body: Any, now: datetime) -> tuple[Member, bool]:
         """Create or update a member; returns (member, created). Omitted fields keep their values."""
         validation.check_id(member_id, "member_id")
-        changes = validation.parse_member_update(body, self.default_phone_region)
+        changes = validation.parse_member_update(body, self.default_phone_region, now)
         for _ in range(_RETRIES):
             current = self.members.get(member_id)
             created = current is None
@@ -58,8 +58,8 @@ class MemberService:
         member = self._require(member_id)
         return profile(member)
 
-    def record_order(self, member_id: str, body: Any) -> tuple[Order, bool]:
-        order = validation.parse_order(member_id, body)
+    def record_order(self, member_id: str, body: Any, now: datetime | None = None) -> tuple[Order, bool]:
+        order = validation.parse_order(member_id, body, now)
         for _ in range(_RETRIES):
             member = self._require(member_id)
             existing = self.members.get_order(member_id, order.order_id)
@@ -97,8 +97,8 @@ class MemberService:
         self._require(member_id)
         return coupon, self.members.add_coupon(coupon)
 
-    def put_product(self, sku: str, body: Any) -> Product:
-        product = validation.parse_product(sku, body)
+    def put_product(self, sku: str, body: Any, now: datetime | None = None) -> Product:
+        product = validation.parse_product(sku, body, now)
         self.products.put(product)
         return product
 
