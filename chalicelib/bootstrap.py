@@ -114,8 +114,10 @@ class Adapters(Protocol):
 class AwsAdapters:
     """The real adapters, each built on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store_name: Callable[[], str] | None = None) -> None:
         self.settings = settings
+        # The store's name (rules.toml), which China's SMS platforms sign messages with: the sandbox counts it too.
+        self.store_name = store_name or (lambda: "")
 
     def _client(self, service: str) -> Any:
         return aws_client(service)
@@ -195,7 +197,7 @@ class AwsAdapters:
         from .adapters.providers.sandbox import FaultPlan, SandboxProvider
 
         s = self.settings
-        sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults))
+        sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults), sign_name=self.store_name())
 
         def overrides(secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             token = secrets.get("webhook_token_twilio")
@@ -456,7 +458,12 @@ class App:
 def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None, **kwargs: Any) -> App:
     """The app: real adapters by default; tests pass fakes (``adapters=FakeAdapters()``)."""
     settings = settings or get_settings()
-    return App(adapters if adapters is not None else AwsAdapters(settings), settings, **kwargs)
+    if adapters is not None:
+        return App(adapters, settings, **kwargs)
+    real = AwsAdapters(settings)
+    app = App(real, settings, **kwargs)
+    real.store_name = lambda: app.book.store.name
+    return app
 
 
 _current: App | None = None

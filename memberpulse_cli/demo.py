@@ -155,12 +155,12 @@ def run_demo(stack_file: Path) -> int:
         "/v1/members/m-chen/orders",
         {
             "order_id": "o-m-chen-2",
-            "purchased_at": to_iso(start + timedelta(days=10)),
+            "purchased_at": to_iso(start + timedelta(hours=20)),  # no later than a day ahead
             "items": [{"sku": "PUZ-DINO-2", "qty": 1, "price": 69}],
             "total": 69,
         },
     )
-    _line("   (m-chen comes back on day 10: that moves her 45-day wake-up)")
+    _line("   (m-chen comes back the next day: that moves her 45-day wake-up)")
     seen = {m["message_id"] for m in messages}
     for day in (1, 2, 3, 7, 10, 14, 15, 17, 27, 46, 56):
         for at in _ticks(start, day):

@@ -32,7 +32,7 @@ from chalicelib.domain.model import (
 )
 from chalicelib.domain.ratelimit import book
 from chalicelib.domain.rulebook import RuleBook, parse_rule_book
-from chalicelib.domain.segments import count_parts
+from chalicelib.domain.sms_parts import parts_to
 from chalicelib.ports import (
     ClaimRequest,
     ClaimResult,
@@ -380,7 +380,7 @@ class FakeProvider:
             raise self._error
         self.sends.append(message)
         provider_message_id = f"{self.name}-{message.message_id}"
-        parts = count_parts(message.text) if message.channel == "sms" else 1
+        parts = parts_to(message.to, message.text) if message.channel == "sms" else 1
         receipts: tuple[Receipt, ...] = ()
         if self.receipt is not None:
             receipts = (Receipt(message.message_id, provider_message_id, self.receipt, now),)

@@ -45,3 +45,12 @@ def from_epoch_ms(ms: int | float) -> datetime:
 
 def from_epoch_s(seconds: int | float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def years_before(day: date, years: int) -> date:
+    """The same month and day ``years`` earlier (later, when negative); 29 February falls on
+    28 February in common years."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return date(day.year - years, 2, 28)

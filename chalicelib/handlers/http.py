@@ -116,7 +116,7 @@ def get_member(member_id: str) -> Response:
 def post_order(request: Request, member_id: str) -> Response:
     from ..adapters.codec import order_to_data
 
-    order, created = bootstrap.app().members.record_order(member_id, json_body(request))
+    order, created = bootstrap.app().members.record_order(member_id, json_body(request), request_time(request))
     return ok({**order_to_data(order), "member_id": member_id, "created": created}, 201 if created else 200)
 
 
@@ -141,7 +141,8 @@ def post_coupon(request: Request, member_id: str) -> Response:
 def put_product(request: Request, sku: str) -> Response:
     from ..adapters.codec import product_to_data
 
-    return ok(product_to_data(bootstrap.app().members.put_product(sku, json_body(request))))
+    product = bootstrap.app().members.put_product(sku, json_body(request), request_time(request))
+    return ok(product_to_data(product))
 
 
 @api

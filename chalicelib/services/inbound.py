@@ -24,8 +24,10 @@ from ..domain.replies import (
     HANDOFF_OPEN,
     REPLY_FOR_INTENT,
     REPLY_HANDOFF,
+    REPLY_NEW_ARRIVALS,
     REPLY_RECOMMENDATION,
     HandoffTicket,
+    new_arrival_facts,
     recommendation_facts,
     reply_occurrence,
     ticket_id,
@@ -166,6 +168,8 @@ class InboundService:
             member = self._set_consent(member.member_id, event.channel, True, now) or member
         elif kind == "recommend" or rule == REPLY_RECOMMENDATION:
             facts = recommendation_facts(self.catalog.products(), intent.age_months, intent.gender, self.picks)
+        elif kind == "new_arrivals" or rule == REPLY_NEW_ARRIVALS:
+            facts = new_arrival_facts(self.catalog.products(), now, self.picks)
         elif kind == "handoff" or rule == REPLY_HANDOFF:
             facts = {"ticket": {"id": self._handoff(member, event, text, now)}}
         self._reply(member, rule, event, facts, now)

@@ -52,7 +52,7 @@ from darabonba.runtime import RuntimeOptions  # type: ignore[import-untyped]
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
-from ...domain.segments import count_parts
+from ...domain.sms_parts import parts_to
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .china_sms import (
@@ -62,6 +62,7 @@ from .china_sms import (
     host_and_protocol,
     json_object,
     shared_secrets,
+    split_sign,
     text_field,
 )
 from .error_codes import ErrorCodes, Meaning
@@ -241,7 +242,8 @@ class AliyunSmsAdapter(ChinaSmsAdapter):
     def _found(self, message: OutboundMessage, detail: Mapping[str, Any], now: datetime) -> SendResult:
         content = detail.get("Content")
         text = content if isinstance(content, str) and content else message.text
-        parts = count_parts(text, china=message.to.startswith("+86"))
+        sign, body = split_sign(text)  # the content as the platform kept it, signed or not
+        parts = _parts(message.to, body, sign or self.sign_name)
         provider_id = f"outid:{message.message_id}"
         report = _report(detail, message.message_id, provider_id, now)
         return SendResult(provider_id, parts, (report,) if report else ())
@@ -375,9 +377,7 @@ def e164_from_alibaba(number: str) -> str | None:
 
 
 def _parts(to: str, body: str, sign: str) -> int:
-    if to.startswith("+86"):
-        return count_parts(body, china=True, signature=f"【{sign}】")
-    return count_parts(body)
+    return parts_to(to, body, f"【{sign}】")
 
 
 def _report(detail: Mapping[str, Any], message_id: str, provider_id: str, now: datetime) -> Receipt | None:

@@ -51,7 +51,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
-from ...domain.segments import count_parts
+from ...domain.sms_parts import parts_to
 from ...ports import OutboundMessage, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .error_codes import ErrorCodes, Meaning
@@ -238,7 +238,7 @@ class AwsSmsAdapter(ProviderAdapter[dict[str, Any]]):
         if not isinstance(message_id, str) or not message_id:
             raise self.unreadable("SendTextMessage", message.to)
         # The API does not report parts at send time (events carry totalMessageParts): count them.
-        return SendResult(message_id, count_parts(message.text))
+        return SendResult(message_id, parts_to(message.to, message.text))
 
     # --- webhook side ----------------------------------------------------------------------
 

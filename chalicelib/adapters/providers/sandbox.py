@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Protocol
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.isotime import parse_iso
 from ...domain.model import Channel, MessageStatus
-from ...domain.segments import count_parts
+from ...domain.sms_parts import parts_to
 from ...ports import OutboundMessage, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .error_codes import ErrorCodes, Meaning
@@ -109,9 +109,12 @@ class SandboxProvider(ProviderAdapter[None]):
     can_query_status = True
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})
 
-    def __init__(self, outbox: Outbox, faults: FaultPlan | None = None) -> None:
+    def __init__(self, outbox: Outbox, faults: FaultPlan | None = None, sign_name: str = "") -> None:
         self.outbox = outbox
         self.faults = faults or FaultPlan({})
+        # Standing in for the store's China SMS platform, it counts the 【signature】 such a
+        # platform adds to a China number's text, as planning does (``domain/sms_parts.py``).
+        self.signature = f"【{sign_name}】" if sign_name else ""
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         magic = magic_number(message.to)
@@ -125,8 +128,7 @@ class SandboxProvider(ProviderAdapter[None]):
         if fault == "error":
             raise self.failure("InternalServerError", status=500, to=message.to)
         provider_message_id = "sbx-" + message.message_id
-        china = message.channel == "sms" and message.to.startswith("+86")
-        parts = count_parts(message.text, china=china) if message.channel == "sms" else 1
+        parts = parts_to(message.to, message.text, self.signature) if message.channel == "sms" else 1
         if fault == "timeout":
             if _coin(message):
                 self.outbox.record(provider_message_id, message, parts, now)

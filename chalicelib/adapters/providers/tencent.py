@@ -59,7 +59,7 @@ from tencentcloud.sms.v20210111.sms_client import SmsClient  # type: ignore[impo
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
-from ...domain.segments import count_parts
+from ...domain.sms_parts import parts_to
 from ...ports import OutboundMessage, Receipt, SendResult
 from .base import WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .china_sms import (
@@ -326,9 +326,7 @@ def _report(row: Any, message_id: str, serial: str, now: datetime) -> Receipt | 
 
 
 def _parts(to: str, body: str, sign: str) -> int:
-    if to.startswith("+86"):
-        return count_parts(body, china=True, signature=f"【{sign}】" if sign else "")
-    return count_parts(body)
+    return parts_to(to, body, f"【{sign}】" if sign else "")
 
 
 def _digits(value: str | None, shortest: int, longest: int) -> str | None:

@@ -45,7 +45,7 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...domain.phones import mask
-from ...domain.segments import count_parts
+from ...domain.sms_parts import parts_to
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .error_codes import ErrorCodes, Meaning
@@ -206,7 +206,7 @@ class TwilioSmsAdapter(ProviderAdapter[_FormParams]):
         sid = getattr(created, "sid", None)
         if not isinstance(sid, str) or not sid:
             raise self.unreadable("send", message.to)
-        return SendResult(sid, _segments(getattr(created, "num_segments", None), message.text))
+        return SendResult(sid, _segments(getattr(created, "num_segments", None), message.to, message.text))
 
     def query_status(
         self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
@@ -352,7 +352,7 @@ def _int_or_none(value: object) -> int | None:
     return number if number is not None and number > 0 else None
 
 
-def _segments(reported: object, text: str) -> int:
+def _segments(reported: object, to: str, text: str) -> int:
     """Twilio's ``num_segments`` (a string in the API's JSON); 0 for Messaging Service sends until
     a sender is chosen, so then our own count."""
-    return _int_or_none(reported) or count_parts(text)
+    return _int_or_none(reported) or parts_to(to, text)
