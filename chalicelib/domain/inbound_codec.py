@@ -9,13 +9,9 @@ from .inbound import InboundEvent, InboundKind
 from .isotime import parse_iso, to_iso
 from .model import Channel, MessageStatus
 
-# SQS takes at most 256 KiB per message and per batch; a raw payload larger than this is cut
-# (the normalised fields are always kept whole).
-MAX_RAW_CHARS = 64 * 1024
-
 
 def event_to_data(event: InboundEvent) -> dict[str, Any]:
-    raw = event.raw if len(event.raw) <= MAX_RAW_CHARS else event.raw[:MAX_RAW_CHARS] + "…(truncated)"
+    """The event as plain data (its text and raw payload already bounded: ``domain/inbound.py``)."""
     data: dict[str, Any] = {
         "provider": event.provider,
         "kind": event.kind.value,
@@ -29,7 +25,7 @@ def event_to_data(event: InboundEvent) -> dict[str, Any]:
         "sender": event.sender,
         "text": event.text,
         "parts": event.parts,
-        "raw": raw,
+        "raw": event.raw,
     }
     return {k: v for k, v in data.items() if v is not None}
 
