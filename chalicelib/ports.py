@@ -294,10 +294,21 @@ class InboundStore(Protocol):
         row holds no personal data; an event whose handling died half-way may be claimed again."""
 
     def finish(
-        self, provider: str, event_id: str, outcome: str, now: datetime, record: dict[str, object] | None = None
+        self,
+        provider: str,
+        event_id: str,
+        outcome: str,
+        now: datetime,
+        record: dict[str, object] | None = None,
+        member_id: str | None = None,
     ) -> None:
-        """Mark the event handled, with what it led to; ``record`` (the normalised event and raw
-        payload) only where keeping it is allowed."""
+        """Mark the event handled, with what it led to (the dedupe row: ids only, kept as long as
+        providers may repeat an event). ``record`` (``inbound_codec.kept_record``: masked) only
+        where keeping it is allowed: kept apart, for a shorter time, under ``member_id`` so the
+        member's erasure finds it."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the kept records of the member's events; returns how many."""
 
 
 class MemberDirectory(Protocol):

@@ -652,10 +652,24 @@ class FakeInboundStore:
         return True
 
     def finish(
-        self, provider: str, event_id: str, outcome: str, now: datetime, record: dict[str, object] | None = None
+        self,
+        provider: str,
+        event_id: str,
+        outcome: str,
+        now: datetime,
+        record: dict[str, object] | None = None,
+        member_id: str | None = None,
     ) -> None:
         row = self.rows[(provider, event_id)]
-        row.update(status="done", outcome=outcome, record=copy.deepcopy(record))
+        row.update(
+            status="done", outcome=outcome, record=copy.deepcopy(record), member_id=member_id if record else None
+        )
+
+    def forget_member(self, member_id: str) -> int:
+        mine = [row for row in self.rows.values() if row.get("member_id") == member_id and row.get("record")]
+        for row in mine:
+            row.update(record=None, member_id=None)
+        return len(mine)
 
 
 class FakeMemberDirectory:

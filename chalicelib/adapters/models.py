@@ -237,9 +237,21 @@ class CounterModel(Model):
 # -- inbound (services/inbound.py, adapters/inbound_store.py) ---------------------------------------
 
 
+class InboundByMember(GlobalSecondaryIndex["InboundModel"]):
+    """Sparse (kept records of a known member's events): what erasure deletes."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+
+
 class InboundModel(Model):
-    """Every inbound event once: ``event_key`` = ``<provider>#<event id>``. ``status`` processing →
-    done; ``record`` (the normalised event and its raw payload) only where keeping it is allowed."""
+    """Every inbound event once: ``event_key`` = ``<provider>#<event id>``, ``status`` processing →
+    done, ids and outcome only (the dedupe row). Beside it, where keeping it is allowed, the event's
+    masked record: ``event_key`` = ``<provider>#<event id>#record``, ``kind`` ``record``, with the
+    member's id (``by_member``) and a shorter TTL (adapters/inbound_log.py)."""
 
     class Meta:
         table_name = _s.inbound_table
@@ -252,8 +264,10 @@ class InboundModel(Model):
     status = UnicodeAttribute()
     outcome = UnicodeAttribute(null=True)
     record: MapAttribute[str, Any] = MapAttribute(null=True)
+    member_id = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     expires = NumberAttribute(null=True)  # TTL
+    by_member = InboundByMember()
 
 
 class HandoffsByStatus(GlobalSecondaryIndex["HandoffModel"]):

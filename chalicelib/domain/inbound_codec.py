@@ -1,5 +1,5 @@
-"""Normalised inbound events ↔ plain JSON data: the body of an inbound-queue message and the
-record kept in the inbound table."""
+"""Normalised inbound events ↔ plain JSON data: the body of an inbound-queue message, and the
+masked record of an event the inbound log keeps for a while (``kept_record``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from typing import Any
 from .inbound import InboundEvent, InboundKind
 from .isotime import parse_iso, to_iso
 from .model import Channel, MessageStatus
+from .phones import mask, mask_id, mask_phones_in
+
+# What a member writes (and a provider's own opt-out/opt-in report of it): its raw payload holds the
+# member's words and number, so the kept record has neither.
+_FROM_MEMBER = frozenset({InboundKind.REPLY, InboundKind.OPT_OUT, InboundKind.OPT_IN})
 
 
 def event_to_data(event: InboundEvent) -> dict[str, Any]:
@@ -53,3 +58,24 @@ def event_from_data(data: dict[str, Any]) -> InboundEvent:
 
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def kept_record(event: InboundEvent) -> dict[str, Any]:
+    """What the inbound log may keep of an event after handling it (for support: "what did the
+    provider send?"): the ids, kind, status and times; the sender masked; the member's text left
+    out (its size in bytes instead: the text itself lives in the member's conversation history,
+    which erasure reaches); the raw payload left out for what a member wrote, and with every phone
+    number masked for the rest (receipts)."""
+    data = event_to_data(event)
+    data.pop("text", None)
+    if event.text is not None:
+        data["text_bytes"] = len(event.text.encode("utf-8"))
+    if event.sender:
+        data["sender"] = mask(event.sender) if event.channel is Channel.SMS else mask_id(event.sender)
+    if event.kind in _FROM_MEMBER:
+        data.pop("raw", None)
+    elif "raw" in data:
+        data["raw"] = mask_phones_in(data["raw"])
+    if event.reason:
+        data["reason"] = mask_phones_in(event.reason)
+    return data

@@ -61,3 +61,42 @@ def test_given_a_reply_of_80000_characters_when_posted_then_accepted_and_handled
     [chat] = [i for i in aws.scan("ActivityTable") if i["sk"]["S"].startswith("CHAT#")]
     kept = chat["data"]["M"]["text"]["S"]
     assert kept.startswith("好好好") and kept.endswith("…[cut]") and len(kept.encode()) <= 8 * 1024
+
+
+def test_given_a_reply_and_a_receipt_when_handled_then_the_inbound_table_holds_no_full_phone_number_nor_text(
+    aws, client, lambda_context
+):
+    """Defect: the dedupe rows kept the sender's number and the raw payload (number and text) for 180
+    days. Now the dedupe row holds ids only; the normalised record is kept masked, briefly, apart."""
+    DynamoMemberStore().save(Member("m-wang", phone=PHONE))
+    reply = {"type": "reply", "from": PHONE, "text": "我家住在幸福路8号", "id": "sbx-r-9", "at": "2026-11-20T02:00:00Z"}
+    receipt = {
+        "message_id": "m-x",
+        "status": "failed",
+        "reason": "bad number 13800138000",
+        "at": "2026-11-20T02:00:00Z",
+    }
+
+    assert post(client, aws.webhook_token, [reply, receipt]).status_code == 200
+    work(aws, lambda_context)
+
+    rows = aws.scan("InboundTable")
+    dump = json.dumps(rows, ensure_ascii=False)
+    assert "13800138000" not in dump and "幸福路" not in dump
+    dedupe = [r for r in rows if "record" not in r]
+    assert {r["event_key"]["S"] for r in dedupe} == {"sandbox#sbx-r-9", "sandbox#m-x:failed"}
+    for row in dedupe:  # kept 180 days for dedupe: ids and outcome only
+        assert set(row) <= {
+            "event_key",
+            "provider",
+            "event_id",
+            "kind",
+            "at",
+            "status",
+            "outcome",
+            "updated_at",
+            "expires",
+        }
+    [record] = [r for r in rows if "record" in r]  # the reply's (the receipt named no message of ours)
+    assert record["member_id"]["S"] == "m-wang"
+    assert int(record["expires"]["N"]) - int(dedupe[0]["expires"]["N"]) < -100 * 86400  # kept far shorter

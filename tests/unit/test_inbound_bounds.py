@@ -48,3 +48,38 @@ def test_cut_utf8_never_exceeds_the_bytes_nor_splits_a_character(text: str, limi
         assert out == text
     else:
         assert out.endswith(CUT_MARKER) and text.startswith(out.removesuffix(CUT_MARKER))
+
+
+def test_given_a_reply_when_kept_then_ids_stay_and_the_number_is_masked_the_words_and_raw_left_out() -> None:
+    from chalicelib.domain.inbound_codec import kept_record
+
+    kept = kept_record(reply("我家住在幸福路8号", raw='{"from": "+8613800138000", "text": "我家住在幸福路8号"}'))
+
+    assert kept["event_id"] == "e-1" and kept["sender"] == "+86*******8000"
+    assert "text" not in kept and "raw" not in kept and kept["text_bytes"] == len("我家住在幸福路8号".encode())
+
+
+def test_given_a_receipt_naming_a_number_when_kept_then_every_number_in_raw_and_reason_is_masked() -> None:
+    from chalicelib.domain.inbound_codec import kept_record
+    from chalicelib.domain.model import MessageStatus
+
+    event = InboundEvent(
+        "aliyun",
+        InboundKind.RECEIPT,
+        "biz-1:FAILED",
+        AT,
+        Channel.SMS,
+        message_id="m-1",
+        status=MessageStatus.FAILED,
+        reason="bad number 13800138000",
+        raw='{"phone_number": "13800138000", "biz_id": "biz-1"}',
+    )
+    kept = kept_record(event)
+
+    assert "13800138000" not in str(kept) and '"biz_id": "biz-1"' in kept["raw"]
+
+
+def test_given_an_im_user_id_when_masked_then_only_its_ends_show() -> None:
+    from chalicelib.domain.phones import mask_id
+
+    assert mask_id("agora_u123456") == "ag*********56" and mask_id("u1") == "**"
