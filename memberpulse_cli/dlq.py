@@ -7,7 +7,7 @@ from typing import Any
 from .aws import Aws, explained
 from .project import CliError
 
-QUEUES = {"send": ("send_dlq", "send"), "timers": ("timers_dlq", "timers")}
+QUEUES = {"send": ("send_dlq", "send"), "timers": ("timers_dlq", "timers"), "erasure": ("erasure_dlq", "erasure")}
 
 
 def _urls(target: dict[str, Any], which: str) -> tuple[str, str]:

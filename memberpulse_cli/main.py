@@ -359,12 +359,12 @@ def parser() -> argparse.ArgumentParser:
         dest="dlq_verb", required=True
     )
     p = dlq.add_parser("list", help="show dead letters (without removing them)")
-    p.add_argument("--queue", choices=["send", "timers"], default="send")
+    p.add_argument("--queue", choices=["send", "timers", "erasure"], default="send")
     p.add_argument("--most", type=int, default=50)
     _stack_options(p)
     p.set_defaults(fn=cmd_dlq_list)
     p = dlq.add_parser("redrive", help="move every dead letter back to its queue, to be tried again")
-    p.add_argument("--queue", choices=["send", "timers"], default="send")
+    p.add_argument("--queue", choices=["send", "timers", "erasure"], default="send")
     _stack_options(p)
     p.set_defaults(fn=cmd_dlq_redrive)
 

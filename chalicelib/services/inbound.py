@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from ..domain.consent import BY_PROVIDER, BY_REPLY, consent_change
 from ..domain.inbound import InboundEvent, InboundKind
 from ..domain.inbound_codec import kept_record
 from ..domain.model import Channel, Member
@@ -146,10 +147,10 @@ class InboundService:
             self.log("inbound from unknown sender", provider=event.provider, sender=shown)
             return "unknown sender", True, None
         if event.kind is InboundKind.OPT_OUT:
-            self._set_consent(member.member_id, event.channel, False, now)
+            self._set_consent(member.member_id, event.channel, False, now, BY_PROVIDER)
             return "opted out (provider)", True, member.member_id
         if event.kind is InboundKind.OPT_IN:
-            self._set_consent(member.member_id, event.channel, True, now)
+            self._set_consent(member.member_id, event.channel, True, now, BY_PROVIDER)
             return "opted in (provider)", True, member.member_id
         text = event.text or ""
         self.conversations.append(
@@ -165,9 +166,9 @@ class InboundService:
             return "history", True, member.member_id
         facts: dict[str, Any] = {}
         if kind == "opt_out":
-            member = self._set_consent(member.member_id, event.channel, False, now) or member
+            member = self._set_consent(member.member_id, event.channel, False, now, BY_REPLY) or member
         elif kind == "opt_in":
-            member = self._set_consent(member.member_id, event.channel, True, now) or member
+            member = self._set_consent(member.member_id, event.channel, True, now, BY_REPLY) or member
         elif kind == "recommend" or rule == REPLY_RECOMMENDATION:
             facts = recommendation_facts(self.catalog.products(), intent.age_months, intent.gender, self.picks)
         elif kind == "handoff" or rule == REPLY_HANDOFF:
@@ -193,18 +194,20 @@ class InboundService:
         except ValueError:
             return phone
 
-    def _set_consent(self, member_id: str, channel: Channel, on: bool, now: datetime) -> Member | None:
-        """Set one channel's consent (no write when it already is so), retrying on a concurrent change."""
+    def _set_consent(self, member_id: str, channel: Channel, on: bool, now: datetime, source: str) -> Member | None:
+        """Set one channel's consent (no write when it already is so), retrying on a concurrent change;
+        the change is recorded in the member's history with where it came from."""
         for _ in range(CONSENT_RETRIES):
             member = self.members.get(member_id)
             if member is None:
                 return None
             if member.consent.allows(channel) == on:
                 return member
+            before = member.consent
             member.consent = replace(member.consent, **{channel.value: on})
             member.updated_at = now
             try:
-                self.members.save(member)
+                self.members.save(member, consent_change(member_id, before, member.consent, now, source))
             except VersionConflict:
                 continue
             self.log("consent changed", member_id=member_id, channel=channel.value, consent=on)

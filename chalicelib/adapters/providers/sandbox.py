@@ -37,6 +37,11 @@ MAX_EVENTS = 100
 _RECEIPT_STATUSES = {MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED, MessageStatus.UNDELIVERED}
 
 
+def sandbox_id(message_id: str) -> str:
+    """The sandbox's message id for ours (its outbox key)."""
+    return "sbx-" + message_id
+
+
 class Outbox(Protocol):
     def record(self, provider_message_id: str, message: OutboundMessage, parts: int, at: datetime) -> None: ...
 
@@ -92,7 +97,7 @@ class SandboxProvider(ProviderAdapter):
             raise ProviderError("500 Internal Server Error", retryable=True, code="unavailable")
         if fault == "permanent":
             raise ProviderError("invalid number", retryable=False, code="invalid_address")
-        provider_message_id = "sbx-" + message.message_id
+        provider_message_id = sandbox_id(message.message_id)
         china = message.channel == "sms" and message.to.startswith("+86")
         parts = count_parts(message.text, china=china) if message.channel == "sms" else 1
         if fault == "timeout":
@@ -106,7 +111,7 @@ class SandboxProvider(ProviderAdapter):
         return SendResult(provider_message_id, parts, (receipt,))
 
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None:
-        provider_message_id = "sbx-" + message.message_id
+        provider_message_id = sandbox_id(message.message_id)
         found = self.outbox.find(provider_message_id)
         if found is None:
             return None
@@ -185,7 +190,7 @@ def _event(item: Any, index: int, now: datetime) -> InboundEvent:
         at,
         Channel.SMS,
         message_id=message_id,
-        provider_message_id="sbx-" + str(message_id),
+        provider_message_id=sandbox_id(str(message_id)),
         status=status,
         reason=reason,
         raw=raw,
