@@ -67,7 +67,7 @@ def with_history(aws, api, lambda_context) -> dict[str, Any]:
         "purchased_at": "2026-11-20T03:15:00Z",
         "items": [{"sku": "PZ-1", "qty": 1, "price": 59}],
         "total": 59,
-    }  # noqa: E501
+    }
     assert api("POST", "/v1/members/m-1001/orders", order).status_code == 201
     assert (
         api("POST", "/v1/members/m-1001/points", {"txn_id": "p-1", "delta": 50, "reason": "order"}).status_code == 201
@@ -82,7 +82,7 @@ def with_history(aws, api, lambda_context) -> dict[str, Any]:
             "text": text,
             "id": f"r-{i}",
             "at": f"2026-11-20T0{4 + i}:00:00Z",
-        }  # noqa: E501
+        }
         assert api.webhook(reply).status_code == 200
     work_inbound(aws, lambda_context)
     aws.drain_queue()  # the send queue: not under test here
@@ -102,7 +102,7 @@ def purge(aws, lambda_context, rounds: int = 2) -> None:
             bodies = [{"member_id": "m-1001", "at": "2026-11-20T08:00:00Z", "round": 2}]
             messages = [
                 {"MessageId": "delayed", "ReceiptHandle": "h", "Body": json.dumps(b), "MD5OfBody": ""} for b in bodies
-            ]  # noqa: E501
+            ]
         assert erasure.purge_batch(aws.sqs_event(messages), lambda_context) == {"batchItemFailures": []}
 
 
@@ -155,7 +155,7 @@ class TestExportAndTimeline:
             ("limit=201", "limit"),
             ("cursor=!!", "cursor"),
             ("cursor=WzFd", "cursor"),
-        ],  # noqa: E501
+        ],
     )
     def test_given_a_bad_page_when_asked_then_400_naming_the_field(self, aws, api, lambda_context, query, field):
         member_joins(aws, lambda_context)
