@@ -147,7 +147,10 @@ def cmd_handoffs(args: argparse.Namespace) -> int:
     table = (target.get("tables") or {}).get("handoffs")
     if not table:
         raise CliError("the stack has no handoffs table: redeploy (`make up`)")
-    rows = explained(lambda: list_handoffs(_aws_for(target), table, args.status, args.most), target.get("endpoint_url"))
+    members = (target.get("tables") or {}).get("members")
+    rows = explained(
+        lambda: list_handoffs(_aws_for(target), table, args.status, args.most, members), target.get("endpoint_url")
+    )
     print(json.dumps(rows, indent=2, ensure_ascii=False))
     print(f"{len(rows)} {args.status} handoff tickets", file=sys.stderr)
     return 0
