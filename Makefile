@@ -18,7 +18,7 @@ help:
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade "pip<26.3"  # chalice pins pip<26.3
 	$(BIN)/pip install -q -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
@@ -28,7 +28,7 @@ venv: $(BIN)/.installed
 $(MS_VENV)/.installed: requirements-ministack.txt
 	mkdir -p .local
 	test -x $(MS_VENV)/bin/python || $(PYTHON) -m venv $(MS_VENV)
-	$(MS_VENV)/bin/pip install -q --upgrade pip
+	$(MS_VENV)/bin/pip install -q --upgrade "pip<26.3"  # chalice pins pip<26.3
 	$(MS_VENV)/bin/pip install -q -r requirements-ministack.txt
 	touch $@
 

@@ -23,11 +23,13 @@ if TYPE_CHECKING:
     from .domain.eligibility import Policy
     from .domain.keywords import KeywordBook
     from .ports import (
+        ActivityLog,
         ApiKeyStore,
         AudienceStore,
         Catalog,
         ConversationLog,
         Cursors,
+        ErasureQueue,
         FollowUp,
         HandoffStore,
         InboundQueue,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         MemberStore,
         MessageIndex,
         MessageStore,
+        Outbox,
         ProductStore,
         Provider,
         SendGate,
@@ -49,8 +52,10 @@ if TYPE_CHECKING:
     from .services.clicks import ClickTracker
     from .services.consent import ConsentService
     from .services.engine import RuleEngine
+    from .services.erasure import ErasureService
     from .services.inbound import InboundService
     from .services.lifecycle import LifecycleService
+    from .services.member_data import MemberData
     from .services.members import MemberService
     from .services.receipts import Receipts
     from .services.sending import SendService
@@ -106,6 +111,12 @@ class Adapters(Protocol):
     def staff(self) -> StaffNotifier: ...
     @property
     def follow_up(self) -> FollowUp: ...
+    @property
+    def activity(self) -> ActivityLog: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def erasure_queue(self) -> ErasureQueue: ...
 
     def secrets(self) -> Mapping[str, str]:
         """The stage's secrets (webhook tokens, provider keys), current within the cache window."""
@@ -192,12 +203,11 @@ class AwsAdapters:
     @cached_property
     def providers(self) -> Mapping[str, Provider]:
         """Every provider by name, each built on first use from the stage's secrets."""
-        from .adapters.outbox import DynamoOutbox
         from .adapters.providers.registry import ProviderRegistry
         from .adapters.providers.sandbox import FaultPlan, SandboxProvider
 
         s = self.settings
-        sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults), sign_name=self.store_name())
+        sandbox = SandboxProvider(self.outbox, FaultPlan.parse(s.sandbox_faults), sign_name=self.store_name())
 
         def overrides(secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             token = secrets.get("webhook_token_twilio")
@@ -207,6 +217,24 @@ class AwsAdapters:
             return {"twilio": {"public_webhook_url": f"{s.public_api_url.rstrip('/')}/webhooks/twilio/{token}"}}
 
         return ProviderRegistry(self.secrets, {"sandbox": sandbox}, overrides)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from .adapters.outbox import DynamoOutbox
+
+        return DynamoOutbox()
+
+    @cached_property
+    def activity(self) -> ActivityLog:
+        from .adapters.activity_log import DynamoActivityLog
+
+        return DynamoActivityLog()
+
+    @cached_property
+    def erasure_queue(self) -> ErasureQueue:
+        from .adapters.erasure_queue import SqsErasureQueue
+
+        return SqsErasureQueue(self._client("sqs"), self.settings.erasure_queue_url)
 
     @cached_property
     def inbound_log(self) -> InboundStore:
@@ -334,6 +362,32 @@ class App:
 
         a = self.adapters
         return MemberService(a.members, a.products, a.messages, self.settings.default_phone_region)
+
+    @cached_property
+    def member_data(self) -> MemberData:
+        from .services.member_data import MemberData
+
+        a = self.adapters
+        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers)
+
+    @cached_property
+    def erasure(self) -> ErasureService:
+        from .services.erasure import ErasureService
+
+        a = self.adapters
+        return ErasureService(
+            members=a.members,
+            messages=a.messages,
+            activity=a.activity,
+            timers=a.timers,
+            audience=a.audience,
+            handoffs=a.handoffs,
+            links=a.links,
+            inbound=a.inbound_log,
+            outbox=a.outbox,
+            queue=a.erasure_queue,
+            log=self.log,
+        )
 
     @cached_property
     def clicks(self) -> ClickTracker:

@@ -149,9 +149,28 @@ def cmd_handoffs(args: argparse.Namespace) -> int:
     table = (target.get("tables") or {}).get("handoffs")
     if not table:
         raise CliError("the stack has no handoffs table: redeploy (`make up`)")
-    rows = explained(lambda: list_handoffs(_aws_for(target), table, args.status, args.most), target.get("endpoint_url"))
+    members = (target.get("tables") or {}).get("members")
+    rows = explained(
+        lambda: list_handoffs(_aws_for(target), table, args.status, args.most, members), target.get("endpoint_url")
+    )
     print(json.dumps(rows, indent=2, ensure_ascii=False))
     print(f"{len(rows)} {args.status} handoff tickets", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .aws import explained
+    from .export import export
+
+    target = _target(args)
+    client = _aws_for(target).client("dynamodb")
+    manifest = explained(
+        lambda: export(client, target.get("tables") or {}, Path(args.out), segments=args.segments, err=sys.stderr),
+        target.get("endpoint_url"),
+    )
+    for name, count in {**manifest["tables"], **manifest["csv"]}.items():
+        print(f"{name:<14} {count}")
+    print(f"written to {args.out} (manifest.json; {manifest['erased_members']} erased members left out)")
     return 0
 
 
@@ -406,6 +425,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--most", type=int, default=100, help="at most this many (default 100)")
     _stack_options(p)
     p.set_defaults(fn=cmd_handoffs)
+
+    p = verbs.add_parser(
+        "export",
+        help="the store's whole data set as files (JSON Lines and CSV), read with parallel scans",
+        description=(
+            "Write every data table of the stack (members, activity: orders, points, coupons, replies, "
+            "consent changes; messages, products, handoffs; campaigns, segments and activities where the "
+            "stack has them) under --out as <table>.jsonl (one item per line, as stored), CSV views "
+            "(members, orders, points, coupons, messages, products) and manifest.json, with a progress "
+            "bar per table on stderr. Erased members are left out. See docs/cli.md."
+        ),
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="directory to write (created if missing)")
+    p.add_argument("--segments", type=int, default=4, help="parallel scan segments per table (default 4)")
+    _stack_options(p)
+    p.set_defaults(fn=cmd_export)
 
     p = verbs.add_parser("demo", help="run the demo scenario against the local stack")
     p.add_argument("--stack-file", default=".local/stack.json")

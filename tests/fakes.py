@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import api_keys
+from chalicelib.domain.consent import ConsentChange
 from chalicelib.domain.model import (
     PENDING_STATUSES,
     Channel,
@@ -34,6 +35,7 @@ from chalicelib.domain.ratelimit import book
 from chalicelib.domain.rulebook import RuleBook, parse_rule_book
 from chalicelib.domain.sms_parts import parts_to
 from chalicelib.ports import (
+    ActivityRecord,
     ClaimRequest,
     ClaimResult,
     OutboundMessage,
@@ -58,6 +60,7 @@ class FakeMemberStore:
 
     def __init__(self) -> None:
         self.members: dict[str, Member] = {}
+        self.tombstones: dict[str, datetime] = {}  # erased members: member id → erased_at
         self.activity: dict[tuple[str, str], Any] = {}
         self.writes = 0
         self.before_next_write: Callable[[], None] | None = None
@@ -95,6 +98,8 @@ class FakeMemberStore:
         if self.always_conflict:
             raise VersionConflict(member.member_id)
         stored = self.members.get(member.member_id)
+        if member.member_id in self.tombstones:
+            raise VersionConflict(member.member_id)  # a tombstone is never replaced
         if member.version == 0:
             if stored is not None:
                 raise VersionConflict(member.member_id)
@@ -106,10 +111,25 @@ class FakeMemberStore:
         self.members[member.member_id] = copy.deepcopy(member)
         self.writes += 1
 
-    def save(self, member: Member) -> None:
+    def save(self, member: Member, consent: ConsentChange | None = None) -> None:
         self._run_interleaved_writer()
         self._check_version(member)
+        if consent is not None:
+            self.activity[(member.member_id, f"CONSENT#{_iso(consent.at)}#{member.version + 1}")] = consent
         self._commit(member)
+
+    def erased_at(self, member_id: str) -> datetime | None:
+        return self.tombstones.get(member_id)
+
+    def erase(self, member_id: str, at: datetime) -> str:
+        if member_id in self.tombstones:
+            return "already"
+        if member_id not in self.members:
+            return "unknown"
+        del self.members[member_id]
+        self.tombstones[member_id] = at
+        self.writes += 1
+        return "erased"
 
     def _add_activity(self, key: tuple[str, str], value: Any, member: Member) -> bool:
         self._run_interleaved_writer()
@@ -141,8 +161,11 @@ class FakeMemberStore:
             stored.version += 1
 
     def delete(self, member_id: str) -> None:
-        """Test helper: the member disappears (e.g. erased on request)."""
+        """Test helper: the member disappears (no tombstone)."""
         self.members.pop(member_id, None)
+
+    def consent_changes(self, member_id: str) -> list[ConsentChange]:
+        return [v for (mid, sk), v in sorted(self.activity.items()) if mid == member_id and sk.startswith("CONSENT#")]
 
 
 class FakeProductStore:
@@ -182,6 +205,18 @@ class FakeMessageStore:
         mine = [m for m in self.messages.values() if m.member_id == member_id]
         mine.sort(key=lambda m: m.created_at, reverse=True)
         return [copy.deepcopy(m) for m in mine[:limit]]
+
+    def for_member(self, member_id: str, until: datetime | None = None) -> Iterator[Message]:
+        for message in self.list_for_member(member_id, limit=len(self.messages) + 1):
+            if until is None or _iso(message.created_at) <= _iso(until):
+                yield message
+
+    def erase(self, message: Message, expect: MessageStatus) -> bool:
+        stored = self.messages.get(message.message_id)
+        if stored is None or stored.status is not expect:
+            return False
+        self.messages[message.message_id] = copy.deepcopy(message)
+        return True
 
     def transition(
         self,
@@ -408,6 +443,9 @@ class FakeOutbox:
                 return entry.parts, entry.at
         return None
 
+    def forget(self, message_id: str) -> None:
+        self.entries = [e for e in self.entries if e.message.message_id != message_id]
+
 
 class FakeApiKeyStore:
     def __init__(self) -> None:
@@ -540,6 +578,11 @@ class FakeTimerStore:
             self.rows.pop((member_id, key), None)
             self.fire_at.pop((member_id, key), None)
 
+    def forget_member(self, member_id: str) -> int:
+        keys = [key for (mid, key) in self.rows if mid == member_id]
+        self.delete(member_id, keys)
+        return len(keys)
+
     def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
         slot = (member_id, key)
         stored = self.rows.get(slot)
@@ -623,6 +666,13 @@ class FakeAudienceStore:
             self.segments.setdefault(segment, {})[member_id] = child_index
         for segment in remove:
             self.segments.get(segment, {}).pop(member_id, None)
+            if not self.segments.get(segment, True):
+                del self.segments[segment]  # like the table: no rows, no segment
+
+    def forget_member(self, member_id: str) -> int:
+        mine = [segment for segment, members in self.segments.items() if member_id in members]
+        self.update(member_id, {}, mine)
+        return len(mine)
 
 
 class FakeCatalog:
@@ -658,10 +708,24 @@ class FakeInboundStore:
         return True
 
     def finish(
-        self, provider: str, event_id: str, outcome: str, now: datetime, record: dict[str, object] | None = None
+        self,
+        provider: str,
+        event_id: str,
+        outcome: str,
+        now: datetime,
+        record: dict[str, object] | None = None,
+        member_id: str | None = None,
     ) -> None:
         row = self.rows[(provider, event_id)]
-        row.update(status="done", outcome=outcome, record=copy.deepcopy(record))
+        row.update(
+            status="done", outcome=outcome, record=copy.deepcopy(record), member_id=member_id if record else None
+        )
+
+    def forget_member(self, member_id: str) -> int:
+        mine = [row for row in self.rows.values() if row.get("member_id") == member_id and row.get("record")]
+        for row in mine:
+            row.update(record=None, member_id=None)
+        return len(mine)
 
 
 class FakeMemberDirectory:
@@ -715,6 +779,15 @@ class FakeHandoffStore:
 
         self.tickets[ticket_id] = replace(self.tickets[ticket_id], notified=True)
 
+    def for_member(self, member_id: str) -> list[Any]:
+        return sorted((t for t in self.tickets.values() if t.member_id == member_id), key=lambda t: t.created_at)
+
+    def forget_member(self, member_id: str) -> int:
+        mine = [t.ticket_id for t in self.tickets.values() if t.member_id == member_id]
+        for ticket_id in mine:
+            del self.tickets[ticket_id]
+        return len(mine)
+
     def list(self, status: str, limit: int = 100) -> list[Any]:
         found = [t for t in self.tickets.values() if t.status == status]
         return sorted(found, key=lambda t: t.created_at, reverse=True)[:limit]
@@ -746,6 +819,12 @@ class FakeLinkStore:
 
     def record_click(self, link: Any, at: datetime) -> None:
         self.clicks.setdefault(link.token, []).append(at)
+
+    def forget_message(self, message_id: str) -> int:
+        mine = [token for token, link in self.links.items() if link.message_id == message_id]
+        for token in mine:
+            del self.links[token]
+        return len(mine)
 
 
 class FakeCursors:
@@ -789,6 +868,60 @@ class FakeFollowUp:
         return 200
 
 
+class FakeActivityLog:
+    """The member's partition of the activity table, over the fakes that hold its parts: orders,
+    points, coupons and consent changes (``FakeMemberStore.activity``) and chats (``FakeConversationLog``)."""
+
+    def __init__(self, members: FakeMemberStore, conversations: FakeConversationLog) -> None:
+        self.members = members
+        self.conversations = conversations
+
+    def for_member(self, member_id: str) -> list[ActivityRecord]:
+        from chalicelib.adapters import codec
+
+        out: list[ActivityRecord] = []
+        for (mid, key), value in sorted(self.members.activity.items()):
+            if mid != member_id:
+                continue
+            if isinstance(value, Order):
+                out.append(ActivityRecord(mid, key, "order", value.purchased_at, codec.order_to_data(value)))
+            elif isinstance(value, PointsTxn):
+                out.append(ActivityRecord(mid, key, "points", value.created_at, codec.points_to_data(value)))
+            elif isinstance(value, Coupon):
+                out.append(ActivityRecord(mid, key, "coupon", value.issued_at, codec.coupon_to_data(value)))
+            elif isinstance(value, ConsentChange):
+                data: dict[str, Any] = {"changes": dict(value.changes), "source": value.source}
+                out.append(ActivityRecord(mid, key, "consent", value.at, data))
+        for (mid, key), data in sorted(self.conversations.entries.items()):
+            if mid == member_id:
+                at = datetime.fromisoformat(key.split("#")[1].replace("Z", "+00:00"))
+                out.append(ActivityRecord(mid, key, "chat", at, dict(data)))
+        return out
+
+    def forget_member(self, member_id: str) -> int:
+        mine = [k for k in self.members.activity if k[0] == member_id]
+        chats = [k for k in self.conversations.entries if k[0] == member_id]
+        for key in mine:
+            del self.members.activity[key]
+        for key in chats:
+            del self.conversations.entries[key]
+        return len(mine) + len(chats)
+
+
+class FakeErasureQueue:
+    """Records each purge requested: (member id, at, round, delay seconds)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, datetime, int, int]] = []
+
+    def request(self, member_id: str, at: datetime, round_no: int, delay_seconds: int = 0) -> None:
+        self.requests.append((member_id, at, round_no, delay_seconds))
+
+    def take(self) -> list[tuple[str, datetime, int, int]]:
+        taken, self.requests = self.requests, []
+        return taken
+
+
 class FakeAdapters:
     """Every port of ``bootstrap.Adapters`` in memory; pass to ``bootstrap.bootstrap(adapters=…)``
     (or use :func:`fake_app`). Replace any attribute before the app builds its services."""
@@ -818,6 +951,9 @@ class FakeAdapters:
         self.inbound_queue = FakeInboundQueue()
         self.staff = FakeStaffNotifier()
         self.follow_up = FakeFollowUp()
+        self.outbox = FakeOutbox()
+        self.activity = FakeActivityLog(self.members, self.conversations)
+        self.erasure_queue = FakeErasureQueue()
         self.secret_values: dict[str, str] = dict(secrets or {})
 
     def secrets(self) -> Mapping[str, str]:

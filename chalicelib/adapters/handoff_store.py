@@ -55,6 +55,17 @@ class DynamoHandoffStore:
     def mark_notified(self, ticket_id: str) -> None:
         HandoffModel(ticket_id).update(actions=[HandoffModel.notified.set(True)])
 
+    def for_member(self, member_id: str) -> list[HandoffTicket]:
+        ids = [row.ticket_id for row in HandoffModel.by_member.query(member_id)]
+        return [t for t in (self.get(i) for i in ids) if t is not None]
+
     def list(self, status: str, limit: int = 100) -> list[HandoffTicket]:
         rows = HandoffModel.by_status.query(status, scan_index_forward=False, limit=limit)
         return [_ticket(r) for r in rows]
+
+    def forget_member(self, member_id: str) -> int:
+        ids = [row.ticket_id for row in HandoffModel.by_member.query(member_id)]
+        with HandoffModel.batch_write() as batch:
+            for ticket_id in ids:
+                batch.delete(HandoffModel(ticket_id))
+        return len(ids)

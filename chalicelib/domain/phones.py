@@ -3,6 +3,8 @@ mask for logs. (``phonenumbers``; the lighter ``phonenumberslite`` has the same 
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
@@ -18,6 +20,9 @@ _NO_SMS = {
     PhoneNumberType.VOICEMAIL: "a voicemail access number cannot receive SMS",
     PhoneNumberType.PAGER: "a pager cannot receive SMS",
 }
+
+# E.164 numbers, and bare mainland mobile numbers (11 digits starting 13–19), inside any text.
+_PHONE_IN_TEXT = re.compile(r"(?<![\w+])(?:\+\d{8,15}|1[3-9]\d{9})(?!\d)")
 
 
 def to_e164(raw: str, default_region: str) -> str:
@@ -66,3 +71,18 @@ def mask(phone: str | None) -> str:
     if hidden < 1:
         return "*" * len(phone)
     return head + "*" * hidden + phone[-4:]
+
+
+def mask_phones_in(text: str) -> str:
+    """Every phone number in ``text`` masked (E.164, and bare mainland mobiles taken as +86): for
+    log lines and the raw provider payloads the inbound log keeps."""
+    return _PHONE_IN_TEXT.sub(lambda m: mask(m.group(0) if m.group(0).startswith("+") else "+86" + m.group(0)), text)
+
+
+def mask_id(value: str | None) -> str:
+    """An IM user id (or any handle) masked: its first two and last two characters, never more."""
+    if not value:
+        return ""
+    if len(value) <= 6:
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]

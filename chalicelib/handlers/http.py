@@ -148,3 +148,27 @@ def put_product(request: Request, sku: str) -> Response:
 @api
 def get_messages(member_id: str) -> Response:
     return ok(bootstrap.app().members.messages_of(member_id))
+
+
+@api
+def delete_member(request: Request, member_id: str) -> Response:
+    """Erasure (CONTRACT §9): 204 once the tombstone is written (the purge finishes in the
+    background); a repeated DELETE of an erased member is 204 too; an unknown id 404."""
+    bootstrap.app().erasure.erase(member_id, request_time(request))
+    return Response(body="", status_code=204)
+
+
+@api
+def export_member(request: Request, member_id: str) -> Response:
+    return ok(bootstrap.app().member_data.export(member_id, request_time(request)))
+
+
+@api
+def get_timeline(request: Request, member_id: str) -> Response:
+    """A page of the timeline (a JSON array, CONTRACT §8); the next page's cursor, if any, in the
+    ``X-Next-Cursor`` header (pass it back as ``?cursor=``)."""
+    entries, cursor = bootstrap.app().member_data.timeline(member_id, request.query_params)
+    response = ok(entries)
+    if cursor:
+        response.headers["X-Next-Cursor"] = cursor
+    return response
