@@ -88,6 +88,27 @@ def get_messages(member_id: str) -> Response:
     return http.get_messages(member_id)
 
 
+@app.route("/v1/members", methods=["GET"])
+def find_members() -> Response:
+    from chalicelib.handlers import http
+
+    return http.find_members(_request())
+
+
+@app.route("/v1/messages", methods=["GET"])
+def get_message_log() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_message_log(_request())
+
+
+@app.route("/v1/handoffs", methods=["GET"])
+def get_handoffs() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_handoffs(_request())
+
+
 @app.route("/v1/products/{sku}", methods=["PUT"])
 def put_product(sku: str) -> Response:
     from chalicelib.handlers import http
