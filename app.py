@@ -116,6 +116,20 @@ def put_product(sku: str) -> Response:
     return http.put_product(_request(), sku)
 
 
+@app.route("/console", methods=["GET"])
+def console() -> Response:
+    from chalicelib.handlers import console
+
+    return console.page(_request())
+
+
+@app.route("/console/{name}", methods=["GET"])
+def console_file(name: str) -> Response:
+    from chalicelib.handlers import console
+
+    return console.asset(_request(), name)
+
+
 @app.route(
     "/webhooks/{provider}/{token}",
     methods=["GET", "POST"],
