@@ -49,6 +49,7 @@ const STRINGS = {
     "status.capped": "超频", "status.control": "对照组",
     "status.draft": "草稿", "status.scheduled": "已排期", "status.sending": "发送中", "status.paused": "已暂停",
     "status.done": "已完成", "status.cancelled": "已取消", "status.open": "待处理", "campaign.power": "样本量",
+    "activity.open": "报名中", "activity.closed": "报名截止", "activity.seats_line": "已确认 {c} · 待认领 {o} · 名额 {n}",
   },
   en: {
     "nav.funnel": "What worked", "nav.messages": "Message log", "nav.handoffs": "Handoffs",
@@ -99,6 +100,7 @@ const STRINGS = {
     "status.capped": "capped", "status.control": "control",
     "status.draft": "draft", "status.scheduled": "scheduled", "status.sending": "sending", "status.paused": "paused",
     "status.done": "done", "status.cancelled": "cancelled", "status.open": "open", "campaign.power": "Sample size",
+    "activity.open": "open", "activity.closed": "closed", "activity.seats_line": "{c} confirmed · {o} offered · {n} seats",
   },
 };
 

@@ -39,7 +39,7 @@ export async function render({ params: [id] }) {
           h("dt", null, t("activity.where")),
           h("dd", null, a.location || "–"),
           h("dt", null, t("campaign.status")),
-          h("dd", null, badge(a.status || "open")),
+          h("dd", null, badge(a.status === "open" ? "confirmed" : a.status || "", ["open", "closed", "cancelled"].includes(a.status) ? t(`activity.${a.status}`) : a.status)),
           h("dt", null, t("activity.capacity")),
           h("dd", { id: "capacity", dataset: { value: a.capacity ?? "" } }, num(a.capacity)),
         ),
@@ -53,6 +53,7 @@ export async function render({ params: [id] }) {
           t("activity.seats"),
           num,
         ),
+        h("p", { class: "muted small" }, t("activity.seats_line", { c: num(counts.confirmed || 0), o: num(counts.offered || 0), n: num(a.capacity) })),
       ),
       tiles([
         [t("activity.seats_left"), num(a.seats_left), a.seats_left, "seats_left"],

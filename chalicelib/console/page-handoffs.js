@@ -37,7 +37,7 @@ export async function render({ query }) {
   const holder = h("div", null, table(columns(), first.body, { id: "handoffs-table" }));
   page.append(
     holder,
-    first.body.length ? null : h("p", { class: "muted empty" }, t("none")),
+    ...(first.body.length ? [] : [h("p", { class: "muted empty" }, t("none"))]),
     moreButton(first.next, async (cursor) => {
       const { body, next } = await api.get("v1/handoffs", { status, cursor });
       const tbody = holder.querySelector("tbody");

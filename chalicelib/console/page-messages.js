@@ -99,6 +99,6 @@ export async function render({ query }) {
     for (const row of table(columns(), body).querySelectorAll("tbody tr")) tbody.append(row);
     return next;
   });
-  page.append(holder, first.body.length ? null : h("p", { class: "muted empty" }, t("none")), more);
+  page.append(holder, ...(first.body.length ? [] : [h("p", { class: "muted empty" }, t("none"))]), more);
   return page;
 }

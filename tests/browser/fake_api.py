@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 from chalicelib.handlers.console import FILES, POLICY
 
 KEY = "mp_browser-test-key-0123456789"
+# An open offer's deadline, 95 minutes after the fake starts (the page counts the time left).
+OFFER_DEADLINE = (datetime.now(UTC) + timedelta(minutes=95)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 FUNNEL: dict[str, list[dict[str, Any]]] = {
     "rule": [
@@ -143,10 +146,10 @@ ACTIVITY = {
     "starts_at": "2026-12-05T10:00:00+08:00",
     "ends_at": "2026-12-05T12:00:00+08:00",
     "location": "一楼活动区",
-    "capacity": 12,
+    "capacity": 3,
     "status": "open",
-    "counts": {"confirmed": 10, "waitlisted": 2, "offered": 1, "cancelled": 3, "checked_in": 4, "no_show": 0},
-    "seats_left": 1,
+    "counts": {"confirmed": 2, "waitlisted": 2, "offered": 1, "cancelled": 0, "checked_in": 1, "no_show": 0},
+    "seats_left": 0,
 }
 REGISTRATIONS = [
     {
@@ -160,7 +163,7 @@ REGISTRATIONS = [
         "member_id": "m-3",
         "status": "offered",
         "registered_at": "2026-11-20T03:00:00Z",
-        "offer_expires_at": "2099-01-01T00:00:00Z",
+        "offer_expires_at": OFFER_DEADLINE,
     },
     {"member_id": "m-5", "status": "waitlisted", "position": 2, "registered_at": "2026-11-20T04:00:00Z"},
     {"member_id": "m-4", "status": "waitlisted", "position": 1, "registered_at": "2026-11-20T03:30:00Z"},

@@ -91,6 +91,7 @@ def test_every_page_renders_at_its_own_address_without_errors(
     page = signed_in(tab, base, address)
     page.wait_for_selector(section)
     assert page.query_selector(".error") is None, shown_text(page)
+    assert not re.search(r"\b(null|undefined|NaN|\[object Object\])\b", shown_text(page)), shown_text(page)
     assert page.url.endswith(address)
     assert not FULL_PHONE.search(shown_text(page)), shown_text(page)
     assert tab.errors() == []
