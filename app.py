@@ -110,11 +110,46 @@ def get_timeline(member_id: str) -> Response:
     return http.get_timeline(_request(), member_id)
 
 
+@app.route("/v1/members", methods=["GET"])
+def find_members() -> Response:
+    from chalicelib.handlers import http
+
+    return http.find_members(_request())
+
+
+@app.route("/v1/messages", methods=["GET"])
+def get_message_log() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_message_log(_request())
+
+
+@app.route("/v1/handoffs", methods=["GET"])
+def get_handoffs() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_handoffs(_request())
+
+
 @app.route("/v1/products/{sku}", methods=["PUT"])
 def put_product(sku: str) -> Response:
     from chalicelib.handlers import http
 
     return http.put_product(_request(), sku)
+
+
+@app.route("/console", methods=["GET"])
+def console() -> Response:
+    from chalicelib.handlers import console
+
+    return console.page(_request())
+
+
+@app.route("/console/{name}", methods=["GET"])
+def console_file(name: str) -> Response:
+    from chalicelib.handlers import console
+
+    return console.asset(_request(), name)
 
 
 @app.route(

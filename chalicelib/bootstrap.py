@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         MemberDirectory,
         MemberStore,
         MessageIndex,
+        MessageLog,
         MessageStore,
         Outbox,
         ProductStore,
@@ -53,10 +54,13 @@ if TYPE_CHECKING:
     from .services.consent import ConsentService
     from .services.engine import RuleEngine
     from .services.erasure import ErasureService
+    from .services.handoff_desk import HandoffDesk
     from .services.inbound import InboundService
     from .services.lifecycle import LifecycleService
     from .services.member_data import MemberData
+    from .services.member_search import MemberSearch
     from .services.members import MemberService
+    from .services.message_log import MessageLogService
     from .services.receipts import Receipts
     from .services.sending import SendService
     from .services.timers import TimerService
@@ -73,6 +77,8 @@ class Adapters(Protocol):
     def products(self) -> ProductStore: ...
     @property
     def messages(self) -> MessageStore: ...
+    @property
+    def message_log(self) -> MessageLog: ...
     @property
     def api_keys(self) -> ApiKeyStore: ...
     @property
@@ -150,6 +156,12 @@ class AwsAdapters:
         from .adapters.message_store import DynamoMessageStore
 
         return DynamoMessageStore()
+
+    @cached_property
+    def message_log(self) -> MessageLog:
+        from .adapters.message_log import DynamoMessageLog
+
+        return DynamoMessageLog()
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:
@@ -388,6 +400,26 @@ class App:
             queue=a.erasure_queue,
             log=self.log,
         )
+
+    @cached_property
+    def message_log(self) -> MessageLogService:
+        from .services.message_log import MessageLogService
+
+        a = self.adapters
+        return MessageLogService(a.message_log, a.directory, self.settings.store_timezone)
+
+    @cached_property
+    def handoff_desk(self) -> HandoffDesk:
+        from .services.handoff_desk import HandoffDesk
+
+        return HandoffDesk(self.adapters.handoffs, self.adapters.directory)
+
+    @cached_property
+    def member_search(self) -> MemberSearch:
+        from .services.member_search import MemberSearch
+
+        a = self.adapters
+        return MemberSearch(a.directory, a.members, self.settings.default_phone_region)
 
     @cached_property
     def clicks(self) -> ClickTracker:

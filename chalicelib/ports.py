@@ -7,11 +7,12 @@ same contract tests as the DynamoDB adapters."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .domain.consent import ConsentChange
 from .domain.inbound import InboundEvent
@@ -20,6 +21,9 @@ from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order
 from .domain.replies import HandoffTicket
 from .domain.timers import Timer
 from .domain.triggers import Trigger
+
+if TYPE_CHECKING:  # the message log's types (their module loads the message's public shape)
+    from .domain.message_log import LogPage, LogPosition, LogQuery
 
 
 class VersionConflict(Exception):
@@ -102,6 +106,15 @@ class MessageStore(Protocol):
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         """Record provider-accepted sends (all at once where the store can); each only while its
         claim holds. Returns the ids recorded."""
+
+
+class MessageLog(Protocol):
+    """Messages by the time they were created, for the message log (``domain/message_log.py``)."""
+
+    def page(self, query: LogQuery, after: LogPosition | None, limit: int, budget: int) -> LogPage:
+        """The messages ``query`` admits, newest first, after ``after``: at most ``limit``, reading
+        at most ``budget`` stored items (whatever the filters let through). ``next`` says where the
+        next page starts; None when the range holds no more."""
 
 
 @dataclass(frozen=True)
@@ -352,6 +365,9 @@ class MemberDirectory(Protocol):
 
     def by_im_user(self, im_user_id: str) -> str | None: ...
 
+    def phones_of(self, member_ids: list[str]) -> dict[str, str]:
+        """The E.164 phone of each of these members that has one (one batched read)."""
+
 
 class MessageIndex(Protocol):
     def by_provider_id(self, provider_message_id: str) -> str | None:
@@ -386,6 +402,12 @@ class HandoffStore(Protocol):
 
     def forget_member(self, member_id: str) -> int:
         """Erasure: delete the member's tickets (their words)."""
+
+    def page(
+        self, status: str, limit: int, after: tuple[str, str] | None = None
+    ) -> tuple[builtins.list[HandoffTicket], tuple[str, str] | None]:
+        """Tickets with ``status``, newest first, after the ticket (``created_at``, ``ticket_id``)
+        ``after``; at most ``limit``, and where the next page starts (None on the last)."""
 
 
 class LinkStore(Protocol):

@@ -174,6 +174,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    from .stackinfo import read_stack_file
+
+    stack = read_stack_file(Path(args.stack_file))
+    url = f"{stack['api_url']}/console"
+    if args.no_key:
+        print(url)
+    else:
+        print(f"{url}#key={stack['api_key']}")
+        print("The link signs in once: the console keeps the key in that tab only.", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -441,6 +454,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--segments", type=int, default=4, help="parallel scan segments per table (default 4)")
     _stack_options(p)
     p.set_defaults(fn=cmd_export)
+    p = verbs.add_parser(
+        "console",
+        help="print the operator console's link for the local stack, signed in ({api_url}/console#key=…)",
+        description=(
+            "Print {api_url}/console#key=<the stack's dev key> from the stack file: open it in a browser "
+            "to sign in to the operator console (funnels, campaign results, activities, the message log, "
+            "members' timelines, handoffs). The console takes the key from the link once, keeps it in "
+            "that browser tab only and clears it from the address bar. A deployed stage's console is "
+            "{api_url}/console, signed in with a key from `memberpulse keys create`."
+        ),
+    )
+    p.add_argument("--stack-file", default=".local/stack.json", help="the local stack's stack.json (default)")
+    p.add_argument("--no-key", action="store_true", help="print the console's address without the key")
+    p.set_defaults(fn=cmd_console)
 
     p = verbs.add_parser("demo", help="run the demo scenario against the local stack")
     p.add_argument("--stack-file", default=".local/stack.json")

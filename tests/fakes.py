@@ -19,6 +19,7 @@ from typing import Any
 
 from chalicelib.domain import api_keys
 from chalicelib.domain.consent import ConsentChange
+from chalicelib.domain.message_log import LogPage, LogPosition, LogQuery
 from chalicelib.domain.model import (
     PENDING_STATUSES,
     Channel,
@@ -281,6 +282,58 @@ class FakeMessageStore:
                 message.history.append(StatusChange(MessageStatus.DELIVERED, send.delivered_at, None))
             recorded.append(send.message_id)
         return recorded
+
+
+class FakeMessageLog:
+    """``MessageLog`` over a ``FakeMessageStore``, with ``DynamoMessageLog``'s semantics: the range's
+    UTC days newest first, in each day its messages in the time range newest first (ties by message
+    id), the filters applied to what was read; ``budget`` counts the messages read, and a page cut
+    by it names the last one read as where the next starts."""
+
+    def __init__(self, messages: FakeMessageStore) -> None:
+        self.store = messages
+        self.reads = 0
+
+    def page(self, query: LogQuery, after: LogPosition | None, limit: int, budget: int) -> LogPage:
+        days = query.days()
+        if after is not None:
+            days = days[days.index(after.day) :] if after.day in days else []
+        low, high = _iso(query.since), _iso(query.until)
+        taken: list[Message] = []
+        reads = 0
+        for n, day in enumerate(days):
+            last = _resume_key(after) if n == 0 else None
+            rows = sorted(
+                (m for m in self.store.messages.values() if _iso(m.created_at)[:10] == day),
+                key=lambda m: (_iso(m.created_at), m.message_id),
+                reverse=True,
+            )
+            rows = [m for m in rows if low <= _iso(m.created_at) <= high]
+            if last is not None:
+                rows = [m for m in rows if _key(m) < last]
+            for m in rows:
+                if reads >= budget:
+                    return LogPage(taken, LogPosition(day, *last) if last else LogPosition(day))
+                last = _key(m)
+                reads += 1
+                self.reads += 1
+                if not query.admits(m):
+                    continue
+                taken.append(copy.deepcopy(m))
+                if len(taken) == limit:
+                    more = m is not rows[-1] or n + 1 < len(days)
+                    return LogPage(taken, LogPosition(day, *_key(m)) if more else None)
+        return LogPage(taken, None)
+
+
+def _key(m: Message) -> tuple[str, str]:
+    return _iso(m.created_at), m.message_id
+
+
+def _resume_key(after: LogPosition | None) -> tuple[str, str] | None:
+    if after is None or after.created_at is None or after.message_id is None:
+        return None
+    return after.created_at, after.message_id
 
 
 class FakeSendGate:
@@ -740,6 +793,10 @@ class FakeMemberDirectory:
     def by_im_user(self, im_user_id: str) -> str | None:
         return next((m.member_id for m in self.store.members.values() if m.im_user_id == im_user_id), None)
 
+    def phones_of(self, member_ids: list[str]) -> dict[str, str]:
+        found = (self.store.members.get(mid) for mid in set(member_ids))
+        return {m.member_id: m.phone for m in found if m is not None and m.phone}
+
 
 class FakeMessageIndex:
     def __init__(self, messages: FakeMessageStore) -> None:
@@ -791,6 +848,18 @@ class FakeHandoffStore:
     def list(self, status: str, limit: int = 100) -> list[Any]:
         found = [t for t in self.tickets.values() if t.status == status]
         return sorted(found, key=lambda t: t.created_at, reverse=True)[:limit]
+
+    def page(self, status: str, limit: int, after: tuple[str, str] | None = None) -> tuple[list[Any], Any]:
+        """Like the ``by_status`` index: newest first, ties by ticket id, after ``after`` exclusive."""
+        found = sorted(
+            ((_iso(t.created_at), t.ticket_id, t) for t in self.tickets.values() if t.status == status),
+            key=lambda row: (row[0], row[1]),
+            reverse=True,
+        )
+        rows = [row for row in found if after is None or (row[0], row[1]) < after]
+        page = rows[:limit]
+        more = len(rows) > limit
+        return [t for _, _, t in page], ((page[-1][0], page[-1][1]) if more else None)
 
 
 class FakeStaffNotifier:
@@ -930,6 +999,7 @@ class FakeAdapters:
         self.members = FakeMemberStore()
         self.products = FakeProductStore()
         self.messages = FakeMessageStore()
+        self.message_log = FakeMessageLog(self.messages)
         self.api_keys = FakeApiKeyStore()
         self.timers = FakeTimerStore()
         self.timer_queue = FakeTimerQueue()

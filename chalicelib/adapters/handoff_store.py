@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from pynamodb.exceptions import PutError
 
 from ..domain.isotime import parse_iso, to_iso
@@ -69,3 +71,19 @@ class DynamoHandoffStore:
             for ticket_id in ids:
                 batch.delete(HandoffModel(ticket_id))
         return len(ids)
+
+    def page(
+        self, status: str, limit: int, after: tuple[str, str] | None = None
+    ) -> tuple[builtins.list[HandoffTicket], tuple[str, str] | None]:
+        """One more ticket than asked is read, to know whether a next page exists."""
+        start = None
+        if after is not None:
+            start = {"status": {"S": status}, "created_at": {"S": after[0]}, "ticket_id": {"S": after[1]}}
+        rows = HandoffModel.by_status.query(
+            status, scan_index_forward=False, limit=limit + 1, page_size=limit + 1, last_evaluated_key=start
+        )
+        tickets = [_ticket(r) for r in rows]
+        if len(tickets) <= limit:
+            return tickets, None
+        last = tickets[limit - 1]
+        return tickets[:limit], (to_iso(last.created_at), last.ticket_id)

@@ -104,6 +104,19 @@ class MessagesByProviderId(GlobalSecondaryIndex["MessageModel"]):
     provider_message_id = UnicodeAttribute(hash_key=True)
 
 
+class MessagesByDay(GlobalSecondaryIndex["MessageModel"]):
+    """The message log (``GET /v1/messages``): every message under the UTC day it was created
+    (``log_day``), in creation order. A time range reads only its own days; filters on rule,
+    status, campaign and channel apply within them (adapters/message_log.py)."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    log_day = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class MessageModel(Model):
     class Meta:
         table_name = _s.messages_table
@@ -134,6 +147,9 @@ class MessageModel(Model):
     by_member = MessagesByMember()
     by_provider_id = MessagesByProviderId()
     clicked_at = UnicodeAttribute(null=True)  # the first click on one of its tracked links
+    campaign_id = UnicodeAttribute(null=True)
+    log_day = UnicodeAttribute(null=True)  # the UTC day of created_at: the message log's partition
+    by_day = MessagesByDay()
 
 
 class ProductModel(Model):

@@ -57,6 +57,13 @@ def sms_capable(e164: str) -> str | None:
     return _NO_SMS.get(phonenumbers.number_type(parsed))
 
 
+# A phone number written inside text: an international number (+ and 8–15 digits, a space or a dash
+# allowed between digits) or a mainland mobile (11 digits from 13–19, as 13800138000, 138 0013 8000
+# or 138-0013-8000). Not next to other ASCII letters or digits (an order id), but right after or
+# before Chinese text ("请致电13800138000"), which Python's \w would have counted as a word.
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z+])(?:\+\d(?:[ -]?\d){7,14}|1[3-9]\d(?:[ -]?\d{4}){2})(?![0-9A-Za-z])")
+
+
 def mask(phone: str | None) -> str:
     """``+8613800138000`` → ``+86*******8000``: country code and last four digits, never more."""
     if not phone:
@@ -74,9 +81,14 @@ def mask(phone: str | None) -> str:
 
 
 def mask_phones_in(text: str) -> str:
-    """Every phone number in ``text`` masked (E.164, and bare mainland mobiles taken as +86): for
-    log lines and the raw provider payloads the inbound log keeps."""
-    return _PHONE_IN_TEXT.sub(lambda m: mask(m.group(0) if m.group(0).startswith("+") else "+86" + m.group(0)), text)
+    """Every phone number written in ``text`` masked as :func:`mask` does (a bare mainland mobile
+    taken as +86): for log lines, message texts and tickets shown to staff."""
+
+    def masked(found: re.Match[str]) -> str:
+        digits = re.sub(r"[ -]", "", found.group(0))
+        return mask(digits if digits.startswith("+") else "+86" + digits)
+
+    return _PHONE_IN_TEXT.sub(masked, text)
 
 
 def mask_id(value: str | None) -> str:
