@@ -2,8 +2,9 @@
 
 Adapters implement the outside ones (``chalicelib/adapters``, one module per port; the composition
 root ``bootstrap.py`` wires them); services implement the ones between services (``FollowUps``,
-``Replier``, ``ReceiptBook``); tests use the in-memory fakes in ``tests/fakes.py``, which pass the
-same contract tests as the DynamoDB adapters."""
+``Replier``, ``ReceiptBook``). The in-memory adapters (``memberpulse_cli/memory``: what
+``memberpulse simulate`` runs on, and what the test doubles of ``tests/fakes.py`` build on) pass the
+same contract tests as the DynamoDB adapters (``tests/integration/contract``)."""
 
 from __future__ import annotations
 

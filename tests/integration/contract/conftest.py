@@ -23,8 +23,9 @@ NEVER_AHEAD = datetime(1970, 1, 1, tzinfo=UTC)  # a writer's clock that never ru
 class Kind:
     """The adapters of one kind, and the constructors the contracts need with arguments."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, stack: Any) -> None:
         self.name = name
+        self.stack = stack
         if name == "memory":
             self.adapters: Any = MemoryAdapters()
         else:
@@ -47,6 +48,28 @@ class Kind:
 
         return DynamoSendGate(rates)
 
+    def arrived(self) -> list[tuple[str, datetime | None]]:
+        """What reached the send queue so far, in order: (message id, when it was decided)."""
+        if self.name == "memory":
+            return self.adapters.send_queue.take(1000)
+        import json
+
+        from chalicelib.domain.isotime import parse_iso
+
+        bodies = [json.loads(m["Body"]) for m in self.stack.drain_queue()]
+        return [(b["message_id"], parse_iso(b["at"]) if b.get("at") else None) for b in bodies]
+
+    def released(self) -> list[tuple[datetime, list[tuple[str, str]]]]:
+        """What reached the timer queue so far: (released at, keys) per message."""
+        if self.name == "memory":
+            return self.adapters.timer_queue.take()
+        import json
+
+        from chalicelib.domain.isotime import parse_iso
+
+        bodies = [json.loads(m["Body"]) for m in self.stack.drain_queue(self.stack.queues["TimerQueue"])]
+        return [(parse_iso(b["at"]), [(m, k) for m, k in b["timers"]]) for b in bodies]
+
     def outbox(self) -> Any:
         if self.name == "memory":
             return self.adapters.outbox
@@ -57,7 +80,7 @@ class Kind:
 
 @pytest.fixture(params=KINDS)
 def kind(request: pytest.FixtureRequest, aws: Any) -> Kind:
-    return Kind(request.param)
+    return Kind(request.param, aws)
 
 
 @pytest.fixture
