@@ -10,6 +10,7 @@ phonenumbers). Handlers call :func:`app`; tests install theirs with :func:`use`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
@@ -284,11 +285,17 @@ class App:
         settings: Settings,
         book: RuleBook | None = None,
         log: Log | None = None,
+        wall: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """``wall`` and ``sleep``: the sender's real-time clock for its rate slots (default the
+        process's; a simulation passes its own, where waiting moves the simulated clock)."""
         self.adapters = adapters
         self.settings = settings
         self._book = book
         self._log = log
+        self._wall = wall
+        self._sleep = sleep
 
     @cached_property
     def book(self) -> RuleBook:
@@ -413,6 +420,8 @@ class App:
             log=self.log,
             claim_ttl=s.send_claim_ttl,
             max_receives=s.send_max_receives,
+            wall=self._wall or time.time,
+            sleep=self._sleep or time.sleep,
         )
 
     @cached_property

@@ -406,6 +406,12 @@ class TimerKeeper(Protocol):
     def schedule(self, member_id: str, timers: list[Timer], now: datetime) -> int:
         """Add follow-up timers, never re-adding a fired occurrence; returns how many were new."""
 
+    def restore(self, member_id: str, follow_ups: list[Timer], now: datetime) -> int:
+        """Follow-up timers of loaded history: the latest plan per slot, if still ahead of ``now``."""
+
+    def restore_dates(self, member: Member, now: datetime) -> int:
+        """The member's date timers as of ``now``, occurrences due before it recorded as fired."""
+
 
 class FollowUps(Protocol):
     """What the sender asks of the planner (``LifecycleService``) about a message."""

@@ -445,11 +445,9 @@ def fake_app(
     **settings: Any,
 ) -> Any:
     """An ``App`` wired with fakes (``bootstrap.bootstrap``), settings overridable by field name."""
-    from dataclasses import replace
-
     from chalicelib import bootstrap
-    from chalicelib.settings import Settings, _read
+    from chalicelib.settings import settings_with
 
-    base: Settings = replace(_read(), **settings)
+    base = settings_with(**settings)
     fakes = adapters if adapters is not None else FakeAdapters()
     return bootstrap.bootstrap(base, fakes, book=book, log=log or (lambda *a, **k: None))
