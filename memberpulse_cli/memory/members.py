@@ -6,7 +6,6 @@ member, copies in and out (changing what ``get`` returned changes nothing stored
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 from chalicelib.domain.model import Coupon, Member, Order, PointsTxn
 from chalicelib.ports import VersionConflict
@@ -15,14 +14,16 @@ Activity = Order | PointsTxn | Coupon
 
 
 def copy_member(member: Member) -> Member:
-    """A copy sharing nothing mutable (children, lots, consent … are frozen values)."""
-    return replace(
-        member,
-        tags=list(member.tags),
-        children=list(member.children),
-        points_lots=list(member.points_lots),
-        unreachable=dict(member.unreachable),
-    )
+    """A copy sharing nothing mutable (children, lots, consent … are frozen values). Field by field,
+    without ``__init__``: every read and write of a member copies one."""
+    copied = object.__new__(Member)
+    fields = copied.__dict__
+    fields.update(member.__dict__)
+    fields["tags"] = list(member.tags)
+    fields["children"] = list(member.children)
+    fields["points_lots"] = list(member.points_lots)
+    fields["unreachable"] = dict(member.unreachable)
+    return copied
 
 
 class MemoryMemberStore:

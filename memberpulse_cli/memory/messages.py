@@ -5,7 +5,6 @@ and out. Also the look-up by the provider's message id (``message_index.py``).""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.domain.model import PENDING_STATUSES, Message, MessageStatus, StatusChange
@@ -19,8 +18,11 @@ _TIME_FIELD = {
 
 
 def copy_message(message: Message) -> Message:
-    """A copy sharing nothing mutable (history entries are frozen values)."""
-    return replace(message, history=list(message.history))
+    """A copy sharing nothing mutable (history entries are frozen values), without ``__init__``."""
+    copied = object.__new__(Message)
+    copied.__dict__.update(message.__dict__)
+    copied.history = list(message.history)
+    return copied
 
 
 class MemoryMessageStore:
@@ -28,9 +30,11 @@ class MemoryMessageStore:
         self.messages: dict[str, Message] = {}
         self._of_member: dict[str, list[str]] = {}
         self.by_provider_id: dict[str, str] = {}
+        self.refused: list[Message] = []  # creates refused because the id existed (for a preview to show)
 
     def create(self, message: Message) -> bool:
         if message.message_id in self.messages:
+            self.refused.append(copy_message(message))
             return False
         self.messages[message.message_id] = copy_message(message)
         self._of_member.setdefault(message.member_id, []).append(message.message_id)

@@ -20,11 +20,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def plain_copy(value: Any) -> Any:
     """Facts as a store keeps them: dicts and lists copied all the way down, tuples as lists."""
-    if isinstance(value, dict):
-        return {k: plain_copy(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain_copy(v) for v in value]
+    kind = type(value)
+    if kind is dict:
+        return {k: plain_copy(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [plain_copy(v) if type(v) in _CONTAINERS else v for v in value]
     return value
+
+
+_CONTAINERS = frozenset({dict, list, tuple})
 
 
 def _seconds(at: datetime) -> int:
@@ -32,9 +36,19 @@ def _seconds(at: datetime) -> int:
 
 
 def _copy(stored: StoredTimer) -> StoredTimer:
-    t = stored.timer
-    timer = Timer(t.member_id, t.key, t.rule_id, t.occurrence, t.due_at, plain_copy(t.facts))
-    return StoredTimer(timer, stored.status, stored.reason, stored.fired)
+    """A copy sharing nothing mutable (the facts), made without the frozen classes' ``__init__``."""
+    timer = object.__new__(Timer)
+    timer.__dict__.update(stored.timer.__dict__)
+    timer.__dict__["facts"] = plain_copy(stored.timer.facts)
+    copied = object.__new__(StoredTimer)
+    copied.__dict__.update(stored.__dict__)
+    copied.__dict__["timer"] = timer
+    return copied
+
+
+def _as_stored(t: Timer) -> Timer:
+    """As a store keeps it: facts copied, the due time at second precision."""
+    return Timer(t.member_id, t.key, t.rule_id, t.occurrence, t.due_at.replace(microsecond=0), plain_copy(t.facts))
 
 
 class MemoryTimerStore:
@@ -49,6 +63,9 @@ class MemoryTimerStore:
         self.fire_at: dict[Slot, datetime] = {}  # the sparse ``due`` index: pending slots only
         self._index: list[tuple[int, str, str]] = []  # (fire_at in epoch seconds, member id, key), sorted
         self.mark: datetime | None = None
+        # Every timer finished, as finished, and when: DynamoDB keeps a finished timer only until its
+        # slot is written again (next year's birthday); memory keeps them all, for a preview to show.
+        self.finished: list[tuple[StoredTimer, datetime]] = []
 
     # -- reads -------------------------------------------------------------------------------------
     def for_member(self, member_id: str) -> list[StoredTimer]:
@@ -66,7 +83,7 @@ class MemoryTimerStore:
         for stored in timers:
             t = stored.timer
             slot = (t.member_id, t.key)
-            self._store(slot, StoredTimer(_copy(stored).timer, "pending", None, tuple(stored.fired)))
+            self._store(slot, StoredTimer(_as_stored(t), "pending", None, tuple(stored.fired)))
             self._unindex(slot)
             at = fire_time(t.due_at, written)
             self.fire_at[slot] = at
@@ -84,8 +101,10 @@ class MemoryTimerStore:
         stored = self.rows.get(slot)
         if stored is None or stored.status != "pending" or stored.timer.occurrence != occurrence:
             return False
-        self._store(slot, StoredTimer(stored.timer, status, reason or stored.reason, (*stored.fired, occurrence)))
+        done = StoredTimer(stored.timer, status, reason or stored.reason, (*stored.fired, occurrence))
+        self._store(slot, done)
         self._unindex(slot)
+        self.finished.append((done, now))
         return True
 
     def _store(self, slot: Slot, stored: StoredTimer) -> None:

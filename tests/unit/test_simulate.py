@@ -1,4 +1,5 @@
-"""``memberpulse simulate``: the day-by-day preview over an in-memory snapshot, with the real rule code."""
+"""``memberpulse simulate``: the day-by-day preview of a snapshot, through the live services over the
+in-memory adapters (its agreement with the live engine on DynamoDB: tests/integration)."""
 
 from __future__ import annotations
 
@@ -16,19 +17,21 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib.adapters.codec import coupon_to_data, member_to_item, order_to_data, product_to_data
-from chalicelib.domain.model import Child, Consent, Coupon, Member, Order, OrderItem, PointsLot, Product
+from chalicelib.domain.model import Child, Consent, Coupon, Member, MessageStatus, Order, OrderItem, PointsLot, Product
 from chalicelib.domain.rulebook import RuleBook, load_rule_book
 from memberpulse_cli.main import main
 from memberpulse_cli.project import CliError
 from memberpulse_cli.simulate import (
     Options,
     Row,
+    Simulation,
     format_csv,
     format_json,
     format_table,
     run,
     simulate,
     snapshot_from_items,
+    window,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -180,7 +183,8 @@ def test_dropped_timers_only_with_include_dropped(book: RuleBook) -> None:
     every = simulate(members, orders, coupons, products, book, START, 200, ZONE, include_dropped=True)
     assert plain == [r for r in every if r.status != "dropped"]
     assert all(r.reason and not r.text for r in every if r.status == "dropped")
-    assert {r.status for r in plain} == {"queued", "suppressed"}
+    assert {r.status for r in plain} == {"queued", "suppressed", "deferred"}
+    assert all((r.reason or "").startswith("frequency cap") for r in plain if r.status == "deferred")
 
 
 def test_rule_filter_keeps_the_timeline_but_shows_only_those_rules(book: RuleBook) -> None:
@@ -266,12 +270,89 @@ def _random_snapshot(seed: int) -> tuple[list[Member], list[Order], list[Coupon]
     return members, orders, coupons, products
 
 
-def test_the_indexed_catalog_gives_the_same_rows_as_the_whole_catalog(book: RuleBook) -> None:
+def test_the_walk_runs_the_live_services_and_the_dry_run_provider_records_each_send(book: RuleBook) -> None:
     members, orders, coupons, products = _random_snapshot(7)
-    fast = simulate(members, orders, coupons, products, book, START, 400, ZONE, include_dropped=True)
-    slow = simulate(members, orders, coupons, products, book, START, 400, ZONE, include_dropped=True, _indexed=False)
-    assert fast == slow
-    assert {r.rule for r in fast} >= {"child_birthday", "cross_sell", "repurchase", "new_arrivals", "dormant_45d"}
+    end_day = START + timedelta(days=120)
+    cut, end = window(START, end_day, ZONE, (m.timezone for m in members))
+    sim = Simulation(book, ZONE)
+    sim.load(members, orders, coupons, products, cut, arrivals_until=end_day)
+    sim.run_until(end)
+    rows = sim.rows(START, end_day)
+    assert {r.rule for r in rows} >= {"child_birthday", "cross_sell", "repurchase", "new_arrivals", "dormant_45d"}
+    went = {m.message_id for m in sim.adapters.messages.messages.values() if m.status is MessageStatus.DELIVERED}
+    assert went and {o.message_id for o, _, _ in sim.adapters.outbox.sent.values()} == went
+    assert {r.message_id for r in rows if r.status in ("queued", "deferred")} <= went
+    assert not sim.adapters.send_queue.waiting and not sim.retries
+
+
+def test_a_member_walked_alone_gets_the_rows_of_the_whole_walk(book: RuleBook) -> None:
+    members, orders, coupons, products = _random_snapshot(5)
+    every = simulate(members, orders, coupons, products, book, START, 90, ZONE)
+    for member_id in ("m3", "m8", "m17"):
+        alone = simulate(members, orders, coupons, products, book, START, 90, ZONE, only=[member_id])
+        assert alone == [r for r in every if r.member_id == member_id]
+
+
+def test_a_care_check_due_in_quiet_hours_is_deferred_to_the_morning(book: RuleBook) -> None:
+    bought = shanghai(START - timedelta(days=1), 22)  # 22:00: the care check is due at 22:00 the next day
+    member = person("m-late", last_purchase_at=bought)
+    order = Order("m-late", "o-1", bought, (OrderItem("DOLL", 1, 99.0),), 99.0)
+    (row,) = rows_for(simulate([member], [order], [], CATALOG, book, START, 3, ZONE), "m-late")
+    assert (row.rule, row.status, row.date) == ("post_purchase_care", "deferred", START)
+    assert row.reason == "quiet hours: sends 08:00–21:00 Asia/Shanghai"
+    assert row.due_utc == bought + timedelta(hours=24)
+
+
+CAPPED_BOOK = """
+[store]
+name = "乐乐玩具"
+tiers = ["regular"]
+
+[store.frequency_cap]
+per_week = 1
+per_month = 6
+
+[rules.dormant_45d]
+class = "marketing"
+channels = ["sms"]
+after_days = 45
+
+[rules.dormant_45d.templates]
+zh-CN = "好久不见！"
+
+[rules.points_expiring]
+class = "marketing"
+channels = ["sms"]
+max_defer_days = 2
+
+[rules.points_expiring.templates]
+zh-CN = "{{ expiring.amount }}积分快到期了"
+"""
+
+
+def test_over_the_weekly_cap_a_message_waits_for_next_week_or_is_capped(book: RuleBook) -> None:
+    from chalicelib.domain.rulebook import parse_rule_book
+
+    capped_book = parse_rule_book(CAPPED_BOOK)
+    monday = date(2026, 11, 30)
+    # Wednesday: the wake-up (45 days after a purchase) takes the week's one marketing message
+    member = person(
+        "m-cap",
+        last_purchase_at=shanghai(monday + timedelta(days=2) - timedelta(days=45), 9),
+        points_lots=[
+            PointsLot("p-1", 50, monday + timedelta(days=6)),
+            PointsLot("p-2", 70, monday + timedelta(days=10)),
+        ],
+    )
+    rows = simulate([member], [], [], [], capped_book, monday, 14, ZONE)
+    by_occurrence = {r.occurrence: r for r in rows}
+    # Thursday (3 days before the lot expires): the next week starts 4 days later, > max_defer_days 2
+    assert by_occurrence["p-1"].status == "capped"
+    assert by_occurrence["p-1"].reason == (
+        "frequency cap: 1 marketing messages a calendar week; the next period starts after the rule's 2-day limit"
+    )
+    assert (by_occurrence["p-2"].status, by_occurrence["p-2"].date) == ("queued", monday + timedelta(days=7))
+    assert [r.rule for r in rows if r.status == "queued"] == ["dormant_45d", "points_expiring"]
 
 
 # -- snapshots ---------------------------------------------------------------------------------------------

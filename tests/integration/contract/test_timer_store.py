@@ -60,6 +60,11 @@ class TestSlots:
         store.put([pending(moved, fired=("2026-10-01",))], T0)
         assert store.get("m-1", key) == StoredTimer(moved, "pending", None, ("2026-10-01",))
 
+    def test_the_due_time_is_kept_at_second_precision(self, kind: Kind) -> None:
+        store = kind.timer_store()
+        store.put([pending(timer(due=T0 + timedelta(seconds=5, microseconds=700_000)))], T0)
+        assert store.get("m-1", "child_birthday#child0").timer.due_at == T0 + timedelta(seconds=5)
+
     def test_reads_are_copies(self, kind: Kind) -> None:
         store = kind.timer_store()
         store.put([pending(timer())], T0)
