@@ -277,42 +277,70 @@ class Simulation:
     ) -> list[Row]:
         """The messages planned on the members' local days ``[start, end)``, as rows (and, with
         ``include_dropped``, the timers dropped when they fired and the occurrences refused)."""
-        wanted = frozenset(rules) if rules is not None else None
         members = self.adapters.members.members
-        out: list[Row] = []
-
-        def add(member_id: str, rule: str, at: datetime, **fields: Any) -> None:
-            member = members.get(member_id)
-            if member is None or (wanted is not None and rule not in wanted):
-                return
-            local = at.astimezone(zone(member.timezone, self.store_zone))
-            if start <= local.date() < end:
-                out.append(Row(local.date(), at, local, member_id, rule, **fields))
-
-        for message in self.adapters.messages.messages.values():
-            add(
-                message.member_id,
-                message.trigger,
-                message.created_at,
-                channel=message.channel.value,
-                status=shown_status(message),
-                text=message.text,
-                reason=message.reason,
-                occurrence=message.occurrence,
-                message_id=message.message_id,
-            )
+        zones = {mid: m.timezone for mid, m in members.items()}
+        out = message_rows(self.adapters.messages.messages.values(), zones, start, end, self.store_zone, rules)
         if include_dropped:
-            for stored, at in self.adapters.timers.finished:
-                t = stored.timer
-                if stored.status == "dropped" and t.rule_id not in (RESEND_RULE, ACK_RULE):
-                    mid = message_id(t.member_id, t.rule_id, t.occurrence)
-                    add(t.member_id, t.rule_id, at, channel="", status="dropped", text="", reason=stored.reason,
-                        occurrence=t.occurrence, message_id=mid)  # fmt: skip
-            for refused in self.adapters.messages.refused:
-                add(refused.member_id, refused.trigger, refused.created_at, channel="", status="dropped", text="",
-                    reason=DUPLICATE, occurrence=refused.occurrence, message_id=refused.message_id)  # fmt: skip
-        out.sort(key=lambda r: (r.date, r.due_utc, r.member_id, r.rule, r.occurrence, r.status))
+            wanted = frozenset(rules) if rules is not None else None
+            dropped: list[tuple[str, str, str, datetime, str | None]] = [
+                (s.timer.member_id, s.timer.rule_id, s.timer.occurrence, at, s.reason)
+                for s, at in self.adapters.timers.finished
+                if s.status == "dropped" and s.timer.rule_id not in (RESEND_RULE, ACK_RULE)
+            ]
+            dropped += [
+                (m.member_id, m.trigger, m.occurrence, m.created_at, DUPLICATE) for m in self.adapters.messages.refused
+            ]
+            for member_id, rule, occurrence, at, reason in dropped:
+                if member_id not in zones or (wanted is not None and rule not in wanted):
+                    continue
+                local = at.astimezone(zone(zones[member_id], self.store_zone))
+                if start <= local.date() < end:
+                    mid = message_id(member_id, rule, occurrence)
+                    out.append(
+                        Row(local.date(), at, local, member_id, rule, "", "dropped", "", reason, occurrence, mid)
+                    )
+        out.sort(key=_row_order)
         return out
+
+
+def message_rows(
+    messages: Iterable[Message],
+    zones: Mapping[str, str | None],
+    start: date,
+    end: date,
+    store_zone: str,
+    rules: Iterable[str] | None = None,
+) -> list[Row]:
+    """Rows of the ``messages`` of the members in ``zones`` (member id → IANA zone or None) planned
+    on their local days ``[start, end)``: day and time are when the message was planned."""
+    wanted = frozenset(rules) if rules is not None else None
+    out: list[Row] = []
+    for message in messages:
+        if message.member_id not in zones or (wanted is not None and message.trigger not in wanted):
+            continue
+        local = message.created_at.astimezone(zone(zones[message.member_id], store_zone))
+        if start <= local.date() < end:
+            out.append(
+                Row(
+                    local.date(),
+                    message.created_at,
+                    local,
+                    message.member_id,
+                    message.trigger,
+                    message.channel.value,
+                    shown_status(message),
+                    message.text,
+                    message.reason,
+                    message.occurrence,
+                    message.message_id,
+                )
+            )
+    out.sort(key=_row_order)
+    return out
+
+
+def _row_order(row: Row) -> tuple[date, datetime, str, str, str, str]:
+    return (row.date, row.due_utc, row.member_id, row.rule, row.occurrence, row.status)
 
 
 DUPLICATE = "duplicate occurrence: same message id as an earlier message"
@@ -394,8 +422,11 @@ def snapshot_from_items(
         except (KeyError, ValueError, TypeError):
             snap.skipped += 1
     for raw in product_items:
+        item = from_dynamo(raw)
+        if "data" not in item and "version" in item:
+            continue  # the catalog's version item (adapters/product_store.py), not a product
         try:
-            snap.products.append(product_from_data(from_dynamo(raw).get("data") or {}))
+            snap.products.append(product_from_data(item.get("data") or {}))
         except (KeyError, ValueError, TypeError):
             snap.skipped += 1
     return snap

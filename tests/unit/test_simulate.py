@@ -406,6 +406,15 @@ def test_snapshot_from_dynamodb_items(book: RuleBook) -> None:
     assert {r.rule for r in rows} == {"child_birthday", "post_purchase_care", "coupon_expiring"}
 
 
+def test_the_catalogs_version_item_is_not_a_product_nor_a_bad_item() -> None:
+    products = [
+        _dynamo({"sku": "#catalog", "version": 7}),
+        _dynamo({"sku": "DOLL", "data": product_to_data(CATALOG[2])}),
+    ]
+    snap = snapshot_from_items([], [], products)
+    assert (snap.products, snap.skipped) == ([CATALOG[2]], 0)
+
+
 def test_a_broken_item_is_skipped_and_counted() -> None:
     snap = snapshot_from_items([_dynamo({"name": "no id"})], [], [_dynamo({"sku": "x", "data": {"sku": "x"}})])
     assert snap.members == []
