@@ -33,6 +33,7 @@ from memberpulse_cli.simulate import (
     snapshot_from_items,
     window,
 )
+from memberpulse_cli.simulation import schedule_tick
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 START = date(2026, 12, 1)
@@ -301,6 +302,43 @@ def test_a_care_check_due_in_quiet_hours_is_deferred_to_the_morning(book: RuleBo
     assert (row.rule, row.status, row.date) == ("post_purchase_care", "deferred", START)
     assert row.reason == "quiet hours: sends 08:00–21:00 Asia/Shanghai"
     assert row.due_utc == bought + timedelta(hours=24)
+
+
+def test_a_send_the_provider_throttles_comes_back_at_a_later_tick(book: RuleBook) -> None:
+    from chalicelib.adapters.providers.sandbox import FaultPlan, SandboxProvider
+    from chalicelib.domain.model import Channel
+
+    members, orders, coupons, products = _random_snapshot(3)
+    end_day = START + timedelta(days=60)
+    cut, end = window(START, end_day, ZONE, (m.timezone for m in members))
+    sim = Simulation(book, ZONE)
+    throttling = SandboxProvider(sim.adapters.outbox, FaultPlan({"throttle": 0.3}))
+    sim.adapters.providers = {"sandbox": throttling}  # before the app builds its sender
+    sim.load(members, orders, coupons, products, cut, arrivals_until=end_day)
+    sim.run_until(end)
+    messages = list(sim.adapters.messages.messages.values())
+    retried = [m for m in messages if m.attempts > 1]
+    went = [m for m in retried if m.status is MessageStatus.DELIVERED]
+    assert went and all(m.sent_at is not None and m.sent_at > m.created_at for m in went)  # at a later tick
+    # Throttled at every one of its five receives: an IM fails and its SMS goes instead; an SMS is
+    # left in the dead-letter queue, still queued.
+    stuck = [m for m in retried if m.status is not MessageStatus.DELIVERED]
+    assert stuck and all(m.attempts == 5 for m in stuck)
+    for m in stuck:
+        if m.channel is Channel.IM:
+            assert m.status is MessageStatus.FAILED
+            assert [f.channel for f in messages if f.fallback_of == m.message_id] == [Channel.SMS]
+        else:
+            assert m.status is MessageStatus.QUEUED
+    assert not sim.retries
+
+
+def test_the_window_and_the_schedules_ticks() -> None:
+    cut, end = window(START, START + timedelta(days=2), ZONE, [None, "America/Los_Angeles", "Asia/Tokyo"])
+    assert cut == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 12-01 00:00 in Tokyo
+    assert end == datetime(2026, 12, 3, 8, 0, tzinfo=UTC)  # 12-03 00:00 in Los Angeles
+    assert schedule_tick(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)) == datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    assert schedule_tick(datetime(2026, 12, 1, 2, 0, 1, tzinfo=UTC)) == datetime(2026, 12, 1, 2, 1, tzinfo=UTC)
 
 
 CAPPED_BOOK = """
