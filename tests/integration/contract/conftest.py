@@ -1,10 +1,12 @@
 """One contract per store port, run against the in-memory adapter (``memberpulse_cli.memory``, what
-``memberpulse simulate`` and the unit tests' fakes run on) and against the DynamoDB adapter on moto:
-a behaviour the services rely on holds for both, or the test names which one breaks it.
+``memberpulse simulate`` runs on), the unit tests' fakes built on it (``tests/fakes.py``) and the
+DynamoDB adapter on moto: a behaviour the services rely on holds for all three, or the test names
+which one breaks it.
 
-Each test takes ``adapters`` (parametrised ``memory`` / ``dynamodb``): a full set of ports of one kind
-(``MemoryAdapters()`` or ``bootstrap.AwsAdapters`` on the moto account of the ``aws`` fixture), so
-stores that share data (the send gate and the messages) are wired as they are in production."""
+Each test takes ``adapters`` (parametrised ``memory`` / ``fake`` / ``dynamodb``): a full set of ports
+of one kind (``MemoryAdapters()``, ``FakeAdapters()`` or ``bootstrap.AwsAdapters`` on the moto account
+of the ``aws`` fixture), so stores that share data (the send gate and the messages) are wired as they
+are in production."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 
 from memberpulse_cli.memory import MemoryAdapters, MemorySendGate, MemoryTimerStore
 
-KINDS = ("memory", "dynamodb")
+KINDS = ("memory", "fake", "dynamodb")
 NEVER_AHEAD = datetime(1970, 1, 1, tzinfo=UTC)  # a writer's clock that never runs ahead of its ``now``
 
 
@@ -28,6 +30,11 @@ class Kind:
         self.stack = stack
         if name == "memory":
             self.adapters: Any = MemoryAdapters()
+        elif name == "fake":
+            from tests.fakes import FakeAdapters, FakeOutbox
+
+            self.adapters = FakeAdapters()
+            self.adapters.outbox = FakeOutbox()
         else:
             from chalicelib import bootstrap
             from chalicelib.settings import get_settings
@@ -37,6 +44,12 @@ class Kind:
     def timer_store(self, wall: Callable[[], datetime] = lambda: NEVER_AHEAD) -> Any:
         if self.name == "memory":
             return MemoryTimerStore(wall=wall)
+        if self.name == "fake":
+            from tests.fakes import FakeTimerStore
+
+            store = FakeTimerStore()
+            store.wall = wall
+            return store
         from chalicelib.adapters.timer_store import DynamoTimerStore
 
         return DynamoTimerStore(wall=wall)
@@ -44,13 +57,17 @@ class Kind:
     def send_gate(self, rates: dict[str, int]) -> Any:
         if self.name == "memory":
             return MemorySendGate(self.adapters.messages, rates)
+        if self.name == "fake":
+            from tests.fakes import FakeSendGate
+
+            return FakeSendGate(self.adapters.messages, rates)
         from chalicelib.adapters.send_gate import DynamoSendGate
 
         return DynamoSendGate(rates)
 
     def arrived(self) -> list[tuple[str, datetime | None]]:
         """What reached the send queue so far, in order: (message id, when it was decided)."""
-        if self.name == "memory":
+        if self.name != "dynamodb":
             return self.adapters.send_queue.take(1000)
         import json
 
@@ -61,7 +78,7 @@ class Kind:
 
     def released(self) -> list[tuple[datetime, list[tuple[str, str]]]]:
         """What reached the timer queue so far: (released at, keys) per message."""
-        if self.name == "memory":
+        if self.name != "dynamodb":
             return self.adapters.timer_queue.take()
         import json
 
@@ -71,7 +88,7 @@ class Kind:
         return [(parse_iso(b["at"]), [(m, k) for m, k in b["timers"]]) for b in bodies]
 
     def outbox(self) -> Any:
-        if self.name == "memory":
+        if self.name != "dynamodb":
             return self.adapters.outbox
         from chalicelib.adapters.outbox import DynamoOutbox
 
