@@ -20,6 +20,7 @@ PRODUCTS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/products/stream
 SEND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:send-set-by-infra"
 TIMER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:timers-set-by-infra"
 INBOUND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:inbound-set-by-infra"
+ERASURE_QUEUE = "arn:aws:sqs:us-east-1:000000000000:erasure-set-by-infra"
 
 
 def _request() -> Request:
@@ -88,11 +89,67 @@ def get_messages(member_id: str) -> Response:
     return http.get_messages(member_id)
 
 
+@app.route("/v1/members/{member_id}", methods=["DELETE"])
+def delete_member(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.delete_member(_request(), member_id)
+
+
+@app.route("/v1/members/{member_id}/export", methods=["GET"])
+def export_member(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.export_member(_request(), member_id)
+
+
+@app.route("/v1/members/{member_id}/timeline", methods=["GET"])
+def get_timeline(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_timeline(_request(), member_id)
+
+
+@app.route("/v1/members", methods=["GET"])
+def find_members() -> Response:
+    from chalicelib.handlers import http
+
+    return http.find_members(_request())
+
+
+@app.route("/v1/messages", methods=["GET"])
+def get_message_log() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_message_log(_request())
+
+
+@app.route("/v1/handoffs", methods=["GET"])
+def get_handoffs() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_handoffs(_request())
+
+
 @app.route("/v1/products/{sku}", methods=["PUT"])
 def put_product(sku: str) -> Response:
     from chalicelib.handlers import http
 
     return http.put_product(_request(), sku)
+
+
+@app.route("/console", methods=["GET"])
+def console() -> Response:
+    from chalicelib.handlers import console
+
+    return console.page(_request())
+
+
+@app.route("/console/{name}", methods=["GET"])
+def console_file(name: str) -> Response:
+    from chalicelib.handlers import console
+
+    return console.asset(_request(), name)
 
 
 @app.route(
@@ -159,6 +216,13 @@ def on_inbound(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import inbound
 
     return inbound.handle_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=ERASURE_QUEUE, batch_size=1)
+def on_erasure(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import erasure
+
+    return erasure.purge_batch(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -1,5 +1,14 @@
-"""Lambda start-up cost: import time of ``app.py`` (and of each handler's first-invocation imports)
-as a ratio to ``import boto3``, each in a fresh interpreter, medians of several runs in one session."""
+"""Lambda start-up cost, per deployed function: the imports of its first invocation — ``app.py``, its
+handler module, and every module its services and adapters load when the first event is handled —
+as a ratio to ``import boto3`` (goal ≤ 1.5), each in a fresh interpreter, medians of several runs
+interleaved in one session.
+
+What a first invocation imports is made to happen without AWS: the function's services are built
+through ``bootstrap`` over the real adapters (which imports them) with the AWS clients and the secret
+stubbed out; the modules an adapter imports only while it works (the template engine when a message
+is rendered, Powertools' parameters when the secret is read) are imported explicitly. Loading the
+rule book (parsing rules.toml, compiling and length-checking every template) is CPU, not import: it is
+timed on its own line."""
 
 from __future__ import annotations
 
@@ -10,19 +19,47 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
+GOAL = 1.5
 
+_PRELUDE = (
+    "from chalicelib import bootstrap as b; "
+    "b._clients.update(sqs=object(), sns=object()); "  # no client objects: their creation is not import
+    "a = b.app(); a.adapters.secrets = lambda: {}; "
+)
+
+# function (template resource) → what its first event makes happen
+FUNCTIONS = {
+    "APIHandler": "import app, chalicelib.handlers.http; " + _PRELUDE + "a.members; a.adapters.api_keys",
+    "OnMemberChange": "import app, chalicelib.handlers.streams; "
+    + _PRELUDE
+    + "a.engine; import chalicelib.domain.rendering",
+    "OnActivityChange": "import app, chalicelib.handlers.streams; "
+    + _PRELUDE
+    + "a.engine; import chalicelib.domain.rendering",
+    "OnProductChange": "import app, chalicelib.handlers.streams; " + _PRELUDE + "a.engine",
+    "FireTimers": "import app, chalicelib.handlers.schedule; "
+    + _PRELUDE
+    + "a.timers; import chalicelib.domain.rendering",
+    "OnSchedule": "import app, chalicelib.handlers.schedule; " + _PRELUDE + "a.timers",
+    "Send": "import app, chalicelib.handlers.sender; "
+    + _PRELUDE
+    + "a.sender; a.adapters.send_retries; a.adapters.providers['sandbox']",
+    "OnInbound": "import app, chalicelib.handlers.inbound; "
+    + _PRELUDE
+    + "a.inbound; import chalicelib.domain.rendering, chalicelib.domain.keywords",
+}
 CASES = {
     "import boto3": "import boto3",
     "import app": "import app",
-    "app + API handler (first request)": "import app, chalicelib.handlers.http",
-    "app + stream handlers (first record)": "import app, chalicelib.handlers.streams",
-    "app + sender (first message)": "import app, chalicelib.handlers.sender",
-    "app + schedule/timers (first tick)": "import app, chalicelib.handlers.schedule",
+    **{f"{name} (first invocation)": statement for name, statement in FUNCTIONS.items()},
+    # imports first, then the clock restarts (``t``) for the load alone
+    "rule book load (CPU, not import)": "from chalicelib.domain.rulebook import load_rule_book; "
+    "import chalicelib.domain.rendering; t = time.perf_counter(); load_rule_book()",
 }
 
 
 def _import_seconds(statement: str) -> float:
-    """Seconds spent importing, measured inside a fresh interpreter (interpreter start-up excluded)."""
+    """Seconds spent, measured inside a fresh interpreter (interpreter start-up excluded)."""
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -32,7 +69,7 @@ def _import_seconds(statement: str) -> float:
         check=True,
         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": str(ROOT)},
     )
-    return float(out.stdout.strip())
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def run() -> dict[str, float]:
@@ -47,6 +84,10 @@ def run() -> dict[str, float]:
     for name, value in medians.items():
         ratio = value / base
         results[name] = ratio
-        goal = "  (goal ≤ 1.5)" if name == "import app" else ""
-        print(f"  {name:<40} {value * 1000:7.1f} ms   ratio {ratio:5.2f}{goal}")
+        goal = f"  (goal ≤ {GOAL})" if name.endswith("(first invocation)") or name == "import app" else ""
+        print(f"  {name:<44} {value * 1000:7.1f} ms   ratio {ratio:5.2f}{goal}")
     return results
+
+
+if __name__ == "__main__":
+    run()

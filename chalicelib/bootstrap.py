@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     from .domain.eligibility import Policy
     from .domain.keywords import KeywordBook
     from .ports import (
+        ActivityLog,
         ApiKeyStore,
         AudienceStore,
         Catalog,
         ConversationLog,
         Cursors,
+        ErasureQueue,
         FollowUp,
         HandoffStore,
         InboundQueue,
@@ -37,7 +39,9 @@ if TYPE_CHECKING:
         MemberDirectory,
         MemberStore,
         MessageIndex,
+        MessageLog,
         MessageStore,
+        Outbox,
         ProductStore,
         Provider,
         SendGate,
@@ -48,10 +52,16 @@ if TYPE_CHECKING:
         TimerStore,
     )
     from .services.clicks import ClickTracker
+    from .services.consent import ConsentService
     from .services.engine import RuleEngine
+    from .services.erasure import ErasureService
+    from .services.handoff_desk import HandoffDesk
     from .services.inbound import InboundService
     from .services.lifecycle import LifecycleService
+    from .services.member_data import MemberData
+    from .services.member_search import MemberSearch
     from .services.members import MemberService
+    from .services.message_log import MessageLogService
     from .services.receipts import Receipts
     from .services.sending import SendService
     from .services.timers import TimerService
@@ -68,6 +78,8 @@ class Adapters(Protocol):
     def products(self) -> ProductStore: ...
     @property
     def messages(self) -> MessageStore: ...
+    @property
+    def message_log(self) -> MessageLog: ...
     @property
     def api_keys(self) -> ApiKeyStore: ...
     @property
@@ -106,6 +118,12 @@ class Adapters(Protocol):
     def staff(self) -> StaffNotifier: ...
     @property
     def follow_up(self) -> FollowUp: ...
+    @property
+    def activity(self) -> ActivityLog: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def erasure_queue(self) -> ErasureQueue: ...
 
     def secrets(self) -> Mapping[str, str]:
         """The stage's secrets (webhook tokens, provider keys), current within the cache window."""
@@ -114,8 +132,10 @@ class Adapters(Protocol):
 class AwsAdapters:
     """The real adapters, each built on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store_name: Callable[[], str] | None = None) -> None:
         self.settings = settings
+        # The store's name (rules.toml), which China's SMS platforms sign messages with: the sandbox counts it too.
+        self.store_name = store_name or (lambda: "")
 
     def _client(self, service: str) -> Any:
         return aws_client(service)
@@ -137,6 +157,12 @@ class AwsAdapters:
         from .adapters.message_store import DynamoMessageStore
 
         return DynamoMessageStore()
+
+    @cached_property
+    def message_log(self) -> MessageLog:
+        from .adapters.message_log import DynamoMessageLog
+
+        return DynamoMessageLog()
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:
@@ -190,12 +216,11 @@ class AwsAdapters:
     @cached_property
     def providers(self) -> Mapping[str, Provider]:
         """Every provider by name, each built on first use from the stage's secrets."""
-        from .adapters.outbox import DynamoOutbox
         from .adapters.providers.registry import ProviderRegistry
         from .adapters.providers.sandbox import FaultPlan, SandboxProvider
 
         s = self.settings
-        sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults))
+        sandbox = SandboxProvider(self.outbox, FaultPlan.parse(s.sandbox_faults), sign_name=self.store_name())
 
         def overrides(secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             token = secrets.get("webhook_token_twilio")
@@ -205,6 +230,24 @@ class AwsAdapters:
             return {"twilio": {"public_webhook_url": f"{s.public_api_url.rstrip('/')}/webhooks/twilio/{token}"}}
 
         return ProviderRegistry(self.secrets, {"sandbox": sandbox}, overrides)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from .adapters.outbox import DynamoOutbox
+
+        return DynamoOutbox()
+
+    @cached_property
+    def activity(self) -> ActivityLog:
+        from .adapters.activity_log import DynamoActivityLog
+
+        return DynamoActivityLog()
+
+    @cached_property
+    def erasure_queue(self) -> ErasureQueue:
+        from .adapters.erasure_queue import SqsErasureQueue
+
+        return SqsErasureQueue(self._client("sqs"), self.settings.erasure_queue_url)
 
     @cached_property
     def inbound_log(self) -> InboundStore:
@@ -340,6 +383,52 @@ class App:
         return MemberService(a.members, a.products, a.messages, self.settings.default_phone_region)
 
     @cached_property
+    def member_data(self) -> MemberData:
+        from .services.member_data import MemberData
+
+        a = self.adapters
+        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers)
+
+    @cached_property
+    def erasure(self) -> ErasureService:
+        from .services.erasure import ErasureService
+
+        a = self.adapters
+        return ErasureService(
+            members=a.members,
+            messages=a.messages,
+            activity=a.activity,
+            timers=a.timers,
+            audience=a.audience,
+            handoffs=a.handoffs,
+            links=a.links,
+            inbound=a.inbound_log,
+            outbox=a.outbox,
+            queue=a.erasure_queue,
+            log=self.log,
+        )
+
+    @cached_property
+    def message_log(self) -> MessageLogService:
+        from .services.message_log import MessageLogService
+
+        a = self.adapters
+        return MessageLogService(a.message_log, a.directory, self.settings.store_timezone)
+
+    @cached_property
+    def handoff_desk(self) -> HandoffDesk:
+        from .services.handoff_desk import HandoffDesk
+
+        return HandoffDesk(self.adapters.handoffs, self.adapters.directory)
+
+    @cached_property
+    def member_search(self) -> MemberSearch:
+        from .services.member_search import MemberSearch
+
+        a = self.adapters
+        return MemberSearch(a.directory, a.members, self.settings.default_phone_region)
+
+    @cached_property
     def clicks(self) -> ClickTracker:
         """Links in messages → signed ``{PUBLIC_API_URL}/r/{token}``; off without a public URL or key."""
         from .services.clicks import ClickTracker
@@ -398,6 +487,12 @@ class App:
         )
 
     @cached_property
+    def consent(self) -> ConsentService:
+        from .services.consent import ConsentService
+
+        return ConsentService(self.adapters.members, self.log)
+
+    @cached_property
     def receipts(self) -> Receipts:
         from .services.receipts import Receipts
 
@@ -417,6 +512,7 @@ class App:
             a.send_gate,
             self.lifecycle,
             self.receipts,
+            self.consent,
             log=self.log,
             claim_ttl=s.send_claim_ttl,
             max_receives=s.send_max_receives,
@@ -444,6 +540,7 @@ class App:
             catalog=a.catalog,
             replier=self.lifecycle,
             receipts=self.receipts,
+            consent=self.consent,
             classify=lambda text, locale: classify(text, locale, book),
             adapters=lambda: a.providers,
             cursors=a.cursors,
@@ -456,7 +553,12 @@ class App:
 def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None, **kwargs: Any) -> App:
     """The app: real adapters by default; tests pass fakes (``adapters=FakeAdapters()``)."""
     settings = settings or get_settings()
-    return App(adapters if adapters is not None else AwsAdapters(settings), settings, **kwargs)
+    if adapters is not None:
+        return App(adapters, settings, **kwargs)
+    real = AwsAdapters(settings)
+    app = App(real, settings, **kwargs)
+    real.store_name = lambda: app.book.store.name
+    return app
 
 
 _current: App | None = None

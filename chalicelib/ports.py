@@ -8,12 +8,14 @@ same contract tests as the DynamoDB adapters (``tests/integration/contract``).""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from .domain.consent import ConsentChange
 from .domain.inbound import InboundEvent
 from .domain.links import Link
 from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
@@ -21,16 +23,29 @@ from .domain.replies import HandoffTicket
 from .domain.timers import Timer
 from .domain.triggers import Trigger
 
+if TYPE_CHECKING:  # the message log's types (their module loads the message's public shape)
+    from .domain.message_log import LogPage, LogPosition, LogQuery
+
 
 class VersionConflict(Exception):
     """Someone else changed the record since it was read; read again and retry."""
 
 
 class MemberStore(Protocol):
-    def get(self, member_id: str) -> Member | None: ...
+    def get(self, member_id: str) -> Member | None:
+        """The member; None when there is none, or it was erased (only its tombstone is left)."""
 
-    def save(self, member: Member) -> None:
-        """Create (version 0 → 1) or replace if ``member.version`` is still the stored one."""
+    def save(self, member: Member, consent: ConsentChange | None = None) -> None:
+        """Create (version 0 → 1) or replace if ``member.version`` is still the stored one (an erased
+        member's tombstone is never replaced: VersionConflict). ``consent``: the consent change this
+        write makes, recorded with it (atomically) in the member's history."""
+
+    def erased_at(self, member_id: str) -> datetime | None:
+        """When the member was erased (their tombstone), or None."""
+
+    def erase(self, member_id: str, at: datetime) -> str:
+        """Replace the member by its tombstone (member id, ``erased_at``): ``erased``, ``already``
+        (erased before), or ``unknown`` (no such member)."""
 
     def add_order(self, order: Order, member: Member) -> bool:
         """Store the order and the member's new last purchase atomically; False if the order id exists."""
@@ -63,6 +78,13 @@ class MessageStore(Protocol):
 
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]: ...
 
+    def for_member(self, member_id: str, until: datetime | None = None) -> Iterator[Message]:
+        """All the member's messages, newest first (created at or before ``until``), read lazily."""
+
+    def erase(self, message: Message, expect: MessageStatus) -> bool:
+        """Store ``message`` (``domain/erasure.erased_message``) in place of the stored one, if that
+        is still in status ``expect``; False otherwise (read again and retry)."""
+
     def transition(
         self,
         message_id: str,
@@ -85,6 +107,15 @@ class MessageStore(Protocol):
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         """Record provider-accepted sends (all at once where the store can); each only while its
         claim holds. Returns the ids recorded."""
+
+
+class MessageLog(Protocol):
+    """Messages by the time they were created, for the message log (``domain/message_log.py``)."""
+
+    def page(self, query: LogQuery, after: LogPosition | None, limit: int, budget: int) -> LogPage:
+        """The messages ``query`` admits, newest first, after ``after``: at most ``limit``, reading
+        at most ``budget`` stored items (whatever the filters let through). ``next`` says where the
+        next page starts; None when the range holds no more."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +264,17 @@ class Provider(Protocol):
 
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None: ...
 
+    @property
+    def can_query_status(self) -> bool:
+        """``query_status`` can ask the provider what became of a message it accepted."""
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """The provider's word on a sent message whose receipt never came (reconciliation): a
+        delivered/undelivered/failed/read receipt, or None while it knows no more. Raises
+        ProviderError when the provider cannot be asked now."""
+
 
 @dataclass(frozen=True)
 class StoredTimer:
@@ -254,6 +296,9 @@ class TimerStore(Protocol):
         """Write pending timers (replacing what holds each slot)."""
 
     def delete(self, member_id: str, keys: list[str]) -> None: ...
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete every timer of the member (their facts name children and products)."""
 
     def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
         """Mark the slot's timer fired/dropped if it still holds ``occurrence`` and is pending."""
@@ -277,6 +322,9 @@ class AudienceStore(Protocol):
 
     def update(self, member_id: str, add: dict[str, int | None], remove: list[str]) -> None: ...
 
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: take the member out of every segment."""
+
 
 class Catalog(Protocol):
     def products(self) -> Mapping[str, Product]:
@@ -295,10 +343,21 @@ class InboundStore(Protocol):
         row holds no personal data; an event whose handling died half-way may be claimed again."""
 
     def finish(
-        self, provider: str, event_id: str, outcome: str, now: datetime, record: dict[str, object] | None = None
+        self,
+        provider: str,
+        event_id: str,
+        outcome: str,
+        now: datetime,
+        record: dict[str, object] | None = None,
+        member_id: str | None = None,
     ) -> None:
-        """Mark the event handled, with what it led to; ``record`` (the normalised event and raw
-        payload) only where keeping it is allowed."""
+        """Mark the event handled, with what it led to (the dedupe row: ids only, kept as long as
+        providers may repeat an event). ``record`` (``inbound_codec.kept_record``: masked) only
+        where keeping it is allowed: kept apart, for a shorter time, under ``member_id`` so the
+        member's erasure finds it."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the kept records of the member's events; returns how many."""
 
 
 class MemberDirectory(Protocol):
@@ -306,6 +365,9 @@ class MemberDirectory(Protocol):
         """The id of the member with this E.164 phone number."""
 
     def by_im_user(self, im_user_id: str) -> str | None: ...
+
+    def phones_of(self, member_ids: list[str]) -> dict[str, str]:
+        """The E.164 phone of each of these members that has one (one batched read)."""
 
 
 class MessageIndex(Protocol):
@@ -335,7 +397,18 @@ class HandoffStore(Protocol):
 
     def mark_notified(self, ticket_id: str) -> None: ...
 
+    def for_member(self, member_id: str) -> list[HandoffTicket]: ...
+
     def list(self, status: str, limit: int = 100) -> list[HandoffTicket]: ...
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's tickets (their words)."""
+
+    def page(
+        self, status: str, limit: int, after: tuple[str, str] | None = None
+    ) -> tuple[builtins.list[HandoffTicket], tuple[str, str] | None]:
+        """Tickets with ``status``, newest first, after the ticket (``created_at``, ``ticket_id``)
+        ``after``; at most ``limit``, and where the next page starts (None on the last)."""
 
 
 class LinkStore(Protocol):
@@ -345,6 +418,9 @@ class LinkStore(Protocol):
     def get(self, token: str) -> Link | None: ...
 
     def record_click(self, link: Link, at: datetime) -> None: ...
+
+    def forget_message(self, message_id: str) -> int:
+        """Erasure: delete the tracked links of a message (a target may carry the member)."""
 
 
 class Cursors(Protocol):
@@ -367,6 +443,38 @@ class Outbox(Protocol):
 
     def find(self, provider_message_id: str) -> tuple[int, datetime] | None:
         """(parts, at) of a recorded send."""
+
+    def forget(self, message_id: str) -> None:
+        """Erasure: the outbox row of our message (its number and text), if any."""
+
+
+# -- member data: history, export, erasure (services/member_data.py, services/erasure.py) ----------
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """One item of a member's history in the activity table: an order, a points transaction, a
+    coupon, what they wrote (chat), a consent change."""
+
+    member_id: str
+    key: str  # ORDER#…, POINTS#…, COUPON#…, CHAT#…, CONSENT#…
+    kind: str  # order / points / coupon / chat / consent
+    at: datetime
+    data: dict[str, Any]
+
+
+class ActivityLog(Protocol):
+    def for_member(self, member_id: str) -> list[ActivityRecord]:
+        """Everything in the member's partition of the activity table."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's whole partition; returns how many items."""
+
+
+class ErasureQueue(Protocol):
+    def request(self, member_id: str, at: datetime, round_no: int, delay_seconds: int = 0) -> None:
+        """Queue the purge of an erased member's data (round 1 now; round 2 after a delay, for what
+        a handler in flight wrote meanwhile)."""
 
 
 # -- between services -------------------------------------------------------------------------------
@@ -411,6 +519,11 @@ class TimerKeeper(Protocol):
 
     def restore_dates(self, member: Member, now: datetime) -> int:
         """The member's date timers as of ``now``, occurrences due before it recorded as fired."""
+
+
+class ConsentKeeper(Protocol):
+    def set_consent(self, member_id: str, channel: Channel, on: bool, now: datetime, source: str) -> Member | None:
+        """Set one channel's consent (``source``: who said so, for the record); None for an unknown member."""
 
 
 class FollowUps(Protocol):

@@ -45,6 +45,7 @@ class Settings:
     cursors_table: str
     inbound_queue_url: str
     staff_topic_arn: str
+    erasure_queue_url: str
 
 
 class SettingsError(RuntimeError):
@@ -70,6 +71,7 @@ REQUIRED_WHEN_DEPLOYED = (
     "TIMER_QUEUE_URL",
     "SEND_QUEUE_URL",
     "INBOUND_QUEUE_URL",
+    "ERASURE_QUEUE_URL",
     "SECRETS_ID",
     "STORE_TIMEZONE",
 )
@@ -137,6 +139,7 @@ def _read() -> Settings:
         cursors_table=_env("CURSORS_TABLE", "memberpulse-cursors"),
         inbound_queue_url=_env("INBOUND_QUEUE_URL", ""),
         staff_topic_arn=_env("STAFF_TOPIC_ARN", ""),
+        erasure_queue_url=_env("ERASURE_QUEUE_URL", ""),
     )
 
 

@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.isotime import parse_iso, to_iso
 
 from .client import ApiClient
-from .functions import invoke, scheduled_event
 from .stackinfo import read_stack_file
-from .waiting import quiesce, settle
+from .waiting import run_schedule, settle
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -156,20 +155,18 @@ def run_demo(stack_file: Path) -> int:
         "/v1/members/m-chen/orders",
         {
             "order_id": "o-m-chen-2",
-            "purchased_at": to_iso(start + timedelta(days=10)),
+            "purchased_at": to_iso(start + timedelta(hours=20)),  # no later than a day ahead
             "items": [{"sku": "PUZ-DINO-2", "qty": 1, "price": 69}],
             "total": 69,
         },
     )
-    _line("   (m-chen comes back on day 10: that moves her 45-day wake-up)")
+    _line("   (m-chen comes back the next day: that moves her 45-day wake-up)")
     seen = {m["message_id"] for m in messages}
     for day in (1, 2, 3, 7, 10, 14, 15, 17, 27, 46, 56):
         for at in _ticks(start, day):
             if at <= start:
                 continue
-            result = invoke(stack, "on_schedule", scheduled_event(to_iso(at), stack["region"]))
-            if result and result.get("due"):
-                quiesce(stack, at)  # replaying ahead of the wall clock: let this tick's work land first
+            run_schedule(stack, to_iso(at), wait=True)  # ahead of the wall clock: let each tick land first
         messages = settle(api, ids, quiet_for=1.5)
         new = [m for m in messages if m["message_id"] not in seen]
         if new:
@@ -181,8 +178,8 @@ def run_demo(stack_file: Path) -> int:
     _summary(messages)
     _line(f"\nThe stack is still up. API: {stack['api_url']}")
     _line(f"  curl -H 'Authorization: Bearer {stack['api_key']}' {stack['api_url']}/v1/members/m-wang/messages")
-    _line("  .venv/bin/memberpulse run-schedule --at 2027-01-01T02:00:00Z   # replay any moment")
-    _line("  make down                                                      # stop it")
+    _line("  .venv/bin/memberpulse run-schedule --at 2027-01-01T02:00:00Z --wait   # replay any moment")
+    _line("  make down                                                             # stop it")
     ok = any(m["trigger"] == "welcome" and m["status"] in ("sent", "delivered") for m in messages)
     return 0 if ok else 1
 
@@ -204,9 +201,7 @@ def _reply_stop(
     _line(f"      m-wang consent now: sms={consent['sms']} im={consent['im']}")
     day = 90
     for at in _ticks(start, day):
-        result = invoke(stack, "on_schedule", scheduled_event(to_iso(at), stack["region"]))
-        if result and result.get("due"):
-            quiesce(stack, at)
+        run_schedule(stack, to_iso(at), wait=True)
     messages = settle(api, ids, quiet_for=1.5)
     new = [m for m in messages if m["message_id"] not in seen]
     if new:

@@ -168,6 +168,8 @@ def snapshot_from_items(
 
     snap = Snapshot([], [], [], [])
     for raw in member_items:
+        if "erased_at" in raw:
+            continue  # an erased member's tombstone: no one to preview
         try:
             snap.members.append(member_from_item(from_dynamo(raw)))
         except (KeyError, ValueError, TypeError):

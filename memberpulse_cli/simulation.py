@@ -105,7 +105,7 @@ class Simulation:
     def __init__(self, book: RuleBook, store_zone: str) -> None:
         self.book = book
         self.store_zone = store_zone
-        self.adapters = MemoryAdapters()
+        self.adapters = MemoryAdapters(sign_name=book.store.name)  # as a China SMS platform signs: parts
         self.clock = Clock()
         settings = settings_with(
             store_timezone=store_zone,

@@ -14,17 +14,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import api_keys
+from chalicelib.domain.consent import ConsentChange
 from chalicelib.domain.model import Channel, Member, MessageStatus, Product
 from chalicelib.domain.rulebook import RuleBook, parse_rule_book
-from chalicelib.domain.segments import count_parts
-from chalicelib.ports import OutboundMessage, ProviderError, Receipt, SendResult, StoredTimer, VersionConflict
+from chalicelib.domain.sms_parts import parts_to
+from chalicelib.ports import (
+    OutboundMessage,
+    ProviderError,
+    Receipt,
+    SendResult,
+    SentRecord,
+    StoredTimer,
+    VersionConflict,
+)
 from memberpulse_cli.memory import (
+    MemoryActivityLog,
     MemoryAdapters,
     MemoryApiKeyStore,
     MemoryAudienceStore,
     MemoryCatalog,
     MemoryConversationLog,
     MemoryCursors,
+    MemoryErasureQueue,
     MemoryFollowUp,
     MemoryHandoffStore,
     MemoryInboundQueue,
@@ -33,6 +44,7 @@ from memberpulse_cli.memory import (
     MemoryMemberDirectory,
     MemoryMemberStore,
     MemoryMessageIndex,
+    MemoryMessageLog,
     MemoryMessageStore,
     MemoryOutbox,
     MemoryProductStore,
@@ -51,7 +63,7 @@ class FakeMemberStore(MemoryMemberStore):
     """``before_next_write`` simulates a concurrent writer: a callable run once, just before the next
     ``save``/``add_order``/``add_points`` checks the version (it may itself call ``save``).
     ``always_conflict`` makes every versioned write fail, as under a storm of concurrent writers.
-    ``writes`` counts the versioned writes that went through."""
+    ``writes`` counts the versioned writes that went through (and the erasures)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,9 +85,19 @@ class FakeMemberStore(MemoryMemberStore):
         super()._commit(member)
         self.writes += 1
 
+    def erase(self, member_id: str, at: datetime) -> str:
+        outcome = super().erase(member_id, at)
+        if outcome == "erased":
+            self.writes += 1
+        return outcome
+
     def delete(self, member_id: str) -> None:
-        """The member disappears (e.g. erased on request)."""
+        """The member disappears (no tombstone)."""
         self.members.pop(member_id, None)
+
+    def consent_changes(self, member_id: str) -> list[ConsentChange]:
+        """The member's consent history, oldest first."""
+        return [item for item in self.activity_of(member_id).values() if isinstance(item, ConsentChange)]
 
 
 class FakeProductStore(MemoryProductStore):
@@ -83,7 +105,26 @@ class FakeProductStore(MemoryProductStore):
 
 
 class FakeMessageStore(MemoryMessageStore):
-    pass
+    """``record_calls`` counts the calls to ``record_sent`` (one per sender batch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record_calls = 0
+
+    def record_sent(self, sends: list[SentRecord]) -> list[str]:
+        self.record_calls += 1
+        return super().record_sent(sends)
+
+
+class FakeMessageLog(MemoryMessageLog):
+    """``reads`` counts the stored messages the pages read (what the ``budget`` bounds)."""
+
+    def __init__(self, messages: MemoryMessageStore) -> None:
+        super().__init__(messages)
+        self.reads = 0
+
+    def _read(self) -> None:
+        self.reads += 1
 
 
 class FakeSendGate(MemorySendGate):
@@ -128,6 +169,7 @@ class FakeProvider:
 
     dedupes = False
     can_lookup = False
+    can_query_status = False
     channels = frozenset({Channel.SMS, Channel.IM})
     send_unavailable: str | None = None
 
@@ -160,6 +202,11 @@ class FakeProvider:
     def fetch(self, event: Any, cursors: Any, now: datetime) -> list[Any]:
         return []
 
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        return None
+
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         self.attempts += 1
         if self._error is not None and (self._error_times is None or self._error_times > 0):
@@ -168,7 +215,7 @@ class FakeProvider:
             raise self._error
         self.sends.append(message)
         provider_message_id = f"{self.name}-{message.message_id}"
-        parts = count_parts(message.text) if message.channel == "sms" else 1
+        parts = parts_to(message.to, message.text) if message.channel == "sms" else 1
         receipts: tuple[Receipt, ...] = ()
         if self.receipt is not None:
             receipts = (Receipt(message.message_id, provider_message_id, self.receipt, now),)
@@ -193,6 +240,10 @@ class FakeOutbox(MemoryOutbox):
     def record(self, provider_message_id: str, message: OutboundMessage, parts: int, at: datetime) -> None:
         super().record(provider_message_id, message, parts, at)
         self.entries.append(OutboxEntry(provider_message_id, message, parts, at))
+
+    def forget(self, message_id: str) -> None:
+        super().forget(message_id)
+        self.entries = [e for e in self.entries if e.message.message_id != message_id]
 
 
 class FakeApiKeyStore(MemoryApiKeyStore):
@@ -406,6 +457,14 @@ class FakeFollowUp(MemoryFollowUp):
     pass
 
 
+class FakeActivityLog(MemoryActivityLog):
+    pass
+
+
+class FakeErasureQueue(MemoryErasureQueue):
+    """``requests``: each purge asked for (member id, at, round, delay seconds); ``take`` hands them over."""
+
+
 class FakeAdapters(MemoryAdapters):
     """Every port of ``bootstrap.Adapters`` as a test double; pass to ``bootstrap.bootstrap(adapters=…)``
     (or use :func:`fake_app`). Replace any attribute before the app builds its services. The default
@@ -417,6 +476,7 @@ class FakeAdapters(MemoryAdapters):
         self.products = FakeProductStore()
         self.catalog = FakeCatalog(self.products)  # one catalog: what the API puts, the rules read
         self.messages = FakeMessageStore()
+        self.message_log = FakeMessageLog(self.messages)
         self.api_keys = FakeApiKeyStore()
         self.timers = FakeTimerStore()
         self.timer_queue = FakeTimerQueue()
@@ -436,6 +496,9 @@ class FakeAdapters(MemoryAdapters):
         self.inbound_queue = FakeInboundQueue()
         self.staff = FakeStaffNotifier()
         self.follow_up = FakeFollowUp()
+        self.outbox = FakeOutbox()
+        self.activity = FakeActivityLog(self.members, self.conversations)
+        self.erasure_queue = FakeErasureQueue()
 
 
 def fake_app(

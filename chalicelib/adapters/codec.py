@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.isotime import parse_date, parse_iso, to_iso
+from ..domain.isotime import parse_date, parse_iso, to_iso, utc_day
 from ..domain.model import (
     Channel,
     Child,
@@ -229,6 +229,8 @@ def message_to_item(m: Message) -> dict[str, Any]:
         "claimed_at": _iso(m.claimed_at),
         "attempts": m.attempts,
         "fallback_of": m.fallback_of,
+        "campaign_id": m.campaign_id,
+        "log_day": utc_day(m.created_at),
     }
 
 
@@ -268,4 +270,5 @@ def message_from_item(d: dict[str, Any]) -> Message:
         claimed_at=_time(d.get("claimed_at")),
         attempts=int(d.get("attempts") or 0),
         fallback_of=d.get("fallback_of"),
+        campaign_id=d.get("campaign_id"),
     )

@@ -66,6 +66,7 @@ class MemberModel(Model):
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
+    erased_at = UnicodeAttribute(null=True)  # set: this item is an erased member's tombstone, nothing else
     by_phone = MembersByPhone()
     by_im_user = MembersByImUser()
 
@@ -103,6 +104,19 @@ class MessagesByProviderId(GlobalSecondaryIndex["MessageModel"]):
     provider_message_id = UnicodeAttribute(hash_key=True)
 
 
+class MessagesByDay(GlobalSecondaryIndex["MessageModel"]):
+    """The message log (``GET /v1/messages``): every message under the UTC day it was created
+    (``log_day``), in creation order. A time range reads only its own days; filters on rule,
+    status, campaign and channel apply within them (adapters/message_log.py)."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    log_day = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class MessageModel(Model):
     class Meta:
         table_name = _s.messages_table
@@ -133,6 +147,9 @@ class MessageModel(Model):
     by_member = MessagesByMember()
     by_provider_id = MessagesByProviderId()
     clicked_at = UnicodeAttribute(null=True)  # the first click on one of its tracked links
+    campaign_id = UnicodeAttribute(null=True)
+    log_day = UnicodeAttribute(null=True)  # the UTC day of created_at: the message log's partition
+    by_day = MessagesByDay()
 
 
 class ProductModel(Model):
@@ -207,6 +224,17 @@ class TimerModel(Model):
     due = TimersDue()
 
 
+class AudienceByMember(GlobalSecondaryIndex["AudienceModel"]):
+    """The segments a member is in (erasure takes them out of each)."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    segment = UnicodeAttribute(range_key=True)
+
+
 class AudienceModel(Model):
     """Who belongs to a segment (``born#YYYY-MM``, ``tag#lego``): new arrivals find their members here."""
 
@@ -216,6 +244,7 @@ class AudienceModel(Model):
     segment = UnicodeAttribute(hash_key=True)
     member_id = UnicodeAttribute(range_key=True)
     child_index = NumberAttribute(null=True)
+    by_member = AudienceByMember()
 
 
 class CounterModel(Model):
@@ -234,12 +263,24 @@ class CounterModel(Model):
     at = UnicodeAttribute(null=True)
 
 
-# -- inbound (services/inbound.py, adapters/inbound_store.py) ---------------------------------------
+# -- inbound (services/inbound.py, adapters/inbound_log.py …) -------------------------------------------
+
+
+class InboundByMember(GlobalSecondaryIndex["InboundModel"]):
+    """Sparse (kept records of a known member's events): what erasure deletes."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
 
 
 class InboundModel(Model):
-    """Every inbound event once: ``event_key`` = ``<provider>#<event id>``. ``status`` processing →
-    done; ``record`` (the normalised event and its raw payload) only where keeping it is allowed."""
+    """Every inbound event once: ``event_key`` = ``<provider>#<event id>``, ``status`` processing →
+    done, ids and outcome only (the dedupe row). Beside it, where keeping it is allowed, the event's
+    masked record: ``event_key`` = ``<provider>#<event id>#record``, ``kind`` ``record``, with the
+    member's id (``by_member``) and a shorter TTL (adapters/inbound_log.py)."""
 
     class Meta:
         table_name = _s.inbound_table
@@ -252,8 +293,10 @@ class InboundModel(Model):
     status = UnicodeAttribute()
     outcome = UnicodeAttribute(null=True)
     record: MapAttribute[str, Any] = MapAttribute(null=True)
+    member_id = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     expires = NumberAttribute(null=True)  # TTL
+    by_member = InboundByMember()
 
 
 class HandoffsByStatus(GlobalSecondaryIndex["HandoffModel"]):
@@ -262,6 +305,17 @@ class HandoffsByStatus(GlobalSecondaryIndex["HandoffModel"]):
         projection = AllProjection()
 
     status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class HandoffsByMember(GlobalSecondaryIndex["HandoffModel"]):
+    """A member's tickets (export, erasure)."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -281,6 +335,17 @@ class HandoffModel(Model):
     event_id = UnicodeAttribute(null=True)
     notified = BooleanAttribute(default=False)
     by_status = HandoffsByStatus()
+    by_member = HandoffsByMember()
+
+
+class LinksByMessage(GlobalSecondaryIndex["LinkModel"]):
+    """A message's tracked links (erasure)."""
+
+    class Meta:
+        index_name = "by_message"
+        projection = KeysOnlyProjection()
+
+    message_id = UnicodeAttribute(hash_key=True)
 
 
 class LinkModel(Model):
@@ -296,6 +361,7 @@ class LinkModel(Model):
     clicks = NumberAttribute(default=0)
     first_clicked_at = UnicodeAttribute(null=True)
     last_clicked_at = UnicodeAttribute(null=True)
+    by_message = LinksByMessage()
 
 
 class CursorModel(Model):

@@ -89,6 +89,11 @@ class DynamoTimerStore:
             for key in keys:
                 batch.delete(TimerModel(member_id, key))
 
+    def forget_member(self, member_id: str) -> int:
+        keys = [row.key for row in TimerModel.query(member_id, consistent_read=True, attributes_to_get=["key"])]
+        self.delete(member_id, keys)
+        return len(keys)
+
     def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
         actions: list[Action] = [
             TimerModel.status.set(status),

@@ -195,3 +195,4 @@ class Message:
     claimed_at: datetime | None = None
     attempts: int = 0
     fallback_of: str | None = None  # an SMS sent because this IM message could not be
+    campaign_id: str | None = None  # a campaign's message (trigger ``campaign``) or control record

@@ -217,13 +217,23 @@ def parse_rule_book(text: str) -> RuleBook:
 
 def sample_variables(store: StoreConfig) -> dict[str, Any]:
     """Typical values for every template variable (docs/templates.md), for the length check."""
+    from .rendering import CHILD_NAME_CHARS, MEMBER_NAME_CHARS
+
     longest_benefit = max(store.tier_benefits.values(), key=len, default="")
     return {
-        "member": {"id": "m-10001", "name": "王小明", "tier": "gold", "points": 1580},
+        # Names as long as rendering lets them be: a rule that loads fits with any member's name
+        "member": {"id": "m-10001", "name": "王" * MEMBER_NAME_CHARS, "tier": "gold", "points": 1580},
         "store": {"name": store.name},
         "rule": "sample",
-        "child": {"name": "乐乐", "age": 4, "birthday": "2026-12-01", "gender": "boy", "birth_date": "2022-12-01"},
+        "child": {
+            "name": "乐" * CHILD_NAME_CHARS,
+            "age": 4,
+            "birthday": "2026-12-01",
+            "gender": "boy",
+            "birth_date": "2022-12-01",
+        },
         "picks": ["恐龙拼图·第2辑", "百变积木桶", "小熊换装套"],
+        "arrivals": ["恐龙拼图·第2辑", "百变积木桶", "小熊换装套"],
         "points": {"delta": 158, "balance": 1580, "reason": "purchase"},
         "expiring": {"amount": 158, "date": "2026-12-31"},
         "tier": {"name": "gold", "old": "silver", "benefits": longest_benefit},
@@ -242,13 +252,22 @@ def sample_variables(store: StoreConfig) -> dict[str, Any]:
 
 def check_sms_length(rule: RuleConfig, store: StoreConfig) -> None:
     """Flag, when the rules load, a template whose SMS (with sample values, the opt-out line of a
-    marketing rule and the 【signature】) runs past the rule's ``max_sms_parts``."""
+    marketing rule and the 【signature】) runs past the rule's ``max_sms_parts`` or the longest text
+    its platforms take.
+
+    Which regime (``sms_parts.sms_regime``) a member's SMS is counted under depends on their number,
+    which a rule book cannot know: the store's default phone region only fills in numbers written
+    without a country code, and a member of any locale may give a number of any country (a zh-CN
+    member with a Hong Kong number, an en member with a mainland one). So every template is counted
+    under every regime, China domestic with the store's signature and international, and the
+    larger count must fit: a rule that loads fits its limit on any number."""
     if Channel.SMS not in rule.channels:
         return
     from .governance import with_opt_out
     from .rendering import render
-    from .segments import count_parts
+    from .sms_parts import REGIMES, count_parts, fits
 
+    signature = f"【{store.name}】"
     for locale, source in rule.templates.items():
         try:
             text = render(source, {**sample_variables(store), **rule.samples})
@@ -256,14 +275,18 @@ def check_sms_length(rule: RuleConfig, store: StoreConfig) -> None:
             raise RulesConfigError(f"rules.{rule.rule_id}.templates.{locale}: {exc}") from None
         if rule.rule_class == "marketing":
             text = with_opt_out(text, locale, store.opt_out)
-        parts = count_parts(text, china=locale != "en", signature=f"【{store.name}】")
-        if locale == "en":
-            parts = max(parts, count_parts(text))
-        if parts > rule.max_sms_parts:
-            raise RulesConfigError(
-                f"rules.{rule.rule_id}.templates.{locale}: renders to {parts} SMS parts with sample values "
-                f"(limit max_sms_parts = {rule.max_sms_parts}): shorten it or raise the limit"
-            )
+        for regime in REGIMES:
+            parts = count_parts(text, regime, signature)
+            if parts > rule.max_sms_parts:
+                raise RulesConfigError(
+                    f"rules.{rule.rule_id}.templates.{locale}: renders to {parts} SMS parts ({regime.name}) "
+                    f"with sample values (limit max_sms_parts = {rule.max_sms_parts}): shorten it or raise the limit"
+                )
+            if not fits(text, regime, signature):
+                raise RulesConfigError(
+                    f"rules.{rule.rule_id}.templates.{locale}: longer than the {regime.max_chars} characters "
+                    f"an SMS ({regime.name}) may have, with sample values"
+                )
 
 
 def load_rule_book(path: Path = RULES_FILE) -> RuleBook:

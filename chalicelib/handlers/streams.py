@@ -65,8 +65,8 @@ def _activity_record(record: DynamoDBRecord) -> None:
         count = engine.points_recorded(codec.points_from_data(member_id, data), at)
     elif kind == "coupon":
         count = engine.coupon_issued(codec.coupon_from_data(member_id, data), at)
-    elif kind == "chat":
-        return  # conversation history (services/inbound.py): nothing to plan
+    elif kind in ("chat", "consent"):
+        return  # conversation history (services/inbound.py), consent changes: nothing to plan
     else:
         logger.warning("unknown activity kind", extra={"kind": kind, "member_id": member_id})
         return

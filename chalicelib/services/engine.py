@@ -47,7 +47,12 @@ class RuleEngine:
 
     def member_changed(self, old: Member | None, new: Member, at: datetime) -> int:
         """A member record created or changed: what fires now (welcome, tier upgrade), the date
-        timers kept in line with the record, the audience segments updated. Safe to replay."""
+        timers kept in line with the record, the audience segments updated. Safe to replay. An
+        erased member's records (the tombstone's own write, or an old record replayed after the
+        erasure) set nothing off: nothing is planned, scheduled or indexed for them again."""
+        if self.members.erased_at(new.member_id) is not None:
+            self.log("change of an erased member ignored", member_id=new.member_id)
+            return 0
         plans = scheduling.on_member_change(old, new, self.book, at, self.store_zone)
         planned = self._carry_out(plans, new, at)
         self.timers.reconcile_member(new, at)

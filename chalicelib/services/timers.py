@@ -164,15 +164,16 @@ class TimerService:
             return "fired"
         member = self.members.get(member_id)
         if member is None:
-            verdict: Check = Drop("member no longer exists")
-        else:
-            products = catalog() if scheduling.reads_catalog(timer.rule_id) else {}
-            verdict = scheduling.check(timer, member, products, self.book, now, self.store_zone)
-        if isinstance(verdict, Drop) or member is None:
-            reason = verdict.reason if isinstance(verdict, Drop) else None
-            self.timers.finish(member_id, key, timer.occurrence, "dropped", reason, now)
-            self.log("timer dropped", member_id=member_id, timer=key, reason=reason)
-            if member is not None and scheduling.keeps_member_dates(timer.rule_id):
+            # Gone (erased): nothing to remember for it, and its facts may name a child.
+            self.timers.delete(member_id, [key])
+            self.log("timer dropped", member_id=member_id, timer=key, reason="member no longer exists")
+            return "dropped"
+        products = catalog() if scheduling.reads_catalog(timer.rule_id) else {}
+        verdict: Check = scheduling.check(timer, member, products, self.book, now, self.store_zone)
+        if isinstance(verdict, Drop):
+            self.timers.finish(member_id, key, timer.occurrence, "dropped", verdict.reason, now)
+            self.log("timer dropped", member_id=member_id, timer=key, reason=verdict.reason)
+            if scheduling.keeps_member_dates(timer.rule_id):
                 self.reconcile_member(member, now)  # the next occurrence (next year's birthday)
             return "dropped"
         self.lifecycle.fire([Trigger(timer.rule_id, member_id, timer.occurrence, now, verdict.facts)], member, now)

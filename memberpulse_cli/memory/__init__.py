@@ -9,7 +9,7 @@ test doubles of ``tests/fakes.py`` build on these, adding failure injection."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.providers.sandbox import SandboxProvider
 from chalicelib.ports import Provider
@@ -26,18 +26,22 @@ from .inbound import (
     MemoryLinkStore,
     MemoryStaffNotifier,
 )
+from .member_data import MemoryActivityLog, MemoryErasureQueue
 from .members import MemoryAudienceStore, MemoryMemberDirectory, MemoryMemberStore
+from .message_log import MemoryMessageLog
 from .messages import MemoryMessageIndex, MemoryMessageStore
 from .sending import MemoryOutbox, MemorySendGate, MemorySendQueue, MemorySendRetries
 from .timers import MemoryTimerQueue, MemoryTimerStore
 
 __all__ = [
+    "MemoryActivityLog",
     "MemoryAdapters",
     "MemoryApiKeyStore",
     "MemoryAudienceStore",
     "MemoryCatalog",
     "MemoryConversationLog",
     "MemoryCursors",
+    "MemoryErasureQueue",
     "MemoryFollowUp",
     "MemoryHandoffStore",
     "MemoryInboundQueue",
@@ -46,6 +50,7 @@ __all__ = [
     "MemoryMemberDirectory",
     "MemoryMemberStore",
     "MemoryMessageIndex",
+    "MemoryMessageLog",
     "MemoryMessageStore",
     "MemoryOutbox",
     "MemoryProductStore",
@@ -60,13 +65,20 @@ __all__ = [
 
 class MemoryAdapters:
     """Every port in memory. ``providers``: by name (default: the sandbox provider over an
-    in-memory outbox, ``self.outbox``); ``secrets``: the stage's secrets (default none)."""
+    in-memory outbox, ``self.outbox``, signing China SMS as ``sign_name``, the store's name, as
+    ``AwsAdapters`` does); ``secrets``: the stage's secrets (default none)."""
 
-    def __init__(self, providers: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        providers: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        sign_name: str = "",
+    ) -> None:
         self.members = MemoryMemberStore()
         self.products = MemoryProductStore()
         self.catalog = MemoryCatalog(self.products)
         self.messages = MemoryMessageStore()
+        self.message_log = MemoryMessageLog(self.messages)
         self.api_keys = MemoryApiKeyStore()
         self.timers = MemoryTimerStore()
         self.timer_queue = MemoryTimerQueue()
@@ -75,7 +87,7 @@ class MemoryAdapters:
         self.send_retries = MemorySendRetries()
         self.send_gate = MemorySendGate(self.messages)
         self.outbox = MemoryOutbox()
-        sandbox: Provider = SandboxProvider(self.outbox)
+        sandbox: Provider = SandboxProvider(self.outbox, sign_name=sign_name)
         self.providers: Mapping[str, Provider] = providers if providers is not None else {"sandbox": sandbox}
         self.inbound_log = MemoryInboundStore()
         self.directory = MemoryMemberDirectory(self.members)
@@ -87,7 +99,17 @@ class MemoryAdapters:
         self.inbound_queue = MemoryInboundQueue()
         self.staff = MemoryStaffNotifier()
         self.follow_up = MemoryFollowUp()
+        self.activity = MemoryActivityLog(self.members, self.conversations)
+        self.erasure_queue = MemoryErasureQueue()
         self.secret_values: dict[str, str] = dict(secrets or {})
 
     def secrets(self) -> Mapping[str, str]:
         return dict(self.secret_values)
+
+
+if TYPE_CHECKING:
+    from chalicelib.bootstrap import Adapters
+
+    def _every_port(adapters: MemoryAdapters) -> Adapters:
+        """For mypy: ``MemoryAdapters`` has every port of ``bootstrap.Adapters``, each typed as its port."""
+        return adapters

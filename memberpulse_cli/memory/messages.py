@@ -1,12 +1,15 @@
 """Messages in memory, with ``chalicelib/adapters/message_store.py``'s promises: created once per id,
 status transitions only from the expected statuses (and, with a claim, only while it holds), sends
-recorded only while their claim holds, a receipt that got there first never moved back; copies in
-and out. Also the look-up by the provider's message id (``message_index.py``)."""
+recorded only while their claim holds, a receipt that got there first never moved back, erasure
+only from the status read; copies in and out. Also the look-up by the provider's message id
+(``message_index.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
+from chalicelib.domain.isotime import to_iso
 from chalicelib.domain.model import PENDING_STATUSES, Message, MessageStatus, StatusChange
 from chalicelib.ports import SentRecord
 
@@ -26,6 +29,8 @@ def copy_message(message: Message) -> Message:
 
 
 class MemoryMessageStore:
+    """``MessageStore``; also the messages by member (the ``by_member`` index)."""
+
     def __init__(self) -> None:
         self.messages: dict[str, Message] = {}
         self._of_member: dict[str, list[str]] = {}
@@ -48,9 +53,35 @@ class MemoryMessageStore:
 
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]:
         """Newest first (the ``by_member`` index: created_at, at second precision)."""
+        return [copy_message(m) for m in self._newest_first(member_id)[:limit]]
+
+    def for_member(self, member_id: str, until: datetime | None = None) -> Iterator[Message]:
+        """Newest first, created at or before ``until`` (second precision), each read as it is reached."""
+        last = to_iso(until) if until is not None else None
+        for message in self._newest_first(member_id):
+            if last is None or to_iso(message.created_at) <= last:
+                stored = self.messages.get(message.message_id)
+                if stored is not None:
+                    yield copy_message(stored)
+
+    def _newest_first(self, member_id: str) -> list[Message]:
         mine = [self.messages[mid] for mid in self._of_member.get(member_id, ())]
         mine.sort(key=lambda m: m.created_at.replace(microsecond=0), reverse=True)
-        return [copy_message(m) for m in mine[:limit]]
+        return mine
+
+    def erase(self, message: Message, expect: MessageStatus) -> bool:
+        """``message`` (as ``domain/erasure.erased_message`` leaves it) in place of the stored one,
+        if that is still in status ``expect``; what a preview kept of refused twins goes too."""
+        stored = self.messages.get(message.message_id)
+        if stored is None or stored.status is not expect:
+            return False
+        if stored.provider_message_id and self.by_provider_id.get(stored.provider_message_id) == stored.message_id:
+            del self.by_provider_id[stored.provider_message_id]
+        if message.provider_message_id:
+            self.by_provider_id[message.provider_message_id] = message.message_id
+        self.messages[message.message_id] = copy_message(message)
+        self.refused = [m for m in self.refused if m.message_id != message.message_id]
+        return True
 
     def transition(
         self,

@@ -130,3 +130,8 @@ class MemoryOutbox:
     def find(self, provider_message_id: str) -> tuple[int, datetime] | None:
         found = self.sent.get(provider_message_id)
         return (found[1], found[2]) if found is not None else None
+
+    def forget(self, message_id: str) -> None:
+        """The rows of our message (its number and text)."""
+        for provider_message_id in [k for k, (m, _, _) in self.sent.items() if m.message_id == message_id]:
+            del self.sent[provider_message_id]

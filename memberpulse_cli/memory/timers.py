@@ -96,6 +96,15 @@ class MemoryTimerStore:
             if self.rows.pop(slot, None) is not None:
                 del self._of_member[member_id][key]
 
+    def forget_member(self, member_id: str) -> int:
+        """Every timer of the member, and what memory kept of those finished (their facts name
+        children and products)."""
+        keys = list(self._of_member.get(member_id, {}))
+        self.delete(member_id, keys)
+        self._of_member.pop(member_id, None)
+        self.finished = [(s, at) for s, at in self.finished if s.timer.member_id != member_id]
+        return len(keys)
+
     def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
         slot = (member_id, key)
         stored = self.rows.get(slot)

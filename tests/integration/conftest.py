@@ -164,6 +164,10 @@ class AwsStack:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def dedupe_rows(self) -> list[dict[str, Any]]:
+        """The inbound table's dedupe rows (one per event), without the kept records beside them."""
+        return [r for r in self.scan("InboundTable") if not r["event_key"]["S"].endswith("#record")]
+
     def put_image(self, logical: str, image: dict[str, Any]) -> None:
         """Write a raw DynamoDB-JSON item (e.g. a stream record's NewImage)."""
         self.dynamodb.put_item(TableName=self.tables[logical], Item=image)

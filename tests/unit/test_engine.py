@@ -266,7 +266,7 @@ class TestNewArrivals:
         assert town.audience.segments["born#2022-05"] == {"girl-4": 0}
         assert town.audience.segments["tag#lego"] == {"boy-lego": None, "lego-fan": None}
         town.change("girl-4", START, children=[], tags=["books"])
-        assert "girl-4" not in town.audience.segments["born#2022-05"]
+        assert "girl-4" not in town.audience.segments.get("born#2022-05", {})
         assert town.audience.segments["tag#books"] == {"girl-4": None}
 
     def test_timers_only_for_members_whose_child_fits_or_who_have_the_tag(self, town: World) -> None:

@@ -133,6 +133,23 @@ def test_the_same_text_passes_when_the_rule_allows_two_parts_or_sends_only_im() 
     parse_rule_book(book_with(welcome_toml(im_only, f'zh-CN = "{long_text}"')))
 
 
+def test_a_template_is_checked_under_every_sms_regime() -> None:
+    # Given a zh-CN template of 36 emoji: 36 + 6 signature characters is one China part, but any
+    # other number counts UCS-2 units, 72 of them: two parts. A zh-CN member may have a Hong Kong
+    # number, so the rule does not fit max_sms_parts = 1.
+    emoji = "😀" * 36
+    settings = 'class = "transactional"\nmax_sms_parts = 1'
+    message = config_error(book_with(welcome_toml(settings, f'zh-CN = "{emoji}"')))
+    assert "rules.welcome.templates.zh-CN" in message and "2 SMS parts (international)" in message
+
+
+def test_a_template_past_the_china_length_limit_is_flagged() -> None:
+    # 495 characters + 【…】: more than the 500 a China SMS may have, whatever max_sms_parts allows
+    settings = 'class = "transactional"\nmax_sms_parts = 20'
+    message = config_error(book_with(welcome_toml(settings, f'zh-CN = "{"好" * 495}"')))
+    assert "500 characters" in message and "china_domestic" in message
+
+
 def test_the_shipped_rules_fit_their_limits() -> None:
     from chalicelib.domain.rulebook import load_rule_book
 

@@ -588,13 +588,14 @@ def test_a_rule_disabled_in_the_book_drops_its_timers_with_a_reason() -> None:
     assert world.sent("m-a", "points_expiring") == []
 
 
-def test_a_timer_for_a_member_who_no_longer_exists_is_dropped() -> None:
+def test_a_timer_for_a_member_who_no_longer_exists_is_dropped_and_deleted() -> None:
     world = World()
     world.join(alice(), START)
     world.members.delete("m-a")
     world.tick(utc(2026, 12, 7, 2))
-    stored = world.slot("m-a", "child_birthday#child0")
-    assert (stored.status, stored.reason) == ("dropped", "member no longer exists")
+    # Nothing to remember for a member who is gone (erased), and a timer's facts name the child.
+    assert world.timers.get("m-a", "child_birthday#child0") is None
+    assert world.sent("m-a", "child_birthday") == []
 
 
 def test_a_timer_fired_before_its_due_time_is_skipped() -> None:

@@ -27,7 +27,7 @@ LOCAL_STAGE = "dev"
 
 
 @dataclass
-class LocalStack:
+class MiniStack:
     port: int = 4566
     state_dir: Path = LOCAL
 
