@@ -87,6 +87,17 @@ class Kind:
         bodies = [json.loads(m["Body"]) for m in self.stack.drain_queue(self.stack.queues["TimerQueue"])]
         return [(parse_iso(b["at"]), [(m, k) for m, k in b["timers"]]) for b in bodies]
 
+    def erasures(self) -> list[tuple[str, datetime, int]]:
+        """The purges requested so far: (member id, at, round)."""
+        if self.name != "dynamodb":
+            return [(m, at, round_no) for m, at, round_no, _ in self.adapters.erasure_queue.take()]
+        import json
+
+        from chalicelib.domain.isotime import parse_iso
+
+        bodies = [json.loads(m["Body"]) for m in self.stack.drain_queue(self.stack.queues["ErasureQueue"])]
+        return [(b["member_id"], parse_iso(b["at"]), b["round"]) for b in bodies]
+
     def outbox(self) -> Any:
         if self.name != "dynamodb":
             return self.adapters.outbox

@@ -1,5 +1,7 @@
 """``MemberStore`` contract: optimistic versions, activity written once per key together with the
-member's new version, copies in and out, the unreachable mark."""
+member's new version, copies in and out, the unreachable mark; a consent change recorded with the
+write that makes it (both or neither); an erased member's tombstone, which nothing replaces; the
+look-ups by address (``MemberDirectory``)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.consent import BY_REPLY, BY_STORE, ConsentChange
 from chalicelib.domain.model import (
     Child,
     Consent,
@@ -24,6 +27,7 @@ from chalicelib.ports import VersionConflict
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 T1 = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
+T2 = datetime(2026, 11, 21, 9, 30, 5, 123456, tzinfo=UTC)
 
 
 def full_member(member_id: str = "m-1") -> Member:
@@ -170,3 +174,98 @@ class TestDirectory:
         assert adapters.directory.by_phone("+8613800138000") == "m-1"
         assert adapters.directory.by_im_user("agora_u1001") == "m-1"
         assert adapters.directory.by_phone("+8613900000000") is None
+
+    def test_phones_of_answers_the_members_that_have_one(self, adapters: Any) -> None:
+        saved(adapters.members)
+        saved(adapters.members, Member(member_id="m-2"))
+        assert adapters.directory.phones_of(["m-1", "m-2", "m-unknown", "m-1"]) == {"m-1": "+8613800138000"}
+        assert adapters.directory.phones_of([]) == {}
+
+
+def consent_records(adapters: Any, member_id: str = "m-1") -> list[tuple[str, str, datetime, dict[str, Any]]]:
+    """The member's consent history as the activity log reads it: (key, kind, at, data)."""
+    return [(r.key, r.kind, r.at, r.data) for r in adapters.activity.for_member(member_id) if r.kind == "consent"]
+
+
+class TestConsentHistory:
+    def test_a_consent_change_is_recorded_with_the_write_under_the_new_version(self, adapters: Any) -> None:
+        store = adapters.members
+        member = full_member()
+        store.save(member, ConsentChange("m-1", T0, {"sms": False, "im": True, "marketing": True}, BY_STORE))
+        member.consent = Consent(sms=True, im=True, marketing=True)
+        store.save(member, ConsentChange("m-1", T2, {"sms": True}, BY_REPLY))
+        assert store.get("m-1").version == 2 and store.get("m-1").consent.sms is True
+        assert consent_records(adapters) == [
+            (
+                "CONSENT#2026-11-20T02:00:00Z#1",
+                "consent",
+                T0,
+                {"changes": {"sms": False, "im": True, "marketing": True}, "source": "api"},
+            ),
+            (
+                "CONSENT#2026-11-21T09:30:05Z#2",
+                "consent",
+                T2.replace(microsecond=0),
+                {"changes": {"sms": True}, "source": "reply"},
+            ),
+        ]
+
+    def test_a_write_that_conflicts_records_no_consent_change(self, adapters: Any) -> None:
+        store = adapters.members
+        saved(store)
+        stale = store.get("m-1")
+        store.save(store.get("m-1"))
+        stale.consent = Consent(sms=True, im=True, marketing=True)
+        with pytest.raises(VersionConflict):
+            store.save(stale, ConsentChange("m-1", T1, {"sms": True}, BY_REPLY))
+        assert consent_records(adapters) == []
+        assert store.get("m-1").consent.sms is False and store.get("m-1").version == 2
+
+    def test_a_write_without_a_change_records_none(self, adapters: Any) -> None:
+        store = adapters.members
+        saved(store)
+        store.save(store.get("m-1"))
+        assert consent_records(adapters) == []
+
+
+class TestTombstones:
+    def test_an_erased_member_reads_none_and_says_when(self, adapters: Any) -> None:
+        store = adapters.members
+        saved(store)
+        assert store.erased_at("m-1") is None
+        assert store.erase("m-1", T1) == "erased"
+        assert store.get("m-1") is None
+        assert store.erased_at("m-1") == T1
+
+    def test_erasing_again_or_an_unknown_member(self, adapters: Any) -> None:
+        store = adapters.members
+        saved(store)
+        store.erase("m-1", T1)
+        assert store.erase("m-1", T2) == "already"
+        assert store.erased_at("m-1") == T1
+        assert store.erase("m-none", T1) == "unknown"
+        assert store.erased_at("m-none") is None
+
+    def test_a_tombstone_is_never_replaced(self, adapters: Any) -> None:
+        store = adapters.members
+        stale = saved(store)
+        store.erase("m-1", T1)
+        with pytest.raises(VersionConflict):
+            store.save(full_member())  # a re-run of an old import
+        with pytest.raises(VersionConflict):
+            store.save(stale)  # a write that read the member before the erasure
+        with pytest.raises(VersionConflict):
+            store.save(stale, ConsentChange("m-1", T2, {"sms": True}, BY_REPLY))
+        with pytest.raises(VersionConflict):
+            store.add_order(an_order("o-late"), stale)
+        assert store.get("m-1") is None and store.get_order("m-1", "o-late") is None
+        assert consent_records(adapters) == []
+
+    def test_an_erased_member_is_not_found_by_address(self, adapters: Any) -> None:
+        saved(adapters.members)
+        adapters.members.erase("m-1", T1)
+        adapters.members.mark_unreachable("m-1", "sms", "invalid address")
+        assert adapters.members.get("m-1") is None
+        assert adapters.directory.by_phone("+8613800138000") is None
+        assert adapters.directory.by_im_user("agora_u1001") is None
+        assert adapters.directory.phones_of(["m-1"]) == {}

@@ -1,5 +1,6 @@
-"""``SendQueue`` and ``TimerQueue`` contracts: what is queued arrives once, with when it was decided;
-inside a handler's ``batched`` block intents arrive together at its end, and not at all if it fails."""
+"""``SendQueue``, ``TimerQueue`` and ``ErasureQueue`` contracts: what is queued arrives once, with when
+it was decided; inside a handler's ``batched`` block intents arrive together at its end, and not at
+all if it fails."""
 
 from __future__ import annotations
 
@@ -46,3 +47,10 @@ def test_released_timers_arrive_in_batches_of_fifty_with_the_release_time(kind: 
     assert sorted(len(batch) for _, batch in released) == [20, 50, 50]
     assert {at for at, _ in released} == {T0}
     assert sorted(k for _, batch in released for k in batch) == keys
+
+
+def test_a_purge_requested_arrives_once_with_its_member_time_and_round(kind: Kind) -> None:
+    kind.adapters.erasure_queue.request("m-1", T0, 1)
+    kind.adapters.erasure_queue.request("m-2", T0.replace(minute=5), 1)
+    assert sorted(kind.erasures()) == [("m-1", T0, 1), ("m-2", T0.replace(minute=5), 1)]
+    assert kind.erasures() == []
