@@ -163,12 +163,16 @@ def snapshot_from_items(
     product_items: Iterable[Mapping[str, Any]],
 ) -> Snapshot:
     """Domain objects from the raw (DynamoDB-JSON) items of the members, activity and products
-    tables. Points lots live on the member record; ``POINTS#`` items are history and not needed."""
+    tables. Points lots live on the member record; ``POINTS#`` items are history and not needed,
+    nor are consent changes and chats. Erased members (their tombstones) are left out, and with
+    them whatever of their history the purge has not deleted yet."""
     from chalicelib.adapters.codec import coupon_from_data, member_from_item, order_from_data, product_from_data
 
     snap = Snapshot([], [], [], [])
+    erased: set[str] = set()
     for raw in member_items:
         if "erased_at" in raw:
+            erased.add(str(from_dynamo(raw).get("member_id")))
             continue  # an erased member's tombstone: no one to preview
         try:
             snap.members.append(member_from_item(from_dynamo(raw)))
@@ -176,6 +180,8 @@ def snapshot_from_items(
             snap.skipped += 1
     for raw in activity_items:
         item = from_dynamo(raw)
+        if item.get("member_id") in erased:
+            continue  # an erased member's history the purge has not deleted yet
         sk, data = str(item.get("sk", "")), item.get("data") or {}
         try:
             if sk.startswith("ORDER#"):

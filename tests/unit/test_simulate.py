@@ -444,6 +444,33 @@ def test_snapshot_from_dynamodb_items(book: RuleBook) -> None:
     assert {r.rule for r in rows} == {"child_birthday", "post_purchase_care", "coupon_expiring"}
 
 
+def test_an_erased_member_and_what_the_purge_has_not_reached_yet_are_left_out(book: RuleBook) -> None:
+    bought = shanghai(START - timedelta(days=1), 15)
+    kept = person("m-kept", last_purchase_at=bought)
+    tombstone = {"member_id": "m-gone", "erased_at": "2026-11-30T08:00:00Z", "version": 4}
+    activity = [
+        {"member_id": member_id, "sk": "ORDER#o-1", "kind": "order", "at": "x", "data": order_to_data(order)}
+        for member_id, order in (
+            ("m-gone", Order("m-gone", "o-1", bought, (OrderItem("DOLL", 1, 199.0),), 199.0)),
+            ("m-kept", Order("m-kept", "o-1", bought, (OrderItem("DOLL", 1, 199.0),), 199.0)),
+        )
+    ]
+    activity += [
+        {"member_id": "m-gone", "sk": "COUPON#c-1", "kind": "coupon", "at": "x",
+         "data": coupon_to_data(Coupon("m-gone", "c-1", "券", 20.0, START + timedelta(days=5), bought))},
+        {"member_id": "m-kept", "sk": "CONSENT#2026-11-30T08:00:00Z#2", "kind": "consent", "at": "x",
+         "data": {"changes": {"sms": True}, "source": "api"}},
+        {"member_id": "m-kept", "sk": "CHAT#2026-11-30T08:00:00Z#e-1", "kind": "chat", "at": "x",
+         "data": {"text": "售后"}},
+    ]  # fmt: skip
+    snap = snapshot_from_items([_dynamo(tombstone), _dynamo(member_to_item(kept))], [_dynamo(a) for a in activity], [])
+    assert [m.member_id for m in snap.members] == ["m-kept"]
+    assert [o.member_id for o in snap.orders] == ["m-kept"] and snap.coupons == []
+    assert snap.skipped == 0
+    rows = simulate(snap.members, snap.orders, snap.coupons, snap.products, book, START, 10, ZONE)
+    assert rows and {r.member_id for r in rows} == {"m-kept"}
+
+
 def test_the_catalogs_version_item_is_not_a_product_nor_a_bad_item() -> None:
     products = [
         _dynamo({"sku": "#catalog", "version": 7}),
