@@ -2,8 +2,10 @@
 
 One store's history — members in four zones with children, points lots (one partly spent), stored
 value, orders with accessories and a puzzle series, a coupon, a new arrival coming, a late-evening
-order whose care check falls in quiet hours, a member without marketing consent, and a week in
-which one member's marketing messages hit the weekly cap — is lived through twice:
+order whose care check falls in quiet hours, a member without marketing consent, a week in which
+one member's marketing messages hit the weekly cap, and a member erased before the window (whose
+purge has not run: their timers, audience rows and orders are still there) — is lived through
+twice:
 
 1. LIVE: the services wired with the DynamoDB adapters on moto. Every write goes through the
    member service as the HTTP API makes it; each write's stream records (old and new images of
@@ -87,7 +89,7 @@ class Write:
     """One write as the HTTP API makes it, at its time."""
 
     at: datetime
-    kind: str  # member / order / points / coupon / product
+    kind: str  # member / order / points / coupon / product / erase
     key: str  # member id, or SKU
     body: dict[str, Any]
 
@@ -149,6 +151,15 @@ def history() -> list[Write]:
         Write(at(SH, 2027, 2, 28, 22, 30), "order", "m-late", order("O-LATE-1", at(SH, 2027, 2, 28, 22, 30), "PUZ-1")),
         # The robot kit, arriving on 12 March for children of 5 to 12
         Write(at(SH, 2027, 2, 20, 10), "product", "ROBOT", ROBOT),
+        # m-gone (Shanghai): a birthday and the robot's audience in the window, a doll bought, then
+        # erased (DELETE /v1/members/m-gone) two days before it; the purge is not run
+        Write(at(SH, 2026, 12, 15, 11), "member", "m-gone", {
+            "name": "张伟", "phone": "+8613612345678", "timezone": SH,
+            "children": [{"name": "小伟", "birthday": "2020-03-20", "gender": "boy"}],
+            "consent": {"sms": True, "im": False, "marketing": True},
+        }),
+        Write(at(SH, 2027, 2, 24, 11), "order", "m-gone", order("O-GONE-1", at(SH, 2027, 2, 24, 11), "DOLL")),
+        Write(at(SH, 2027, 2, 26, 10), "erase", "m-gone", {}),
     ]  # fmt: skip
     return sorted(writes, key=lambda w: w.at)
 
@@ -186,6 +197,8 @@ class Live:
             service.record_points(w.key, w.body, w.at)
         elif w.kind == "coupon":
             service.issue_coupon(w.key, w.body, w.at)
+        elif w.kind == "erase":
+            assert self.app.erasure.erase(w.key, w.at) == "erased"
         else:
             service.put_product(w.key, w.body)
         after = self._images()
@@ -293,6 +306,10 @@ def test_simulate_and_the_live_engine_agree_on_60_days_message_for_message(
     live.run_until(T0)
     snapshot = snapshot_from_items(aws.scan("MembersTable"), aws.scan("ActivityTable"), aws.scan("ProductsTable"))
     assert snapshot.skipped == 0 and len(snapshot.members) == 5
+    # The erased member: a tombstone, and what the purge would delete still there, left out.
+    assert [t for t in aws.scan("TimersTable") if t["member_id"]["S"] == "m-gone" and "fire_at" in t]
+    assert [a for a in aws.scan("ActivityTable") if a["member_id"]["S"] == "m-gone"]
+    assert "m-gone" not in {o.member_id for o in snapshot.orders}
     live.run_until(END)
     live_messages = [m for m in live.messages() if T0 <= m.created_at < END]
 
@@ -325,6 +342,7 @@ def test_simulate_and_the_live_engine_agree_on_60_days_message_for_message(
     before_rows = [m for m in live_messages if (m.member_id, m.trigger) == ("m-la", "post_purchase_care")]
     assert [m.occurrence for m in before_rows] == ["O-LA-2"]  # planned after the snapshot, on her 28 February
     assert {r.member_id for r in rows} == {"m-sh", "m-la", "m-ber", "m-tyo", "m-late"}
+    assert not [m for m in live.messages() if m.member_id == "m-gone" and m.created_at >= at(SH, 2027, 2, 26, 10)]
     assert {r.channel for r in rows} == {"im", "sms"}
     (points,) = [r for r in rows if r.member_id == "m-tyo" and r.rule == "points_expiring"]
     assert "300积分" in points.text  # the lot after the 200 spent
