@@ -2,8 +2,9 @@
 ``bootstrap``). Typed end to end: handlers get services, services get ports.
 
 ``bootstrap(settings, adapters)`` builds an :class:`App`; by default the real adapters
-(:class:`AwsAdapters`: DynamoDB, SQS, SNS, Secrets Manager, the providers), in tests fakes
-(``tests/fakes.py`` ``FakeAdapters``) passed the same way — no getter is ever patched. Everything
+(:class:`AwsAdapters`: DynamoDB, SQS, SNS, Secrets Manager, the providers), in ``memberpulse
+simulate`` the in-memory ones (``memberpulse_cli/memory`` ``MemoryAdapters``), in tests fakes
+(``tests/fakes.py`` ``FakeAdapters``, built on those) passed the same way — no getter is ever patched. Everything
 is built on first use and kept for the life of the Lambda container, so each function pays only
 for what its own handler needs (the API never imports a provider SDK; the sender never imports
 phonenumbers). Handlers call :func:`app`; tests install theirs with :func:`use`."""
