@@ -2,14 +2,16 @@
 ``bootstrap``). Typed end to end: handlers get services, services get ports.
 
 ``bootstrap(settings, adapters)`` builds an :class:`App`; by default the real adapters
-(:class:`AwsAdapters`: DynamoDB, SQS, SNS, Secrets Manager, the providers), in tests fakes
-(``tests/fakes.py`` ``FakeAdapters``) passed the same way — no getter is ever patched. Everything
+(:class:`AwsAdapters`: DynamoDB, SQS, SNS, Secrets Manager, the providers), in ``memberpulse
+simulate`` the in-memory ones (``memberpulse_cli/memory`` ``MemoryAdapters``), in tests fakes
+(``tests/fakes.py`` ``FakeAdapters``, built on those) passed the same way — no getter is ever patched. Everything
 is built on first use and kept for the life of the Lambda container, so each function pays only
 for what its own handler needs (the API never imports a provider SDK; the sender never imports
 phonenumbers). Handlers call :func:`app`; tests install theirs with :func:`use`."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
@@ -327,11 +329,17 @@ class App:
         settings: Settings,
         book: RuleBook | None = None,
         log: Log | None = None,
+        wall: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """``wall`` and ``sleep``: the sender's real-time clock for its rate slots (default the
+        process's; a simulation passes its own, where waiting moves the simulated clock)."""
         self.adapters = adapters
         self.settings = settings
         self._book = book
         self._log = log
+        self._wall = wall
+        self._sleep = sleep
 
     @cached_property
     def book(self) -> RuleBook:
@@ -509,6 +517,8 @@ class App:
             log=self.log,
             claim_ttl=s.send_claim_ttl,
             max_receives=s.send_max_receives,
+            wall=self._wall or time.time,
+            sleep=self._sleep or time.sleep,
         )
 
     @cached_property

@@ -2,8 +2,9 @@
 
 Adapters implement the outside ones (``chalicelib/adapters``, one module per port; the composition
 root ``bootstrap.py`` wires them); services implement the ones between services (``FollowUps``,
-``Replier``, ``ReceiptBook``); tests use the in-memory fakes in ``tests/fakes.py``, which pass the
-same contract tests as the DynamoDB adapters."""
+``Replier``, ``ReceiptBook``). The in-memory adapters (``memberpulse_cli/memory``: what
+``memberpulse simulate`` runs on, and what the test doubles of ``tests/fakes.py`` build on) pass the
+same contract tests as the DynamoDB adapters (``tests/integration/contract``)."""
 
 from __future__ import annotations
 
@@ -512,6 +513,12 @@ class TimerKeeper(Protocol):
 
     def schedule(self, member_id: str, timers: list[Timer], now: datetime) -> int:
         """Add follow-up timers, never re-adding a fired occurrence; returns how many were new."""
+
+    def restore(self, member_id: str, follow_ups: list[Timer], now: datetime) -> int:
+        """Follow-up timers of loaded history: the latest plan per slot, if still ahead of ``now``."""
+
+    def restore_dates(self, member: Member, now: datetime) -> int:
+        """The member's date timers as of ``now``, occurrences due before it recorded as fired."""
 
 
 class ConsentKeeper(Protocol):

@@ -9,8 +9,9 @@ missing, instead of the first request that happens to need it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -100,6 +101,12 @@ def get_settings() -> Settings:
     except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
         raise SettingsError(f"bad setting: {exc}") from None
     return settings
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """This environment's settings with some replaced by field name (in-process runs: the CLI's
+    simulation, tests). Nothing is checked: the caller passes values it knows are good."""
+    return replace(_read(), **overrides)
 
 
 def _read() -> Settings:

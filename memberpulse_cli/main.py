@@ -316,12 +316,13 @@ def parser() -> argparse.ArgumentParser:
         help="time-travel preview: who would receive which rule, day by day (sends nothing)",
         description=(
             "Walk the days [--from, --from + --days) over a snapshot (the local stack's tables, or a "
-            "directory of CSVs) with the deployed rule code and rules.toml, and print every message "
-            "the date-based and follow-up rules would plan: day, due time (UTC and the member's local "
-            "time), member, rule, channel, status (queued, or suppressed with the reason when consent "
-            "is missing) and the rendered text. Nothing is written or sent. Event rules (welcome, "
-            "points_changed, tier_upgraded, coupon_issued, replies) need a new event and are not "
-            "previewed. Throughput (member-days/s) goes to stderr."
+            "directory of CSVs) with the engine itself (the deployed services and rules.toml, over "
+            "in-memory stores, the sandbox provider recording instead of sending), and print every "
+            "message the date-based and follow-up rules would plan: day, due time (UTC and the "
+            "member's local time), member, rule, channel, status (queued; deferred by quiet hours or a "
+            "frequency cap; capped; or suppressed, with the reason) and the rendered text. Nothing is "
+            "written or sent. Event rules (welcome, points_changed, tier_upgraded, coupon_issued, "
+            "replies) need a new event and are not previewed. Throughput (member-days/s) goes to stderr."
         ),
         epilog=(
             "CSV directory: members.csv and orders.csv as for `memberpulse import`; optional "

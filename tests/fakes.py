@@ -1,44 +1,24 @@
-"""Hand-written in-memory fakes of the ports in ``chalicelib/ports.py`` (fakes over mocks).
-
-They keep the semantics the DynamoDB/SQS adapters promise, so a service tested against them behaves
-the same against the real stores: optimistic versioning on members, conditional creates and
-conditional status transitions on messages. Every read and write copies, like a real store would:
-mutating what ``get`` returned never changes what is stored until ``save``.
+"""Test doubles of the ports in ``chalicelib/ports.py``: the product's in-memory adapters
+(``memberpulse_cli.memory``, which pass the same contract tests as the DynamoDB adapters:
+``tests/integration/contract``) plus what tests need on top — failure injection (a concurrent
+writer, a refusing queue, a failing provider), counters and look-ups.
 
 Also a few builders (``member``, ``rule_book``) shared by the unit tests.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import api_keys
 from chalicelib.domain.consent import ConsentChange
-from chalicelib.domain.message_log import LogPage, LogPosition, LogQuery
-from chalicelib.domain.model import (
-    PENDING_STATUSES,
-    Channel,
-    Coupon,
-    Member,
-    Message,
-    MessageStatus,
-    Order,
-    PointsTxn,
-    Product,
-    StatusChange,
-)
-from chalicelib.domain.ratelimit import book
+from chalicelib.domain.model import Channel, Member, MessageStatus, Product
 from chalicelib.domain.rulebook import RuleBook, parse_rule_book
 from chalicelib.domain.sms_parts import parts_to
 from chalicelib.ports import (
-    ActivityRecord,
-    ClaimRequest,
-    ClaimResult,
     OutboundMessage,
     ProviderError,
     Receipt,
@@ -47,50 +27,51 @@ from chalicelib.ports import (
     StoredTimer,
     VersionConflict,
 )
+from memberpulse_cli.memory import (
+    MemoryActivityLog,
+    MemoryAdapters,
+    MemoryApiKeyStore,
+    MemoryAudienceStore,
+    MemoryCatalog,
+    MemoryConversationLog,
+    MemoryCursors,
+    MemoryErasureQueue,
+    MemoryFollowUp,
+    MemoryHandoffStore,
+    MemoryInboundQueue,
+    MemoryInboundStore,
+    MemoryLinkStore,
+    MemoryMemberDirectory,
+    MemoryMemberStore,
+    MemoryMessageIndex,
+    MemoryMessageLog,
+    MemoryMessageStore,
+    MemoryOutbox,
+    MemoryProductStore,
+    MemorySendGate,
+    MemorySendQueue,
+    MemorySendRetries,
+    MemoryStaffNotifier,
+    MemoryTimerQueue,
+    MemoryTimerStore,
+)
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
-class FakeMemberStore:
-    """Members plus their activity (orders, points, coupons), keyed like the DynamoDB tables.
-
-    ``before_next_write`` simulates a concurrent writer: a callable run once, just before the next
+class FakeMemberStore(MemoryMemberStore):
+    """``before_next_write`` simulates a concurrent writer: a callable run once, just before the next
     ``save``/``add_order``/``add_points`` checks the version (it may itself call ``save``).
     ``always_conflict`` makes every versioned write fail, as under a storm of concurrent writers.
-    """
+    ``writes`` counts the versioned writes that went through (and the erasures)."""
 
     def __init__(self) -> None:
-        self.members: dict[str, Member] = {}
-        self.tombstones: dict[str, datetime] = {}  # erased members: member id → erased_at
-        self.activity: dict[tuple[str, str], Any] = {}
+        super().__init__()
         self.writes = 0
         self.before_next_write: Callable[[], None] | None = None
         self.always_conflict = False
 
-    # -- reads -------------------------------------------------------------------------------------
-    def get(self, member_id: str) -> Member | None:
-        stored = self.members.get(member_id)
-        return copy.deepcopy(stored) if stored is not None else None
-
-    def get_order(self, member_id: str, order_id: str) -> Order | None:
-        order = self.activity.get((member_id, f"ORDER#{order_id}"))
-        return order if isinstance(order, Order) else None
-
-    def get_points(self, member_id: str, txn_id: str) -> PointsTxn | None:
-        txn = self.activity.get((member_id, f"POINTS#{txn_id}"))
-        return txn if isinstance(txn, PointsTxn) else None
-
-    def orders(self, member_id: str) -> list[Order]:
-        return [v for (mid, sk), v in self.activity.items() if mid == member_id and sk.startswith("ORDER#")]
-
-    def points_txns(self, member_id: str) -> list[PointsTxn]:
-        return [v for (mid, sk), v in self.activity.items() if mid == member_id and sk.startswith("POINTS#")]
-
-    def coupons(self, member_id: str) -> list[Coupon]:
-        return [v for (mid, sk), v in self.activity.items() if mid == member_id and sk.startswith("COUPON#")]
-
-    # -- writes ------------------------------------------------------------------------------------
-    def _run_interleaved_writer(self) -> None:
+    def _writing(self) -> None:
         hook, self.before_next_write = self.before_next_write, None
         if hook is not None:
             hook()
@@ -98,310 +79,75 @@ class FakeMemberStore:
     def _check_version(self, member: Member) -> None:
         if self.always_conflict:
             raise VersionConflict(member.member_id)
-        stored = self.members.get(member.member_id)
-        if member.member_id in self.tombstones:
-            raise VersionConflict(member.member_id)  # a tombstone is never replaced
-        if member.version == 0:
-            if stored is not None:
-                raise VersionConflict(member.member_id)
-        elif stored is None or stored.version != member.version:
-            raise VersionConflict(member.member_id)
+        super()._check_version(member)
 
     def _commit(self, member: Member) -> None:
-        member.version += 1
-        self.members[member.member_id] = copy.deepcopy(member)
+        super()._commit(member)
         self.writes += 1
-
-    def save(self, member: Member, consent: ConsentChange | None = None) -> None:
-        self._run_interleaved_writer()
-        self._check_version(member)
-        if consent is not None:
-            self.activity[(member.member_id, f"CONSENT#{_iso(consent.at)}#{member.version + 1}")] = consent
-        self._commit(member)
-
-    def erased_at(self, member_id: str) -> datetime | None:
-        return self.tombstones.get(member_id)
 
     def erase(self, member_id: str, at: datetime) -> str:
-        if member_id in self.tombstones:
-            return "already"
-        if member_id not in self.members:
-            return "unknown"
-        del self.members[member_id]
-        self.tombstones[member_id] = at
-        self.writes += 1
-        return "erased"
-
-    def _add_activity(self, key: tuple[str, str], value: Any, member: Member) -> bool:
-        self._run_interleaved_writer()
-        # Same order as the DynamoDB transaction: the activity condition is reported first.
-        if key in self.activity:
-            return False
-        self._check_version(member)
-        self.activity[key] = value
-        self._commit(member)
-        return True
-
-    def add_order(self, order: Order, member: Member) -> bool:
-        return self._add_activity((order.member_id, f"ORDER#{order.order_id}"), order, member)
-
-    def add_points(self, txn: PointsTxn, member: Member) -> bool:
-        return self._add_activity((txn.member_id, f"POINTS#{txn.txn_id}"), txn, member)
-
-    def add_coupon(self, coupon: Coupon) -> bool:
-        key = (coupon.member_id, f"COUPON#{coupon.coupon_id}")
-        if key in self.activity:
-            return False
-        self.activity[key] = coupon
-        return True
-
-    def mark_unreachable(self, member_id: str, channel: str, why: str) -> None:
-        stored = self.members.get(member_id)
-        if stored is not None:
-            stored.unreachable[channel] = why
-            stored.version += 1
+        outcome = super().erase(member_id, at)
+        if outcome == "erased":
+            self.writes += 1
+        return outcome
 
     def delete(self, member_id: str) -> None:
-        """Test helper: the member disappears (no tombstone)."""
+        """The member disappears (no tombstone)."""
         self.members.pop(member_id, None)
 
     def consent_changes(self, member_id: str) -> list[ConsentChange]:
-        return [v for (mid, sk), v in sorted(self.activity.items()) if mid == member_id and sk.startswith("CONSENT#")]
+        """The member's consent history, oldest first."""
+        return [item for item in self.activity_of(member_id).values() if isinstance(item, ConsentChange)]
 
 
-class FakeProductStore:
+class FakeProductStore(MemoryProductStore):
+    pass
+
+
+class FakeMessageStore(MemoryMessageStore):
+    """``record_calls`` counts the calls to ``record_sent`` (one per sender batch)."""
+
     def __init__(self) -> None:
-        self.products: dict[str, Product] = {}
-
-    def put(self, product: Product) -> None:
-        self.products[product.sku] = product
-
-    def get(self, sku: str) -> Product | None:
-        return self.products.get(sku)
-
-
-_TIME_FIELD = {
-    MessageStatus.SENT: "sent_at",
-    MessageStatus.DELIVERED: "delivered_at",
-    MessageStatus.READ: "read_at",
-}
-
-
-class FakeMessageStore:
-    def __init__(self) -> None:
-        self.messages: dict[str, Message] = {}
+        super().__init__()
         self.record_calls = 0
-
-    def create(self, message: Message) -> bool:
-        if message.message_id in self.messages:
-            return False
-        self.messages[message.message_id] = copy.deepcopy(message)
-        return True
-
-    def get(self, message_id: str) -> Message | None:
-        stored = self.messages.get(message_id)
-        return copy.deepcopy(stored) if stored is not None else None
-
-    def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]:
-        mine = [m for m in self.messages.values() if m.member_id == member_id]
-        mine.sort(key=lambda m: m.created_at, reverse=True)
-        return [copy.deepcopy(m) for m in mine[:limit]]
-
-    def for_member(self, member_id: str, until: datetime | None = None) -> Iterator[Message]:
-        for message in self.list_for_member(member_id, limit=len(self.messages) + 1):
-            if until is None or _iso(message.created_at) <= _iso(until):
-                yield message
-
-    def erase(self, message: Message, expect: MessageStatus) -> bool:
-        stored = self.messages.get(message.message_id)
-        if stored is None or stored.status is not expect:
-            return False
-        self.messages[message.message_id] = copy.deepcopy(message)
-        return True
-
-    def transition(
-        self,
-        message_id: str,
-        status: MessageStatus,
-        at: datetime,
-        *,
-        expect: frozenset[MessageStatus],
-        reason: str | None = None,
-        provider_message_id: str | None = None,
-        parts: int | None = None,
-        send_after: datetime | None = None,
-        claim: str | None = None,
-    ) -> bool:
-        message = self.messages.get(message_id)
-        if not expect or message is None or message.status not in expect:
-            return False
-        if claim is not None:
-            if message.claim != claim:
-                return False
-            message.claim = message.claimed_at = None
-        message.status = status
-        if status in _TIME_FIELD:
-            setattr(message, _TIME_FIELD[status], at)
-        if reason:
-            message.reason = reason
-        if provider_message_id:
-            message.provider_message_id = provider_message_id
-        if parts is not None:
-            message.parts = parts
-        if send_after is not None:
-            message.send_after = send_after
-        message.history.append(StatusChange(status, at, reason))
-        return True
-
-    def unclaim(self, message_id: str, claim: str, reason: str) -> bool:
-        message = self.messages.get(message_id)
-        if message is None or message.claim != claim:
-            return False
-        message.claim = message.claimed_at = None
-        message.reason = reason
-        return True
 
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         self.record_calls += 1
-        recorded: list[str] = []
-        for send in sends:
-            message = self.messages.get(send.message_id)
-            if message is None or message.claim != send.claim:
-                continue
-            message.claim = message.claimed_at = None
-            message.sent_at = send.at
-            message.provider_message_id = send.provider_message_id
-            message.parts = send.parts
-            if message.status not in PENDING_STATUSES:
-                continue  # a receipt got here first: keep its status
-            message.status = MessageStatus.SENT
-            message.history.append(StatusChange(MessageStatus.SENT, send.at, None))
-            if send.delivered_at is not None:
-                message.status = MessageStatus.DELIVERED
-                message.delivered_at = send.delivered_at
-                message.history.append(StatusChange(MessageStatus.DELIVERED, send.delivered_at, None))
-            recorded.append(send.message_id)
-        return recorded
+        return super().record_sent(sends)
 
 
-class FakeMessageLog:
-    """``MessageLog`` over a ``FakeMessageStore``, with ``DynamoMessageLog``'s semantics: the range's
-    UTC days newest first, in each day its messages in the time range newest first (ties by message
-    id), the filters applied to what was read; ``budget`` counts the messages read, and a page cut
-    by it names the last one read as where the next starts."""
+class FakeMessageLog(MemoryMessageLog):
+    """``reads`` counts the stored messages the pages read (what the ``budget`` bounds)."""
 
-    def __init__(self, messages: FakeMessageStore) -> None:
-        self.store = messages
+    def __init__(self, messages: MemoryMessageStore) -> None:
+        super().__init__(messages)
         self.reads = 0
 
-    def page(self, query: LogQuery, after: LogPosition | None, limit: int, budget: int) -> LogPage:
-        days = query.days()
-        if after is not None:
-            days = days[days.index(after.day) :] if after.day in days else []
-        low, high = _iso(query.since), _iso(query.until)
-        taken: list[Message] = []
-        reads = 0
-        for n, day in enumerate(days):
-            last = _resume_key(after) if n == 0 else None
-            rows = sorted(
-                (m for m in self.store.messages.values() if _iso(m.created_at)[:10] == day),
-                key=lambda m: (_iso(m.created_at), m.message_id),
-                reverse=True,
-            )
-            rows = [m for m in rows if low <= _iso(m.created_at) <= high]
-            if last is not None:
-                rows = [m for m in rows if _key(m) < last]
-            for m in rows:
-                if reads >= budget:
-                    return LogPage(taken, LogPosition(day, *last) if last else LogPosition(day))
-                last = _key(m)
-                reads += 1
-                self.reads += 1
-                if not query.admits(m):
-                    continue
-                taken.append(copy.deepcopy(m))
-                if len(taken) == limit:
-                    more = m is not rows[-1] or n + 1 < len(days)
-                    return LogPage(taken, LogPosition(day, *_key(m)) if more else None)
-        return LogPage(taken, None)
+    def _read(self) -> None:
+        self.reads += 1
 
 
-def _key(m: Message) -> tuple[str, str]:
-    return _iso(m.created_at), m.message_id
+class FakeSendGate(MemorySendGate):
+    """``before_claim``: a racing sender, run before each request is decided."""
+
+    def __init__(self, messages: MemoryMessageStore, rates: dict[str, int] | None = None) -> None:
+        super().__init__(messages, rates)
+        self.before_claim: Callable[[], None] | None = None
+
+    def _claiming(self) -> None:
+        if self.before_claim is not None:
+            self.before_claim()
 
 
-def _resume_key(after: LogPosition | None) -> tuple[str, str] | None:
-    if after is None or after.created_at is None or after.message_id is None:
-        return None
-    return after.created_at, after.message_id
-
-
-class FakeSendGate:
-    """The send gate in memory, with the DynamoDB gate's semantics: claims are conditional on the
-    message being pending and unclaimed (or held by the claim taken over), caps count each message
-    id once, and rate slots come from the same sliding-window schedule."""
-
-    def __init__(self, messages: FakeMessageStore, rates: dict[str, int] | None = None) -> None:
-        self.messages = messages
-        self.rates = rates or {}
-        self.counters: dict[str, set[str]] = {}
-        self.schedules: dict[str, list[tuple[int, int]]] = {}
-        self.before_claim: Callable[[], None] | None = None  # a racing sender, run before each claim
-
-    def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
-        result = ClaimResult(slots={}, full={}, lost=set())
-        for r in requests:
-            if self.before_claim is not None:
-                self.before_claim()
-            message = self.messages.messages.get(r.message_id)
-            if message is None or message.status not in PENDING_STATUSES or message.claim != r.takeover:
-                result.lost.add(r.message_id)
-                continue
-            full = next(
-                (
-                    k
-                    for k, limit in r.periods
-                    if r.message_id not in self.counters.get(k, set()) and len(self.counters.get(k, set())) >= limit
-                ),
-                None,
-            )
-            if full is not None:
-                result.full[r.message_id] = full
-                continue
-            for key, _ in r.periods:
-                self.counters.setdefault(key, set()).add(r.message_id)
-            message.claim, message.claimed_at = r.claim, datetime.fromtimestamp(wall, UTC)
-            message.attempts += 1
-            if r.provider in self.rates:
-                times, self.schedules[r.provider] = book(
-                    self.schedules.get(r.provider, []), [r.parts], int(wall * 1000), self.rates[r.provider]
-                )
-                result.slots[r.message_id] = times[0] / 1000
-            else:
-                result.slots[r.message_id] = wall
-        return result
-
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
-        if provider not in self.rates:
-            return [wall] * len(parts)
-        times, self.schedules[provider] = book(
-            self.schedules.get(provider, []), parts, int(wall * 1000), self.rates[provider]
-        )
-        return [t / 1000 for t in times]
-
-
-class FakeSendQueue:
-    """Records every id enqueued (and when it was decided); ``fail_next`` makes the next enqueue raise
-    (SQS refusing a batch)."""
+class FakeSendQueue(MemorySendQueue):
+    """Records every ``enqueue`` call (``batches``, and when each was decided); ``fail_next`` makes
+    the next enqueue raise (SQS refusing a batch)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.batches: list[list[str]] = []
         self.decided_at: list[datetime | None] = []
         self.fail_next = False
-
-    @contextmanager
-    def batched(self) -> Iterator[None]:
-        yield
 
     def enqueue(self, message_ids: list[str], at: datetime | None = None) -> None:
         if self.fail_next:
@@ -409,6 +155,7 @@ class FakeSendQueue:
             raise RuntimeError("SQS refused the batch")
         self.batches.append(list(message_ids))
         self.decided_at.append(at)
+        super().enqueue(message_ids, at)
 
     @property
     def ids(self) -> list[str]:
@@ -483,38 +230,33 @@ class OutboxEntry:
     at: datetime
 
 
-class FakeOutbox:
+class FakeOutbox(MemoryOutbox):
+    """Also keeps every record in order (``entries``)."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.entries: list[OutboxEntry] = []
 
     def record(self, provider_message_id: str, message: OutboundMessage, parts: int, at: datetime) -> None:
+        super().record(provider_message_id, message, parts, at)
         self.entries.append(OutboxEntry(provider_message_id, message, parts, at))
 
-    def find(self, provider_message_id: str) -> tuple[int, datetime] | None:
-        for entry in self.entries:
-            if entry.provider_message_id == provider_message_id:
-                return entry.parts, entry.at
-        return None
-
     def forget(self, message_id: str) -> None:
+        super().forget(message_id)
         self.entries = [e for e in self.entries if e.message.message_id != message_id]
 
 
-class FakeApiKeyStore:
+class FakeApiKeyStore(MemoryApiKeyStore):
     def __init__(self) -> None:
-        self.keys: dict[str, dict[str, Any]] = {}
+        super().__init__()
         self.lookups = 0
 
     def is_active(self, key_hash: str) -> bool:
         self.lookups += 1
-        entry = self.keys.get(key_hash)
-        return bool(entry and entry["active"])
-
-    def put(self, key_hash: str, key_id: str, label: str, created_at: datetime) -> None:
-        self.keys[key_hash] = {"key_id": key_id, "label": label, "created_at": created_at, "active": True}
+        return super().is_active(key_hash)
 
     def add(self, key: str, *, active: bool = True) -> None:
-        """Test helper: store the hash of a plain key."""
+        """Store the hash of a plain key."""
         self.put(api_keys.hash_key(key), key[:10], "test", NOW)
         self.keys[api_keys.hash_key(key)]["active"] = active
 
@@ -574,105 +316,25 @@ def member(member_id: str = "m-1", **fields: Any) -> Member:
     return Member(member_id=member_id, **values)
 
 
-# -- timers, audience, catalog (the schedule store's ports) ------------------------------------------
+# -- timers, audience, catalog ---------------------------------------------------------------------------
 
 
-def _iso(at: datetime) -> str:
-    from chalicelib.domain.isotime import to_iso
-
-    return to_iso(at)
-
-
-class FakeTimerStore:
-    """``TimerStore`` in memory, with ``DynamoTimerStore``'s semantics:
-
-    * ``put`` writes each slot whole (status ``pending``, no reason, the given ``fired``) with a firing
-      time ``max(due_at, now + SETTLE)`` (a timer already due fires at the next sweep, a minute on at
-      the earliest) filed under that time's UTC hour bucket;
-    * ``finish`` succeeds only if the slot is pending *and* still holds ``occurrence``; it appends the
-      occurrence to ``fired`` and takes the slot off the ``due`` index;
-    * ``due(after, until)`` lists pending timers whose firing time is in (``after``, ``until``], read
-      at second precision (as the stored ISO strings are), hour bucket by hour bucket, each bucket in
-      firing-time order;
-    * the watermark is the ``until`` of the last sweep, got and set.
-    """
-
-    SETTLE_SECONDS = 60  # ``schedule_store.SETTLE`` (not imported: that would load PynamoDB and botocore)
+class FakeTimerStore(MemoryTimerStore):
+    """Also counts the timers written (``puts``) and records each sweep's range (``sweeps``)."""
 
     def __init__(self) -> None:
-        from datetime import timedelta
-
-        self.settle = timedelta(seconds=self.SETTLE_SECONDS)
-        self.rows: dict[tuple[str, str], StoredTimer] = {}
-        self.fire_at: dict[tuple[str, str], datetime] = {}  # the sparse ``due`` index: pending slots only
-        self.mark: datetime | None = None
-        self.write_clock: Callable[[], datetime] = lambda: datetime.min.replace(tzinfo=UTC)
+        super().__init__()
         self.puts = 0
         self.sweeps: list[tuple[datetime, datetime]] = []
 
-    def for_member(self, member_id: str) -> list[StoredTimer]:
-        return [copy.deepcopy(t) for (mid, _), t in sorted(self.rows.items()) if mid == member_id]
-
-    def get(self, member_id: str, key: str) -> StoredTimer | None:
-        stored = self.rows.get((member_id, key))
-        return copy.deepcopy(stored) if stored is not None else None
-
     def put(self, timers: list[StoredTimer], now: datetime) -> None:
-        for stored in timers:
-            t = stored.timer
-            slot = (t.member_id, t.key)
-            self.rows[slot] = StoredTimer(copy.deepcopy(t), "pending", None, tuple(stored.fired))
-            # Like DynamoTimerStore: the write time, not the record's, keeps a late timer ahead of the sweep.
-            self.fire_at[slot] = max(t.due_at, max(now, self.write_clock()) + self.settle)
-            self.puts += 1
-
-    def delete(self, member_id: str, keys: list[str]) -> None:
-        for key in keys:
-            self.rows.pop((member_id, key), None)
-            self.fire_at.pop((member_id, key), None)
-
-    def forget_member(self, member_id: str) -> int:
-        keys = [key for (mid, key) in self.rows if mid == member_id]
-        self.delete(member_id, keys)
-        return len(keys)
-
-    def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
-        slot = (member_id, key)
-        stored = self.rows.get(slot)
-        if stored is None or stored.status != "pending" or stored.timer.occurrence != occurrence:
-            return False
-        self.rows[slot] = StoredTimer(
-            stored.timer, status, reason if reason else stored.reason, (*stored.fired, occurrence)
-        )
-        self.fire_at.pop(slot, None)
-        return True
+        super().put(timers, now)
+        self.puts += len(timers)
 
     def due(self, after: datetime, until: datetime) -> Iterator[tuple[str, str]]:
-        from datetime import timedelta
-
         self.sweeps.append((after, until))
-        low, high = _iso(after + timedelta(seconds=1)), _iso(until)
-        if low > high:
-            return
-        hour = after.replace(minute=0, second=0, microsecond=0)
-        while hour <= until:
-            bucket = _iso(hour)[:13]
-            rows = sorted(
-                (_iso(at), slot)
-                for slot, at in self.fire_at.items()
-                if _iso(at)[:13] == bucket and low <= _iso(at) <= high
-            )
-            for _, slot in rows:
-                yield slot
-            hour += timedelta(hours=1)
+        return super().due(after, until)
 
-    def watermark(self) -> datetime | None:
-        return self.mark
-
-    def set_watermark(self, until: datetime) -> None:
-        self.mark = datetime.fromisoformat(_iso(until).replace("Z", "+00:00"))  # stored at second precision
-
-    # -- test helpers ------------------------------------------------------------------------------
     def pending(self, member_id: str | None = None) -> dict[tuple[str, str], StoredTimer]:
         return {
             slot: t
@@ -681,20 +343,18 @@ class FakeTimerStore:
         }
 
 
-class FakeTimerQueue:
-    """Records each ``enqueue`` as ``(at, keys)``; counts requests like ``SqsTimerQueue`` (50 keys per
-    message, ten messages per request). ``drain`` hands over (and forgets) what arrived so far."""
-
-    BATCH = 50
+class FakeTimerQueue(MemoryTimerQueue):
+    """Also keeps every ``enqueue`` as ``(at, keys)`` (``received``); ``drain`` hands over what arrived
+    since the last drain."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.received: list[tuple[datetime, list[tuple[str, str]]]] = []
         self._drained = 0
 
     def enqueue(self, at: datetime, keys: list[tuple[str, str]]) -> int:
         self.received.append((at, list(keys)))
-        bodies = -(-len(keys) // self.BATCH)
-        return -(-bodies // 10)
+        return super().enqueue(at, keys)
 
     def drain(self) -> list[tuple[datetime, list[tuple[str, str]]]]:
         batches, self._drained = self.received[self._drained :], len(self.received)
@@ -705,318 +365,133 @@ class FakeTimerQueue:
         return [k for _, keys in self.received for k in keys]
 
 
-class FakeAudienceStore:
-    """Segment → {member_id: child_index}, like the audience table (segment hash, member range key)."""
-
-    def __init__(self) -> None:
-        self.segments: dict[str, dict[str, int | None]] = {}
-
-    def members_in(self, segment: str) -> Iterator[tuple[str, int | None]]:
-        yield from sorted(self.segments.get(segment, {}).items())
-
-    def update(self, member_id: str, add: dict[str, int | None], remove: list[str]) -> None:
-        for segment, child_index in add.items():
-            self.segments.setdefault(segment, {})[member_id] = child_index
-        for segment in remove:
-            self.segments.get(segment, {}).pop(member_id, None)
-            if not self.segments.get(segment, True):
-                del self.segments[segment]  # like the table: no rows, no segment
-
-    def forget_member(self, member_id: str) -> int:
-        mine = [segment for segment, members in self.segments.items() if member_id in members]
-        self.update(member_id, {}, mine)
-        return len(mine)
+class FakeAudienceStore(MemoryAudienceStore):
+    pass
 
 
-class FakeCatalog:
-    """The whole catalog as it is now (``DynamoCatalog`` guarantees the same); ``reads`` counts calls."""
+class FakeCatalog(MemoryCatalog):
+    """``reads`` counts calls; ``add`` puts products; ``items`` is the products as stored."""
 
-    def __init__(self, products: dict[str, Product] | None = None) -> None:
-        self.items: dict[str, Product] = dict(products or {})
+    def __init__(self, store: MemoryProductStore | None = None) -> None:
+        super().__init__(store if store is not None else FakeProductStore())
         self.reads = 0
 
     def products(self) -> Mapping[str, Product]:
         self.reads += 1
-        return dict(self.items)
+        return super().products()
 
     def add(self, *products: Product) -> None:
         for product in products:
-            self.items[product.sku] = product
+            self.store.put(product)
+
+    @property
+    def items(self) -> dict[str, Product]:
+        return self.store.products
 
 
 # -- inbound: the inbound log, look-ups by address, conversations, handoffs, links, staff ------------
 
 
-class FakeInboundStore:
-    """``InboundStore`` in memory: a claim succeeds unless the event was finished before."""
+class FakeInboundStore(MemoryInboundStore):
+    pass
+
+
+class FakeMemberDirectory(MemoryMemberDirectory):
+    pass
+
+
+class FakeMessageIndex(MemoryMessageIndex):
+    pass
+
+
+class FakeConversationLog(MemoryConversationLog):
+    pass
+
+
+class FakeHandoffStore(MemoryHandoffStore):
+    pass
+
+
+class FakeStaffNotifier(MemoryStaffNotifier):
+    """``fail_next``: the next notification raises (SNS unavailable)."""
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def claim(self, provider: str, event_id: str, kind: str, at: datetime, now: datetime) -> bool:
-        row = self.rows.get((provider, event_id))
-        if row is not None and row["status"] == "done":
-            return False
-        self.rows[(provider, event_id)] = {"kind": kind, "at": at, "status": "processing"}
-        return True
-
-    def finish(
-        self,
-        provider: str,
-        event_id: str,
-        outcome: str,
-        now: datetime,
-        record: dict[str, object] | None = None,
-        member_id: str | None = None,
-    ) -> None:
-        row = self.rows[(provider, event_id)]
-        row.update(
-            status="done", outcome=outcome, record=copy.deepcopy(record), member_id=member_id if record else None
-        )
-
-    def forget_member(self, member_id: str) -> int:
-        mine = [row for row in self.rows.values() if row.get("member_id") == member_id and row.get("record")]
-        for row in mine:
-            row.update(record=None, member_id=None)
-        return len(mine)
-
-
-class FakeMemberDirectory:
-    """Look-ups over a ``FakeMemberStore`` (like the sparse GSIs on the members table)."""
-
-    def __init__(self, members: FakeMemberStore) -> None:
-        self.store = members
-
-    def by_phone(self, phone: str) -> str | None:
-        return next((m.member_id for m in self.store.members.values() if m.phone == phone), None)
-
-    def by_im_user(self, im_user_id: str) -> str | None:
-        return next((m.member_id for m in self.store.members.values() if m.im_user_id == im_user_id), None)
-
-    def phones_of(self, member_ids: list[str]) -> dict[str, str]:
-        found = (self.store.members.get(mid) for mid in set(member_ids))
-        return {m.member_id: m.phone for m in found if m is not None and m.phone}
-
-
-class FakeMessageIndex:
-    def __init__(self, messages: FakeMessageStore) -> None:
-        self.store = messages
-
-    def by_provider_id(self, provider_message_id: str) -> str | None:
-        return next(
-            (m.message_id for m in self.store.messages.values() if m.provider_message_id == provider_message_id), None
-        )
-
-
-class FakeConversationLog:
-    def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], dict[str, object]] = {}
-
-    def append(self, member_id: str, at: datetime, event_id: str, data: dict[str, object]) -> None:
-        self.entries.setdefault((member_id, f"CHAT#{_iso(at)}#{event_id}"), dict(data))
-
-
-class FakeHandoffStore:
-    def __init__(self) -> None:
-        from chalicelib.domain.replies import HandoffTicket
-
-        self.tickets: dict[str, HandoffTicket] = {}
-
-    def get(self, ticket_id: str) -> Any:
-        return self.tickets.get(ticket_id)
-
-    def open(self, ticket: Any) -> bool:
-        if ticket.ticket_id in self.tickets:
-            return False
-        self.tickets[ticket.ticket_id] = ticket
-        return True
-
-    def mark_notified(self, ticket_id: str) -> None:
-        from dataclasses import replace
-
-        self.tickets[ticket_id] = replace(self.tickets[ticket_id], notified=True)
-
-    def for_member(self, member_id: str) -> list[Any]:
-        return sorted((t for t in self.tickets.values() if t.member_id == member_id), key=lambda t: t.created_at)
-
-    def forget_member(self, member_id: str) -> int:
-        mine = [t.ticket_id for t in self.tickets.values() if t.member_id == member_id]
-        for ticket_id in mine:
-            del self.tickets[ticket_id]
-        return len(mine)
-
-    def list(self, status: str, limit: int = 100) -> list[Any]:
-        found = [t for t in self.tickets.values() if t.status == status]
-        return sorted(found, key=lambda t: t.created_at, reverse=True)[:limit]
-
-    def page(self, status: str, limit: int, after: tuple[str, str] | None = None) -> tuple[list[Any], Any]:
-        """Like the ``by_status`` index: newest first, ties by ticket id, after ``after`` exclusive."""
-        found = sorted(
-            ((_iso(t.created_at), t.ticket_id, t) for t in self.tickets.values() if t.status == status),
-            key=lambda row: (row[0], row[1]),
-            reverse=True,
-        )
-        rows = [row for row in found if after is None or (row[0], row[1]) < after]
-        page = rows[:limit]
-        more = len(rows) > limit
-        return [t for _, _, t in page], ((page[-1][0], page[-1][1]) if more else None)
-
-
-class FakeStaffNotifier:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, object]]] = []
+        super().__init__()
         self.fail_next = False
 
     def notify(self, subject: str, body: dict[str, object]) -> None:
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("SNS unavailable")
-        self.sent.append((subject, dict(body)))
+        super().notify(subject, body)
 
 
-class FakeLinkStore:
+class FakeLinkStore(MemoryLinkStore):
+    def __init__(self, messages: MemoryMessageStore | None = None) -> None:
+        super().__init__(messages if messages is not None else FakeMessageStore())
+
+
+class FakeCursors(MemoryCursors):
+    pass
+
+
+class FakeSendRetries(MemorySendRetries):
+    pass
+
+
+class FakeInboundQueue(MemoryInboundQueue):
+    """``fail_next``: the next put raises (SQS refusing the events)."""
+
     def __init__(self) -> None:
-        self.links: dict[str, Any] = {}
-        self.clicks: dict[str, list[datetime]] = {}
-
-    def put(self, links: list[Any], now: datetime) -> None:
-        for link in links:
-            self.links.setdefault(link.token, link)
-
-    def get(self, token: str) -> Any:
-        return self.links.get(token)
-
-    def record_click(self, link: Any, at: datetime) -> None:
-        self.clicks.setdefault(link.token, []).append(at)
-
-    def forget_message(self, message_id: str) -> int:
-        mine = [token for token, link in self.links.items() if link.message_id == message_id]
-        for token in mine:
-            del self.links[token]
-        return len(mine)
-
-
-class FakeCursors:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def put(self, key: str, value: str) -> None:
-        self.values[key] = value
-
-
-class FakeSendRetries:
-    def __init__(self) -> None:
-        self.retries: list[tuple[str, int]] = []
-
-    def retry_later(self, receipt_handle: str, seconds: int) -> bool:
-        self.retries.append((receipt_handle, seconds))
-        return True
-
-
-class FakeInboundQueue:
-    def __init__(self) -> None:
-        self.events: list[dict[str, object]] = []
+        super().__init__()
         self.fail_next = False
 
     def put(self, events: list[dict[str, object]]) -> None:
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("SQS refused the events")
-        self.events.extend(copy.deepcopy(events))
+        super().put(events)
 
 
-class FakeFollowUp:
-    def __init__(self) -> None:
-        self.urls: list[str] = []
-
-    def get(self, url: str) -> int:
-        self.urls.append(url)
-        return 200
+class FakeFollowUp(MemoryFollowUp):
+    pass
 
 
-class FakeActivityLog:
-    """The member's partition of the activity table, over the fakes that hold its parts: orders,
-    points, coupons and consent changes (``FakeMemberStore.activity``) and chats (``FakeConversationLog``)."""
-
-    def __init__(self, members: FakeMemberStore, conversations: FakeConversationLog) -> None:
-        self.members = members
-        self.conversations = conversations
-
-    def for_member(self, member_id: str) -> list[ActivityRecord]:
-        from chalicelib.adapters import codec
-
-        out: list[ActivityRecord] = []
-        for (mid, key), value in sorted(self.members.activity.items()):
-            if mid != member_id:
-                continue
-            if isinstance(value, Order):
-                out.append(ActivityRecord(mid, key, "order", value.purchased_at, codec.order_to_data(value)))
-            elif isinstance(value, PointsTxn):
-                out.append(ActivityRecord(mid, key, "points", value.created_at, codec.points_to_data(value)))
-            elif isinstance(value, Coupon):
-                out.append(ActivityRecord(mid, key, "coupon", value.issued_at, codec.coupon_to_data(value)))
-            elif isinstance(value, ConsentChange):
-                data: dict[str, Any] = {"changes": dict(value.changes), "source": value.source}
-                out.append(ActivityRecord(mid, key, "consent", value.at, data))
-        for (mid, key), data in sorted(self.conversations.entries.items()):
-            if mid == member_id:
-                at = datetime.fromisoformat(key.split("#")[1].replace("Z", "+00:00"))
-                out.append(ActivityRecord(mid, key, "chat", at, dict(data)))
-        return out
-
-    def forget_member(self, member_id: str) -> int:
-        mine = [k for k in self.members.activity if k[0] == member_id]
-        chats = [k for k in self.conversations.entries if k[0] == member_id]
-        for key in mine:
-            del self.members.activity[key]
-        for key in chats:
-            del self.conversations.entries[key]
-        return len(mine) + len(chats)
+class FakeActivityLog(MemoryActivityLog):
+    pass
 
 
-class FakeErasureQueue:
-    """Records each purge requested: (member id, at, round, delay seconds)."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, datetime, int, int]] = []
-
-    def request(self, member_id: str, at: datetime, round_no: int, delay_seconds: int = 0) -> None:
-        self.requests.append((member_id, at, round_no, delay_seconds))
-
-    def take(self) -> list[tuple[str, datetime, int, int]]:
-        taken, self.requests = self.requests, []
-        return taken
+class FakeErasureQueue(MemoryErasureQueue):
+    """``requests``: each purge asked for (member id, at, round, delay seconds); ``take`` hands them over."""
 
 
-class FakeAdapters:
-    """Every port of ``bootstrap.Adapters`` in memory; pass to ``bootstrap.bootstrap(adapters=…)``
-    (or use :func:`fake_app`). Replace any attribute before the app builds its services."""
+class FakeAdapters(MemoryAdapters):
+    """Every port of ``bootstrap.Adapters`` as a test double; pass to ``bootstrap.bootstrap(adapters=…)``
+    (or use :func:`fake_app`). Replace any attribute before the app builds its services. The default
+    provider is a :class:`FakeProvider` named ``sandbox``."""
 
     def __init__(self, providers: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None) -> None:
+        super().__init__(secrets=secrets)
         self.members = FakeMemberStore()
         self.products = FakeProductStore()
+        self.catalog = FakeCatalog(self.products)  # one catalog: what the API puts, the rules read
         self.messages = FakeMessageStore()
         self.message_log = FakeMessageLog(self.messages)
         self.api_keys = FakeApiKeyStore()
         self.timers = FakeTimerStore()
         self.timer_queue = FakeTimerQueue()
         self.audience = FakeAudienceStore()
-        self.catalog = FakeCatalog()
-        self.products.products = self.catalog.items  # one catalog: what the API puts, the rules read
         self.send_queue = FakeSendQueue()
         self.send_retries = FakeSendRetries()
         self.send_gate = FakeSendGate(self.messages)
         default = {"sandbox": FakeProvider("sandbox")}
-        self.providers: Mapping[str, Any] = providers if providers is not None else default  # the caller's, live
+        self.providers = providers if providers is not None else default  # the caller's, live
         self.inbound_log = FakeInboundStore()
         self.directory = FakeMemberDirectory(self.members)
         self.message_index = FakeMessageIndex(self.messages)
         self.conversations = FakeConversationLog()
         self.handoffs = FakeHandoffStore()
-        self.links = FakeLinkStore()
+        self.links = FakeLinkStore(self.messages)
         self.cursors = FakeCursors()
         self.inbound_queue = FakeInboundQueue()
         self.staff = FakeStaffNotifier()
@@ -1024,10 +499,6 @@ class FakeAdapters:
         self.outbox = FakeOutbox()
         self.activity = FakeActivityLog(self.members, self.conversations)
         self.erasure_queue = FakeErasureQueue()
-        self.secret_values: dict[str, str] = dict(secrets or {})
-
-    def secrets(self) -> Mapping[str, str]:
-        return dict(self.secret_values)
 
 
 def fake_app(
@@ -1037,11 +508,9 @@ def fake_app(
     **settings: Any,
 ) -> Any:
     """An ``App`` wired with fakes (``bootstrap.bootstrap``), settings overridable by field name."""
-    from dataclasses import replace
-
     from chalicelib import bootstrap
-    from chalicelib.settings import Settings, _read
+    from chalicelib.settings import settings_with
 
-    base: Settings = replace(_read(), **settings)
+    base = settings_with(**settings)
     fakes = adapters if adapters is not None else FakeAdapters()
     return bootstrap.bootstrap(base, fakes, book=book, log=log or (lambda *a, **k: None))

@@ -70,14 +70,22 @@ def mask(phone: str | None) -> str:
         return ""
     if len(phone) <= 8:
         return "*" * len(phone)
-    try:
-        head = "+" + str(phonenumbers.parse(phone, None).country_code)
-    except phonenumbers.NumberParseException:
-        head = ""
+    head = _country_code(phone)
     hidden = len(phone) - len(head) - 4
     if hidden < 1:
         return "*" * len(phone)
     return head + "*" * hidden + phone[-4:]
+
+
+def _country_code(phone: str) -> str:
+    """``+86`` of ``+8613800138000``: country codes are prefix-free, so the first 1–3 digits that are
+    one are it (a table look-up: masking runs on every send's log line); "" without a ``+``."""
+    if phone.startswith("+"):
+        for length in (1, 2, 3):
+            code = phone[1 : 1 + length]
+            if code.isdigit() and int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                return "+" + code
+    return ""
 
 
 def mask_phones_in(text: str) -> str:

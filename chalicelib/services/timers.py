@@ -93,6 +93,27 @@ class TimerService:
             self.timers.put(to_put, now)
         return len(to_put)
 
+    def restore(self, member_id: str, follow_ups: list[Timer], now: datetime) -> int:
+        """Follow-up timers of history loaded rather than lived through (a snapshot: ``RuleEngine
+        .restore``), as :meth:`schedule` left them when each plan came: a later plan moves its slot;
+        a timer due before ``now`` has had its turn (it is not written, so nothing fires now)."""
+        latest = {t.key: t for t in follow_ups}
+        return self.schedule(member_id, [t for t in latest.values() if t.due_at >= now], now)
+
+    def restore_dates(self, member: Member, now: datetime) -> int:
+        """The member's date timers as :meth:`reconcile_member` and the firing of each would have
+        left them by ``now``: an occurrence due before ``now`` is recorded as fired, without firing
+        (nothing is sent), and the next one is scheduled (this year's birthday done, next year's
+        ahead). Returns how many timers were written."""
+        written = self.reconcile_member(member, now)["scheduled"]
+        while overdue := [
+            t for t in self.timers.for_member(member.member_id) if t.status == "pending" and t.timer.due_at < now
+        ]:
+            for stored in overdue:
+                self.timers.finish(member.member_id, stored.timer.key, stored.timer.occurrence, "fired", None, now)
+            written += self.reconcile_member(member, now)["scheduled"]
+        return written
+
     def release_due(self, now: datetime) -> dict[str, int]:
         """Queue every timer that fell due since the last sweep (through the sparse ``due`` index:
         only due timers are read, each once). A first sweep, or one after a pause of more than

@@ -355,6 +355,15 @@ def sender_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sender, "clock", lambda: SENDER_NOON)
 
 
+@pytest.fixture(autouse=True)
+def timer_write_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Timers are written when their records are handled: at the records' own (logical) times, never
+    behind the wall clock of the machine running the suite (see DynamoTimerStore)."""
+    from chalicelib.adapters import timer_store
+
+    monkeypatch.setattr(timer_store, "clock", lambda: datetime(1970, 1, 1, tzinfo=UTC))
+
+
 def app_with(**adapters: Any) -> Any:
     """Install (``bootstrap.use``) an app on the real adapters (moto) with some replaced: a named
     port by an object (``providers={…}``), ``secrets`` by a callable. The ``aws`` fixture forgets it."""

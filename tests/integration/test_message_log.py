@@ -1,181 +1,19 @@
-"""The message log's store (``MessageLog``): the DynamoDB adapter (the ``by_day`` index, moto) and the
-fake keep the same promises, checked by the same tests; handoff pages and members' phones too."""
+"""The message log on DynamoDB, what is its own: every message is filed under its UTC day
+(``log_day``, the ``by_day`` index). The store's promises are the contract's
+(``tests/integration/contract/test_message_log.py``, run against every kind of adapter)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
-from chalicelib.adapters.handoff_store import DynamoHandoffStore
-from chalicelib.adapters.member_directory import DynamoMemberDirectory
-from chalicelib.adapters.member_store import DynamoMemberStore
-from chalicelib.adapters.message_log import DynamoMessageLog
 from chalicelib.adapters.message_store import DynamoMessageStore
-from chalicelib.domain.message_log import LogPosition, LogQuery
 from chalicelib.domain.model import Channel, Message, MessageStatus
-from chalicelib.domain.replies import HandoffTicket
-from tests.fakes import FakeHandoffStore, FakeMemberDirectory, FakeMemberStore, FakeMessageLog, FakeMessageStore, member
-
-DAY = datetime(2026, 11, 20, tzinfo=UTC)
-WHOLE = LogQuery(DAY - timedelta(days=2), DAY + timedelta(days=2, seconds=-1))
-
-
-@dataclass
-class Log:
-    create: Callable[[Message], bool]
-    log: Any
-
-
-@pytest.fixture(params=["dynamodb", "fake"])
-def store(request: pytest.FixtureRequest, aws: Any) -> Log:
-    if request.param == "dynamodb":
-        return Log(DynamoMessageStore().create, DynamoMessageLog())
-    fake = FakeMessageStore()
-    return Log(fake.create, FakeMessageLog(fake))
-
-
-def a_message(n: int, at: datetime, **fields: Any) -> Message:
-    values: dict[str, Any] = {
-        "message_id": f"msg-{n:04d}",
-        "member_id": f"m-{n % 4}",
-        "trigger": "welcome",
-        "occurrence": f"o{n}",
-        "channel": Channel.SMS,
-        "provider": "sandbox",
-        "text": "欢迎",
-        "status": MessageStatus.DELIVERED,
-        "created_at": at,
-    }
-    values.update(fields)
-    return Message(**values)
-
-
-def read_all(
-    store: Log, query: LogQuery, limit: int, budget: int = 1000
-) -> tuple[list[Message], list[LogPosition | None]]:
-    taken: list[Message] = []
-    positions: list[LogPosition | None] = []
-    after: LogPosition | None = None
-    for _ in range(200):
-        page = store.log.page(query, after, limit, budget)
-        assert len(page.messages) <= limit
-        taken += page.messages
-        positions.append(page.next)
-        if page.next is None:
-            return taken, positions
-        after = page.next
-    raise AssertionError("the pages never ended")
-
-
-def test_pages_run_newest_first_across_days_each_message_once(store: Log) -> None:
-    made = [a_message(n, DAY - timedelta(days=1) + timedelta(hours=5 * n)) for n in range(12)]
-    for m in made:
-        store.create(m)
-    taken, positions = read_all(store, WHOLE, limit=5)
-    assert [m.message_id for m in taken] == [m.message_id for m in reversed(made)]
-    assert taken[0] == made[-1]  # read back whole
-    assert len(positions) in (3, 4)  # 12 messages, 5 a page (a last empty page is allowed)
-
-
-def test_the_time_range_is_inclusive_to_the_second_and_reads_only_its_days(store: Log) -> None:
-    times = [DAY - timedelta(seconds=1), DAY, DAY + timedelta(hours=3), DAY + timedelta(hours=3, seconds=1)]
-    for n, at in enumerate(times):
-        store.create(a_message(n, at))
-    query = LogQuery(DAY, DAY + timedelta(hours=3))
-    taken, _ = read_all(store, query, limit=10)
-    assert [m.message_id for m in taken] == ["msg-0002", "msg-0001"]
-
-
-def test_filters_apply_within_the_range(store: Log) -> None:
-    store.create(a_message(1, DAY, trigger="welcome"))
-    store.create(a_message(2, DAY + timedelta(hours=1), trigger="campaign", campaign_id="spring"))
-    failed = MessageStatus.FAILED
-    store.create(a_message(3, DAY + timedelta(hours=2), trigger="campaign", campaign_id="autumn", status=failed))
-    store.create(a_message(4, DAY + timedelta(hours=3), channel=Channel.IM, status=MessageStatus.SUPPRESSED))
-
-    def ids(**filters: Any) -> list[str]:
-        query = LogQuery(WHOLE.since, WHOLE.until, **filters)
-        return [m.message_id for m in read_all(store, query, limit=2)[0]]
-
-    assert ids(triggers=frozenset({"campaign"})) == ["msg-0003", "msg-0002"]
-    assert ids(campaign="spring") == ["msg-0002"]
-    assert ids(statuses=frozenset({"failed", "suppressed"})) == ["msg-0004", "msg-0003"]
-    assert ids(channel="im") == ["msg-0004"]
-    assert ids(triggers=frozenset({"welcome"}), channel="sms") == ["msg-0001"]
-
-
-def test_messages_of_the_same_second_are_each_listed_once(store: Log) -> None:
-    for n in range(7):
-        store.create(a_message(n, DAY + timedelta(hours=1)))
-    taken, _ = read_all(store, WHOLE, limit=3)
-    assert sorted(m.message_id for m in taken) == [f"msg-{n:04d}" for n in range(7)]
-
-
-def test_a_page_stops_at_its_read_budget_and_the_rest_follows(store: Log) -> None:
-    for n in range(30):
-        store.create(a_message(n, DAY + timedelta(minutes=n), trigger="welcome" if n not in (3, 27) else "winback_90d"))
-    query = LogQuery(WHOLE.since, WHOLE.until, triggers=frozenset({"winback_90d"}))
-    first = store.log.page(query, None, 10, 12)
-    # Then at most the budget was read: the newest rare one (27) is there, the old one (3) not yet
-    assert [m.message_id for m in first.messages] == ["msg-0027"]
-    assert first.next is not None
-    taken, _ = read_all(store, query, limit=10, budget=12)
-    assert [m.message_id for m in taken] == ["msg-0027", "msg-0003"]
-
-
-def test_a_budget_spent_between_days_goes_on_from_the_next_day(store: Log) -> None:
-    store.create(a_message(1, DAY - timedelta(days=2)))
-    for n in range(2, 6):
-        store.create(a_message(n, DAY + timedelta(hours=n)))
-    taken, _ = read_all(store, WHOLE, limit=10, budget=4)
-    assert [m.message_id for m in taken] == ["msg-0005", "msg-0004", "msg-0003", "msg-0002", "msg-0001"]
 
 
 def test_every_message_is_filed_under_its_utc_day(aws: Any) -> None:
-    DynamoMessageStore().create(a_message(1, datetime(2026, 11, 20, 23, 30, tzinfo=UTC)))
+    at = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
+    message = Message("msg-1", "m-1", "welcome", "join", Channel.SMS, "sandbox", "欢迎", MessageStatus.DELIVERED, at)
+    DynamoMessageStore().create(message)
     [item] = aws.scan("MessagesTable")
     assert item["log_day"] == {"S": "2026-11-20"}
-
-
-# -- handoff pages and members' phones, the same way ---------------------------------------------------
-
-
-@pytest.fixture(params=["dynamodb", "fake"])
-def handoffs(request: pytest.FixtureRequest, aws: Any) -> Any:
-    return DynamoHandoffStore() if request.param == "dynamodb" else FakeHandoffStore()
-
-
-def test_handoff_pages_run_newest_first_each_ticket_once(handoffs: Any) -> None:
-    for n in range(7):
-        at = DAY + timedelta(minutes=n // 2)  # pairs in the same second
-        handoffs.open(HandoffTicket(f"h{n}", f"m-{n}", Channel.SMS, "售后", "open", at))
-    handoffs.open(HandoffTicket("closed", "m-9", Channel.SMS, "售后", "closed", DAY))
-    seen: list[str] = []
-    after = None
-    for _ in range(10):
-        tickets, after = handoffs.page("open", 3, after)
-        seen += [t.ticket_id for t in tickets]
-        if after is None:
-            break
-    assert sorted(seen) == [f"h{n}" for n in range(7)] and len(seen) == 7
-    assert seen[0] == "h6"
-
-
-@pytest.fixture(params=["dynamodb", "fake"])
-def directory(request: pytest.FixtureRequest, aws: Any) -> tuple[Any, Any]:
-    if request.param == "dynamodb":
-        return DynamoMemberStore(), DynamoMemberDirectory()
-    members = FakeMemberStore()
-    return members, FakeMemberDirectory(members)
-
-
-def test_phones_of_answers_the_members_that_have_one(directory: tuple[Any, Any]) -> None:
-    members, lookup = directory
-    members.save(member("m-1", phone="+8613800138000"))
-    members.save(member("m-2", phone=None))
-    assert lookup.phones_of(["m-1", "m-2", "m-unknown", "m-1"]) == {"m-1": "+8613800138000"}
-    assert lookup.phones_of([]) == {}

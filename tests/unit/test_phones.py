@@ -41,6 +41,18 @@ def test_mask_keeps_the_last_four_digits() -> None:
     assert "13800138000" not in mask("+8613800138000")
 
 
+@pytest.mark.parametrize(
+    "phone", ["+8613800138000", "+14155550123", "+85291234567", "+886912345678", "+4915112345678", "+35312345678"]
+)
+def test_mask_shows_the_country_code_as_phonenumbers_reads_it(phone: str) -> None:
+    code = phonenumbers.parse(phone, None).country_code
+    assert mask(phone) == f"+{code}" + "*" * (len(phone) - len(str(code)) - 5) + phone[-4:]
+
+
+def test_mask_without_a_country_code_hides_all_but_the_last_four() -> None:
+    assert mask("13800138000") == "*******8000"
+
+
 def test_mask_of_nothing_and_of_short_values() -> None:
     assert mask(None) == ""
     assert mask("") == ""

@@ -553,7 +553,7 @@ class TestWatermark:
         world.tick(utc(2026, 11, 22, 11))
         # When a stream record created at 10:50 is handled only after that sweep (a retried batch: the
         # handler's "now" is the record's creation time), carrying a coupon whose reminder is already due
-        world.timers.write_clock = lambda: utc(2026, 11, 22, 11, 5)  # handled at 11:05
+        world.timers.wall = lambda: utc(2026, 11, 22, 11, 5)  # handled at 11:05
         world.coupon("m-a", "C9", date(2026, 11, 24), utc(2026, 11, 22, 10, 50))
         assert world.slot("m-a", "coupon_expiring#C9").status == "pending"
         # Then a later sweep still releases it: its firing time follows the write (11:06), not the
