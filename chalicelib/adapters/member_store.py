@@ -131,17 +131,14 @@ class DynamoMemberStore:
 
     def mark_unreachable(self, member_id: str, channel: str, why: str) -> None:
         """A direct update (no version check: it touches one key of one map, and must not lose to a
-        concurrent profile edit)."""
+        concurrent profile edit). An erased member's tombstone is left as it is."""
+        living = MemberModel.member_id.exists() & MemberModel.erased_at.does_not_exist()
         try:
             MemberModel(member_id).update(
-                actions=[
-                    MemberModel.unreachable.set(MemberModel.unreachable | {}),
-                ],
-                condition=MemberModel.member_id.exists(),
+                actions=[MemberModel.unreachable.set(MemberModel.unreachable | {})], condition=living
             )
             MemberModel(member_id).update(
-                actions=[MemberModel.unreachable[channel].set(why), MemberModel.version.add(1)],
-                condition=MemberModel.member_id.exists(),
+                actions=[MemberModel.unreachable[channel].set(why), MemberModel.version.add(1)], condition=living
             )
         except UpdateError as exc:
             if not conditional_failed(exc):

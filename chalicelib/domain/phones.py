@@ -21,9 +21,6 @@ _NO_SMS = {
     PhoneNumberType.PAGER: "a pager cannot receive SMS",
 }
 
-# E.164 numbers, and bare mainland mobile numbers (11 digits starting 13–19), inside any text.
-_PHONE_IN_TEXT = re.compile(r"(?<![\w+])(?:\+\d{8,15}|1[3-9]\d{9})(?!\d)")
-
 
 def to_e164(raw: str, default_region: str) -> str:
     """``'138 0013 8000'`` (region CN) → ``'+8613800138000'``. Raises ``ValueError`` when not a
