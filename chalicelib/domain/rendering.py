@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
 import regex
-from liquid import BoundTemplate, Environment, StrictDefaultUndefined
 
 from .links import find_urls
 
-_ENV = Environment(undefined=StrictDefaultUndefined, autoescape=False)
+if TYPE_CHECKING:
+    from liquid import BoundTemplate, Environment
 
 MEMBER_NAME_CHARS = 16
 CHILD_NAME_CHARS = 12
@@ -51,10 +51,19 @@ class TemplateError(ValueError):
     pass
 
 
+@cache
+def _environment() -> Environment:
+    """The Liquid environment, built (and python-liquid imported) when the first template is compiled:
+    a function that renders nothing never loads the template engine."""
+    from liquid import Environment, StrictDefaultUndefined
+
+    return Environment(undefined=StrictDefaultUndefined, autoescape=False)
+
+
 @lru_cache(maxsize=512)
 def compile_template(source: str) -> BoundTemplate:
     try:
-        return _ENV.from_string(source)
+        return _environment().from_string(source)
     except Exception as exc:  # python-liquid raises several syntax error types
         raise TemplateError(str(exc).splitlines()[0]) from exc
 
