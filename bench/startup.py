@@ -12,11 +12,11 @@ imported), the region, no credentials.
 What a first invocation imports is made to happen without AWS: the function's services are built
 through ``bootstrap`` over the real adapters (which imports them) with the AWS clients and the secret
 stubbed out; what is loaded only while the event is handled is made to happen explicitly: a message
-rendered from a rule's template (the template engine, the template compiled), the keyword book of an
-inbound reply. The code run is the package's: app.py and chalicelib copied as ``memberpulse package``
-ships them (``packaging.copy_project_files``: rules.toml checked in full there, and stamped). Loading the
-rule book (parsing rules.toml; in full, also compiling and length-checking every template) is timed on
-its own lines, imports excluded."""
+rendered from a rule's template (the template engine, the template compiled), a member's phone number
+parsed (phonenumbers), the keyword book of an inbound reply. The code run is the package's: app.py
+and chalicelib copied as ``memberpulse package`` ships them (``packaging.copy_project_files``:
+rules.toml checked in full there, and stamped). Loading the rule book (parsing rules.toml; in full,
+also compiling and length-checking every template) is timed on its own lines, imports excluded."""
 
 from __future__ import annotations
 
@@ -43,20 +43,25 @@ _RENDER = (
     "render(a.book.rules['welcome'].template_for('zh-CN'), sample_variables(a.book.store))"
 )
 
+# A member's number parsed and checked (a member written, an SMS planned or sent, a reply received).
+_PHONE = "from chalicelib.domain.phones import sms_capable, to_e164; sms_capable(to_e164('138 0013 8000', 'CN')); "
+
 # function (template resource) → what its first event makes happen
 FUNCTIONS = {
-    "APIHandler": "import app, chalicelib.handlers.http; " + _PRELUDE + "a.members; a.adapters.api_keys",
-    "OnMemberChange": "import app, chalicelib.handlers.streams; " + _PRELUDE + "a.engine; " + _RENDER,
-    "OnActivityChange": "import app, chalicelib.handlers.streams; " + _PRELUDE + "a.engine; " + _RENDER,
+    "APIHandler": "import app, chalicelib.handlers.http; " + _PRELUDE + "a.members; a.adapters.api_keys; " + _PHONE,
+    "OnMemberChange": "import app, chalicelib.handlers.streams; " + _PRELUDE + "a.engine; " + _PHONE + _RENDER,
+    "OnActivityChange": "import app, chalicelib.handlers.streams; " + _PRELUDE + "a.engine; " + _PHONE + _RENDER,
     "OnProductChange": "import app, chalicelib.handlers.streams; " + _PRELUDE + "a.engine",
-    "FireTimers": "import app, chalicelib.handlers.schedule; " + _PRELUDE + "a.timers; " + _RENDER,
+    "FireTimers": "import app, chalicelib.handlers.schedule; " + _PRELUDE + "a.timers; " + _PHONE + _RENDER,
     "OnSchedule": "import app, chalicelib.handlers.schedule; " + _PRELUDE + "a.timers",
     "Send": "import app, chalicelib.handlers.sender; "
     + _PRELUDE
-    + "a.sender; a.adapters.send_retries; a.adapters.providers['sandbox']",
+    + "a.sender; a.adapters.send_retries; a.adapters.providers['sandbox']; "
+    + _PHONE,
     "OnInbound": "import app, chalicelib.handlers.inbound; "
     + _PRELUDE
     + "a.inbound; import chalicelib.domain.keywords; "
+    + _PHONE
     + _RENDER,
 }
 _RESTART = "c = time.process_time(); w = time.perf_counter(); "
