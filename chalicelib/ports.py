@@ -11,14 +11,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .domain.inbound import InboundEvent
-from .domain.links import Link
-from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
-from .domain.replies import HandoffTicket
-from .domain.timers import Timer
-from .domain.triggers import Trigger
+if TYPE_CHECKING:  # annotations only: a function imports the domain modules its own work needs
+    from .domain.inbound import InboundEvent
+    from .domain.links import Link
+    from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+    from .domain.replies import HandoffTicket
+    from .domain.timers import Timer
+    from .domain.triggers import Trigger
 
 
 class VersionConflict(Exception):
