@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any
 
 from .. import bootstrap
 from ..domain.isotime import parse_iso
 from ..observability import flush_metrics, logger, metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
 def event_time(event: dict[str, Any]) -> datetime:
@@ -42,6 +42,9 @@ def _timer_batch(record: SQSRecord) -> None:
 
 
 def fire_timers(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # Imported here: the schedule's tick (the other function of this module) handles no batch.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     processor = BatchProcessor(event_type=EventType.SQS)
     try:
         with bootstrap.app().adapters.send_queue.batched():  # the batch's send intents go to SQS together
