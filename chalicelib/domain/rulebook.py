@@ -317,10 +317,15 @@ def rules_digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def checked_at_package(path: Path = RULES_FILE) -> bool:
+    """``memberpulse package`` checked these very bytes in full: ``rules.checked`` beside the file
+    holds their digest."""
+    stamp = path.with_name(CHECKED_NAME)
+    if not stamp.is_file():
+        return False
+    return stamp.read_text(encoding="utf-8").strip() == rules_digest(path.read_text(encoding="utf-8"))
+
+
 def load_rule_book(path: Path = RULES_FILE) -> RuleBook:
-    """The rule book at ``path``; its templates are checked too unless ``rules.checked`` beside it
-    says these very bytes were (written by ``memberpulse package`` into the package it builds)."""
-    text = path.read_text(encoding="utf-8")
-    checked = path.with_name(CHECKED_NAME)
-    stamp = checked.read_text(encoding="utf-8").strip() if checked.is_file() else ""
-    return parse_rule_book(text, templates_checked=stamp == rules_digest(text))
+    """The rule book at ``path``; its templates are checked too unless the package checked them."""
+    return parse_rule_book(path.read_text(encoding="utf-8"), templates_checked=checked_at_package(path))

@@ -14,6 +14,7 @@ from chalicelib.domain.rulebook import (
     LOCALES,
     RULES_FILE,
     RulesConfigError,
+    checked_at_package,
     load_rule_book,
     parse_rule_book,
     rules_digest,
@@ -193,10 +194,11 @@ def test_a_bad_template_fails_the_load_naming_the_rule_and_locale(tmp_path: Path
 
 def test_a_check_stamp_for_other_bytes_does_not_skip_the_template_check(tmp_path: Path) -> None:
     # Given rules.checked from a package of an earlier rules.toml, and the file edited since
-    stamp = rules_digest(book_with(welcome_toml()))
+    path = rules_file(tmp_path, BAD_TEMPLATE, rules_digest(book_with(welcome_toml())))
     # Then the load checks the templates itself
+    assert not checked_at_package(path)
     with pytest.raises(RulesConfigError, match=r"rules\.welcome\.templates\.zh-CN"):
-        load_rule_book(rules_file(tmp_path, BAD_TEMPLATE, stamp))
+        load_rule_book(path)
 
 
 def test_the_structure_is_checked_even_with_a_check_stamp(tmp_path: Path) -> None:
@@ -207,7 +209,9 @@ def test_the_structure_is_checked_even_with_a_check_stamp(tmp_path: Path) -> Non
 
 def test_the_package_check_stamps_the_shipped_rules_and_the_stamped_book_is_the_same(tmp_path: Path) -> None:
     path = rules_file(tmp_path, RULES_FILE.read_text(encoding="utf-8"))
+    assert not checked_at_package(path)
     check_rules(path)
+    assert checked_at_package(path)
     assert (tmp_path / CHECKED_NAME).read_text(encoding="utf-8").strip() == rules_digest(path.read_text("utf-8"))
     stamped = load_rule_book(path)
     assert stamped == load_rule_book()
