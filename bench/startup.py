@@ -13,10 +13,11 @@ What a first invocation imports is made to happen without AWS: the function's se
 through ``bootstrap`` over the real adapters (which imports them) with the AWS clients and the secret
 stubbed out; what is loaded only while the event is handled is made to happen explicitly: a message
 rendered from a rule's template (the template engine, the template compiled), a member's phone number
-parsed (phonenumbers), the keyword book of an inbound reply. The code run is the package's: app.py
-and chalicelib copied as ``memberpulse package`` ships them (``packaging.copy_project_files``:
-rules.toml checked in full there, and stamped). Loading the rule book (parsing rules.toml; in full,
-also compiling and length-checking every template) is timed on its own lines, imports excluded."""
+parsed (phonenumbers), an SMS's parts counted (regex), the keyword book of an inbound reply. The code
+run is the package's: app.py and chalicelib copied as ``memberpulse package`` ships them
+(``packaging.copy_project_files``: rules.toml checked in full there, and stamped). Loading the rule
+book (parsing rules.toml; in full, also compiling and length-checking every template) is timed on its
+own lines, imports excluded."""
 
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ _RENDER = (
 # A member's number parsed and checked (a member written, an SMS planned or sent, a reply received).
 _PHONE = "from chalicelib.domain.phones import sms_capable, to_e164; sms_capable(to_e164('138 0013 8000', 'CN')); "
 
+# An SMS's billed parts counted (every provider does, as it sends).
+_PARTS = "from chalicelib.domain.sms_parts import parts_to; parts_to('+8613800138000', '您好', '【乐乐玩具】'); "
+
 # function (template resource) → what its first event makes happen
 FUNCTIONS = {
     "APIHandler": "import app, chalicelib.handlers.http; " + _PRELUDE + "a.members; a.adapters.api_keys; " + _PHONE,
@@ -57,7 +61,8 @@ FUNCTIONS = {
     "Send": "import app, chalicelib.handlers.sender; "
     + _PRELUDE
     + "a.sender; a.adapters.send_retries; a.adapters.providers['sandbox']; "
-    + _PHONE,
+    + _PHONE
+    + _PARTS,
     "OnInbound": "import app, chalicelib.handlers.inbound; "
     + _PRELUDE
     + "a.inbound; import chalicelib.domain.keywords; "
