@@ -86,7 +86,7 @@ CASES = {
 
 def _seconds(statement: str, project: Path) -> tuple[float, float]:
     """(CPU, wall) seconds spent, measured inside a fresh interpreter (interpreter start-up excluded)."""
-    code = f"import time; {_RESTART}{statement}; print(time.process_time() - c, time.perf_counter() - w)"
+    code = f"import time; {_RESTART}{statement.rstrip('; ')}; print(time.process_time() - c, time.perf_counter() - w)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=project,
