@@ -74,6 +74,13 @@ CASES = {
     "import boto3": "import boto3",
     "import app": "import app",
     **{f"{name} (first invocation)": statement for name, statement in FUNCTIONS.items()},
+    # What a function that renders a message cannot do without, and none of our code: pynamodb,
+    # chalice and Powertools (Logger, Metrics, data classes: the design card), python-liquid (issue
+    # 11), phonenumbers and regex. Not a function: the floor under the four that render.
+    "floor: a rendering function's libraries alone": "import pynamodb.models, pynamodb.connection, "
+    "pynamodb.transactions, chalice.app; from aws_lambda_powertools import Logger, Metrics; "
+    "import aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event; "
+    "import liquid, phonenumbers, regex, tomllib",
     # imports first, then the clocks restart for the load alone
     "rule book load, packaged (not import)": "from chalicelib.domain.rulebook import load_rule_book; "
     + _RESTART
