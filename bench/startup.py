@@ -13,11 +13,11 @@ What a first invocation imports is made to happen without AWS: the function's se
 through ``bootstrap`` over the real adapters (which imports them) with the AWS clients and the secret
 stubbed out; what is loaded only while the event is handled is made to happen explicitly: a message
 rendered from a rule's template (the template engine, the template compiled), a member's phone number
-parsed (phonenumbers), an SMS's parts counted (regex), the keyword book of an inbound reply. The code
-run is the package's: app.py and chalicelib copied as ``memberpulse package`` ships them
-(``packaging.copy_project_files``: rules.toml checked in full there, and stamped). Loading the rule
-book (parsing rules.toml; in full, also compiling and length-checking every template) is timed on its
-own lines, imports excluded."""
+parsed (phonenumbers), an SMS's parts counted, an SQS batch's records wrapped, the keyword book of
+an inbound reply. The code run is the package's: app.py and chalicelib copied as ``memberpulse
+package`` ships them (``packaging.copy_project_files``: rules.toml checked in full there, and
+stamped). Loading the rule book (parsing rules.toml; in full, also compiling and length-checking every
+template) is timed on its own lines, imports excluded."""
 
 from __future__ import annotations
 
@@ -50,13 +50,24 @@ _PHONE = "from chalicelib.domain.phones import sms_capable, to_e164; sms_capable
 # An SMS's billed parts counted (every provider does, as it sends).
 _PARTS = "from chalicelib.domain.sms_parts import parts_to; parts_to('+8613800138000', '您好', '【乐乐玩具】'); "
 
+# An SQS batch handled: its records wrapped in Powertools' data class (the timer handler loads it then).
+_SQS_BATCH = (
+    "from chalicelib.handlers.partial_batch import sqs_batch; "
+    "sqs_batch({'Records': [{'messageId': 'm-1', 'body': '{}'}]}, lambda record: None); "
+)
+
 # function (template resource) → what its first event makes happen
 FUNCTIONS = {
     "APIHandler": "import app, chalicelib.handlers.http; " + _PRELUDE + "a.members; a.adapters.api_keys; " + _PHONE,
     "OnMemberChange": "import app, chalicelib.handlers.streams; " + _PRELUDE + "a.engine; " + _PHONE + _RENDER,
     "OnActivityChange": "import app, chalicelib.handlers.streams; " + _PRELUDE + "a.engine; " + _PHONE + _RENDER,
     "OnProductChange": "import app, chalicelib.handlers.streams; " + _PRELUDE + "a.engine",
-    "FireTimers": "import app, chalicelib.handlers.schedule; " + _PRELUDE + "a.timers; " + _PHONE + _RENDER,
+    "FireTimers": "import app, chalicelib.handlers.schedule; "
+    + _PRELUDE
+    + "a.timers; "
+    + _SQS_BATCH
+    + _PHONE
+    + _RENDER,
     "OnSchedule": "import app, chalicelib.handlers.schedule; " + _PRELUDE + "a.timers",
     "Send": "import app, chalicelib.handlers.sender; "
     + _PRELUDE
