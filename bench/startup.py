@@ -13,11 +13,11 @@ What a first invocation imports is made to happen without AWS: the function's se
 through ``bootstrap`` over the real adapters (which imports them) with the AWS clients and the secret
 stubbed out; what is loaded only while the event is handled is made to happen explicitly: a message
 rendered from a rule's template (the template engine, the template compiled), a member's phone number
-parsed (phonenumbers), an SMS's parts counted, an SQS batch's records wrapped, the keyword book of
-an inbound reply. The code run is the package's: app.py and chalicelib copied as ``memberpulse
-package`` ships them (``packaging.copy_project_files``: rules.toml checked in full there, and
-stamped). Loading the rule book (parsing rules.toml; in full, also compiling and length-checking every
-template) is timed on its own lines, imports excluded."""
+parsed (phonenumbers), an SMS's parts counted, an SQS batch's records wrapped, a timer's rule applied,
+the keyword book of an inbound reply. The code run is the package's: app.py and chalicelib copied
+as ``memberpulse package`` ships them (``packaging.copy_project_files``: rules.toml checked in full
+there, and stamped). Loading the rule book (parsing rules.toml; in full, also compiling and
+length-checking every template) is timed on its own lines, imports excluded."""
 
 from __future__ import annotations
 
@@ -56,6 +56,9 @@ _SQS_BATCH = (
     "sqs_batch({'Records': [{'messageId': 'm-1', 'body': '{}'}]}, lambda record: None); "
 )
 
+# The rule table applied (a timer fired is checked by its rule; the timer service loads the table then).
+_RULES = "import chalicelib.domain.scheduling; "
+
 # function (template resource) → what its first event makes happen
 FUNCTIONS = {
     "APIHandler": "import app, chalicelib.handlers.http; " + _PRELUDE + "a.members; a.adapters.api_keys; " + _PHONE,
@@ -66,6 +69,7 @@ FUNCTIONS = {
     + _PRELUDE
     + "a.timers; "
     + _SQS_BATCH
+    + _RULES
     + _PHONE
     + _RENDER,
     "OnSchedule": "import app, chalicelib.handlers.schedule; " + _PRELUDE + "a.timers",
