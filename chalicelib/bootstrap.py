@@ -18,12 +18,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .domain.model import Channel
-from .domain.rulebook import RuleBook
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from .domain.eligibility import Policy
     from .domain.keywords import KeywordBook
+    from .domain.rulebook import RuleBook
     from .ports import (
         ActivityLog,
         ApiKeyStore,
@@ -345,11 +345,13 @@ class App:
     def book(self) -> RuleBook:
         if self._book is not None:
             return self._book
-        from .domain.rulebook import load_rule_book
-        from .domain.scheduling import check_sections
+        from .domain.rulebook import checked_at_package, load_rule_book
 
         book = load_rule_book()
-        check_sections(book)
+        if not checked_at_package():  # else `memberpulse package` checked every rule module's section too
+            from .domain.scheduling import check_sections
+
+            check_sections(book)
         return book
 
     @cached_property

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .domain.consent import ConsentChange
-from .domain.inbound import InboundEvent
-from .domain.links import Link
-from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
-from .domain.replies import HandoffTicket
-from .domain.timers import Timer
-from .domain.triggers import Trigger
+if TYPE_CHECKING:  # annotations only: a function imports the domain modules its own work needs
+    from .domain.consent import ConsentChange
+    from .domain.inbound import InboundEvent
+    from .domain.links import Link
+    from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+    from .domain.replies import HandoffTicket
+    from .domain.timers import Timer
+    from .domain.triggers import Trigger
 
 if TYPE_CHECKING:  # the message log's types (their module loads the message's public shape)
     from .domain.message_log import LogPage, LogPosition, LogQuery

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from ..domain import scheduling
 from ..domain.model import Member, Product
 from ..domain.rulebook import RuleBook
-from ..domain.rules import Check, Drop
 from ..domain.timers import ACK_RULE, RESEND_RULE, Timer
 from ..domain.triggers import Trigger
 from ..ports import Catalog, MemberStore, Planner, StoredTimer, TimerQueue, TimerStore
+
+if TYPE_CHECKING:
+    from ..domain.rules import Check
+
+# The rule table (domain/scheduling.py, every module of domain/rules/) is imported where rules are
+# applied — reconciling a member's dates, firing a timer — not by the sweep, which applies none.
 
 Log = Callable[..., None]
 FIRST_SWEEP_HOURS = 72  # the very first sweep looks this far back
@@ -54,6 +59,8 @@ class TimerService:
     def reconcile_member(self, member: Member, now: datetime) -> dict[str, int]:
         """Bring the member's date-based timers in line with the record: new ones added, moved ones
         rewritten (a purchase moves the wake-up), obsolete ones deleted (a used points lot)."""
+        from ..domain import scheduling
+
         existing = {t.timer.key: t for t in self.timers.for_member(member.member_id)}
         done = frozenset((key, occ) for key, t in existing.items() for occ in t.fired)
         desired = scheduling.member_dates(member, self.book, now, self.store_zone, done)
@@ -151,6 +158,9 @@ class TimerService:
         return counts
 
     def _fire_one(self, member_id: str, key: str, now: datetime, catalog: Callable[[], Mapping[str, Product]]) -> str:
+        from ..domain import scheduling
+        from ..domain.rules import Drop
+
         stored = self.timers.get(member_id, key)
         if stored is None or stored.status != "pending" or stored.timer.due_at > now:
             return "skipped"
