@@ -1,4 +1,4 @@
-"""Browser tests: one headless Chromium for the session, a fresh context (storage, cookies) per
+"""Browser tests: one headless Chromium for the session (tests/conftest.py), a fresh context (storage, cookies) per
 test, and every message the page logs collected (a test asserts there are none)."""
 
 from __future__ import annotations
@@ -8,18 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
-from tests.browser.chromium import launch
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -18,18 +17,6 @@ from memberpulse_cli.client import ApiClient
 from tests.e2e.conftest import cli, stack_file  # noqa: F401 (the stack file fixture)
 
 FULL_PHONE = re.compile(r"\+\d{9,15}|(?<!\d)1[3-9]\d{9}(?!\d)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.chromium import launch
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def daytime_zone() -> str:
