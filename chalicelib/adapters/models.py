@@ -62,6 +62,10 @@ class MemberModel(Model):
     points_lots: ListAttribute[Any] = ListAttribute(null=True)
     points_balance = NumberAttribute(default=0)
     last_purchase_at = UnicodeAttribute(null=True)
+    orders_count = NumberAttribute(null=True)
+    total_spent = NumberAttribute(null=True)
+    bought: MapAttribute[str, Any] = MapAttribute(null=True)  # category → last day bought
+    attended: MapAttribute[str, Any] = MapAttribute(null=True)  # activity id → checked in at
     unreachable: MapAttribute[str, Any] = MapAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
@@ -133,6 +137,10 @@ class MessageModel(Model):
     by_member = MessagesByMember()
     by_provider_id = MessagesByProviderId()
     clicked_at = UnicodeAttribute(null=True)  # the first click on one of its tracked links
+    campaign_id = UnicodeAttribute(null=True)
+    converted_at = UnicodeAttribute(null=True)
+    revenue = NumberAttribute(null=True)
+    last_order = UnicodeAttribute(null=True)
 
 
 class ProductModel(Model):

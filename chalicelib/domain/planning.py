@@ -117,4 +117,6 @@ def describe(message: Message) -> dict[str, Any]:
         out["parts"] = message.parts
     if message.variant:
         out["variant"] = message.variant
+    if message.campaign_id:
+        out["campaign_id"] = message.campaign_id
     return out
