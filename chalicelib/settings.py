@@ -44,6 +44,9 @@ class Settings:
     cursors_table: str
     inbound_queue_url: str
     staff_topic_arn: str
+    campaigns_table: str = "memberpulse-campaigns"
+    campaign_queue_url: str = ""
+    campaign_parts: int = 4  # parallel scan parts: segment previews and campaign planning
 
 
 class SettingsError(RuntimeError):
@@ -66,9 +69,11 @@ REQUIRED_WHEN_DEPLOYED = (
     "HANDOFFS_TABLE",
     "LINKS_TABLE",
     "CURSORS_TABLE",
+    "CAMPAIGNS_TABLE",
     "TIMER_QUEUE_URL",
     "SEND_QUEUE_URL",
     "INBOUND_QUEUE_URL",
+    "CAMPAIGN_QUEUE_URL",
     "SECRETS_ID",
     "STORE_TIMEZONE",
 )
@@ -130,6 +135,9 @@ def _read() -> Settings:
         cursors_table=_env("CURSORS_TABLE", "memberpulse-cursors"),
         inbound_queue_url=_env("INBOUND_QUEUE_URL", ""),
         staff_topic_arn=_env("STAFF_TOPIC_ARN", ""),
+        campaigns_table=_env("CAMPAIGNS_TABLE", "memberpulse-campaigns"),
+        campaign_queue_url=_env("CAMPAIGN_QUEUE_URL", ""),
+        campaign_parts=int(_env("CAMPAIGN_PARTS", "4")),
     )
 
 

@@ -62,6 +62,8 @@ class FakeMemberStore:
         self.writes = 0
         self.before_next_write: Callable[[], None] | None = None
         self.always_conflict = False
+        self.counted: set[tuple[str, str]] = set()
+        self.scanned = 0
 
     # -- reads -------------------------------------------------------------------------------------
     def get(self, member_id: str) -> Member | None:
@@ -134,6 +136,39 @@ class FakeMemberStore:
         self.activity[key] = coupon
         return True
 
+    def count_order(self, order: Order, member: Member) -> bool:
+        self._run_interleaved_writer()
+        key = (order.member_id, f"ORDER#{order.order_id}")
+        if key in self.counted:
+            return False
+        self._check_version(member)
+        self.counted.add(key)
+        self._commit(member)
+        return True
+
+    def scan_page(self, part: int, parts: int, cursor: str | None, limit: int) -> tuple[list[Member], str | None]:
+        """Members of part ``part`` (by a stable hash of the id, as DynamoDB's segments are by
+        hash key), in id order, from ``cursor`` (the last id of the previous page)."""
+        import hashlib
+
+        mine = sorted(
+            mid
+            for mid in self.members
+            if int(hashlib.md5(mid.encode()).hexdigest(), 16) % parts == part and (cursor is None or mid > cursor)
+        )
+        page = mine[:limit]
+        self.scanned += len(page)
+        nxt = page[-1] if len(mine) > limit else None
+        return [copy.deepcopy(self.members[mid]) for mid in page], nxt
+
+    def attended(self, member_id: str, activity_id: str, at: datetime) -> bool:
+        stored = self.members.get(member_id)
+        if stored is None or activity_id in stored.attended:
+            return False
+        stored.attended[activity_id] = at
+        stored.version += 1
+        return True
+
     def mark_unreachable(self, member_id: str, channel: str, why: str) -> None:
         stored = self.members.get(member_id)
         if stored is not None:
@@ -167,6 +202,7 @@ class FakeMessageStore:
     def __init__(self) -> None:
         self.messages: dict[str, Message] = {}
         self.record_calls = 0
+        self.attributed: dict[tuple[str, str], str] = {}
 
     def create(self, message: Message) -> bool:
         if message.message_id in self.messages:
@@ -223,6 +259,19 @@ class FakeMessageStore:
             return False
         message.claim = message.claimed_at = None
         message.reason = reason
+        return True
+
+    def recent_for_member(self, member_id: str, since: datetime, limit: int = 50) -> list[Message]:
+        return [m for m in self.list_for_member(member_id, limit=10**9) if m.created_at >= since][:limit]
+
+    def convert(self, message_id: str, member_id: str, order_id: str, revenue: float, at: datetime) -> bool:
+        if (member_id, order_id) in self.attributed:
+            return False
+        message = self.messages[message_id]
+        self.attributed[(member_id, order_id)] = message_id
+        message.converted_at = message.converted_at or at
+        message.revenue = round(message.revenue + revenue, 2)
+        message.last_order = order_id
         return True
 
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
@@ -789,6 +838,135 @@ class FakeFollowUp:
         return 200
 
 
+# -- segments, campaigns, polls, tallies ---------------------------------------------------------------
+
+
+class FakeSegmentStore:
+    def __init__(self) -> None:
+        self.segments: dict[str, Any] = {}
+
+    def put(self, segment: Any, now: datetime) -> None:
+        self.segments[segment.segment_id] = segment
+
+    def get(self, segment_id: str) -> Any:
+        return self.segments.get(segment_id)
+
+
+class FakeCampaignStore:
+    """``CampaignStore`` in memory with the DynamoDB store's conditions (versions, status moves,
+    cursor advances, keyword claims)."""
+
+    def __init__(self) -> None:
+        self.campaigns: dict[str, Any] = {}
+        self.claims: set[tuple[str, str]] = set()
+        self.reads = 0
+
+    def get(self, campaign_id: str) -> Any:
+        self.reads += 1
+        stored = self.campaigns.get(campaign_id)
+        return copy.deepcopy(stored) if stored is not None else None
+
+    def save(self, campaign: Any) -> None:
+        stored = self.campaigns.get(campaign.campaign_id)
+        if (stored.version if stored else 0) != campaign.version:
+            raise VersionConflict(campaign.campaign_id)
+        campaign.version += 1
+        self.campaigns[campaign.campaign_id] = copy.deepcopy(campaign)
+
+    def all(self) -> list[Any]:
+        return [copy.deepcopy(c) for c in self.campaigns.values()]
+
+    def with_status(self, status: str) -> list[Any]:
+        return [copy.deepcopy(c) for c in self.campaigns.values() if c.status == status]
+
+    def move(self, campaign_id: str, allowed: frozenset[str], to: str, at: datetime) -> Any:
+        stored = self.campaigns.get(campaign_id)
+        if stored is None or stored.status not in allowed:
+            return None
+        before = copy.deepcopy(stored)
+        stored.status = to
+        stored.updated_at = at
+        if to == "sending" and stored.started_at is None:
+            stored.started_at = at
+        stored.version += 1
+        return before
+
+    def advance(self, campaign_id: str, part: int, cursor: str, to: str) -> dict[str, str] | None:
+        stored = self.campaigns.get(campaign_id)
+        if stored is None or stored.cursors.get(str(part)) != cursor:
+            return None
+        stored.cursors[str(part)] = to
+        stored.version += 1
+        return dict(stored.cursors)
+
+    def claim_keyword(self, campaign_id: str, member_id: str, at: datetime) -> bool:
+        if (campaign_id, member_id) in self.claims:
+            return False
+        self.claims.add((campaign_id, member_id))
+        return True
+
+    def keyword_claimed(self, campaign_id: str, member_id: str) -> bool:
+        return (campaign_id, member_id) in self.claims
+
+
+class FakePollBox:
+    def __init__(self) -> None:
+        self.votes: dict[tuple[str, str], str] = {}
+
+    def vote(self, campaign_id: str, member_id: str, option: str, at: datetime) -> str | None:
+        before = self.votes.get((campaign_id, member_id))
+        self.votes[(campaign_id, member_id)] = option
+        return before
+
+    def tally(self, campaign_id: str) -> tuple[dict[str, int], int]:
+        mine = [o for (cid, _), o in self.votes.items() if cid == campaign_id]
+        counts: dict[str, int] = {}
+        for option in mine:
+            counts[option] = counts.get(option, 0) + 1
+        return counts, len(mine)
+
+
+class FakeTallies:
+    def __init__(self) -> None:
+        self.counters: dict[str, dict[str, float]] = {}
+        self.markers: set[tuple[str, str]] = set()
+
+    def feed(self, message_id: str, event: str, keys: list[str], deltas: dict[str, float]) -> bool:
+        if (message_id, event) in self.markers:
+            return False
+        self.markers.add((message_id, event))
+        for key in keys:
+            counter = self.counters.setdefault(key, {})
+            for name, delta in deltas.items():
+                counter[name] = counter.get(name, 0) + delta
+        return True
+
+    def read(self, keys: list[str]) -> dict[str, dict[str, float]]:
+        return {k: dict(self.counters[k]) for k in keys if k in self.counters}
+
+
+class FakeCampaignQueue:
+    def __init__(self) -> None:
+        self.chunks: list[tuple[dict[str, Any], int]] = []
+
+    def enqueue(self, chunks: list[dict[str, Any]], delay_seconds: int = 0) -> int:
+        self.chunks.extend((copy.deepcopy(c), delay_seconds) for c in chunks)
+        return -(-len(chunks) // 10)
+
+    def take(self) -> list[dict[str, Any]]:
+        out, self.chunks = [c for c, _ in self.chunks], []
+        return out
+
+
+class FakeRegistrations:
+    def __init__(self) -> None:
+        self.registered: dict[tuple[str, str], datetime] = {}
+
+    def register(self, activity_id: str, member_id: str, now: datetime) -> str:
+        self.registered.setdefault((activity_id, member_id), now)
+        return "confirmed"
+
+
 class FakeAdapters:
     """Every port of ``bootstrap.Adapters`` in memory; pass to ``bootstrap.bootstrap(adapters=…)``
     (or use :func:`fake_app`). Replace any attribute before the app builds its services."""
@@ -819,6 +997,13 @@ class FakeAdapters:
         self.staff = FakeStaffNotifier()
         self.follow_up = FakeFollowUp()
         self.secret_values: dict[str, str] = dict(secrets or {})
+        self.segments = FakeSegmentStore()
+        self.campaigns = FakeCampaignStore()
+        self.polls = FakePollBox()
+        self.tallies = FakeTallies()
+        self.campaign_queue = FakeCampaignQueue()
+        self.attendance = self.members
+        self.registrations: Any = FakeRegistrations()
 
     def secrets(self) -> Mapping[str, str]:
         return dict(self.secret_values)

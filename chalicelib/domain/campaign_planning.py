@@ -50,7 +50,7 @@ def plan_campaign_message(
     due = send_moment(campaign, member, policy.store_zone)
     first = campaign.channels[0]
     if arm == CONTROL:
-        reason = "held out: the campaign's control group"
+        held = "held out: the campaign's control group"
         return Message(
             message_id=mid,
             member_id=member.member_id,
@@ -64,8 +64,8 @@ def plan_campaign_message(
             rule_class=campaign.rule_class,
             variant=CONTROL,
             send_after=max(due, now),
-            reason=reason,
-            history=[StatusChange(MessageStatus.CONTROL, now, reason)],
+            reason=held,
+            history=[StatusChange(MessageStatus.CONTROL, now, held)],
             campaign_id=campaign.campaign_id,
         )
     variant = campaign.variant(arm)
@@ -79,7 +79,9 @@ def plan_campaign_message(
         template_variables(member, trigger, policy.book),
         rewrite_links=(lambda t: shorten(mid, t)) if shorten is not None else None,
     )
-    chosen, status, reason, send_after = first, MessageStatus.SUPPRESSED, None, None
+    chosen, status = first, MessageStatus.SUPPRESSED
+    reason: str | None = None
+    send_after: datetime | None = None
     if isinstance(decision, Go):
         chosen, status = decision.channel, MessageStatus.QUEUED
     elif isinstance(decision, Defer):

@@ -31,6 +31,7 @@ EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")  # UTC+14: where a local send time comes 
 
 DRAFT, SCHEDULED, SENDING, PAUSED, DONE, CANCELLED = "draft", "scheduled", "sending", "paused", "done", "cancelled"
 STATUSES = (DRAFT, SCHEDULED, SENDING, PAUSED, DONE, CANCELLED)
+START, FINISHED = "^", "$"  # a planning part's cursor before its first chunk, and after its last
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ class Campaign:
     started_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    parked: dict[str, Any] = field(default_factory=dict)  # scan segment → where its planning paused
-    finished: int = 0  # scan segments whose planning is done
+    # Planning: scan part → where its next chunk starts (START, a scan cursor, or DONE); kept while
+    # paused, so a resume carries on from there.
+    cursors: dict[str, str] = field(default_factory=dict)
     version: int = 0
 
     @property
@@ -375,7 +377,7 @@ def _action(raw: Any, now: datetime, e: dict[str, str]) -> KeywordAction | None:
         title, amount, expires = value.get("title"), value.get("value"), value.get("expires_on")
         if not isinstance(title, str) or not title.strip() or len(title) > 64:
             e[f"{where}.coupon.title"] = "must be a text of at most 64 characters"
-        if number_problem(amount) or amount <= 0:
+        if number_problem(amount) or not isinstance(amount, int | float) or amount <= 0:
             e[f"{where}.coupon.value"] = "must be a positive number"
         try:
             if not isinstance(expires, str):
@@ -507,7 +509,6 @@ def campaign_from_data(d: dict[str, Any]) -> Campaign:
         started_at=opt_time("started_at"),
         created_at=opt_time("created_at"),
         updated_at=opt_time("updated_at"),
-        parked=dict(d.get("parked") or {}),
-        finished=int(d.get("finished") or 0),
+        cursors={str(k): str(v) for k, v in (d.get("cursors") or {}).items()},
         version=int(d.get("version") or 0),
     )
