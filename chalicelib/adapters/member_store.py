@@ -107,10 +107,11 @@ class DynamoMemberStore:
                 )
                 tx.save(model, condition=member_condition)
         except TransactWriteError as exc:
+            # PynamoDB sends puts before updates: the member's put is first, the order's update second.
             reasons = [r.code if r else None for r in exc.cancellation_reasons]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return False
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return False
+            if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise VersionConflict(member.member_id) from exc
             raise
         member.version += 1
