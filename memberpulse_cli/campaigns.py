@@ -4,6 +4,8 @@ table whose columns line up with Chinese text (rich measures each character's te
 
 from __future__ import annotations
 
+import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -113,16 +115,25 @@ def results_table(results: dict[str, Any], names: dict[str, str], console: Conso
     console.print(table)
 
 
-def wordings(shown: dict[str, Any], width: int = 18) -> dict[str, str]:
+_LIQUID = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+
+def wordings(shown: dict[str, Any], width: int = 16) -> dict[str, str]:
+    """Each variant's first template, its Liquid tags left out, cut to ``width`` characters."""
     out = {"control": "（不发送 held out）"}
     for v in shown.get("variants", []):
-        text = next(iter(v["templates"].values()), "")
+        text = _LIQUID.sub("…", next(iter(v["templates"].values()), "")).strip("…，, ")
         out[v["id"]] = text if len(text) <= width else text[: width - 1] + "…"
     return out
 
 
+def wide_console() -> Console:
+    """The terminal's width, or a wide one when the output is a file or a pipe (the demo's log)."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
 def run(verb: str, campaign_id: str | None, api: ApiClient, *, follow_send: bool, timeout: float) -> int:
-    console = Console()
+    out = wide_console()
     actions: dict[str, Callable[[], Any]] = {}
     if verb == "list":
         table = Table(title="campaigns")
@@ -131,7 +142,7 @@ def run(verb: str, campaign_id: str | None, api: ApiClient, *, follow_send: bool
         for row in api.ok("GET", "/v1/campaigns"):
             send = row.get("send_at") or f"{row.get('send_on')} {row.get('local_time')} local"
             table.add_row(row["campaign_id"], row["name"], row["status"], row["segment_id"], send)
-        console.print(table)
+        out.print(table)
         return 0
     if campaign_id is None:
         raise CliError(f"campaigns {verb}: give the campaign id")
@@ -144,19 +155,19 @@ def run(verb: str, campaign_id: str | None, api: ApiClient, *, follow_send: bool
     }
     if verb == "results":
         shown = api.ok("GET", path)
-        results_table(api.ok("GET", f"{path}/results"), wordings(shown), console)
+        results_table(api.ok("GET", f"{path}/results"), wordings(shown), out)
         return 0
     shown = actions[verb]()
     if follow_send and shown["status"] in ("sending", "scheduled") and verb in ("launch", "resume", "show"):
-        shown = follow(api, campaign_id, console, timeout)
-    show_table(shown, console)
+        shown = follow(api, campaign_id, out, timeout)
+    show_table(shown, out)
     return 0
 
 
 def preview(api: ApiClient, segment_id: str) -> int:
-    console = Console()
+    out = wide_console()
     body = api.ok("GET", f"/v1/segments/{segment_id}/preview")
-    console.print(f"segment {segment_id}: [bold]{body['count']}[/bold] members (evaluated at {body['evaluated_at']})")
+    out.print(f"segment {segment_id}: [bold]{body['count']}[/bold] members (evaluated at {body['evaluated_at']})")
     if body["sample"]:
-        console.print("sample: " + ", ".join(body["sample"]))
+        out.print("sample: " + ", ".join(body["sample"]))
     return 0

@@ -303,11 +303,9 @@ def _train_campaign(now: datetime, today: date) -> dict[str, Any]:
 def _campaign(stack: dict[str, Any], api: ApiClient) -> None:
     """A new-train announcement to parents of 3–6-year-olds: two wordings, a 20 % holdout, a poll
     and a 团圆 coupon keyword; then a few purchases and the results with their verdict."""
-    from rich.console import Console
+    from .campaigns import follow, results_table, show_table, wide_console, wordings
 
-    from .campaigns import follow, results_table, show_table, wordings
-
-    console = Console()
+    console = wide_console()
     now = datetime.now(UTC)
     today = now.astimezone(SHANGHAI).date()
     _line("\n6. A campaign: new train sets, to parents of 3–6-year-olds (memberpulse campaigns …)")
