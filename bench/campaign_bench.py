@@ -10,12 +10,14 @@ Requests are counted with botocore event hooks on every client our code builds:
    item found) per targeted member (goal ≤ 1.1) and per member of the store; read and write
    requests; SQS requests our code makes (SendMessageBatch: sends and planning chunks) per planned
    message. The poller's own ReceiveMessage/DeleteMessage are Lambda's, not counted.
-2. **Drain**: ``BENCH_DRAIN`` (default 10×R) of the campaign's queued sends through the ``send``
-   handler by five pollers (the mapping's MaximumConcurrency), R = ``BENCH_SEND_RATE`` (default
-   20) parts/s for the sandbox provider. From the sandbox outbox's real send times: the largest
-   count in any one-second window / R (goal ≤ 1.00) and the mean rate / R (goal ≥ 0.97). moto runs
-   in this process (the GIL is shared with the pollers), so the rate is kept modest; the
-   local-stack figure for rules is ``make bench`` ``send``.
+2. **Drain**, on the local stack (MiniStack running our template, real Lambdas and queues, on
+   ``BENCH_PORT``, default 4597): a campaign of ``BENCH_DRAIN_MEMBERS`` (default 100×R) members is
+   launched through the API and planned by the deployed ``plan_campaign`` function (paced to the
+   rate), and its sends are drained by the deployed ``send`` function at R = ``BENCH_SEND_RATE``
+   (default 10) parts/s, invoked by five pollers as Lambda's poller would (``bench/send_bench.py``:
+   MiniStack's own mapping hands batches out irregularly). From the sandbox outbox's real send
+   times: the largest count in any one-second window / R (goal ≤ 1.00) and the mean rate / R
+   (goal ≥ 0.97), over the campaign's whole drain.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMBERS = int(os.environ.get("BENCH_CAMPAIGN_MEMBERS", "10000"))
-RATE = int(os.environ.get("BENCH_SEND_RATE", "20"))
-DRAIN = int(os.environ.get("BENCH_DRAIN", str(10 * RATE)))
+RATE = int(os.environ.get("BENCH_SEND_RATE", "10"))
+DRAIN_MEMBERS = int(os.environ.get("BENCH_DRAIN_MEMBERS", str(100 * RATE)))
 NOW = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)  # noon in Shanghai: no quiet hours
 READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -202,7 +204,7 @@ def measure() -> dict[str, float]:
         calls = Calls()
         _hook_everything(calls)
         from chalicelib import bootstrap
-        from chalicelib.handlers import campaign_queue, sender
+        from chalicelib.handlers import campaign_queue
 
         app = bootstrap.bootstrap()
         bootstrap.use(app)
@@ -227,7 +229,6 @@ def measure() -> dict[str, float]:
         }
         app.campaigns.put("train", body, NOW)
         campaign_queue.clock = lambda: NOW
-        sender.clock = lambda: NOW
         # Planning without pacing delays (the drain below is measured on its own): the chunks are
         # what the campaign queue would hand the plan_campaign function.
         calls.on = True
@@ -270,48 +271,94 @@ def measure() -> dict[str, float]:
             "populate_s": populate_s,
             "requests": dict(calls.requests),
         }
-        drain = _drain(sqs, queues["SendQueue"][1], sender, stack)
         bootstrap.use(None)
         boto3.DEFAULT_SESSION = None
-    return {**planning, **drain}
+    return planning
 
 
-def _drain(sqs: Any, url: str, sender: Any, stack: Any) -> dict[str, Any]:
-    """Keep the first DRAIN queued sends on the send queue (the rest are set aside), then let five
-    pollers run the send handler through the gate at R parts/s."""
-    from chalicelib.adapters.models import MessageModel, OutboxModel
+def _drain_on_stack() -> dict[str, Any]:
+    from bench import send_bench
+    from chalicelib.adapters import codec
+    from chalicelib.domain.model import Child, Consent, Member
     from chalicelib.domain.ratelimit import largest_window_count
 
-    sqs.purge_queue(QueueUrl=url)  # the campaign's sends, all planned: drain the first DRAIN of them
-    queued = [m.message_id for m in MessageModel.scan(MessageModel.status == "queued")][:DRAIN]
-    for start in range(0, len(queued), 10):
-        sqs.send_message_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "MessageBody": json.dumps({"message_id": mid, "at": None})}
-                for i, mid in enumerate(queued[start : start + 10])
-            ],
-        )
-    started_ms = int(time.time() * 1000)
-    done = threading.Event()
+    port = int(os.environ.get("BENCH_PORT", "4597"))
+    state = ROOT / ".local" / f"bench-{port}"
+    down = [sys.executable, "-m", "memberpulse_cli.main", "down", "--port", str(port), "--state-dir", str(state)]
+    import subprocess
 
-    def stop() -> bool:
-        return done.is_set()
-
-    threads = [threading.Thread(target=_poll, args=(sqs, url, sender.send_batch, stop), daemon=True) for _ in range(5)]
-    for t in threads:
-        t.start()
-    deadline = time.time() + 60 + 3 * len(queued) / RATE
-    while time.time() < deadline:
-        if sum(1 for _ in OutboxModel.scan()) >= len(queued):
-            break
-        time.sleep(1)
-    done.set()
-    for t in threads:
-        t.join(timeout=30)
-    sends = sorted(
-        (int(i.wall_ms), int(i.parts)) for i in OutboxModel.scan() if i.wall_ms and int(i.wall_ms) >= started_ms
+    subprocess.run(down, cwd=ROOT, capture_output=True, timeout=120, check=False)
+    send_bench._cli(
+        "up",
+        "--port",
+        str(port),
+        "--state-dir",
+        str(state),
+        "--parameter",
+        f"SendRates=sandbox={RATE}",
+        "--parameter",
+        "CountAwsCalls=0",
     )
+    info = json.loads((state / "stack.json").read_text())
+    stack = send_bench.Stack(info)
+    try:
+        now = datetime.now(UTC)
+        zone = send_bench._daytime_zone(now)
+        for name in ("send", "on_member_change"):  # our pollers send; no welcomes for these members
+            function = info["functions"][name]
+            for m in stack.lam.list_event_source_mappings(FunctionName=function)["EventSourceMappings"]:
+                stack.lam.update_event_source_mapping(UUID=m["UUID"], Enabled=False)
+        today = now.date()
+        items = []
+        for i in range(DRAIN_MEMBERS):
+            member = Member(
+                f"d{i:06d}",
+                phone=f"+86139{25000000 + i:08d}",
+                timezone=zone,
+                consent=Consent(sms=True, im=False, marketing=True),
+                children=[Child("乐乐", today.replace(year=today.year - 4), "boy")],
+                created_at=now - timedelta(days=1),
+                version=1,
+            )
+            item = {k: v for k, v in codec.member_to_item(member).items() if v is not None}
+            items.append(item)
+        from boto3.dynamodb.types import TypeSerializer
+
+        serialize = TypeSerializer().serialize
+        table = stack.table("members")
+        for start in range(0, len(items), 25):
+            requests = [
+                {"PutRequest": {"Item": {k: serialize(v) for k, v in item.items()}}}
+                for item in items[start : start + 25]
+            ]
+            stack.ddb.batch_write_item(RequestItems={table: requests})
+        stack.api.ok(
+            "PUT", "/v1/segments/drain", {"conditions": [{"field": "child_age_months", "op": "gte", "value": 36}]}
+        )
+        body = {
+            "name": "drain",
+            "segment_id": "drain",
+            "channels": ["sms"],
+            "send_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "holdout_percent": 0,
+            "variants": [{"id": "a", "templates": {"zh-CN": "新火车到店啦！"}}],
+        }
+        stack.api.ok("PUT", "/v1/campaigns/drain", body)
+        started = int(time.time() * 1000)
+        stack.api.ok("POST", "/v1/campaigns/drain/launch")
+
+        def drained() -> bool:
+            shown = stack.api.ok("GET", "/v1/campaigns/drain")
+            return shown["status"] == "done" and len(stack.scan("outbox")) >= DRAIN_MEMBERS
+
+        stack.poll_sends(drained, timeout=600 + 3 * DRAIN_MEMBERS / RATE)
+        sends = sorted(
+            (int(i["wall_ms"]["N"]), int(i["parts"]["N"]))
+            for i in stack.scan("outbox")
+            if int(i["wall_ms"]["N"]) >= started
+        )
+    finally:
+        subprocess.run(down, cwd=ROOT, capture_output=True, timeout=120, check=False)
     span = (sends[-1][0] - sends[0][0]) / 1000 if len(sends) > 1 else 0.0
     parts = sum(p for _, p in sends)
     return {
@@ -323,7 +370,7 @@ def _drain(sqs: Any, url: str, sender: Any, stack: Any) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    print(f"Campaigns: planning a {MEMBERS:,}-member campaign, then draining its sends (moto, in process)")
+    print(f"Campaigns: planning a {MEMBERS:,}-member campaign (moto, in process); draining one on the local stack")
     r = measure()
     print(
         f"  planning: {r['targeted']:,} targeted of {r['store_members']:,} members "
@@ -334,8 +381,10 @@ def run() -> dict[str, Any]:
         f"SQS requests per planned message {r['sqs_requests_per_planned']:.3f}"
     )
     print(f"  requests: {json.dumps(r['requests'], sort_keys=True)}")
+    r.update(_drain_on_stack())
     print(
-        f"  drain of {r['drained']} sends ({r['drain_parts']} parts) at R = {RATE} parts/s, five pollers: "
+        f"  local stack: a campaign of {DRAIN_MEMBERS:,} members drained, {r['drained']} sends "
+        f"({r['drain_parts']} parts) at R = {RATE} parts/s (five senders): "
         f"largest 1-s count / R = {r['max_1s_over_R']:.2f} (goal ≤ 1.00); mean rate / R = "
         f"{r['mean_rate_over_R']:.2f} (goal ≥ 0.97)"
     )

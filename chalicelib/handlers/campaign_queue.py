@@ -33,10 +33,9 @@ def plan_chunks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bootstrap.counting_aws_calls()
     processor = BatchProcessor(event_type=EventType.SQS)
     try:
-        with bootstrap.app().adapters.send_queue.batched():  # the chunk's sends go to SQS together
-            return dict(
-                process_partial_response(event=event, record_handler=_chunk, processor=processor, context=context)
-            )
+        # Not batched across the invocation: a chunk's sends are on the queue before its part's
+        # cursor moves on (a chunk retried after the move is dropped as a duplicate).
+        return dict(process_partial_response(event=event, record_handler=_chunk, processor=processor, context=context))
     finally:
         flush_metrics()
         bootstrap.flush_aws_call_counts("plan_campaign")

@@ -290,3 +290,27 @@ def test_a_campaign_can_only_be_edited_as_a_draft_and_needs_its_segment(world: W
     world.launch()
     with pytest.raises(Conflict):
         world.app.campaigns.put("c1", CAMPAIGN, NOW)
+
+
+def test_a_chunk_that_dies_before_its_cursor_moves_is_planned_again_and_its_sends_still_go(world: World) -> None:
+    world.launch()
+    chunks = world.fakes.campaign_queue.take()
+    real = world.fakes.campaigns.advance
+    calls = {"n": 0}
+
+    def dies_once(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the Lambda died here")
+        return real(*args)
+
+    world.fakes.campaigns.advance = dies_once  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        world.app.planner.plan(chunks[0], NOW)
+    world.fakes.campaign_queue.take()  # its continuation went out before it died: a duplicate to come
+    world.app.planner.plan(chunks[0], NOW)  # SQS hands the chunk back
+    world.fakes.campaign_queue.chunks += [(c, 0) for c in chunks[1:]]
+    world.plan_all()
+    queued = {m.message_id for m in world.campaign_messages().values() if m.status is MessageStatus.QUEUED}
+    assert queued and queued <= set(world.fakes.send_queue.ids)
+    assert set(world.campaign_messages()) == IN
