@@ -35,7 +35,7 @@ from .campaigns import chunk
 
 Log = Callable[..., None]
 PAGE = 100
-PACE = 0.9  # plan a little ahead of the senders
+PACE = 0.8  # plan a little ahead of the senders
 MAX_DELAY = 900  # SQS's longest delay
 
 
