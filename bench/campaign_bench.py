@@ -387,16 +387,17 @@ def _drain_on_stack() -> dict[str, Any]:
 
 def run() -> dict[str, Any]:
     print(f"Campaigns: planning a {MEMBERS:,}-member campaign (moto, in process); draining one on the local stack")
-    r = measure()
-    print(
-        f"  planning: {r['targeted']:,} targeted of {r['store_members']:,} members "
-        f"({r['planned_messages']:,} messages, {r['statuses'].get('control', 0):,} control records) in "
-        f"{r['plan_s']:.0f} s; DynamoDB items read per targeted member {r['items_read_per_targeted']:.3f} "
-        f"(goal ≤ 1.1; per member of the store {r['items_read_per_member']:.3f}); read requests per targeted "
-        f"member {r['read_requests_per_targeted']:.3f}, write requests {r['write_requests_per_targeted']:.2f}; "
-        f"SQS requests per planned message {r['sqs_requests_per_planned']:.3f}"
-    )
-    print(f"  requests: {json.dumps(r['requests'], sort_keys=True)}")
+    r: dict[str, Any] = measure() if MEMBERS else {}
+    if r:
+        print(
+            f"  planning: {r['targeted']:,} targeted of {r['store_members']:,} members "
+            f"({r['planned_messages']:,} messages, {r['statuses'].get('control', 0):,} control records) in "
+            f"{r['plan_s']:.0f} s; DynamoDB items read per targeted member {r['items_read_per_targeted']:.3f} "
+            f"(goal ≤ 1.1; per member of the store {r['items_read_per_member']:.3f}); read requests per targeted "
+            f"member {r['read_requests_per_targeted']:.3f}, write requests {r['write_requests_per_targeted']:.2f}; "
+            f"SQS requests per planned message {r['sqs_requests_per_planned']:.3f}"
+        )
+        print(f"  requests: {json.dumps(r['requests'], sort_keys=True)}")
     r.update(_drain_on_stack())
     print(
         f"  local stack: a campaign of {DRAIN_MEMBERS:,} members drained, {r['drained']} sends "

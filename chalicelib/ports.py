@@ -153,6 +153,9 @@ class SendQueue(Protocol):
     def batched(self) -> AbstractContextManager[None]:
         """Inside, intents are held and queued together at the end (one handler invocation)."""
 
+    def waiting(self) -> int:
+        """About how many sends wait on the queue now (campaign planning paces itself by it)."""
+
 
 class SendRetries(Protocol):
     def retry_later(self, receipt_handle: str, seconds: int) -> bool:

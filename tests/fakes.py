@@ -359,6 +359,7 @@ class FakeSendQueue:
         self.batches: list[list[str]] = []
         self.decided_at: list[datetime | None] = []
         self.fail_next = False
+        self.backlog = 0
 
     @contextmanager
     def batched(self) -> Iterator[None]:
@@ -374,6 +375,10 @@ class FakeSendQueue:
     @property
     def ids(self) -> list[str]:
         return [mid for batch in self.batches for mid in batch]
+
+    def waiting(self) -> int:
+        """What a test says waits on the queue (``backlog``)."""
+        return self.backlog
 
 
 class FakeProvider:

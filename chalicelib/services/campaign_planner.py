@@ -12,9 +12,10 @@ and the part's next chunk. The members come from the scan itself: planning reads
   a paused campaign stops and its part's cursor stays where it was (resume queues it again);
 - **duplicate chunks die out**: a chunk plans only while its part's cursor is the chunk's own;
   after it, the cursor moves on (conditionally), so a redelivered or repeated chunk finds it moved;
-- **pacing**: with a provider rate of R parts/s, the next chunk is delayed by about the time the
-  senders need for this chunk's sends (all parts together), so the send queue holds about one
-  round of chunks and a pause stops the campaign within a chunk of sends, not after all of them.
+- **pacing**: with a provider rate of R parts/s, the next chunk waits while the send queue holds
+  more than one round of chunks (every part's page): for the time the senders need to bring it
+  down to one round. The senders never run dry, and a pause stops the campaign with at most about
+  two rounds of sends queued, not all of them.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from .campaigns import chunk
 
 Log = Callable[..., None]
 PAGE = 100
-PACE = 0.8  # plan a little ahead of the senders
 MAX_DELAY = 900  # SQS's longest delay
 
 
@@ -123,7 +123,7 @@ class CampaignPlanner:
         counts["queued"] = len(to_send)
         following = nxt if nxt is not None else c.FINISHED
         if nxt is not None:
-            delay = self._pace(campaign, parts_queued, parts)
+            delay = self._pace(campaign, parts_queued, len(to_send), parts)
             self.queue.enqueue([chunk(campaign_id, part, parts, nxt, now)], delay_seconds=delay)
         after = self.campaigns.advance(campaign_id, part, cursor, following)
         if after is not None and all(v == c.FINISHED for v in after.values()):
@@ -132,11 +132,14 @@ class CampaignPlanner:
         self.log("chunk planned", campaign_id=campaign_id, part=part, **counts)
         return counts
 
-    def _pace(self, campaign: c.Campaign, parts_queued: int, parts: int) -> int:
+    def _pace(self, campaign: c.Campaign, parts_queued: int, sends: int, parts: int) -> int:
+        """Seconds until the send queue is down to one round of chunks (0: plan on at once)."""
         rate = self.rates.get(self.providers[campaign.channels[0]])
-        if not rate or not parts_queued:
+        if not rate or not sends:
             return 0
-        return min(MAX_DELAY, int(PACE * parts_queued * parts / rate))
+        per_send = parts_queued / sends if parts_queued else 1.0
+        excess = self.sends.waiting() * per_send - parts * self.page * per_send
+        return min(MAX_DELAY, max(0, int(excess / rate)))
 
 
 def chunk_time(work: Mapping[str, Any]) -> datetime:

@@ -154,3 +154,12 @@ def test_planning_chunks_go_to_sqs_with_their_delay(aws: Any) -> None:
     assert queue.enqueue(chunks) == 2
     got = aws.drain_queue(url)
     assert sorted(json.loads(m["Body"])["part"] for m in got) == list(range(12))
+
+
+def test_the_send_queue_says_how_many_wait(aws: Any) -> None:
+    from chalicelib.adapters.send_queue import SqsSendQueue
+
+    queue = SqsSendQueue(aws.sqs, aws.queue_url)
+    assert queue.waiting() == 0
+    queue.enqueue(["m1", "m2", "m3"])
+    assert queue.waiting() == 3

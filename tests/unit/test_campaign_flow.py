@@ -314,3 +314,17 @@ def test_a_chunk_that_dies_before_its_cursor_moves_is_planned_again_and_its_send
     queued = {m.message_id for m in world.campaign_messages().values() if m.status is MessageStatus.QUEUED}
     assert queued and queued <= set(world.fakes.send_queue.ids)
     assert set(world.campaign_messages()) == IN
+
+
+def test_planning_waits_while_the_send_queue_holds_more_than_a_round() -> None:
+    world = World(page=5)
+    world.app.planner.rates = {"sandbox": 10}
+    world.launch()
+    first = world.fakes.campaign_queue.take()
+    world.fakes.send_queue.backlog = 0
+    world.app.planner.plan(first[0], NOW)
+    assert [delay for _, delay in world.fakes.campaign_queue.chunks] == [0]  # the senders would run dry
+    world.fakes.campaign_queue.take()
+    world.fakes.send_queue.backlog = 3 * 5 + 20  # one round (3 parts × 5) and 20 more sends
+    world.app.planner.plan(first[1], NOW)
+    assert [delay for _, delay in world.fakes.campaign_queue.chunks] == [2]  # 20 sends at 10/s
