@@ -22,6 +22,7 @@ TIMER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:timers-set-by-infra"
 INBOUND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:inbound-set-by-infra"
 MESSAGES_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/messages/stream/set-by-infra"
 CAMPAIGN_QUEUE = "arn:aws:sqs:us-east-1:000000000000:campaigns-set-by-infra"
+ERASURE_QUEUE = "arn:aws:sqs:us-east-1:000000000000:erasure-set-by-infra"
 
 
 def _request() -> Request:
@@ -88,6 +89,48 @@ def get_messages(member_id: str) -> Response:
     from chalicelib.handlers import http
 
     return http.get_messages(member_id)
+
+
+@app.route("/v1/members/{member_id}", methods=["DELETE"])
+def delete_member(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.delete_member(_request(), member_id)
+
+
+@app.route("/v1/members/{member_id}/export", methods=["GET"])
+def export_member(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.export_member(_request(), member_id)
+
+
+@app.route("/v1/members/{member_id}/timeline", methods=["GET"])
+def get_timeline(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_timeline(_request(), member_id)
+
+
+@app.route("/v1/members", methods=["GET"])
+def find_members() -> Response:
+    from chalicelib.handlers import http
+
+    return http.find_members(_request())
+
+
+@app.route("/v1/messages", methods=["GET"])
+def get_message_log() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_message_log(_request())
+
+
+@app.route("/v1/handoffs", methods=["GET"])
+def get_handoffs() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_handoffs(_request())
 
 
 @app.route("/v1/products/{sku}", methods=["PUT"])
@@ -181,6 +224,20 @@ def campaign_poll(campaign_id: str) -> Response:
     return campaign_api.campaign_poll(campaign_id)
 
 
+@app.route("/console", methods=["GET"])
+def console() -> Response:
+    from chalicelib.handlers import console
+
+    return console.page(_request())
+
+
+@app.route("/console/{name}", methods=["GET"])
+def console_file(name: str) -> Response:
+    from chalicelib.handlers import console
+
+    return console.asset(_request(), name)
+
+
 @app.route(
     "/webhooks/{provider}/{token}",
     methods=["GET", "POST"],
@@ -259,6 +316,13 @@ def on_inbound(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import inbound
 
     return inbound.handle_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=ERASURE_QUEUE, batch_size=1)
+def on_erasure(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import erasure
+
+    return erasure.purge_batch(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

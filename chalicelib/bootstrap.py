@@ -2,27 +2,30 @@
 ``bootstrap``). Typed end to end: handlers get services, services get ports.
 
 ``bootstrap(settings, adapters)`` builds an :class:`App`; by default the real adapters
-(:class:`AwsAdapters`: DynamoDB, SQS, SNS, Secrets Manager, the providers), in tests fakes
-(``tests/fakes.py`` ``FakeAdapters``) passed the same way — no getter is ever patched. Everything
+(:class:`AwsAdapters`: DynamoDB, SQS, SNS, Secrets Manager, the providers), in ``memberpulse
+simulate`` the in-memory ones (``memberpulse_cli/memory`` ``MemoryAdapters``), in tests fakes
+(``tests/fakes.py`` ``FakeAdapters``, built on those) passed the same way — no getter is ever patched. Everything
 is built on first use and kept for the life of the Lambda container, so each function pays only
 for what its own handler needs (the API never imports a provider SDK; the sender never imports
 phonenumbers). Handlers call :func:`app`; tests install theirs with :func:`use`."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .domain.model import Channel
-from .domain.rulebook import RuleBook
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from .domain.eligibility import Policy
     from .domain.keywords import KeywordBook
+    from .domain.rulebook import RuleBook
     from .ports import (
+        ActivityLog,
         ApiKeyStore,
         Attendance,
         AudienceStore,
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
         Catalog,
         ConversationLog,
         Cursors,
+        ErasureQueue,
         FollowUp,
         HandoffStore,
         InboundQueue,
@@ -39,7 +43,9 @@ if TYPE_CHECKING:
         MemberDirectory,
         MemberStore,
         MessageIndex,
+        MessageLog,
         MessageStore,
+        Outbox,
         PollBox,
         ProductStore,
         Provider,
@@ -60,10 +66,15 @@ if TYPE_CHECKING:
     from .services.clicks import ClickTracker
     from .services.consent import ConsentService
     from .services.engine import RuleEngine
+    from .services.erasure import ErasureService
+    from .services.handoff_desk import HandoffDesk
     from .services.inbound import InboundService
     from .services.lifecycle import LifecycleService
+    from .services.member_data import MemberData
     from .services.member_facts import MemberFacts
+    from .services.member_search import MemberSearch
     from .services.members import MemberService
+    from .services.message_log import MessageLogService
     from .services.receipts import Receipts
     from .services.segments import SegmentService
     from .services.sending import SendService
@@ -82,6 +93,8 @@ class Adapters(Protocol):
     def products(self) -> ProductStore: ...
     @property
     def messages(self) -> MessageStore: ...
+    @property
+    def message_log(self) -> MessageLog: ...
     @property
     def api_keys(self) -> ApiKeyStore: ...
     @property
@@ -120,6 +133,12 @@ class Adapters(Protocol):
     def staff(self) -> StaffNotifier: ...
     @property
     def follow_up(self) -> FollowUp: ...
+    @property
+    def activity(self) -> ActivityLog: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def erasure_queue(self) -> ErasureQueue: ...
     @property
     def segments(self) -> SegmentStore: ...
     @property
@@ -168,6 +187,12 @@ class AwsAdapters:
         from .adapters.message_store import DynamoMessageStore
 
         return DynamoMessageStore()
+
+    @cached_property
+    def message_log(self) -> MessageLog:
+        from .adapters.message_log import DynamoMessageLog
+
+        return DynamoMessageLog()
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:
@@ -221,12 +246,11 @@ class AwsAdapters:
     @cached_property
     def providers(self) -> Mapping[str, Provider]:
         """Every provider by name, each built on first use from the stage's secrets."""
-        from .adapters.outbox import DynamoOutbox
         from .adapters.providers.registry import ProviderRegistry
         from .adapters.providers.sandbox import FaultPlan, SandboxProvider
 
         s = self.settings
-        sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults), sign_name=self.store_name())
+        sandbox = SandboxProvider(self.outbox, FaultPlan.parse(s.sandbox_faults), sign_name=self.store_name())
 
         def overrides(secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             token = secrets.get("webhook_token_twilio")
@@ -236,6 +260,24 @@ class AwsAdapters:
             return {"twilio": {"public_webhook_url": f"{s.public_api_url.rstrip('/')}/webhooks/twilio/{token}"}}
 
         return ProviderRegistry(self.secrets, {"sandbox": sandbox}, overrides)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from .adapters.outbox import DynamoOutbox
+
+        return DynamoOutbox()
+
+    @cached_property
+    def activity(self) -> ActivityLog:
+        from .adapters.activity_log import DynamoActivityLog
+
+        return DynamoActivityLog()
+
+    @cached_property
+    def erasure_queue(self) -> ErasureQueue:
+        from .adapters.erasure_queue import SqsErasureQueue
+
+        return SqsErasureQueue(self._client("sqs"), self.settings.erasure_queue_url)
 
     @cached_property
     def inbound_log(self) -> InboundStore:
@@ -356,21 +398,29 @@ class App:
         settings: Settings,
         book: RuleBook | None = None,
         log: Log | None = None,
+        wall: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """``wall`` and ``sleep``: the sender's real-time clock for its rate slots (default the
+        process's; a simulation passes its own, where waiting moves the simulated clock)."""
         self.adapters = adapters
         self.settings = settings
         self._book = book
         self._log = log
+        self._wall = wall
+        self._sleep = sleep
 
     @cached_property
     def book(self) -> RuleBook:
         if self._book is not None:
             return self._book
-        from .domain.rulebook import load_rule_book
-        from .domain.scheduling import check_sections
+        from .domain.rulebook import checked_at_package, load_rule_book
 
         book = load_rule_book()
-        check_sections(book)
+        if not checked_at_package():  # else `memberpulse package` checked every rule module's section too
+            from .domain.scheduling import check_sections
+
+            check_sections(book)
         return book
 
     @cached_property
@@ -403,6 +453,52 @@ class App:
 
         a = self.adapters
         return MemberService(a.members, a.products, a.messages, self.settings.default_phone_region)
+
+    @cached_property
+    def member_data(self) -> MemberData:
+        from .services.member_data import MemberData
+
+        a = self.adapters
+        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers)
+
+    @cached_property
+    def erasure(self) -> ErasureService:
+        from .services.erasure import ErasureService
+
+        a = self.adapters
+        return ErasureService(
+            members=a.members,
+            messages=a.messages,
+            activity=a.activity,
+            timers=a.timers,
+            audience=a.audience,
+            handoffs=a.handoffs,
+            links=a.links,
+            inbound=a.inbound_log,
+            outbox=a.outbox,
+            queue=a.erasure_queue,
+            log=self.log,
+        )
+
+    @cached_property
+    def message_log(self) -> MessageLogService:
+        from .services.message_log import MessageLogService
+
+        a = self.adapters
+        return MessageLogService(a.message_log, a.directory, self.settings.store_timezone)
+
+    @cached_property
+    def handoff_desk(self) -> HandoffDesk:
+        from .services.handoff_desk import HandoffDesk
+
+        return HandoffDesk(self.adapters.handoffs, self.adapters.directory)
+
+    @cached_property
+    def member_search(self) -> MemberSearch:
+        from .services.member_search import MemberSearch
+
+        a = self.adapters
+        return MemberSearch(a.directory, a.members, self.settings.default_phone_region)
 
     @cached_property
     def clicks(self) -> ClickTracker:
@@ -492,6 +588,8 @@ class App:
             log=self.log,
             claim_ttl=s.send_claim_ttl,
             max_receives=s.send_max_receives,
+            wall=self._wall or time.time,
+            sleep=self._sleep or time.sleep,
         )
 
     @cached_property

@@ -2,23 +2,30 @@
 
 Adapters implement the outside ones (``chalicelib/adapters``, one module per port; the composition
 root ``bootstrap.py`` wires them); services implement the ones between services (``FollowUps``,
-``Replier``, ``ReceiptBook``); tests use the in-memory fakes in ``tests/fakes.py``, which pass the
-same contract tests as the DynamoDB adapters."""
+``Replier``, ``ReceiptBook``). The in-memory adapters (``memberpulse_cli/memory``: what
+``memberpulse simulate`` runs on, and what the test doubles of ``tests/fakes.py`` build on) pass the
+same contract tests as the DynamoDB adapters (``tests/integration/contract``)."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .domain.inbound import InboundEvent
-from .domain.links import Link
-from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
-from .domain.replies import HandoffTicket
-from .domain.timers import Timer
-from .domain.triggers import Trigger
+if TYPE_CHECKING:  # annotations only: a function imports the domain modules its own work needs
+    from .domain.consent import ConsentChange
+    from .domain.inbound import InboundEvent
+    from .domain.links import Link
+    from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+    from .domain.replies import HandoffTicket
+    from .domain.timers import Timer
+    from .domain.triggers import Trigger
+
+if TYPE_CHECKING:  # the message log's types (their module loads the message's public shape)
+    from .domain.message_log import LogPage, LogPosition, LogQuery
 
 if TYPE_CHECKING:
     from .domain.campaigns import Campaign
@@ -30,10 +37,20 @@ class VersionConflict(Exception):
 
 
 class MemberStore(Protocol):
-    def get(self, member_id: str) -> Member | None: ...
+    def get(self, member_id: str) -> Member | None:
+        """The member; None when there is none, or it was erased (only its tombstone is left)."""
 
-    def save(self, member: Member) -> None:
-        """Create (version 0 → 1) or replace if ``member.version`` is still the stored one."""
+    def save(self, member: Member, consent: ConsentChange | None = None) -> None:
+        """Create (version 0 → 1) or replace if ``member.version`` is still the stored one (an erased
+        member's tombstone is never replaced: VersionConflict). ``consent``: the consent change this
+        write makes, recorded with it (atomically) in the member's history."""
+
+    def erased_at(self, member_id: str) -> datetime | None:
+        """When the member was erased (their tombstone), or None."""
+
+    def erase(self, member_id: str, at: datetime) -> str:
+        """Replace the member by its tombstone (member id, ``erased_at``): ``erased``, ``already``
+        (erased before), or ``unknown`` (no such member)."""
 
     def add_order(self, order: Order, member: Member) -> bool:
         """Store the order and the member's new last purchase atomically; False if the order id exists."""
@@ -75,6 +92,13 @@ class MessageStore(Protocol):
 
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]: ...
 
+    def for_member(self, member_id: str, until: datetime | None = None) -> Iterator[Message]:
+        """All the member's messages, newest first (created at or before ``until``), read lazily."""
+
+    def erase(self, message: Message, expect: MessageStatus) -> bool:
+        """Store ``message`` (``domain/erasure.erased_message``) in place of the stored one, if that
+        is still in status ``expect``; False otherwise (read again and retry)."""
+
     def transition(
         self,
         message_id: str,
@@ -105,6 +129,15 @@ class MessageStore(Protocol):
         """The order converts the message: once per order (the order is marked with the message,
         atomically with the message's ``converted_at``, ``revenue`` and ``last_order``). False if
         the order was attributed before."""
+
+
+class MessageLog(Protocol):
+    """Messages by the time they were created, for the message log (``domain/message_log.py``)."""
+
+    def page(self, query: LogQuery, after: LogPosition | None, limit: int, budget: int) -> LogPage:
+        """The messages ``query`` admits, newest first, after ``after``: at most ``limit``, reading
+        at most ``budget`` stored items (whatever the filters let through). ``next`` says where the
+        next page starts; None when the range holds no more."""
 
 
 @dataclass(frozen=True)
@@ -289,6 +322,9 @@ class TimerStore(Protocol):
 
     def delete(self, member_id: str, keys: list[str]) -> None: ...
 
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete every timer of the member (their facts name children and products)."""
+
     def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
         """Mark the slot's timer fired/dropped if it still holds ``occurrence`` and is pending."""
 
@@ -311,6 +347,9 @@ class AudienceStore(Protocol):
 
     def update(self, member_id: str, add: dict[str, int | None], remove: list[str]) -> None: ...
 
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: take the member out of every segment."""
+
 
 class Catalog(Protocol):
     def products(self) -> Mapping[str, Product]:
@@ -329,10 +368,21 @@ class InboundStore(Protocol):
         row holds no personal data; an event whose handling died half-way may be claimed again."""
 
     def finish(
-        self, provider: str, event_id: str, outcome: str, now: datetime, record: dict[str, object] | None = None
+        self,
+        provider: str,
+        event_id: str,
+        outcome: str,
+        now: datetime,
+        record: dict[str, object] | None = None,
+        member_id: str | None = None,
     ) -> None:
-        """Mark the event handled, with what it led to; ``record`` (the normalised event and raw
-        payload) only where keeping it is allowed."""
+        """Mark the event handled, with what it led to (the dedupe row: ids only, kept as long as
+        providers may repeat an event). ``record`` (``inbound_codec.kept_record``: masked) only
+        where keeping it is allowed: kept apart, for a shorter time, under ``member_id`` so the
+        member's erasure finds it."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the kept records of the member's events; returns how many."""
 
 
 class MemberDirectory(Protocol):
@@ -340,6 +390,9 @@ class MemberDirectory(Protocol):
         """The id of the member with this E.164 phone number."""
 
     def by_im_user(self, im_user_id: str) -> str | None: ...
+
+    def phones_of(self, member_ids: list[str]) -> dict[str, str]:
+        """The E.164 phone of each of these members that has one (one batched read)."""
 
 
 class MessageIndex(Protocol):
@@ -369,7 +422,18 @@ class HandoffStore(Protocol):
 
     def mark_notified(self, ticket_id: str) -> None: ...
 
+    def for_member(self, member_id: str) -> list[HandoffTicket]: ...
+
     def list(self, status: str, limit: int = 100) -> list[HandoffTicket]: ...
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's tickets (their words)."""
+
+    def page(
+        self, status: str, limit: int, after: tuple[str, str] | None = None
+    ) -> tuple[builtins.list[HandoffTicket], tuple[str, str] | None]:
+        """Tickets with ``status``, newest first, after the ticket (``created_at``, ``ticket_id``)
+        ``after``; at most ``limit``, and where the next page starts (None on the last)."""
 
 
 class LinkStore(Protocol):
@@ -379,6 +443,9 @@ class LinkStore(Protocol):
     def get(self, token: str) -> Link | None: ...
 
     def record_click(self, link: Link, at: datetime) -> None: ...
+
+    def forget_message(self, message_id: str) -> int:
+        """Erasure: delete the tracked links of a message (a target may carry the member)."""
 
 
 class Cursors(Protocol):
@@ -401,6 +468,38 @@ class Outbox(Protocol):
 
     def find(self, provider_message_id: str) -> tuple[int, datetime] | None:
         """(parts, at) of a recorded send."""
+
+    def forget(self, message_id: str) -> None:
+        """Erasure: the outbox row of our message (its number and text), if any."""
+
+
+# -- member data: history, export, erasure (services/member_data.py, services/erasure.py) ----------
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """One item of a member's history in the activity table: an order, a points transaction, a
+    coupon, what they wrote (chat), a consent change."""
+
+    member_id: str
+    key: str  # ORDER#…, POINTS#…, COUPON#…, CHAT#…, CONSENT#…
+    kind: str  # order / points / coupon / chat / consent
+    at: datetime
+    data: dict[str, Any]
+
+
+class ActivityLog(Protocol):
+    def for_member(self, member_id: str) -> list[ActivityRecord]:
+        """Everything in the member's partition of the activity table."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's whole partition; returns how many items."""
+
+
+class ErasureQueue(Protocol):
+    def request(self, member_id: str, at: datetime, round_no: int, delay_seconds: int = 0) -> None:
+        """Queue the purge of an erased member's data (round 1 now; round 2 after a delay, for what
+        a handler in flight wrote meanwhile)."""
 
 
 class Attendance(Protocol):
@@ -508,6 +607,12 @@ class TimerKeeper(Protocol):
 
     def schedule(self, member_id: str, timers: list[Timer], now: datetime) -> int:
         """Add follow-up timers, never re-adding a fired occurrence; returns how many were new."""
+
+    def restore(self, member_id: str, follow_ups: list[Timer], now: datetime) -> int:
+        """Follow-up timers of loaded history: the latest plan per slot, if still ahead of ``now``."""
+
+    def restore_dates(self, member: Member, now: datetime) -> int:
+        """The member's date timers as of ``now``, occurrences due before it recorded as fired."""
 
 
 class ConsentKeeper(Protocol):

@@ -149,9 +149,41 @@ def cmd_handoffs(args: argparse.Namespace) -> int:
     table = (target.get("tables") or {}).get("handoffs")
     if not table:
         raise CliError("the stack has no handoffs table: redeploy (`make up`)")
-    rows = explained(lambda: list_handoffs(_aws_for(target), table, args.status, args.most), target.get("endpoint_url"))
+    members = (target.get("tables") or {}).get("members")
+    rows = explained(
+        lambda: list_handoffs(_aws_for(target), table, args.status, args.most, members), target.get("endpoint_url")
+    )
     print(json.dumps(rows, indent=2, ensure_ascii=False))
     print(f"{len(rows)} {args.status} handoff tickets", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .aws import explained
+    from .export import export
+
+    target = _target(args)
+    client = _aws_for(target).client("dynamodb")
+    manifest = explained(
+        lambda: export(client, target.get("tables") or {}, Path(args.out), segments=args.segments, err=sys.stderr),
+        target.get("endpoint_url"),
+    )
+    for name, count in {**manifest["tables"], **manifest["csv"]}.items():
+        print(f"{name:<14} {count}")
+    print(f"written to {args.out} (manifest.json; {manifest['erased_members']} erased members left out)")
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from .stackinfo import read_stack_file
+
+    stack = read_stack_file(Path(args.stack_file))
+    url = f"{stack['api_url']}/console"
+    if args.no_key:
+        print(url)
+    else:
+        print(f"{url}#key={stack['api_key']}")
+        print("The link signs in once: the console keeps the key in that tab only.", file=sys.stderr)
     return 0
 
 
@@ -316,12 +348,13 @@ def parser() -> argparse.ArgumentParser:
         help="time-travel preview: who would receive which rule, day by day (sends nothing)",
         description=(
             "Walk the days [--from, --from + --days) over a snapshot (the local stack's tables, or a "
-            "directory of CSVs) with the deployed rule code and rules.toml, and print every message "
-            "the date-based and follow-up rules would plan: day, due time (UTC and the member's local "
-            "time), member, rule, channel, status (queued, or suppressed with the reason when consent "
-            "is missing) and the rendered text. Nothing is written or sent. Event rules (welcome, "
-            "points_changed, tier_upgraded, coupon_issued, replies) need a new event and are not "
-            "previewed. Throughput (member-days/s) goes to stderr."
+            "directory of CSVs) with the engine itself (the deployed services and rules.toml, over "
+            "in-memory stores, the sandbox provider recording instead of sending), and print every "
+            "message the date-based and follow-up rules would plan: day, due time (UTC and the "
+            "member's local time), member, rule, channel, status (queued; deferred by quiet hours or a "
+            "frequency cap; capped; or suppressed, with the reason) and the rendered text. Nothing is "
+            "written or sent. Event rules (welcome, points_changed, tier_upgraded, coupon_issued, "
+            "replies) need a new event and are not previewed. Throughput (member-days/s) goes to stderr."
         ),
         epilog=(
             "CSV directory: members.csv and orders.csv as for `memberpulse import`; optional "
@@ -470,6 +503,36 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("campaign_id")
     _api_options(p)
     p.set_defaults(fn=cmd_campaigns)
+
+    p = verbs.add_parser(
+        "export",
+        help="the store's whole data set as files (JSON Lines and CSV), read with parallel scans",
+        description=(
+            "Write every data table of the stack (members, activity: orders, points, coupons, replies, "
+            "consent changes; messages, products, handoffs; campaigns, segments and activities where the "
+            "stack has them) under --out as <table>.jsonl (one item per line, as stored), CSV views "
+            "(members, orders, points, coupons, messages, products) and manifest.json, with a progress "
+            "bar per table on stderr. Erased members are left out. See docs/cli.md."
+        ),
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="directory to write (created if missing)")
+    p.add_argument("--segments", type=int, default=4, help="parallel scan segments per table (default 4)")
+    _stack_options(p)
+    p.set_defaults(fn=cmd_export)
+    p = verbs.add_parser(
+        "console",
+        help="print the operator console's link for the local stack, signed in ({api_url}/console#key=…)",
+        description=(
+            "Print {api_url}/console#key=<the stack's dev key> from the stack file: open it in a browser "
+            "to sign in to the operator console (funnels, campaign results, activities, the message log, "
+            "members' timelines, handoffs). The console takes the key from the link once, keeps it in "
+            "that browser tab only and clears it from the address bar. A deployed stage's console is "
+            "{api_url}/console, signed in with a key from `memberpulse keys create`."
+        ),
+    )
+    p.add_argument("--stack-file", default=".local/stack.json", help="the local stack's stack.json (default)")
+    p.add_argument("--no-key", action="store_true", help="print the console's address without the key")
+    p.set_defaults(fn=cmd_console)
 
     p = verbs.add_parser("demo", help="run the demo scenario against the local stack")
     p.add_argument("--stack-file", default=".local/stack.json")

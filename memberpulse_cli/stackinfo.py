@@ -48,6 +48,8 @@ _QUEUE_NAMES = {
     "InboundDeadLetterQueue": "inbound_dlq",
     "CampaignQueue": "campaigns",
     "CampaignDeadLetterQueue": "campaigns_dlq",
+    "ErasureQueue": "erasure",
+    "ErasureDeadLetterQueue": "erasure_dlq",
 }
 
 

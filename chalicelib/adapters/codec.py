@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.isotime import parse_date, parse_iso, to_iso
+from ..domain.isotime import parse_date, parse_iso, to_iso, utc_day
 from ..domain.model import (
     Channel,
     Child,
@@ -241,6 +241,7 @@ def message_to_item(m: Message) -> dict[str, Any]:
         "converted_at": _iso(m.converted_at),
         "revenue": m.revenue or None,
         "last_order": m.last_order,
+        "log_day": utc_day(m.created_at),
     }
 
 

@@ -3,6 +3,7 @@ claims and the recording of provider-accepted sends (a batch in one transaction)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +44,21 @@ class DynamoMessageStore:
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]:
         rows = MessageModel.by_member.query(member_id, scan_index_forward=False, limit=limit)
         return [codec.message_from_item(r.to_simple_dict()) for r in rows]
+
+    def for_member(self, member_id: str, until: datetime | None = None) -> Iterator[Message]:
+        condition = MessageModel.created_at <= to_iso(until) if until is not None else None
+        for row in MessageModel.by_member.query(member_id, condition, scan_index_forward=False):
+            yield codec.message_from_item(row.to_simple_dict())
+
+    def erase(self, message: Message, expect: MessageStatus) -> bool:
+        item = codec.message_to_item(message)
+        try:
+            MessageModel(**item).save(condition=MessageModel.status == expect.value)
+        except PutError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def transition(
         self,

@@ -70,6 +70,7 @@ class MemberModel(Model):
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
+    erased_at = UnicodeAttribute(null=True)  # set: this item is an erased member's tombstone, nothing else
     by_phone = MembersByPhone()
     by_im_user = MembersByImUser()
 
@@ -109,6 +110,19 @@ class MessagesByProviderId(GlobalSecondaryIndex["MessageModel"]):
     provider_message_id = UnicodeAttribute(hash_key=True)
 
 
+class MessagesByDay(GlobalSecondaryIndex["MessageModel"]):
+    """The message log (``GET /v1/messages``): every message under the UTC day it was created
+    (``log_day``), in creation order. A time range reads only its own days; filters on rule,
+    status, campaign and channel apply within them (adapters/message_log.py)."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    log_day = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class MessageModel(Model):
     class Meta:
         table_name = _s.messages_table
@@ -143,6 +157,8 @@ class MessageModel(Model):
     converted_at = UnicodeAttribute(null=True)
     revenue = NumberAttribute(null=True)
     last_order = UnicodeAttribute(null=True)
+    log_day = UnicodeAttribute(null=True)  # the UTC day of created_at: the message log's partition
+    by_day = MessagesByDay()
 
 
 class ProductModel(Model):
@@ -217,6 +233,17 @@ class TimerModel(Model):
     due = TimersDue()
 
 
+class AudienceByMember(GlobalSecondaryIndex["AudienceModel"]):
+    """The segments a member is in (erasure takes them out of each)."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    segment = UnicodeAttribute(range_key=True)
+
+
 class AudienceModel(Model):
     """Who belongs to a segment (``born#YYYY-MM``, ``tag#lego``): new arrivals find their members here."""
 
@@ -226,6 +253,7 @@ class AudienceModel(Model):
     segment = UnicodeAttribute(hash_key=True)
     member_id = UnicodeAttribute(range_key=True)
     child_index = NumberAttribute(null=True)
+    by_member = AudienceByMember()
 
 
 class CounterModel(Model):
@@ -247,9 +275,21 @@ class CounterModel(Model):
 # -- inbound (services/inbound.py, adapters/inbound_log.py …) -------------------------------------------
 
 
+class InboundByMember(GlobalSecondaryIndex["InboundModel"]):
+    """Sparse (kept records of a known member's events): what erasure deletes."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+
+
 class InboundModel(Model):
-    """Every inbound event once: ``event_key`` = ``<provider>#<event id>``. ``status`` processing →
-    done; ``record`` (the normalised event and its raw payload) only where keeping it is allowed."""
+    """Every inbound event once: ``event_key`` = ``<provider>#<event id>``, ``status`` processing →
+    done, ids and outcome only (the dedupe row). Beside it, where keeping it is allowed, the event's
+    masked record: ``event_key`` = ``<provider>#<event id>#record``, ``kind`` ``record``, with the
+    member's id (``by_member``) and a shorter TTL (adapters/inbound_log.py)."""
 
     class Meta:
         table_name = _s.inbound_table
@@ -262,8 +302,10 @@ class InboundModel(Model):
     status = UnicodeAttribute()
     outcome = UnicodeAttribute(null=True)
     record: MapAttribute[str, Any] = MapAttribute(null=True)
+    member_id = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     expires = NumberAttribute(null=True)  # TTL
+    by_member = InboundByMember()
 
 
 class HandoffsByStatus(GlobalSecondaryIndex["HandoffModel"]):
@@ -272,6 +314,17 @@ class HandoffsByStatus(GlobalSecondaryIndex["HandoffModel"]):
         projection = AllProjection()
 
     status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class HandoffsByMember(GlobalSecondaryIndex["HandoffModel"]):
+    """A member's tickets (export, erasure)."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -291,6 +344,17 @@ class HandoffModel(Model):
     event_id = UnicodeAttribute(null=True)
     notified = BooleanAttribute(default=False)
     by_status = HandoffsByStatus()
+    by_member = HandoffsByMember()
+
+
+class LinksByMessage(GlobalSecondaryIndex["LinkModel"]):
+    """A message's tracked links (erasure)."""
+
+    class Meta:
+        index_name = "by_message"
+        projection = KeysOnlyProjection()
+
+    message_id = UnicodeAttribute(hash_key=True)
 
 
 class LinkModel(Model):
@@ -306,6 +370,7 @@ class LinkModel(Model):
     clicks = NumberAttribute(default=0)
     first_clicked_at = UnicodeAttribute(null=True)
     last_clicked_at = UnicodeAttribute(null=True)
+    by_message = LinksByMessage()
 
 
 class CursorModel(Model):

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .campaigns import CAMPAIGN_TRIGGER, CONTROL, Campaign, rule_config, send_moment
+from .campaign_rule import CAMPAIGN_TRIGGER, rule_config
+from .campaigns import CONTROL, Campaign, send_moment
 from .eligibility import Ask, Defer, Go, Policy, Stage, decide
 from .ids import message_id
 from .model import Channel, Member, Message, MessageStatus, StatusChange

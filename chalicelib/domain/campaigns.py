@@ -15,16 +15,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .calendar import at_local, parse_clock, zone
+from .campaign_rule import rule_config
 from .errors import ValidationFailed
 from .isotime import parse_date, parse_iso, to_iso
 from .model import Channel, Member
 from .rendering import TemplateError, compile_template
-from .rulebook import CLASSES, LOCALES, RuleConfig, RulesConfigError, StoreConfig, check_sms_length
+from .rulebook import CLASSES, LOCALES, RulesConfigError, StoreConfig, check_sms_length
 from .segments import Segment, segment_from_data
 from .validation import ID_PATTERN, MAX_TEXT, number_problem
 
 CONTROL = "control"
-CAMPAIGN_TRIGGER = "campaign"
 MAX_VARIANTS = 8
 DEFAULT_WINDOW_HOURS = 168
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")  # UTC+14: where a local send time comes first
@@ -148,21 +148,6 @@ def start_moment(campaign: Campaign) -> datetime:
         return campaign.send_at
     assert campaign.send_on is not None and campaign.local_time is not None
     return at_local(campaign.send_on, campaign.local_time, EARLIEST_ZONE)
-
-
-def rule_config(
-    campaign_id: str, rule_class: str, channels: tuple[Channel, ...], templates: dict[str, str]
-) -> RuleConfig:
-    """The campaign's messages as the eligibility decision sees a rule: its class and channels;
-    the store's quiet hours and caps apply (campaign priority 40: rules win a member's last slot)."""
-    return RuleConfig(f"campaign.{campaign_id}", True, rule_class, channels, templates, 48, {"priority": 40})
-
-
-def message_rule(trigger: str, rule_class: str, channel: Channel, campaign_id: str | None) -> RuleConfig | None:
-    """The rule a stored campaign message is checked against at send time (None for a rule's own)."""
-    if trigger != CAMPAIGN_TRIGGER or campaign_id is None:
-        return None
-    return rule_config(campaign_id, rule_class, (channel,), {"zh-CN": "-"})
 
 
 # -- validation --------------------------------------------------------------------------------------

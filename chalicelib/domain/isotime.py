@@ -16,6 +16,11 @@ def to_iso(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
+def utc_day(value: datetime) -> str:
+    """The UTC calendar day of a time, ``YYYY-MM-DD`` (the message log's partition, ``log_day``)."""
+    return to_iso(value)[:10]
+
+
 def parse_iso(text: str) -> datetime:
     """Parse an ISO 8601 time; it must carry an offset (``Z`` or ``+08:00``). Returns UTC."""
     parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))

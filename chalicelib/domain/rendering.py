@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping
-from functools import lru_cache
-from typing import Any
-
-import regex
-from liquid import BoundTemplate, Environment, StrictDefaultUndefined
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
 from .links import find_urls
 
-_ENV = Environment(undefined=StrictDefaultUndefined, autoescape=False)
+if TYPE_CHECKING:
+    import regex
+    from liquid import BoundTemplate, Environment
 
 MEMBER_NAME_CHARS = 16
 CHILD_NAME_CHARS = 12
@@ -41,20 +40,39 @@ MEMBER_FIELDS = {("member", "name"): MEMBER_NAME_CHARS, ("child", "name"): CHILD
 ELLIPSIS = "…"
 _SHADOW = "\ue000"  # stands in for each character of a member's value in the second rendering
 _HOLD = "\ue001"  # stands in for a member's link while the template's links are rewritten
-_GRAPHEME = regex.compile(r"\X")
-_SPACES = regex.compile(r"\s+")
 _ZWJ = "\u200d"
-_PICTOGRAPH = regex.compile(r"[\p{Extended_Pictographic}\N{VARIATION SELECTOR-16}\p{Emoji_Modifier}]")
+
+
+@cache
+def _pattern(source: str) -> regex.Pattern[str]:
+    """``regex`` (grapheme clusters, Unicode properties), imported when text is first cleaned or cut."""
+    import regex
+
+    return regex.compile(source)
+
+
+_GRAPHEME = r"\X"
+_SPACES = r"\s+"
+_PICTOGRAPH = r"[\p{Extended_Pictographic}\N{VARIATION SELECTOR-16}\p{Emoji_Modifier}]"
 
 
 class TemplateError(ValueError):
     pass
 
 
+@cache
+def _environment() -> Environment:
+    """The Liquid environment, built (and python-liquid imported) when the first template is compiled:
+    a function that renders nothing never loads the template engine."""
+    from liquid import Environment, StrictDefaultUndefined
+
+    return Environment(undefined=StrictDefaultUndefined, autoescape=False)
+
+
 @lru_cache(maxsize=512)
 def compile_template(source: str) -> BoundTemplate:
     try:
-        return _ENV.from_string(source)
+        return _environment().from_string(source)
     except Exception as exc:  # python-liquid raises several syntax error types
         raise TemplateError(str(exc).splitlines()[0]) from exc
 
@@ -81,22 +99,23 @@ def _render(source: str, data: dict[str, Any]) -> str:
 def clean_text(value: str) -> str:
     """``value`` without control/format/private-use characters, whitespace runs as one space. A
     zero-width joiner stays only inside an emoji sequence (👨‍👩‍👧), where it joins pictographs."""
+    pictograph = _pattern(_PICTOGRAPH)
     kept: list[str] = []
     for i, ch in enumerate(value):
         category = unicodedata.category(ch)
         joins_emoji = bool(
-            ch == _ZWJ and kept and _PICTOGRAPH.match(kept[-1]) and _PICTOGRAPH.match(value[i + 1 : i + 2])
+            ch == _ZWJ and kept and pictograph.match(kept[-1]) and pictograph.match(value[i + 1 : i + 2])
         )
         if category in ("Cc", "Zl", "Zp") or ch.isspace():
             kept.append(" ")
         elif joins_emoji or category not in ("Cf", "Co", "Cs", "Cn"):
             kept.append(ch)
-    return _SPACES.sub(" ", "".join(kept)).strip()
+    return _pattern(_SPACES).sub(" ", "".join(kept)).strip()
 
 
 def fit(value: str, budget: int) -> str:
     """``value`` in at most ``budget`` grapheme clusters, the last one "…" when it was cut."""
-    clusters = _GRAPHEME.findall(value)
+    clusters = _pattern(_GRAPHEME).findall(value)
     if len(clusters) <= budget:
         return value
     return "".join(clusters[: budget - 1]) + ELLIPSIS

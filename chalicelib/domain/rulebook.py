@@ -1,8 +1,18 @@
 """Rules as data: ``chalicelib/rules.toml`` says which rules run, when, over which channel, with
-which text per locale. Loaded once, validated with errors that name the rule and the field."""
+which text per locale. Loaded once, validated with errors that name the rule and the field.
+
+Validation has two parts. The structure (classes, channels, numbers, locales, quiet hours …) is
+checked on every load: it is cheap. The templates — each compiles, and each SMS it renders fits its
+rule's limit under every counting regime (:func:`check_templates`) — cost a template engine and a
+render of every template: ``memberpulse package`` checks them (and refuses a bad rules.toml), then
+writes the digest of the bytes it checked beside the file (``rules.checked``). A load that finds
+that digest, for these very bytes, skips the template check and compiles each template when it is
+first rendered; any other load (an edited file, a test, the CLI) checks in full, so a bad rules.toml
+still fails the function at start, naming the rule and the field."""
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,9 +21,9 @@ from typing import Any
 from .calendar import parse_clock
 from .governance import OPT_OUT_LINES, FrequencyCap, QuietHours
 from .model import Channel
-from .rendering import TemplateError, compile_template
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "rules.toml"
+CHECKED_NAME = "rules.checked"  # beside rules.toml: the digest of the bytes checked in full at package time
 LOCALES = ("zh-CN", "zh-TW", "en")
 CLASSES = ("transactional", "marketing")
 
@@ -133,10 +143,6 @@ def parse_rule(rule_id: str, raw: dict[str, Any]) -> RuleConfig:
             raise RulesConfigError(f"{where}.templates.{locale}: unknown locale (use {', '.join(LOCALES)})")
         if not isinstance(source, str) or not source.strip():
             raise RulesConfigError(f"{where}.templates.{locale}: must be non-empty text")
-        try:
-            compile_template(source)
-        except TemplateError as exc:
-            raise RulesConfigError(f"{where}.templates.{locale}: {exc}") from None
     urgent = raw.get("urgent", False)
     if not isinstance(urgent, bool):
         raise RulesConfigError(f"{where}.urgent: must be true or false")
@@ -188,7 +194,9 @@ def parse_quiet_hours(raw: Any, where: str, base: QuietHours) -> QuietHours:
     return QuietHours(opens, closes, spread_minutes)
 
 
-def parse_rule_book(text: str) -> RuleBook:
+def parse_rule_book(text: str, *, templates_checked: bool = False) -> RuleBook:
+    """The rule book in ``text``, checked in full; ``templates_checked``: its templates were already
+    checked (``memberpulse package``, for these very bytes), so only the structure is."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -210,9 +218,24 @@ def parse_rule_book(text: str) -> RuleBook:
     )
     rules_raw = _require(data, "rules", dict, "rules.toml")
     rules = {rule_id: parse_rule(rule_id, raw) for rule_id, raw in rules_raw.items()}
-    for rule in rules.values():
-        check_sms_length(rule, store)
-    return RuleBook(store, rules)
+    book = RuleBook(store, rules)
+    if not templates_checked:
+        check_templates(book)
+    return book
+
+
+def check_templates(book: RuleBook) -> None:
+    """Every template compiles, and every SMS one renders fits its rule's limit (the expensive part
+    of the validation: python-liquid, and a render of every template under every regime)."""
+    from .rendering import TemplateError, compile_template
+
+    for rule in book.rules.values():
+        for locale, source in rule.templates.items():
+            try:
+                compile_template(source)
+            except TemplateError as exc:
+                raise RulesConfigError(f"rules.{rule.rule_id}.templates.{locale}: {exc}") from None
+        check_sms_length(rule, book.store)
 
 
 def sample_variables(store: StoreConfig) -> dict[str, Any]:
@@ -264,7 +287,7 @@ def check_sms_length(rule: RuleConfig, store: StoreConfig) -> None:
     if Channel.SMS not in rule.channels:
         return
     from .governance import with_opt_out
-    from .rendering import render
+    from .rendering import TemplateError, render
     from .sms_parts import REGIMES, count_parts, fits
 
     signature = f"【{store.name}】"
@@ -289,5 +312,20 @@ def check_sms_length(rule: RuleConfig, store: StoreConfig) -> None:
                 )
 
 
+def rules_digest(text: str) -> str:
+    """What ``rules.checked`` holds for a rules.toml whose templates were checked in full."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def checked_at_package(path: Path = RULES_FILE) -> bool:
+    """``memberpulse package`` checked these very bytes in full: ``rules.checked`` beside the file
+    holds their digest."""
+    stamp = path.with_name(CHECKED_NAME)
+    if not stamp.is_file():
+        return False
+    return stamp.read_text(encoding="utf-8").strip() == rules_digest(path.read_text(encoding="utf-8"))
+
+
 def load_rule_book(path: Path = RULES_FILE) -> RuleBook:
-    return parse_rule_book(path.read_text(encoding="utf-8"))
+    """The rule book at ``path``; its templates are checked too unless the package checked them."""
+    return parse_rule_book(path.read_text(encoding="utf-8"), templates_checked=checked_at_package(path))

@@ -29,15 +29,17 @@ China domestic parts are counted, not cut: the platform bills ``ceil(chars / 67)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("|^€{}[]~\\\f")
-_GRAPHEME = regex.compile(r"\X")
 SEGMENT_OCTETS = 140  # 1,120 bits
 HEADER_OCTETS = 6  # the concatenation header in every part of a split message
 
@@ -55,6 +57,14 @@ CHINA_DOMESTIC = SmsRegime("china_domestic", signed=True, max_chars=500)
 INTERNATIONAL = SmsRegime("international", signed=False, max_chars=1600)
 REGIMES = (CHINA_DOMESTIC, INTERNATIONAL)
 CHINA_SINGLE, CHINA_PER_PART = 70, 67
+
+
+@cache
+def _grapheme() -> regex.Pattern[str]:
+    """Grapheme clusters (``regex``'s ``\\X``), compiled — and ``regex`` imported — when text is first counted."""
+    import regex
+
+    return regex.compile(r"\X")
 
 
 def sms_regime(phone: str | None) -> SmsRegime:
@@ -111,7 +121,7 @@ def parts_to(phone: str | None, text: str, signature: str = "") -> int:
 
 def _graphemes(text: str) -> list[str]:
     # The calculator counts "\r\n" (one grapheme cluster) as two characters.
-    return [piece for cluster in _GRAPHEME.findall(text) for piece in (cluster if cluster == "\r\n" else [cluster])]
+    return [piece for cluster in _grapheme().findall(text) for piece in (cluster if cluster == "\r\n" else [cluster])]
 
 
 def _segment(text: str) -> list[str]:

@@ -28,7 +28,6 @@ from ..domain import campaigns as c
 from ..domain.campaign_planning import plan_campaign_message
 from ..domain.campaigns import arm_for, send_moment
 from ..domain.eligibility import Policy
-from ..domain.isotime import parse_iso
 from ..domain.model import Channel, MessageStatus
 from ..domain.segments import matches
 from ..ports import CampaignQueue, CampaignStore, FollowUps, LinkShortener, MemberStore, MessageStore, SendQueue
@@ -140,7 +139,3 @@ class CampaignPlanner:
         per_send = parts_queued / sends if parts_queued else 1.0
         excess = self.sends.waiting() * per_send - parts * self.page * per_send
         return min(MAX_DELAY, max(0, int(excess / rate)))
-
-
-def chunk_time(work: Mapping[str, Any]) -> datetime:
-    return parse_iso(str(work["at"]))

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..domain.campaigns import CAMPAIGN_TRIGGER, CONTROL, Campaign
+from ..domain.campaign_rule import CAMPAIGN_TRIGGER
+from ..domain.campaigns import CONTROL, Campaign
 from ..domain.model import Coupon, Member, MessageStatus, PointsTxn
 from ..domain.points import apply_txn
 from ..ports import CampaignStore, MemberStore, MessageStore, PollBox, Registrations, VersionConflict

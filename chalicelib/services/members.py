@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain import validation
+from ..domain.consent import BY_STORE, consent_change
 from ..domain.errors import Conflict, NotFound
 from ..domain.isotime import to_iso
 from ..domain.model import Coupon, Member, Order, PointsTxn, Product
@@ -35,6 +36,12 @@ class MemberService:
         changes = validation.parse_member_update(body, self.default_phone_region, now)
         for _ in range(_RETRIES):
             current = self.members.get(member_id)
+            if current is None:
+                erased = self.members.erased_at(member_id)
+                if erased is not None:
+                    raise Conflict(
+                        f"member {member_id} was erased at {to_iso(erased)}; a returning member gets a new member_id"
+                    )
             created = current is None
             before = copy.deepcopy(current)
             member = current or Member(member_id=member_id, joined_at=now, created_at=now)
@@ -50,8 +57,9 @@ class MemberService:
             if before is not None and before == member:
                 return member, False  # nothing changed: no write, no stream record, no reconcile
             member.updated_at = now
+            consent = consent_change(member_id, before.consent if before else None, member.consent, now, BY_STORE)
             try:
-                self.members.save(member)
+                self.members.save(member, consent)
                 return member, created
             except VersionConflict:
                 continue

@@ -17,7 +17,7 @@ from chalicelib.adapters.providers.base import (
     WebhookResult,
 )
 from chalicelib.adapters.providers.error_codes import ErrorCodes, Meaning
-from chalicelib.domain.inbound import InboundEvent, InboundKind
+from chalicelib.domain.inbound import CUT_MARKER, TEXT_MAX_BYTES, InboundEvent, InboundKind
 from chalicelib.domain.model import Channel
 from chalicelib.ports import OutboundMessage, SendResult
 
@@ -88,17 +88,17 @@ def test_wrong_method_and_oversize_bodies_are_refused_before_verifying(built: We
     assert adapter.calls == []
 
 
-def test_events_with_ids_or_text_longer_than_any_provider_sends_are_refused() -> None:
+def test_events_with_ids_longer_than_any_provider_sends_are_refused_and_long_texts_are_cut() -> None:
     class Big(Recording):
         max_webhook_bytes: ClassVar[int] = 2 * MAX_TEXT_CHARS
 
     with pytest.raises(WebhookRejected) as caught:
-        Big().handle_webhook(request(b"x" * (MAX_TEXT_CHARS + 1)), NOW)
-    assert (caught.value.status, caught.value.code) == (400, "too_long")
-    with pytest.raises(WebhookRejected) as caught:
         Big().handle_webhook(request(**{"from": "1" * (MAX_ID_CHARS + 1)}), NOW)
+    assert (caught.value.status, caught.value.code) == (400, "too_long")
     assert "sender" in str(caught.value)
-    assert Big().handle_webhook(request(b"x" * MAX_TEXT_CHARS), NOW).events[0].text == "x" * MAX_TEXT_CHARS
+    [event] = Big().handle_webhook(request(b"x" * (MAX_TEXT_CHARS + 1)), NOW).events
+    assert event.text is not None and event.text.endswith(CUT_MARKER)
+    assert len(event.text.encode()) <= TEXT_MAX_BYTES
 
 
 # --- error codes -----------------------------------------------------------------------------

@@ -291,13 +291,15 @@ class TestHistory:
         assert world.replies() == []
         [(key, entry)] = world.conversations.entries.items()
         assert key[0] == "m-1" and key[1].startswith("CHAT#") and entry["text"] == "谢谢，玩具很好"
-        assert world.inbound.rows[("sandbox", "e-1")]["record"]["text"] == "谢谢，玩具很好"
+        kept = world.inbound.rows[("sandbox", "e-1")]["record"]
+        assert "text" not in kept and "raw" not in kept and kept["text_bytes"] == len("谢谢，玩具很好".encode())
+        assert kept["sender"] == "+86*******8000"  # masked: the words live in the history, which erasure reaches
 
     def test_given_an_unknown_sender_when_they_write_then_it_is_recorded_and_nothing_else(self, world: World) -> None:
         outcome = world.service.handle(reply("T", sender="+8613900000000"), NOW)
 
         assert outcome == "unknown sender"
-        assert world.inbound.rows[("sandbox", "e-1")]["record"]["sender"] == "+8613900000000"
+        assert world.inbound.rows[("sandbox", "e-1")]["record"]["sender"] == "+86*******0000"
         assert world.replies() == [] and world.members.writes == 1
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.phones import mask, to_e164
+from chalicelib.domain.phones import mask, mask_phones_in, to_e164
 
 
 @pytest.mark.parametrize(
@@ -39,6 +39,18 @@ def test_invalid_numbers_raise_value_error(raw: str) -> None:
 def test_mask_keeps_the_last_four_digits() -> None:
     assert mask("+8613800138000").endswith("8000")
     assert "13800138000" not in mask("+8613800138000")
+
+
+@pytest.mark.parametrize(
+    "phone", ["+8613800138000", "+14155550123", "+85291234567", "+886912345678", "+4915112345678", "+35312345678"]
+)
+def test_mask_shows_the_country_code_as_phonenumbers_reads_it(phone: str) -> None:
+    code = phonenumbers.parse(phone, None).country_code
+    assert mask(phone) == f"+{code}" + "*" * (len(phone) - len(str(code)) - 5) + phone[-4:]
+
+
+def test_mask_without_a_country_code_hides_all_but_the_last_four() -> None:
+    assert mask("13800138000") == "*******8000"
 
 
 def test_mask_of_nothing_and_of_short_values() -> None:
@@ -114,3 +126,24 @@ def test_a_field_with_two_numbers_is_refused_not_read_as_the_first(raw: str) -> 
 
 def test_an_extension_is_still_one_number() -> None:
     assert to_e164("138-0013-8000 ext. 12", "CN") == "+8613800138000"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("请致电13800138000谢谢", "请致电+86*******8000谢谢"),  # right next to Chinese text
+        ("138 0013 8000 / 138-0013-8000", "+86*******8000 / +86*******8000"),
+        ("call +1 415 555 0003.", "call +1******0003."),
+        ("+8613800138000,+8613900139000", "+86*******8000,+86*******9000"),
+        ('{"phone": "+8613800138000"}', '{"phone": "+86*******8000"}'),
+    ],
+)
+def test_phone_numbers_in_text_are_masked_wherever_they_stand(text: str, shown: str) -> None:
+    assert mask_phones_in(text) == shown
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-12-01 10:00", "订单20261122001", "order A13800138000", "code 123456", "1732262400123"]
+)
+def test_dates_order_ids_and_codes_are_left_alone(text: str) -> None:
+    assert mask_phones_in(text) == text

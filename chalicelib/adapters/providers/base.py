@@ -231,8 +231,8 @@ def _check_sizes(event: InboundEvent) -> None:
         value = getattr(event, name)
         if value is not None and len(value) > MAX_ID_CHARS:
             raise WebhookRejected(400, "too_long", f"{name} longer than {MAX_ID_CHARS} characters")
-    if event.text is not None and len(event.text) > MAX_TEXT_CHARS:
-        raise WebhookRejected(400, "too_long", f"text longer than {MAX_TEXT_CHARS} characters")
+    # A long text is not refused (the provider would not send it again): the event itself keeps
+    # only its first TEXT_MAX_BYTES, marked as cut (domain/inbound.py).
 
 
 def _who(to: str | None) -> str:

@@ -63,6 +63,11 @@ MAX_EVENTS = 100
 _RECEIPT_STATUSES = {MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED, MessageStatus.UNDELIVERED}
 
 
+def sandbox_id(message_id: str) -> str:
+    """The sandbox's message id for ours (its outbox key)."""
+    return "sbx-" + message_id
+
+
 class Outbox(Protocol):
     def record(self, provider_message_id: str, message: OutboundMessage, parts: int, at: datetime) -> None: ...
 
@@ -127,7 +132,7 @@ class SandboxProvider(ProviderAdapter[None]):
             raise self.failure("TooManyRequests", status=429, to=message.to)
         if fault == "error":
             raise self.failure("InternalServerError", status=500, to=message.to)
-        provider_message_id = "sbx-" + message.message_id
+        provider_message_id = sandbox_id(message.message_id)
         parts = parts_to(message.to, message.text, self.signature) if message.channel == "sms" else 1
         if fault == "timeout":
             if _coin(message):
@@ -139,7 +144,7 @@ class SandboxProvider(ProviderAdapter[None]):
         return SendResult(provider_message_id, parts, self._receipts(message.message_id, message.to, now))
 
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None:
-        provider_message_id = "sbx-" + message.message_id
+        provider_message_id = sandbox_id(message.message_id)
         found = self.outbox.find(provider_message_id)
         if found is None:
             return None
@@ -238,7 +243,7 @@ def _event(item: Any, index: int, now: datetime) -> InboundEvent:
         at,
         Channel.SMS,
         message_id=message_id,
-        provider_message_id="sbx-" + str(message_id),
+        provider_message_id=sandbox_id(str(message_id)),
         status=status,
         reason=reason,
         raw=raw,
