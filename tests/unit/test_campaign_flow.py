@@ -201,6 +201,25 @@ def test_cancel_stops_planning(world: World) -> None:
     assert world.campaign_messages() == {}
 
 
+def test_marketing_consent_withdrawn_after_planning_stops_the_send(world: World) -> None:
+    """The send-time check applies the campaign's class: an opt-out while the send waits in SQS stops it."""
+    world.launch()
+    world.plan_all()
+    queued = [m for m in world.campaign_messages().values() if m.status is MessageStatus.QUEUED]
+    withdrawn, kept = queued[0], queued[1]
+    stored = world.fakes.members.members[withdrawn.member_id]
+    stored.consent = Consent(sms=True, im=True, marketing=False)
+    for message in (withdrawn, kept):
+        world.app.sender.deliver(message.message_id, NOW)
+    after = world.campaign_messages()
+    assert (after[withdrawn.member_id].status, after[withdrawn.member_id].reason) == (
+        MessageStatus.SUPPRESSED,
+        "no marketing consent",
+    )
+    assert after[kept.member_id].status is MessageStatus.SENT
+    assert [s.message_id for s in world.fakes.providers["sandbox"].sends] == [kept.message_id]
+
+
 def test_sends_orders_and_the_results_per_arm(world: World) -> None:
     world.launch()
     world.plan_all()
