@@ -459,7 +459,7 @@ class App:
         from .services.member_data import MemberData
 
         a = self.adapters
-        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers)
+        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers, a.campaigns, a.polls)
 
     @cached_property
     def erasure(self) -> ErasureService:
@@ -476,6 +476,8 @@ class App:
             links=a.links,
             inbound=a.inbound_log,
             outbox=a.outbox,
+            campaigns=a.campaigns,
+            polls=a.polls,
             queue=a.erasure_queue,
             log=self.log,
         )

@@ -71,7 +71,9 @@ class MemberStore(Protocol):
 
     def scan_page(self, part: int, parts: int, cursor: str | None, limit: int) -> tuple[list[Member], str | None]:
         """One page of part ``part`` of ``parts`` of a parallel scan over every member, from
-        ``cursor`` (None: the start); returns the members and where the next page starts (None: done)."""
+        ``cursor`` (None: the start); returns the members and where the next page starts (None: done).
+        An erased member's tombstone is not a member: never returned (a page may hold fewer than
+        ``limit`` members and still have a next one)."""
 
     def mark_unreachable(self, member_id: str, channel: str, why: str) -> None:
         """A provider said the member's address on ``channel`` is unusable (bad number, opted out
@@ -506,7 +508,8 @@ class Attendance(Protocol):
     """What the activities work tells the member's record (segments' ``attended_activity``)."""
 
     def attended(self, member_id: str, activity_id: str, at: datetime) -> bool:
-        """The member checked in at the activity (kept on the member's item); False if known already."""
+        """The member checked in at the activity (kept on the member's item); False if known already
+        or there is no such member (an erased member's tombstone takes nothing)."""
 
 
 class Registrations(Protocol):
@@ -538,8 +541,8 @@ class CampaignStore(Protocol):
     def with_status(self, status: str) -> list[Campaign]: ...
 
     def move(self, campaign_id: str, allowed: frozenset[str], to: str, at: datetime) -> Campaign | None:
-        """Change the status if it is one of ``allowed`` (and take the parked cursors away when
-        leaving ``paused``); the campaign as it was before, or None if it was not allowed."""
+        """Change the status if it is one of ``allowed`` (the planning cursors stay where they are:
+        a resume carries on from them); the campaign as it was before, or None if it was not allowed."""
 
     def advance(self, campaign_id: str, part: int, cursor: str, to: str) -> dict[str, str] | None:
         """Move part ``part``'s planning cursor from ``cursor`` to ``to`` (``$``: done), only if it
@@ -550,6 +553,12 @@ class CampaignStore(Protocol):
 
     def keyword_claimed(self, campaign_id: str, member_id: str) -> bool: ...
 
+    def keyword_claims(self, member_id: str) -> list[tuple[str, datetime]]:
+        """The member's keyword claims: (campaign id, when), by campaign (the member's export)."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's keyword claims; returns how many."""
+
 
 class PollBox(Protocol):
     def vote(self, campaign_id: str, member_id: str, option: str, at: datetime) -> str | None:
@@ -557,6 +566,12 @@ class PollBox(Protocol):
 
     def tally(self, campaign_id: str) -> tuple[dict[str, int], int]:
         """Votes per option and voters."""
+
+    def votes_of(self, member_id: str) -> list[tuple[str, str, datetime]]:
+        """The member's votes: (campaign id, option, when), by campaign (the member's export)."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's votes (the counts stay: they name no one); returns how many."""
 
 
 class Tallies(Protocol):

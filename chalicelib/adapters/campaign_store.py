@@ -1,6 +1,7 @@
 """``CampaignStore`` on DynamoDB (the campaigns table, ``campaign#<id>``): the definition as JSON
 with an optimistic version, the status moved conditionally, the planning parts' cursors advanced
-conditionally, keyword claims as their own items."""
+conditionally, keyword claims as their own items (``keyword#<member>``, with ``member_id`` for the
+``by_member`` index: the member's export and erasure)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from ..domain.campaigns import Campaign, campaign_from_data, campaign_to_data
-from ..domain.isotime import to_iso
+from ..domain.isotime import parse_iso, to_iso
 from ..ports import VersionConflict
 from .models import CampaignModel
 from .pynamo import conditional_failed
@@ -98,7 +99,7 @@ class DynamoCampaignStore:
         return {str(k): str(v) for k, v in (item.cursors.as_dict() if item.cursors else {}).items()}
 
     def claim_keyword(self, campaign_id: str, member_id: str, at: datetime) -> bool:
-        item = CampaignModel(_key(campaign_id), f"keyword#{member_id}", at=to_iso(at))
+        item = CampaignModel(_key(campaign_id), f"keyword#{member_id}", at=to_iso(at), member_id=member_id)
         try:
             item.save(condition=CampaignModel.sk.does_not_exist())
         except PutError as exc:
@@ -113,3 +114,17 @@ class DynamoCampaignStore:
         except CampaignModel.DoesNotExist:
             return False
         return True
+
+    def keyword_claims(self, member_id: str) -> list[tuple[str, datetime]]:
+        rows = CampaignModel.by_member.query(member_id, CampaignModel.sk.startswith("keyword#"))
+        return sorted((row.pk.removeprefix("campaign#"), parse_iso(row.at or "")) for row in rows)
+
+    def forget_member(self, member_id: str) -> int:
+        keys = [
+            (row.pk, row.sk)
+            for row in CampaignModel.by_member.query(member_id, CampaignModel.sk.startswith("keyword#"))
+        ]
+        with CampaignModel.batch_write() as batch:
+            for pk, sk in keys:
+                batch.delete(CampaignModel(pk, sk))
+        return len(keys)

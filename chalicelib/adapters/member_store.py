@@ -159,20 +159,26 @@ class DynamoMemberStore:
         rows = MemberModel.scan(
             segment=part, total_segments=parts, limit=limit, page_size=limit, last_evaluated_key=start
         )
-        members = [codec.member_from_item(row.to_simple_dict()) for row in rows]
+        members: list[Member] = []
+        read = 0
+        for row in rows:
+            read += 1
+            if not row.erased_at:  # a tombstone is not a member
+                members.append(codec.member_from_item(row.to_simple_dict()))
         last = rows.last_evaluated_key
-        return members, (json.dumps(last) if last and len(members) >= limit else None)
+        return members, (json.dumps(last) if last and read >= limit else None)
 
     def attended(self, member_id: str, activity_id: str, at: datetime) -> bool:
-        """The Attendance port: the activity on the member's ``attended`` map, once."""
+        """The Attendance port: the activity on the member's ``attended`` map, once. An erased
+        member's tombstone is left as it is."""
+        living = MemberModel.member_id.exists() & MemberModel.erased_at.does_not_exist()
         try:
             MemberModel(member_id).update(
-                actions=[MemberModel.attended.set(MemberModel.attended | {})],
-                condition=MemberModel.member_id.exists(),
+                actions=[MemberModel.attended.set(MemberModel.attended | {})], condition=living
             )
             MemberModel(member_id).update(
                 actions=[MemberModel.attended[activity_id].set(to_iso(at)), MemberModel.version.add(1)],
-                condition=MemberModel.member_id.exists() & MemberModel.attended[activity_id].does_not_exist(),
+                condition=living & MemberModel.attended[activity_id].does_not_exist(),
             )
         except UpdateError as exc:
             if conditional_failed(exc):

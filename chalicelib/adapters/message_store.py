@@ -11,6 +11,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from ..domain.erasure import ERASED_OCCURRENCE
 from ..domain.isotime import to_iso
 from ..domain.model import PENDING_STATUSES, Message, MessageStatus
 from ..ports import SentRecord
@@ -108,7 +109,8 @@ class DynamoMessageStore:
         return [codec.message_from_item(r.to_simple_dict()) for r in rows]
 
     def convert(self, message_id: str, member_id: str, order_id: str, revenue: float, at: datetime) -> bool:
-        """The order marked with the message and the message's conversion, in one transaction."""
+        """The order marked with the message and the message's conversion, in one transaction; False
+        when the order is gone or was attributed before, or the message is gone or erased."""
         try:
             with TransactWrite(connection=shared_connection()) as tx:
                 tx.update(
@@ -123,7 +125,8 @@ class DynamoMessageStore:
                         MessageModel.revenue.add(revenue),
                         MessageModel.last_order.set(order_id),
                     ],
-                    condition=MessageModel.message_id.exists(),
+                    # never onto an erased message: the conversion is the member's purchase
+                    condition=MessageModel.message_id.exists() & (MessageModel.occurrence != ERASED_OCCURRENCE),
                 )
         except TransactWriteError as exc:
             codes = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]

@@ -398,11 +398,23 @@ class CampaignsByStatus(GlobalSecondaryIndex["CampaignModel"]):
     pk = UnicodeAttribute(range_key=True)
 
 
+class CampaignsByMember(GlobalSecondaryIndex["CampaignModel"]):
+    """Sparse (votes and keyword claims: the items that name a member): the member's export and
+    erasure find them."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
 class CampaignModel(Model):
     """Segments (``segment#<id>`` / ``segment``), campaigns (``campaign#<id>`` / ``campaign``: the
     definition as JSON, its status, version and planning cursors) and what hangs off a campaign:
     votes (``vote#<member>``), the poll's counts (``poll#<option>``, ``poll#voters``) and keyword
-    claims (``keyword#<member>``)."""
+    claims (``keyword#<member>``); votes and claims carry ``member_id`` (GSI ``by_member``)."""
 
     class Meta:
         table_name = _s.campaigns_table
@@ -416,7 +428,9 @@ class CampaignModel(Model):
     option = UnicodeAttribute(null=True)
     n = NumberAttribute(null=True)
     at = UnicodeAttribute(null=True)
+    member_id = UnicodeAttribute(null=True)
     by_status = CampaignsByStatus()
+    by_member = CampaignsByMember()
 
 
 class TallyModel(Model):

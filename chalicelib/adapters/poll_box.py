@@ -1,6 +1,7 @@
 """``PollBox`` on DynamoDB (the campaigns table): a member's vote (``vote#<member>``) replaced and
 the counts (``poll#<option>``, ``poll#voters``) moved in one transaction, conditional on the vote
-read (a concurrent change makes it read again)."""
+read (a concurrent change makes it read again). A vote carries ``member_id`` (the ``by_member``
+index: the member's export and erasure, which deletes the vote and leaves the counts)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from ..domain.isotime import to_iso
+from ..domain.isotime import parse_iso, to_iso
 from .models import CampaignModel
 from .pynamo import shared_connection
 
@@ -24,7 +25,7 @@ class DynamoPollBox:
                 before = None
             if before == option:
                 return before
-            vote = CampaignModel(pk, f"vote#{member_id}", option=option, at=to_iso(at))
+            vote = CampaignModel(pk, f"vote#{member_id}", option=option, at=to_iso(at), member_id=member_id)
             condition = CampaignModel.sk.does_not_exist() if before is None else CampaignModel.option == before
             try:
                 with TransactWrite(connection=shared_connection()) as tx:
@@ -52,3 +53,16 @@ class DynamoPollBox:
             else:
                 votes[key] = int(item.n or 0)
         return votes, voters
+
+    def votes_of(self, member_id: str) -> list[tuple[str, str, datetime]]:
+        rows = CampaignModel.by_member.query(member_id, CampaignModel.sk.startswith("vote#"))
+        return sorted((row.pk.removeprefix("campaign#"), row.option or "", parse_iso(row.at or "")) for row in rows)
+
+    def forget_member(self, member_id: str) -> int:
+        keys = [
+            (row.pk, row.sk) for row in CampaignModel.by_member.query(member_id, CampaignModel.sk.startswith("vote#"))
+        ]
+        with CampaignModel.batch_write() as batch:
+            for pk, sk in keys:
+                batch.delete(CampaignModel(pk, sk))
+        return len(keys)
