@@ -20,6 +20,8 @@ PRODUCTS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/products/stream
 SEND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:send-set-by-infra"
 TIMER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:timers-set-by-infra"
 INBOUND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:inbound-set-by-infra"
+MESSAGES_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/messages/stream/set-by-infra"
+CAMPAIGN_QUEUE = "arn:aws:sqs:us-east-1:000000000000:campaigns-set-by-infra"
 ERASURE_QUEUE = "arn:aws:sqs:us-east-1:000000000000:erasure-set-by-infra"
 
 
@@ -138,6 +140,90 @@ def put_product(sku: str) -> Response:
     return http.put_product(_request(), sku)
 
 
+@app.route("/v1/segments/{segment_id}", methods=["PUT"])
+def put_segment(segment_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.put_segment(_request(), segment_id)
+
+
+@app.route("/v1/segments/{segment_id}", methods=["GET"])
+def get_segment(segment_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.get_segment(segment_id)
+
+
+@app.route("/v1/segments/{segment_id}/preview", methods=["GET"])
+def preview_segment(segment_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.preview_segment(_request(), segment_id)
+
+
+@app.route("/v1/campaigns", methods=["GET"])
+def list_campaigns() -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.list_campaigns()
+
+
+@app.route("/v1/campaigns/{campaign_id}", methods=["PUT"])
+def put_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.put_campaign(_request(), campaign_id)
+
+
+@app.route("/v1/campaigns/{campaign_id}", methods=["GET"])
+def get_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.get_campaign(campaign_id)
+
+
+@app.route("/v1/campaigns/{campaign_id}/launch", methods=["POST"])
+def launch_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_action(_request(), campaign_id, "launch")
+
+
+@app.route("/v1/campaigns/{campaign_id}/pause", methods=["POST"])
+def pause_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_action(_request(), campaign_id, "pause")
+
+
+@app.route("/v1/campaigns/{campaign_id}/resume", methods=["POST"])
+def resume_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_action(_request(), campaign_id, "resume")
+
+
+@app.route("/v1/campaigns/{campaign_id}/cancel", methods=["POST"])
+def cancel_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_action(_request(), campaign_id, "cancel")
+
+
+@app.route("/v1/campaigns/{campaign_id}/results", methods=["GET"])
+def campaign_results(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_results(campaign_id)
+
+
+@app.route("/v1/campaigns/{campaign_id}/poll", methods=["GET"])
+def campaign_poll(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_poll(campaign_id)
+
+
 @app.route("/console", methods=["GET"])
 def console() -> Response:
     from chalicelib.handlers import console
@@ -195,6 +281,20 @@ def on_product_change(event: DynamoDBEvent) -> dict[str, Any]:
     from chalicelib.handlers import streams
 
     return streams.product_changed(event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(stream_arn=MESSAGES_STREAM, batch_size=100)
+def on_message_change(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.handlers import streams
+
+    return streams.message_changed(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=CAMPAIGN_QUEUE, batch_size=1)
+def plan_campaign(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import campaign_queue
+
+    return campaign_queue.plan_chunks(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue_arn=TIMER_QUEUE, batch_size=5)

@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from .ports import (
         ActivityLog,
         ApiKeyStore,
+        Attendance,
         AudienceStore,
+        CampaignQueue,
+        CampaignStore,
         Catalog,
         ConversationLog,
         Cursors,
@@ -43,15 +46,23 @@ if TYPE_CHECKING:
         MessageLog,
         MessageStore,
         Outbox,
+        PollBox,
         ProductStore,
         Provider,
+        Registrations,
+        SegmentStore,
         SendGate,
         SendQueue,
         SendRetries,
         StaffNotifier,
+        Tallies,
         TimerQueue,
         TimerStore,
     )
+    from .services.attribution import Attribution
+    from .services.campaign_planner import CampaignPlanner
+    from .services.campaign_replies import CampaignReplies
+    from .services.campaigns import CampaignService
     from .services.clicks import ClickTracker
     from .services.consent import ConsentService
     from .services.engine import RuleEngine
@@ -60,11 +71,14 @@ if TYPE_CHECKING:
     from .services.inbound import InboundService
     from .services.lifecycle import LifecycleService
     from .services.member_data import MemberData
+    from .services.member_facts import MemberFacts
     from .services.member_search import MemberSearch
     from .services.members import MemberService
     from .services.message_log import MessageLogService
     from .services.receipts import Receipts
+    from .services.segments import SegmentService
     from .services.sending import SendService
+    from .services.tallies import TallyService
     from .services.timers import TimerService
 
 Log = Callable[..., None]
@@ -125,6 +139,21 @@ class Adapters(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def erasure_queue(self) -> ErasureQueue: ...
+    @property
+    def segments(self) -> SegmentStore: ...
+    @property
+    def campaigns(self) -> CampaignStore: ...
+    @property
+    def polls(self) -> PollBox: ...
+    @property
+    def tallies(self) -> Tallies: ...
+    @property
+    def campaign_queue(self) -> CampaignQueue: ...
+    @property
+    def attendance(self) -> Attendance: ...
+    @property
+    def registrations(self) -> Registrations | None:
+        """Activity registration (the activities work provides it); None until it is wired."""
 
     def secrets(self) -> Mapping[str, str]:
         """The stage's secrets (webhook tokens, provider keys), current within the cache window."""
@@ -310,6 +339,46 @@ class AwsAdapters:
 
         return HttpFollowUp(timeout=3.0)
 
+    @cached_property
+    def segments(self) -> SegmentStore:
+        from .adapters.segment_store import DynamoSegmentStore
+
+        return DynamoSegmentStore()
+
+    @cached_property
+    def campaigns(self) -> CampaignStore:
+        from .adapters.campaign_store import DynamoCampaignStore
+
+        return DynamoCampaignStore()
+
+    @cached_property
+    def polls(self) -> PollBox:
+        from .adapters.poll_box import DynamoPollBox
+
+        return DynamoPollBox()
+
+    @cached_property
+    def tallies(self) -> Tallies:
+        from .adapters.tally_store import DynamoTallies
+
+        return DynamoTallies()
+
+    @cached_property
+    def campaign_queue(self) -> CampaignQueue:
+        from .adapters.campaign_queue import SqsCampaignQueue
+
+        return SqsCampaignQueue(self._client("sqs"), self.settings.campaign_queue_url)
+
+    @cached_property
+    def attendance(self) -> Attendance:
+        from .adapters.member_store import DynamoMemberStore
+
+        return DynamoMemberStore()
+
+    @property
+    def registrations(self) -> Registrations | None:
+        return None  # the activities work (issue 10) provides its registration service here
+
     def secrets(self) -> Mapping[str, str]:
         """Webhook path tokens and provider secrets: Secrets Manager (cached by Powertools for 5 minutes)."""
         if not self.settings.secrets_id:
@@ -390,7 +459,7 @@ class App:
         from .services.member_data import MemberData
 
         a = self.adapters
-        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers)
+        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers, a.campaigns, a.polls)
 
     @cached_property
     def erasure(self) -> ErasureService:
@@ -407,6 +476,8 @@ class App:
             links=a.links,
             inbound=a.inbound_log,
             outbox=a.outbox,
+            campaigns=a.campaigns,
+            polls=a.polls,
             queue=a.erasure_queue,
             log=self.log,
         )
@@ -551,6 +622,78 @@ class App:
             picks=int(reply_rule.params.get("picks", 3)) if reply_rule else 3,
             log=self.log,
         )
+
+    # -- segments, campaigns, attribution, counters (issue 11) ----------------------------------------
+    @cached_property
+    def facts(self) -> MemberFacts:
+        from .services.member_facts import MemberFacts
+
+        a = self.adapters
+        return MemberFacts(a.members, a.catalog, self.settings.store_timezone, self.log)
+
+    @cached_property
+    def attribution(self) -> Attribution:
+        from .services.attribution import Attribution
+
+        return Attribution(self.adapters.messages, self.adapters.campaigns, self.log)
+
+    @cached_property
+    def tallies(self) -> TallyService:
+        from .services.tallies import TallyService
+
+        return TallyService(self.adapters.tallies)
+
+    @cached_property
+    def segments(self) -> SegmentService:
+        from .services.segments import SegmentService
+
+        a, s = self.adapters, self.settings
+        return SegmentService(a.segments, a.members, s.store_timezone, s.campaign_parts)
+
+    @cached_property
+    def campaigns(self) -> CampaignService:
+        from .services.campaigns import CampaignService
+
+        a = self.adapters
+        return CampaignService(
+            a.campaigns,
+            a.segments,
+            a.tallies,
+            a.polls,
+            a.campaign_queue,
+            self.book,
+            self.settings.campaign_parts,
+            self.log,
+        )
+
+    @cached_property
+    def planner(self) -> CampaignPlanner:
+        from .services.campaign_planner import CampaignPlanner
+        from .settings import parse_rates
+
+        a = self.adapters
+        lifecycle = self.lifecycle
+        return CampaignPlanner(
+            a.campaigns,
+            a.members,
+            a.messages,
+            a.send_queue,
+            a.campaign_queue,
+            lifecycle,
+            lifecycle.policy,
+            lifecycle.providers,
+            parse_rates(self.settings.send_rates),
+            links=lifecycle.links,
+            log=self.log,
+        )
+
+    @cached_property
+    def campaign_replies(self) -> CampaignReplies:
+        """The campaign side of the inbound reply chain: ``try_vote`` and ``try_keyword``."""
+        from .services.campaign_replies import CampaignReplies
+
+        a = self.adapters
+        return CampaignReplies(a.campaigns, a.polls, a.messages, a.members, a.registrations, self.log)
 
 
 def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None, **kwargs: Any) -> App:

@@ -27,6 +27,10 @@ if TYPE_CHECKING:  # annotations only: a function imports the domain modules its
 if TYPE_CHECKING:  # the message log's types (their module loads the message's public shape)
     from .domain.message_log import LogPage, LogPosition, LogQuery
 
+if TYPE_CHECKING:
+    from .domain.campaigns import Campaign
+    from .domain.segments import Segment
+
 
 class VersionConflict(Exception):
     """Someone else changed the record since it was read; read again and retry."""
@@ -59,6 +63,17 @@ class MemberStore(Protocol):
     def get_order(self, member_id: str, order_id: str) -> Order | None: ...
 
     def get_points(self, member_id: str, txn_id: str) -> PointsTxn | None: ...
+
+    def count_order(self, order: Order, member: Member) -> bool:
+        """Keep ``member`` (its order count, total spent and categories already updated for this
+        order) together with the order's "counted" mark, atomically; False (nothing written) if
+        the order was counted before (a stream replay). VersionConflict if the member changed."""
+
+    def scan_page(self, part: int, parts: int, cursor: str | None, limit: int) -> tuple[list[Member], str | None]:
+        """One page of part ``part`` of ``parts`` of a parallel scan over every member, from
+        ``cursor`` (None: the start); returns the members and where the next page starts (None: done).
+        An erased member's tombstone is not a member: never returned (a page may hold fewer than
+        ``limit`` members and still have a next one)."""
 
     def mark_unreachable(self, member_id: str, channel: str, why: str) -> None:
         """A provider said the member's address on ``channel`` is unusable (bad number, opted out
@@ -108,6 +123,14 @@ class MessageStore(Protocol):
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         """Record provider-accepted sends (all at once where the store can); each only while its
         claim holds. Returns the ids recorded."""
+
+    def recent_for_member(self, member_id: str, since: datetime, limit: int = 50) -> list[Message]:
+        """The member's messages created since ``since``, newest first (the ``by_member`` index)."""
+
+    def convert(self, message_id: str, member_id: str, order_id: str, revenue: float, at: datetime) -> bool:
+        """The order converts the message: once per order (the order is marked with the message,
+        atomically with the message's ``converted_at``, ``revenue`` and ``last_order``). False if
+        the order was attributed before."""
 
 
 class MessageLog(Protocol):
@@ -164,6 +187,9 @@ class SendQueue(Protocol):
 
     def batched(self) -> AbstractContextManager[None]:
         """Inside, intents are held and queued together at the end (one handler invocation)."""
+
+    def waiting(self) -> int:
+        """About how many sends wait on the queue now (campaign planning paces itself by it)."""
 
 
 class SendRetries(Protocol):
@@ -476,6 +502,88 @@ class ErasureQueue(Protocol):
     def request(self, member_id: str, at: datetime, round_no: int, delay_seconds: int = 0) -> None:
         """Queue the purge of an erased member's data (round 1 now; round 2 after a delay, for what
         a handler in flight wrote meanwhile)."""
+
+
+class Attendance(Protocol):
+    """What the activities work tells the member's record (segments' ``attended_activity``)."""
+
+    def attended(self, member_id: str, activity_id: str, at: datetime) -> bool:
+        """The member checked in at the activity (kept on the member's item); False if known already
+        or there is no such member (an erased member's tombstone takes nothing)."""
+
+
+class Registrations(Protocol):
+    """Activity registration, provided by the activities work: what a campaign keyword's
+    ``activity_id`` action asks for (``services/campaign_replies.py``)."""
+
+    def register(self, activity_id: str, member_id: str, now: datetime) -> str:
+        """Register the member (idempotent per member): ``confirmed`` / ``waitlisted`` / ``offered``.
+        Raises NotFound for an unknown activity."""
+
+
+# -- segments and campaigns (services/segments.py, services/campaigns.py, …) -------------------------
+
+
+class SegmentStore(Protocol):
+    def put(self, segment: Segment, now: datetime) -> None: ...
+
+    def get(self, segment_id: str) -> Segment | None: ...
+
+
+class CampaignStore(Protocol):
+    def get(self, campaign_id: str) -> Campaign | None: ...
+
+    def save(self, campaign: Campaign) -> None:
+        """Create (version 0) or replace while ``campaign.version`` is the stored one (else VersionConflict)."""
+
+    def all(self) -> list[Campaign]: ...
+
+    def with_status(self, status: str) -> list[Campaign]: ...
+
+    def move(self, campaign_id: str, allowed: frozenset[str], to: str, at: datetime) -> Campaign | None:
+        """Change the status if it is one of ``allowed`` (the planning cursors stay where they are:
+        a resume carries on from them); the campaign as it was before, or None if it was not allowed."""
+
+    def advance(self, campaign_id: str, part: int, cursor: str, to: str) -> dict[str, str] | None:
+        """Move part ``part``'s planning cursor from ``cursor`` to ``to`` (``$``: done), only if it
+        is still at ``cursor``: every part's cursor after the move, or None (a duplicate chunk)."""
+
+    def claim_keyword(self, campaign_id: str, member_id: str, at: datetime) -> bool:
+        """The member's keyword reply was acted on (once): False if it had been before."""
+
+    def keyword_claimed(self, campaign_id: str, member_id: str) -> bool: ...
+
+    def keyword_claims(self, member_id: str) -> list[tuple[str, datetime]]:
+        """The member's keyword claims: (campaign id, when), by campaign (the member's export)."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's keyword claims; returns how many."""
+
+
+class PollBox(Protocol):
+    def vote(self, campaign_id: str, member_id: str, option: str, at: datetime) -> str | None:
+        """The member's vote (the last one counts; the tally moves atomically): the option it replaced."""
+
+    def tally(self, campaign_id: str) -> tuple[dict[str, int], int]:
+        """Votes per option and voters."""
+
+    def votes_of(self, member_id: str) -> list[tuple[str, str, datetime]]:
+        """The member's votes: (campaign id, option, when), by campaign (the member's export)."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's votes (the counts stay: they name no one); returns how many."""
+
+
+class Tallies(Protocol):
+    def feed(self, message_id: str, event: str, keys: list[str], deltas: dict[str, float]) -> bool:
+        """Add ``deltas`` to every counter in ``keys``, once per (message, event): False for a replay."""
+
+    def read(self, keys: list[str]) -> dict[str, dict[str, float]]: ...
+
+
+class CampaignQueue(Protocol):
+    def enqueue(self, chunks: list[dict[str, Any]], delay_seconds: int = 0) -> int:
+        """Queue planning chunks (returns the SQS requests made)."""
 
 
 # -- between services -------------------------------------------------------------------------------

@@ -46,6 +46,9 @@ class Settings:
     inbound_queue_url: str
     staff_topic_arn: str
     erasure_queue_url: str
+    campaigns_table: str
+    campaign_queue_url: str
+    campaign_parts: int  # parallel scan parts: segment previews and campaign planning
 
 
 class SettingsError(RuntimeError):
@@ -68,9 +71,11 @@ REQUIRED_WHEN_DEPLOYED = (
     "HANDOFFS_TABLE",
     "LINKS_TABLE",
     "CURSORS_TABLE",
+    "CAMPAIGNS_TABLE",
     "TIMER_QUEUE_URL",
     "SEND_QUEUE_URL",
     "INBOUND_QUEUE_URL",
+    "CAMPAIGN_QUEUE_URL",
     "ERASURE_QUEUE_URL",
     "SECRETS_ID",
     "STORE_TIMEZONE",
@@ -140,6 +145,9 @@ def _read() -> Settings:
         inbound_queue_url=_env("INBOUND_QUEUE_URL", ""),
         staff_topic_arn=_env("STAFF_TOPIC_ARN", ""),
         erasure_queue_url=_env("ERASURE_QUEUE_URL", ""),
+        campaigns_table=_env("CAMPAIGNS_TABLE", "memberpulse-campaigns"),
+        campaign_queue_url=_env("CAMPAIGN_QUEUE_URL", ""),
+        campaign_parts=int(_env("CAMPAIGN_PARTS", "4")),
     )
 
 

@@ -241,6 +241,38 @@ def cmd_import(args: argparse.Namespace) -> int:
     return run_cli(options)
 
 
+def _api_of(args: argparse.Namespace) -> Any:
+    import os
+
+    from .campaigns import client
+
+    return client(args.stack_file, args.api_url, args.api_key or os.environ.get("MEMBERPULSE_API_KEY"))
+
+
+def cmd_segments_preview(args: argparse.Namespace) -> int:
+    from .campaigns import preview
+
+    return preview(_api_of(args), args.segment_id)
+
+
+def cmd_campaigns(args: argparse.Namespace) -> int:
+    from .campaigns import run
+
+    return run(
+        args.campaigns_verb,
+        getattr(args, "campaign_id", None),
+        _api_of(args),
+        follow_send=not args.no_follow if hasattr(args, "no_follow") else False,
+        timeout=getattr(args, "timeout", 600.0),
+    )
+
+
+def _api_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stack-file", default=".local/stack.json", help="API URL and key from this stack file (default)")
+    p.add_argument("--api-url", help="the API's base URL instead of the stack file's")
+    p.add_argument("--api-key", help="API key for --api-url (default $MEMBERPULSE_API_KEY)")
+
+
 def _stack_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack-file", default=".local/stack.json", help="the local stack's stack.json (default)")
     p.add_argument("--stage", help="act on the deployed stage STAGE instead of the local stack file")
@@ -439,6 +471,38 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--most", type=int, default=100, help="at most this many (default 100)")
     _stack_options(p)
     p.set_defaults(fn=cmd_handoffs)
+
+    segments = verbs.add_parser("segments", help="segments of members (CONTRACT §7)").add_subparsers(
+        dest="segments_verb", required=True
+    )
+    p = segments.add_parser("preview", help="how many members are in the segment now, and a sample of them")
+    p.add_argument("segment_id")
+    _api_options(p)
+    p.set_defaults(fn=cmd_segments_preview)
+
+    campaigns = verbs.add_parser(
+        "campaigns", help="campaigns: list, show, launch, pause, resume, results"
+    ).add_subparsers(dest="campaigns_verb", required=True)
+    p = campaigns.add_parser("list", help="every campaign, newest first")
+    _api_options(p)
+    p.set_defaults(fn=cmd_campaigns)
+    for verb, text in (
+        ("show", "status and progress per variant (a progress bar while it sends)"),
+        ("launch", "freeze the audience and send (a progress bar while it sends)"),
+        ("pause", "stop planning within one chunk"),
+        ("resume", "carry on from where planning stopped"),
+    ):
+        p = campaigns.add_parser(verb, help=text)
+        p.add_argument("campaign_id")
+        if verb in ("show", "launch", "resume"):
+            p.add_argument("--no-follow", action="store_true", help="print once; no progress bar")
+            p.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="stop following after")
+        _api_options(p)
+        p.set_defaults(fn=cmd_campaigns)
+    p = campaigns.add_parser("results", help="per arm: conversions, lift, p-value, chance to beat control, verdict")
+    p.add_argument("campaign_id")
+    _api_options(p)
+    p.set_defaults(fn=cmd_campaigns)
 
     p = verbs.add_parser(
         "export",

@@ -32,6 +32,8 @@ from memberpulse_cli.memory import (
     MemoryAdapters,
     MemoryApiKeyStore,
     MemoryAudienceStore,
+    MemoryCampaignQueue,
+    MemoryCampaignStore,
     MemoryCatalog,
     MemoryConversationLog,
     MemoryCursors,
@@ -47,11 +49,14 @@ from memberpulse_cli.memory import (
     MemoryMessageLog,
     MemoryMessageStore,
     MemoryOutbox,
+    MemoryPollBox,
     MemoryProductStore,
+    MemorySegmentStore,
     MemorySendGate,
     MemorySendQueue,
     MemorySendRetries,
     MemoryStaffNotifier,
+    MemoryTallies,
     MemoryTimerQueue,
     MemoryTimerStore,
 )
@@ -107,8 +112,8 @@ class FakeProductStore(MemoryProductStore):
 class FakeMessageStore(MemoryMessageStore):
     """``record_calls`` counts the calls to ``record_sent`` (one per sender batch)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, orders: MemoryMemberStore | None = None) -> None:
+        super().__init__(orders)
         self.record_calls = 0
 
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
@@ -141,13 +146,18 @@ class FakeSendGate(MemorySendGate):
 
 class FakeSendQueue(MemorySendQueue):
     """Records every ``enqueue`` call (``batches``, and when each was decided); ``fail_next`` makes
-    the next enqueue raise (SQS refusing a batch)."""
+    the next enqueue raise (SQS refusing a batch); ``backlog``, when set, is what ``waiting`` says
+    (a queue the senders have not drained, for campaign planning's pacing)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.batches: list[list[str]] = []
         self.decided_at: list[datetime | None] = []
         self.fail_next = False
+        self.backlog: int | None = None
+
+    def waiting(self) -> int:
+        return self.backlog if self.backlog is not None else super().waiting()
 
     def enqueue(self, message_ids: list[str], at: datetime | None = None) -> None:
         if self.fail_next:
@@ -465,6 +475,41 @@ class FakeErasureQueue(MemoryErasureQueue):
     """``requests``: each purge asked for (member id, at, round, delay seconds); ``take`` hands them over."""
 
 
+# -- segments, campaigns, polls, counters ------------------------------------------------------------
+
+
+class FakeSegmentStore(MemorySegmentStore):
+    pass
+
+
+class FakeCampaignStore(MemoryCampaignStore):
+    pass
+
+
+class FakePollBox(MemoryPollBox):
+    pass
+
+
+class FakeTallies(MemoryTallies):
+    pass
+
+
+class FakeCampaignQueue(MemoryCampaignQueue):
+    pass
+
+
+class FakeRegistrations:
+    """``Registrations`` (the activities work's port, not in the product yet): every member confirmed,
+    once (``registered``: (activity, member) → when)."""
+
+    def __init__(self) -> None:
+        self.registered: dict[tuple[str, str], datetime] = {}
+
+    def register(self, activity_id: str, member_id: str, now: datetime) -> str:
+        self.registered.setdefault((activity_id, member_id), now)
+        return "confirmed"
+
+
 class FakeAdapters(MemoryAdapters):
     """Every port of ``bootstrap.Adapters`` as a test double; pass to ``bootstrap.bootstrap(adapters=…)``
     (or use :func:`fake_app`). Replace any attribute before the app builds its services. The default
@@ -475,7 +520,7 @@ class FakeAdapters(MemoryAdapters):
         self.members = FakeMemberStore()
         self.products = FakeProductStore()
         self.catalog = FakeCatalog(self.products)  # one catalog: what the API puts, the rules read
-        self.messages = FakeMessageStore()
+        self.messages = FakeMessageStore(self.members)
         self.message_log = FakeMessageLog(self.messages)
         self.api_keys = FakeApiKeyStore()
         self.timers = FakeTimerStore()
@@ -499,6 +544,13 @@ class FakeAdapters(MemoryAdapters):
         self.outbox = FakeOutbox()
         self.activity = FakeActivityLog(self.members, self.conversations)
         self.erasure_queue = FakeErasureQueue()
+        self.segments = FakeSegmentStore()
+        self.campaigns = FakeCampaignStore()
+        self.polls = FakePollBox()
+        self.tallies = FakeTallies()
+        self.campaign_queue = FakeCampaignQueue()
+        self.attendance = self.members
+        self.registrations = FakeRegistrations()
 
 
 def fake_app(

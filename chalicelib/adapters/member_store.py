@@ -4,6 +4,7 @@ tombstone (``domain/erasure.py``)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -124,6 +125,62 @@ class DynamoMemberStore:
         try:
             activity.save(condition=ActivityModel.sk.does_not_exist())
         except PutError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def count_order(self, order: Order, member: Member) -> bool:
+        """The order's ``counted_at`` mark and the member's new counts in one transaction."""
+        model, member_condition = self._model_for_write(member)
+        try:
+            with TransactWrite(connection=shared_connection()) as tx:
+                tx.update(
+                    ActivityModel(order.member_id, f"ORDER#{order.order_id}"),
+                    actions=[ActivityModel.counted_at.set(to_iso(order.purchased_at))],
+                    condition=ActivityModel.sk.exists() & ActivityModel.counted_at.does_not_exist(),
+                )
+                tx.save(model, condition=member_condition)
+        except TransactWriteError as exc:
+            # PynamoDB sends puts before updates: the member's put is first, the order's update second.
+            reasons = [r.code if r else None for r in exc.cancellation_reasons]
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return False
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise VersionConflict(member.member_id) from exc
+            raise
+        member.version += 1
+        return True
+
+    def scan_page(self, part: int, parts: int, cursor: str | None, limit: int) -> tuple[list[Member], str | None]:
+        """One page of a parallel scan (DynamoDB ``Segment``/``TotalSegments``); the cursor is the
+        page's LastEvaluatedKey as JSON."""
+        start = json.loads(cursor) if cursor else None
+        rows = MemberModel.scan(
+            segment=part, total_segments=parts, limit=limit, page_size=limit, last_evaluated_key=start
+        )
+        members: list[Member] = []
+        read = 0
+        for row in rows:
+            read += 1
+            if not row.erased_at:  # a tombstone is not a member
+                members.append(codec.member_from_item(row.to_simple_dict()))
+        last = rows.last_evaluated_key
+        return members, (json.dumps(last) if last and read >= limit else None)
+
+    def attended(self, member_id: str, activity_id: str, at: datetime) -> bool:
+        """The Attendance port: the activity on the member's ``attended`` map, once. An erased
+        member's tombstone is left as it is."""
+        living = MemberModel.member_id.exists() & MemberModel.erased_at.does_not_exist()
+        try:
+            MemberModel(member_id).update(
+                actions=[MemberModel.attended.set(MemberModel.attended | {})], condition=living
+            )
+            MemberModel(member_id).update(
+                actions=[MemberModel.attended[activity_id].set(to_iso(at)), MemberModel.version.add(1)],
+                condition=living & MemberModel.attended[activity_id].does_not_exist(),
+            )
+        except UpdateError as exc:
             if conditional_failed(exc):
                 return False
             raise

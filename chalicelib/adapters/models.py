@@ -62,6 +62,10 @@ class MemberModel(Model):
     points_lots: ListAttribute[Any] = ListAttribute(null=True)
     points_balance = NumberAttribute(default=0)
     last_purchase_at = UnicodeAttribute(null=True)
+    orders_count = NumberAttribute(null=True)
+    total_spent = NumberAttribute(null=True)
+    bought: MapAttribute[str, Any] = MapAttribute(null=True)  # category → last day bought
+    attended: MapAttribute[str, Any] = MapAttribute(null=True)  # activity id → checked in at
     unreachable: MapAttribute[str, Any] = MapAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
@@ -83,6 +87,8 @@ class ActivityModel(Model):
     kind = UnicodeAttribute()
     data: MapAttribute[str, Any] = MapAttribute()
     at = UnicodeAttribute()
+    counted_at = UnicodeAttribute(null=True)  # an order counted on its member (services/member_facts.py)
+    attributed_to = UnicodeAttribute(null=True)  # the message an order converted (services/attribution.py)
 
 
 class MessagesByMember(GlobalSecondaryIndex["MessageModel"]):
@@ -148,6 +154,9 @@ class MessageModel(Model):
     by_provider_id = MessagesByProviderId()
     clicked_at = UnicodeAttribute(null=True)  # the first click on one of its tracked links
     campaign_id = UnicodeAttribute(null=True)
+    converted_at = UnicodeAttribute(null=True)
+    revenue = NumberAttribute(null=True)
+    last_order = UnicodeAttribute(null=True)
     log_day = UnicodeAttribute(null=True)  # the UTC day of created_at: the message log's partition
     by_day = MessagesByDay()
 
@@ -373,3 +382,76 @@ class CursorModel(Model):
     cursor_key = UnicodeAttribute(hash_key=True)
     value = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
+
+
+# -- segments and campaigns (adapters/segment_store.py, campaign_store.py, poll_box.py) -----------------
+
+
+class CampaignsByStatus(GlobalSecondaryIndex["CampaignModel"]):
+    """Sparse (campaign items only): the schedule tick finds the scheduled ones."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
+class CampaignsByMember(GlobalSecondaryIndex["CampaignModel"]):
+    """Sparse (votes and keyword claims: the items that name a member): the member's export and
+    erasure find them."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class CampaignModel(Model):
+    """Segments (``segment#<id>`` / ``segment``), campaigns (``campaign#<id>`` / ``campaign``: the
+    definition as JSON, its status, version and planning cursors) and what hangs off a campaign:
+    votes (``vote#<member>``), the poll's counts (``poll#<option>``, ``poll#voters``) and keyword
+    claims (``keyword#<member>``); votes and claims carry ``member_id`` (GSI ``by_member``)."""
+
+    class Meta:
+        table_name = _s.campaigns_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    body = UnicodeAttribute(null=True)  # JSON
+    status = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    cursors: MapAttribute[str, Any] = MapAttribute(null=True)
+    option = UnicodeAttribute(null=True)
+    n = NumberAttribute(null=True)
+    at = UnicodeAttribute(null=True)
+    member_id = UnicodeAttribute(null=True)
+    by_status = CampaignsByStatus()
+    by_member = CampaignsByMember()
+
+
+class TallyModel(Model):
+    """A counter of messages (``campaign#<id>#<arm>``, ``rule#<rule>``) in the counters table: one
+    number per stage (services/tallies.py). Its markers (``fed#<message>#<event>``) are
+    ``CounterModel`` items with a TTL."""
+
+    class Meta:
+        table_name = _s.counters_table
+
+    counter_id = UnicodeAttribute(hash_key=True)
+    members = NumberAttribute(null=True)
+    queued = NumberAttribute(null=True)
+    deferred = NumberAttribute(null=True)
+    sent = NumberAttribute(null=True)
+    delivered = NumberAttribute(null=True)
+    read = NumberAttribute(null=True)
+    clicked = NumberAttribute(null=True)
+    converted = NumberAttribute(null=True)
+    revenue = NumberAttribute(null=True)
+    suppressed = NumberAttribute(null=True)
+    capped = NumberAttribute(null=True)
+    failed = NumberAttribute(null=True)
+    undelivered = NumberAttribute(null=True)

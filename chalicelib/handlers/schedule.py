@@ -28,6 +28,7 @@ def tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = event_time(event)
     try:
         summary = bootstrap.app().timers.release_due(now)
+        summary["campaigns_started"] = len(bootstrap.app().campaigns.start_due(now))
         metrics.add_metric(name="TimersDue", unit="Count", value=summary["due"])
         logger.info("schedule ran", extra={"at": event["time"], **summary})
         return {"at": event["time"], **summary}

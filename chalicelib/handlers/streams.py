@@ -60,7 +60,10 @@ def _activity_record(record: DynamoDBRecord) -> None:
     at = record_time(record)
     engine = bootstrap.app().engine
     if kind == "order":
-        count = engine.order_recorded(codec.order_from_data(member_id, data), at)
+        order = codec.order_from_data(member_id, data)
+        bootstrap.app().facts.order_placed(order, at)  # counted first: purchase_milestone reads it
+        count = engine.order_recorded(order, at)
+        bootstrap.app().attribution.order_placed(order, at)
     elif kind == "points":
         count = engine.points_recorded(codec.points_from_data(member_id, data), at)
     elif kind == "coupon":
@@ -84,6 +87,14 @@ def _product_record(record: DynamoDBRecord) -> None:
         logger.info("new arrival scheduled", extra={"sku": new.sku, "members": scheduled})
 
 
+def _message_record(record: DynamoDBRecord) -> None:
+    old_raw, new_raw = _images(record)
+    if new_raw is None:
+        return  # an erased message: what it fed stays, naming no one
+    old = codec.message_from_item(old_raw) if old_raw else None
+    bootstrap.app().tallies.message_changed(old, codec.message_from_item(new_raw))
+
+
 def _batch(event: dict[str, Any], context: Any, handler: Callable[[DynamoDBRecord], None]) -> dict[str, Any]:
     bootstrap.counting_aws_calls()
     try:
@@ -105,3 +116,13 @@ def activity_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def product_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _batch(event, context, _product_record)
+
+
+def message_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The messages stream feeds counters only: it queues no sends (so no send queue is built)."""
+    bootstrap.counting_aws_calls()
+    try:
+        return dynamodb_batch(event, _message_record)
+    finally:
+        flush_metrics()
+        bootstrap.flush_aws_call_counts("message_record")

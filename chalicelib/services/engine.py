@@ -16,7 +16,7 @@ from ..domain import scheduling
 from ..domain.audience import arrival_segments, segment_changes
 from ..domain.model import Coupon, Member, Order, PointsTxn, Product
 from ..domain.rulebook import RuleBook
-from ..domain.rules import Plan
+from ..domain.rules import Grant, Plan
 from ..domain.timers import Timer
 from ..domain.triggers import Trigger
 from ..ports import AudienceStore, Catalog, MemberStore, Planner, TimerKeeper
@@ -142,5 +142,7 @@ class RuleEngine:
         """Triggers are planned and queued now; timers are kept. Returns how many of each were new."""
         triggers = [p for p in plans if isinstance(p, Trigger)]
         timers = [p for p in plans if isinstance(p, Timer)]
+        for grant in (p for p in plans if isinstance(p, Grant)):
+            self.members.add_coupon(grant.coupon)  # before the message that announces it
         created = len(self.lifecycle.fire(triggers, member, at)) if triggers else 0
         return created + self.timers.schedule(member.member_id, timers, at)

@@ -23,6 +23,7 @@ from ..domain.errors import NotFound
 from ..ports import (
     ActivityLog,
     AudienceStore,
+    CampaignStore,
     ErasureQueue,
     HandoffStore,
     InboundStore,
@@ -30,6 +31,7 @@ from ..ports import (
     MemberStore,
     MessageStore,
     Outbox,
+    PollBox,
     TimerStore,
 )
 
@@ -61,6 +63,8 @@ class ErasureService:
         links: LinkStore,
         inbound: InboundStore,
         outbox: Outbox,
+        campaigns: CampaignStore,
+        polls: PollBox,
         queue: ErasureQueue,
         log: Log | None = None,
     ) -> None:
@@ -73,6 +77,8 @@ class ErasureService:
         self.links = links
         self.inbound = inbound
         self.outbox = outbox
+        self.campaigns = campaigns
+        self.polls = polls
         self.queue = queue
         self.log = log or (lambda *a, **k: None)
 
@@ -108,6 +114,8 @@ class ErasureService:
         result.add("activity", self.activity.forget_member(member_id))
         result.add("handoffs", self.handoffs.forget_member(member_id))
         result.add("inbound_records", self.inbound.forget_member(member_id))
+        result.add("votes", self.polls.forget_member(member_id))
+        result.add("keyword_claims", self.campaigns.forget_member(member_id))
         if round_no < LAST_ROUND:
             self.queue.request(member_id, now, round_no + 1, PURGE_AGAIN_SECONDS)
         self.log("purge done", member_id=member_id, round=round_no, **result.counts)

@@ -12,7 +12,7 @@ from ..domain.errors import NotFound
 from ..domain.isotime import to_iso
 from ..domain.model import Member
 from ..domain.planning import describe
-from ..ports import ActivityLog, HandoffStore, MemberStore, MessageStore, TimerStore
+from ..ports import ActivityLog, CampaignStore, HandoffStore, MemberStore, MessageStore, PollBox, TimerStore
 from .members import profile
 
 _EXPORT_GROUPS = {"order": "orders", "points": "points", "coupon": "coupons", "chat": "replies"}
@@ -26,12 +26,16 @@ class MemberData:
         activity: ActivityLog,
         handoffs: HandoffStore,
         timers: TimerStore,
+        campaigns: CampaignStore,
+        polls: PollBox,
     ) -> None:
         self.members = members
         self.messages = messages
         self.activity = activity
         self.handoffs = handoffs
         self.timers = timers
+        self.campaigns = campaigns
+        self.polls = polls
 
     def _member(self, member_id: str) -> Member:
         validation.check_id(member_id, "member_id")
@@ -85,6 +89,22 @@ class MemberData:
             "handoffs": handoffs,
             "timers_pending": timers,
             "consent": {"current": profile(member)["consent"], "changes": consent_changes},
+            # What segments read, kept on the member's item from their orders and check-ins.
+            "purchases": {
+                "orders_count": member.orders_count,
+                "total_spent": member.total_spent,
+                "bought": {category: day.isoformat() for category, day in sorted(member.bought.items())},
+                "attended": {activity: to_iso(at) for activity, at in sorted(member.attended.items())},
+            },
+            "campaigns": {
+                "votes": [
+                    {"campaign_id": cid, "option": option, "at": to_iso(at)}
+                    for cid, option, at in self.polls.votes_of(member_id)
+                ],
+                "keyword_claims": [
+                    {"campaign_id": cid, "at": to_iso(at)} for cid, at in self.campaigns.keyword_claims(member_id)
+                ],
+            },
         }
 
     def timeline(self, member_id: str, params: Mapping[str, str] | None) -> tuple[list[dict[str, Any]], str | None]:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.campaign_rule import message_rule
 from ..domain.consent import BY_PROVIDER
 from ..domain.eligibility import Ask, Defer, Go, Policy, Stage, Suppress, cap_periods, decide
 from ..domain.model import PENDING_STATUSES, Channel, Member, Message, MessageStatus
@@ -176,7 +177,9 @@ class SendService:
         """The send-time decision (``domain/eligibility.py``); ``claim`` is a stale claim being taken
         over (it goes with the outcome when the message does not go out)."""
         member = self.members.get(message.member_id)
-        rule = self.book.rules.get(message.trigger)
+        rule = self.book.rules.get(message.trigger) or message_rule(
+            message.trigger, message.rule_class, message.channel, message.campaign_id
+        )
         stage = Stage.FALLBACK if message.fallback_of is not None else Stage.SEND
         ask = Ask(
             member,

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.providers.sandbox import SandboxProvider
-from chalicelib.ports import Provider
+from chalicelib.ports import Provider, Registrations
 
+from .campaigns import MemoryCampaignQueue, MemoryCampaignStore, MemoryPollBox, MemorySegmentStore, MemoryTallies
 from .catalog import MemoryCatalog, MemoryProductStore
 from .inbound import (
     MemoryApiKeyStore,
@@ -38,6 +39,8 @@ __all__ = [
     "MemoryAdapters",
     "MemoryApiKeyStore",
     "MemoryAudienceStore",
+    "MemoryCampaignQueue",
+    "MemoryCampaignStore",
     "MemoryCatalog",
     "MemoryConversationLog",
     "MemoryCursors",
@@ -53,11 +56,14 @@ __all__ = [
     "MemoryMessageLog",
     "MemoryMessageStore",
     "MemoryOutbox",
+    "MemoryPollBox",
     "MemoryProductStore",
+    "MemorySegmentStore",
     "MemorySendGate",
     "MemorySendQueue",
     "MemorySendRetries",
     "MemoryStaffNotifier",
+    "MemoryTallies",
     "MemoryTimerQueue",
     "MemoryTimerStore",
 ]
@@ -77,7 +83,7 @@ class MemoryAdapters:
         self.members = MemoryMemberStore()
         self.products = MemoryProductStore()
         self.catalog = MemoryCatalog(self.products)
-        self.messages = MemoryMessageStore()
+        self.messages = MemoryMessageStore(self.members)
         self.message_log = MemoryMessageLog(self.messages)
         self.api_keys = MemoryApiKeyStore()
         self.timers = MemoryTimerStore()
@@ -101,6 +107,15 @@ class MemoryAdapters:
         self.follow_up = MemoryFollowUp()
         self.activity = MemoryActivityLog(self.members, self.conversations)
         self.erasure_queue = MemoryErasureQueue()
+        self.segments = MemorySegmentStore()
+        self.campaigns = MemoryCampaignStore()
+        self.polls = MemoryPollBox()
+        self.tallies = MemoryTallies()
+        self.campaign_queue = MemoryCampaignQueue()
+        self.attendance = self.members
+        # Activity registration (a campaign keyword's ``activity_id``): the activities work provides
+        # it, as for AwsAdapters [pending wiring].
+        self.registrations: Registrations | None = None
         self.secret_values: dict[str, str] = dict(secrets or {})
 
     def secrets(self) -> Mapping[str, str]:

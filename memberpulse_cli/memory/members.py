@@ -3,10 +3,12 @@ with the DynamoDB adapters' promises (``chalicelib/adapters/member_store.py``, `
 ``member_directory.py``): optimistic versions, activity written once per key together with the
 member, a consent change recorded with the write that makes it, an erased member's tombstone that
 nothing replaces, copies in and out (changing what ``get`` returned changes nothing stored until
-``save``)."""
+``save``); each order counted on its member once and attributed to a message once (the marks the
+activity table keeps on the order's item), a parallel scan in parts that never yields a tombstone."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -28,6 +30,8 @@ def copy_member(member: Member) -> Member:
     fields["children"] = list(member.children)
     fields["points_lots"] = list(member.points_lots)
     fields["unreachable"] = dict(member.unreachable)
+    fields["bought"] = dict(member.bought)
+    fields["attended"] = dict(member.attended)
     return copied
 
 
@@ -41,6 +45,10 @@ class MemoryMemberStore:
         self.tombstones: dict[str, datetime] = {}
         self.activity: dict[tuple[str, str], Activity] = {}
         self._of_member: dict[str, dict[str, Activity]] = {}
+        # Marks on an order's item (member id, ``ORDER#…``): counted on the member (when), and the
+        # message it converted (``services/member_facts.py``, ``services/attribution.py``).
+        self.counted: dict[tuple[str, str], datetime] = {}
+        self.attributed: dict[tuple[str, str], str] = {}
 
     # -- reads -------------------------------------------------------------------------------------
     def get(self, member_id: str) -> Member | None:
@@ -74,6 +82,19 @@ class MemoryMemberStore:
 
     def _activity_of(self, member_id: str) -> list[Activity]:
         return list(self.activity_of(member_id).values())
+
+    def scan_page(self, part: int, parts: int, cursor: str | None, limit: int) -> tuple[list[Member], str | None]:
+        """Members of part ``part`` (by a stable hash of the id, as DynamoDB's scan segments are by
+        hash key), in id order, after ``cursor`` (the last id of the page before). Tombstones are
+        not members: an erased member is never read."""
+        mine = sorted(
+            mid
+            for mid in self.members
+            if int(hashlib.blake2b(mid.encode(), digest_size=8).hexdigest(), 16) % parts == part
+            and (cursor is None or mid > cursor)
+        )
+        page = mine[:limit]
+        return [copy_member(self.members[mid]) for mid in page], (page[-1] if len(mine) > limit else None)
 
     # -- writes ------------------------------------------------------------------------------------
     def _writing(self) -> None:
@@ -137,11 +158,45 @@ class MemoryMemberStore:
 
     def forget_activity(self, member_id: str) -> int:
         """Delete the member's whole partition of the activity table (orders, points, coupons,
-        consent changes); returns how many items."""
+        consent changes, with the marks on the orders); returns how many items."""
         rows = self._of_member.pop(member_id, {})
         for sk in rows:
             del self.activity[(member_id, sk)]
+            self.counted.pop((member_id, sk), None)
+            self.attributed.pop((member_id, sk), None)
         return len(rows)
+
+    def count_order(self, order: Order, member: Member) -> bool:
+        """The order's "counted" mark and ``member`` together: False (nothing written) when the order
+        is not stored or was counted before (reported first, as in the DynamoDB transaction);
+        VersionConflict when the member changed or was erased."""
+        self._writing()
+        key = (order.member_id, f"ORDER#{order.order_id}")
+        if key not in self.activity or key in self.counted:
+            return False
+        self._check_version(member)
+        self.counted[key] = order.purchased_at
+        self._commit(member)
+        return True
+
+    def attribute(self, member_id: str, order_id: str, message_id: str) -> bool:
+        """Mark the stored order as converting ``message_id``: False if there is no such order or it
+        was attributed before."""
+        key = (member_id, f"ORDER#{order_id}")
+        if key not in self.activity or key in self.attributed:
+            return False
+        self.attributed[key] = message_id
+        return True
+
+    def attended(self, member_id: str, activity_id: str, at: datetime) -> bool:
+        """The ``Attendance`` port: the activity on the member's ``attended`` map, once; nothing for
+        a member who is not there (or erased: the tombstone takes nothing)."""
+        stored = self.members.get(member_id)
+        if stored is None or activity_id in stored.attended:
+            return False
+        stored.attended[activity_id] = at
+        stored.version += 1
+        return True
 
     def add_order(self, order: Order, member: Member) -> bool:
         return self._add_activity(order.member_id, f"ORDER#{order.order_id}", order, member)

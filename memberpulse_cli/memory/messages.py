@@ -1,17 +1,21 @@
 """Messages in memory, with ``chalicelib/adapters/message_store.py``'s promises: created once per id,
 status transitions only from the expected statuses (and, with a claim, only while it holds), sends
 recorded only while their claim holds, a receipt that got there first never moved back, erasure
-only from the status read; copies in and out. Also the look-up by the provider's message id
-(``message_index.py``)."""
+only from the status read, a conversion once per order (marked on the order, which must still be
+stored) and never on an erased message; copies in and out. Also the look-up by the provider's
+message id (``message_index.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
 
+from chalicelib.domain.erasure import is_erased
 from chalicelib.domain.isotime import to_iso
 from chalicelib.domain.model import PENDING_STATUSES, Message, MessageStatus, StatusChange
 from chalicelib.ports import SentRecord
+
+from .members import MemoryMemberStore
 
 _TIME_FIELD = {
     MessageStatus.SENT: "sent_at",
@@ -29,9 +33,12 @@ def copy_message(message: Message) -> Message:
 
 
 class MemoryMessageStore:
-    """``MessageStore``; also the messages by member (the ``by_member`` index)."""
+    """``MessageStore``; also the messages by member (the ``by_member`` index). ``orders``: the member
+    store whose orders a conversion marks (as the DynamoDB store marks the order's item in the same
+    transaction); without one, a store of its own (no order is there, so nothing converts)."""
 
-    def __init__(self) -> None:
+    def __init__(self, orders: MemoryMemberStore | None = None) -> None:
+        self.orders = orders if orders is not None else MemoryMemberStore()
         self.messages: dict[str, Message] = {}
         self._of_member: dict[str, list[str]] = {}
         self.by_provider_id: dict[str, str] = {}
@@ -63,6 +70,25 @@ class MemoryMessageStore:
                 stored = self.messages.get(message.message_id)
                 if stored is not None:
                     yield copy_message(stored)
+
+    def recent_for_member(self, member_id: str, since: datetime, limit: int = 50) -> list[Message]:
+        """Newest first, created at or after ``since`` (second precision, as the index compares)."""
+        first = to_iso(since)
+        return [copy_message(m) for m in self._newest_first(member_id) if to_iso(m.created_at) >= first][:limit]
+
+    def convert(self, message_id: str, member_id: str, order_id: str, revenue: float, at: datetime) -> bool:
+        """Both or neither: the order marked with the message, and the message's conversion (the first
+        time kept, the revenue added, the last order named). False when the message is not there or
+        erased, or the order is not there or was attributed before."""
+        message = self.messages.get(message_id)
+        if message is None or is_erased(message):
+            return False
+        if not self.orders.attribute(member_id, order_id, message_id):
+            return False
+        message.converted_at = message.converted_at or at
+        message.revenue = message.revenue + revenue
+        message.last_order = order_id
+        return True
 
     def _newest_first(self, member_id: str) -> list[Message]:
         mine = [self.messages[mid] for mid in self._of_member.get(member_id, ())]

@@ -78,7 +78,7 @@ class MemorySendQueue:
     held and arrive together at the end (nothing arrives if the block fails), as with SQS."""
 
     def __init__(self) -> None:
-        self.waiting: deque[Intent] = deque()
+        self.intents: deque[Intent] = deque()
         self._held: list[Intent] | None = None
 
     @contextmanager
@@ -87,7 +87,7 @@ class MemorySendQueue:
         try:
             yield
             held, self._held = self._held, None
-            self.waiting.extend(held)
+            self.intents.extend(held)
         finally:
             self._held = None
 
@@ -96,14 +96,18 @@ class MemorySendQueue:
         if self._held is not None:
             self._held.extend(intents)
         else:
-            self.waiting.extend(intents)
+            self.intents.extend(intents)
 
     def take(self, limit: int = 10) -> list[Intent]:
         """Up to ``limit`` intents, oldest first (a consumer's batch)."""
-        return [self.waiting.popleft() for _ in range(min(limit, len(self.waiting)))]
+        return [self.intents.popleft() for _ in range(min(limit, len(self.intents)))]
+
+    def waiting(self) -> int:
+        """How many sends wait to be taken (SQS's approximate number of messages; exact here)."""
+        return len(self.intents)
 
     def __len__(self) -> int:
-        return len(self.waiting)
+        return len(self.intents)
 
 
 class MemorySendRetries:

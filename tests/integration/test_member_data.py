@@ -211,6 +211,40 @@ class TestErasure:
         assert api("PUT", "/v1/members/m-1001", {"name": "王小明"}).status_code == 409
         assert DynamoMessageStore().get(WELCOME_ID).status.value == "delivered"  # the receipt changed nothing
 
+    def test_given_a_member_who_took_part_in_campaigns_when_erased_then_their_votes_claims_facts_and_conversion_go(
+        self, aws, api, lambda_context
+    ):
+        with_history(aws, api, lambda_context)
+        a = bootstrap.app().adapters
+        order = a.members.get_order("m-1001", "o-1")
+        assert order is not None and bootstrap.app().facts.order_placed(order, SENDER_NOON) is True
+        assert a.attendance.attended("m-1001", "story-hour", SENDER_NOON) is True
+        a.polls.vote("c1", "m-1001", "2", SENDER_NOON)
+        a.polls.vote("c1", "m-2002", "1", SENDER_NOON)
+        a.campaigns.claim_keyword("c1", "m-1001", SENDER_NOON)
+        a.campaigns.claim_keyword("c1", "m-2002", SENDER_NOON)
+        assert a.messages.convert(WELCOME_ID, "m-1001", "o-1", 59.0, SENDER_NOON) is True
+        export = api("GET", "/v1/members/m-1001/export").json_body
+        assert export["purchases"]["orders_count"] == 1 and export["purchases"]["attended"] == {
+            "story-hour": "2026-11-20T04:00:00Z"
+        }
+        assert export["campaigns"]["votes"] == [{"campaign_id": "c1", "option": "2", "at": "2026-11-20T04:00:00Z"}]
+
+        assert api("DELETE", "/v1/members/m-1001").status_code == 204
+        purge(aws, lambda_context)
+
+        (tombstone,) = [i for i in aws.scan("MembersTable") if i["member_id"]["S"] == "m-1001"]
+        assert not {"orders_count", "total_spent", "bought", "attended"} & set(tombstone)
+        assert set(tombstone) <= {"member_id", "erased_at", "version", "locale", "points_balance"}  # model defaults
+        campaigns = aws.scan("CampaignsTable")
+        assert "m-1001" not in json.dumps(campaigns)
+        kept = {i["sk"]["S"]: i.get("n", {}).get("N") for i in campaigns}
+        assert kept == {"vote#m-2002": None, "keyword#m-2002": None, "poll#1": "1", "poll#2": "1", "poll#voters": "2"}
+        welcome = DynamoMessageStore().get(WELCOME_ID)
+        assert welcome is not None and (welcome.converted_at, welcome.revenue, welcome.last_order) == (None, 0.0, None)
+        assert a.attendance.attended("m-1001", "lego-day", SENDER_NOON) is False
+        assert [i for i in aws.scan("MembersTable") if i["member_id"]["S"] == "m-1001"] == [tombstone]
+
     def test_given_a_purge_out_of_time_when_handled_then_it_is_queued_again_and_finishes(
         self, aws, api, lambda_context, monkeypatch
     ):

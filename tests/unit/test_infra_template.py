@@ -96,6 +96,7 @@ POINT_IN_TIME_RECOVERY = {
     "InboundTable",
     "HandoffsTable",
     "LinksTable",
+    "CampaignsTable",
 }
 
 
@@ -153,6 +154,9 @@ def record(sample: str, **changes: Any) -> dict[str, Any]:
         ("OnProductChange", "product_insert.json", {}, True),
         ("OnProductChange", "product_insert.json", {"eventName": "MODIFY"}, True),
         ("OnProductChange", "product_insert.json", {"eventName": "REMOVE"}, False),
+        ("OnMessageChange", "product_insert.json", {}, True),  # any message written or changed
+        ("OnMessageChange", "product_insert.json", {"eventName": "MODIFY"}, True),
+        ("OnMessageChange", "product_insert.json", {"eventName": "REMOVE"}, False),  # an erasure
     ],
 )
 def test_a_stream_wakes_its_function_only_for_records_it_acts_on(

@@ -283,7 +283,7 @@ def test_the_walk_runs_the_live_services_and_the_dry_run_provider_records_each_s
     went = {m.message_id for m in sim.adapters.messages.messages.values() if m.status is MessageStatus.DELIVERED}
     assert went and {o.message_id for o, _, _ in sim.adapters.outbox.sent.values()} == went
     assert {r.message_id for r in rows if r.status in ("queued", "deferred")} <= went
-    assert not sim.adapters.send_queue.waiting and not sim.retries
+    assert not sim.adapters.send_queue.waiting() and not sim.retries
 
 
 def test_a_member_walked_alone_gets_the_rows_of_the_whole_walk(book: RuleBook) -> None:

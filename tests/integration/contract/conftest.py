@@ -98,6 +98,14 @@ class Kind:
         bodies = [json.loads(m["Body"]) for m in self.stack.drain_queue(self.stack.queues["ErasureQueue"])]
         return [(b["member_id"], parse_iso(b["at"]), b["round"]) for b in bodies]
 
+    def chunks(self) -> list[dict[str, Any]]:
+        """The planning chunks that reached the campaign queue so far."""
+        if self.name != "dynamodb":
+            return self.adapters.campaign_queue.take()  # type: ignore[no-any-return]
+        import json
+
+        return [json.loads(m["Body"]) for m in self.stack.drain_queue(self.stack.queues["CampaignQueue"])]
+
     def outbox(self) -> Any:
         if self.name != "dynamodb":
             return self.adapters.outbox
