@@ -126,6 +126,13 @@ def get_message_log() -> Response:
     return http.get_message_log(_request())
 
 
+@app.route("/v1/analytics/funnel", methods=["GET"])
+def get_funnel() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_funnel(_request())
+
+
 @app.route("/v1/handoffs", methods=["GET"])
 def get_handoffs() -> Response:
     from chalicelib.handlers import http

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from .services.consent import ConsentService
     from .services.engine import RuleEngine
     from .services.erasure import ErasureService
+    from .services.funnel import FunnelReport
     from .services.handoff_desk import HandoffDesk
     from .services.inbound import InboundService
     from .services.lifecycle import LifecycleService
@@ -641,7 +642,13 @@ class App:
     def tallies(self) -> TallyService:
         from .services.tallies import TallyService
 
-        return TallyService(self.adapters.tallies)
+        return TallyService(self.adapters.tallies, self.settings.store_timezone)
+
+    @cached_property
+    def funnel(self) -> FunnelReport:
+        from .services.funnel import FunnelReport
+
+        return FunnelReport(self.adapters.tallies, self.settings.store_timezone)
 
     @cached_property
     def segments(self) -> SegmentService:

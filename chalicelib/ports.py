@@ -12,7 +12,7 @@ import builtins
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function imports the domain modules its own work needs
@@ -579,6 +579,10 @@ class Tallies(Protocol):
         """Add ``deltas`` to every counter in ``keys``, once per (message, event): False for a replay."""
 
     def read(self, keys: list[str]) -> dict[str, dict[str, float]]: ...
+
+    def funnel_days(self, days: list[date]) -> list[tuple[str, dict[str, float]]]:
+        """The funnel counters of these days (``funnel#<day>#…``, every field), by day: one
+        read per counter, however many messages fed it."""
 
 
 class CampaignQueue(Protocol):

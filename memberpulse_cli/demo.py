@@ -6,7 +6,7 @@ after the first day is driven with ``run-schedule`` (CONTRACT §5), as EventBrid
 from __future__ import annotations
 
 import sys
-from collections import Counter
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,7 @@ def run_demo(stack_file: Path) -> int:
             seen |= {m["message_id"] for m in new}
 
     messages = _reply_stop(stack, api, ids, start, seen)
-    _summary(messages)
+    _summary(api, messages)
     _campaign(stack, api)
     _line(f"\nThe stack is still up. API: {stack['api_url']}")
     _line(f"  curl -H 'Authorization: Bearer {stack['api_key']}' {stack['api_url']}/v1/members/m-wang/messages")
@@ -232,29 +232,36 @@ def _print(messages: list[dict[str, Any]], indent: str = "") -> None:
         )
 
 
-def _summary(messages: list[dict[str, Any]]) -> None:
-    _line("\n5. What worked, per rule (planned → sent → delivered → read → clicked; suppressed = no consent)")
-    columns = ("planned", "sent", "delivered", "read", "clicked", "suppressed", "other")
-    widths = (8, 6, 10, 6, 8, 11, 7)
-    _line("   " + f"{'rule':<20}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
-    by_rule: dict[str, list[dict[str, Any]]] = {}
-    for m in messages:
-        by_rule.setdefault(m["trigger"], []).append(m)
-    totals: Counter[str] = Counter()
-    for rule, mine in sorted(by_rule.items()):
-        status = Counter(m["status"] for m in mine)
-        row = {
-            "planned": len(mine),
-            "sent": sum(status[s] for s in ("sent", "delivered", "read")),
-            "delivered": status["delivered"] + status["read"],
-            "read": sum(1 for m in mine if m["status"] == "read" or m.get("read_at")),
-            "clicked": sum(1 for m in mine if m.get("clicked_at")),
-            "suppressed": status["suppressed"],
-        }
-        row["other"] = row["planned"] - row["sent"] - row["suppressed"]
-        totals.update(row)
-        _line("   " + f"{rule:<20}" + "".join(f"{row[c]:>{w}}" for c, w in zip(columns, widths, strict=True)))
-    _line("   " + f"{'total':<20}" + "".join(f"{totals[c]:>{w}}" for c, w in zip(columns, widths, strict=True)))
+def _summary(api: ApiClient, messages: list[dict[str, Any]]) -> None:
+    """The funnel per rule, as ``memberpulse report`` and the console show it: the counters the
+    messages stream keeps (GET /v1/analytics/funnel), once they have caught up with the messages."""
+    from .campaigns import wide_console
+    from .report import funnel, funnel_table, reasons
+
+    first = min(parse_iso(m["created_at"]) for m in messages).astimezone(SHANGHAI).date()
+    last = max(parse_iso(m["created_at"]) for m in messages).astimezone(SHANGHAI).date()
+    params = {"from": first.isoformat(), "to": last.isoformat(), "group_by": "rule"}
+    targeted = sum(1 for m in messages if not (m.get("reason") or "").startswith("instead of IM"))
+    sent = sum(1 for m in messages if m["status"] in ("sent", "delivered", "read") or m.get("sent_at"))
+    deadline = time.monotonic() + 60
+    rows = funnel(api, params)
+    while time.monotonic() < deadline:
+        counted = (sum(r["targeted"] for r in rows), sum(r["sent"] for r in rows))
+        if counted >= (targeted, sent):
+            break
+        time.sleep(1.0)
+        rows = funnel(api, params)
+    _line(
+        f"\n5. What worked, per rule: the funnel of the messages planned {first} … {last}"
+        f"\n   (memberpulse report --from {first} --to {last}; the console's 什么有效 page shows the same)"
+    )
+    wide_console().print(funnel_table(rows, "rule", ""))
+    why = reasons(rows)
+    if why:
+        _line(f"   suppressed by reason: {why}")
+    converted = [r["key"] for r in rows if r["converted"]]
+    if converted:
+        _line(f"   purchases within 72 h of a message converted it: {', '.join(converted)}")
 
 
 # -- 6. a campaign ------------------------------------------------------------------------------------

@@ -255,6 +255,15 @@ def cmd_segments_preview(args: argparse.Namespace) -> int:
     return preview(_api_of(args), args.segment_id)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .campaigns import wide_console
+    from .report import run
+
+    given = {"from": args.date_from, "to": args.date_to, "group_by": args.group_by}
+    given |= {"campaign": args.campaign, "rule": args.rule}
+    return run(_api_of(args), {k: v for k, v in given.items() if v}, wide_console())
+
+
 def cmd_campaigns(args: argparse.Namespace) -> int:
     from .campaigns import run
 
@@ -503,6 +512,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("campaign_id")
     _api_options(p)
     p.set_defaults(fn=cmd_campaigns)
+
+    p = verbs.add_parser(
+        "report",
+        help="the funnel per rule, campaign, variant, channel or day over a period (GET /v1/analytics/funnel)",
+        description=(
+            "Print the funnel — targeted, suppressed (with reasons), capped, deferred, sent, delivered, read, "
+            "clicked, converted, revenue — of the messages planned between --from and --to (days in the "
+            "store's zone, both included; default the last 7 days), one row per --group-by."
+        ),
+    )
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (default: 6 days ago)")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (default: today)")
+    p.add_argument(
+        "--group-by", choices=("rule", "campaign", "variant", "channel", "day"), default="rule", help="default rule"
+    )
+    p.add_argument("--campaign", metavar="ID", help="only this campaign's messages")
+    p.add_argument("--rule", metavar="ID", help="only this rule's messages")
+    _api_options(p)
+    p.set_defaults(fn=cmd_report)
 
     p = verbs.add_parser(
         "export",

@@ -433,15 +433,29 @@ class CampaignModel(Model):
     by_member = CampaignsByMember()
 
 
+class TalliesByFunnelDay(GlobalSecondaryIndex["TallyModel"]):
+    """Sparse: the funnel counters of one day in the store's zone (``funnel_day`` is set on
+    ``funnel#…`` counters only): a funnel query reads days × groups items (domain/funnel.py)."""
+
+    class Meta:
+        index_name = "by_funnel_day"
+        projection = AllProjection()
+
+    funnel_day = UnicodeAttribute(hash_key=True)
+    counter_id = UnicodeAttribute(range_key=True)
+
+
 class TallyModel(Model):
-    """A counter of messages (``campaign#<id>#<arm>``, ``rule#<rule>``) in the counters table: one
-    number per stage (services/tallies.py). Its markers (``fed#<message>#<event>``) are
-    ``CounterModel`` items with a TTL."""
+    """A counter of messages (``campaign#<id>#<arm>``, ``rule#<rule>``, ``funnel#<day>#…``) in the
+    counters table: one number per stage (services/tallies.py). Its markers
+    (``fed#<message>#<event>``) are ``CounterModel`` items with a TTL."""
 
     class Meta:
         table_name = _s.counters_table
 
     counter_id = UnicodeAttribute(hash_key=True)
+    funnel_day = UnicodeAttribute(null=True)
+    by_funnel_day = TalliesByFunnelDay()
     members = NumberAttribute(null=True)
     queued = NumberAttribute(null=True)
     deferred = NumberAttribute(null=True)
@@ -455,3 +469,12 @@ class TallyModel(Model):
     capped = NumberAttribute(null=True)
     failed = NumberAttribute(null=True)
     undelivered = NumberAttribute(null=True)
+    deferrals = NumberAttribute(null=True)
+    suppressed_member_gone = NumberAttribute(null=True)
+    suppressed_no_marketing_consent = NumberAttribute(null=True)
+    suppressed_unreachable = NumberAttribute(null=True)
+    suppressed_no_consent = NumberAttribute(null=True)
+    suppressed_address_unusable = NumberAttribute(null=True)
+    suppressed_no_address = NumberAttribute(null=True)
+    suppressed_expired = NumberAttribute(null=True)
+    suppressed_other = NumberAttribute(null=True)

@@ -1,16 +1,19 @@
 """``Tallies`` on DynamoDB (the counters table): a feed adds its deltas to every counter it names
 and writes its marker (``fed#<message>#<event>``, kept 14 days: longer than a stream keeps a
 record) in one transaction conditional on the marker being new, so a replayed stream record
-counts nothing."""
+counts nothing. A funnel counter also carries its day (``funnel_day``, the sparse ``by_funnel_day``
+index): a funnel query reads each day's counters, never the messages."""
 
 from __future__ import annotations
 
 import time
+from datetime import date
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from ..domain.funnel import is_funnel_key, parse_key
 from ..domain.tallies import FIELDS
 from .models import CounterModel, TallyModel
 from .pynamo import shared_connection
@@ -26,7 +29,8 @@ class DynamoTallies:
             with TransactWrite(connection=shared_connection()) as tx:
                 tx.save(marker, condition=CounterModel.counter_id.does_not_exist())
                 for key in keys:
-                    tx.update(TallyModel(key), actions=actions)
+                    day = [TallyModel.funnel_day.set(parse_key(key).day.isoformat())] if is_funnel_key(key) else []
+                    tx.update(TallyModel(key), actions=[*actions, *day])
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             if reasons and reasons[0] is not None and getattr(reasons[0], "code", None) == "ConditionalCheckFailed":
@@ -37,5 +41,16 @@ class DynamoTallies:
     def read(self, keys: list[str]) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         for item in TallyModel.batch_get(keys):
-            out[item.counter_id] = {name: float(getattr(item, name) or 0) for name in FIELDS}
+            out[item.counter_id] = _counts(item)
         return out
+
+    def funnel_days(self, days: list[date]) -> list[tuple[str, dict[str, float]]]:
+        out: list[tuple[str, dict[str, float]]] = []
+        for day in days:
+            for item in TallyModel.by_funnel_day.query(day.isoformat()):
+                out.append((item.counter_id, _counts(item)))
+        return out
+
+
+def _counts(item: TallyModel) -> dict[str, float]:
+    return {name: float(getattr(item, name) or 0) for name in FIELDS}

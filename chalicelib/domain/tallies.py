@@ -7,14 +7,16 @@ event that happens at most once per message (``planned``, ``status:<s>``, ``sent
 applies a feed to every counter the message belongs to, together with a marker
 ``(message, event)``, in one transaction conditional on the marker being new: a replayed stream
 record never counts twice. ``queued`` and ``deferred`` are gauges (what waits now: +1 on entering,
-−1 on leaving); everything else counts what was reached. docs/analytics.md: how issue 12 extends
-the counter keys to funnels per rule or campaign, variant, channel and day.
+−1 on leaving); everything else counts what was reached (``deferrals``: messages ever deferred;
+``suppressed_<code>``: suppressions by reason, domain/funnel.py). docs/analytics.md: the counters and the
+funnels per rule or campaign, variant, channel and day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .funnel import SUPPRESSED_FIELDS, funnel_key, suppressed_field, suppression_code
 from .model import Message, MessageStatus
 
 GAUGES = {MessageStatus.QUEUED: "queued", MessageStatus.DEFERRED: "deferred"}
@@ -38,6 +40,8 @@ FIELDS = (
     "capped",
     "failed",
     "undelivered",
+    "deferrals",
+    *SUPPRESSED_FIELDS,
 )
 
 
@@ -47,11 +51,13 @@ class Feed:
     deltas: dict[str, float]
 
 
-def counter_keys(message: Message) -> list[str]:
-    """The counters a message feeds: its campaign arm (campaign results and progress), else its rule."""
+def counter_keys(message: Message, store_zone: str) -> list[str]:
+    """The counters a message feeds: its campaign arm (campaign results and progress), else its
+    rule; and its funnel (domain/funnel.py: source, variant, channel, the day it was planned)."""
+    funnel = funnel_key(message, store_zone).encode()
     if message.campaign_id is not None:
-        return [f"campaign#{message.campaign_id}#{message.variant or 'none'}"]
-    return [f"rule#{message.trigger}"]
+        return [f"campaign#{message.campaign_id}#{message.variant or 'none'}", funnel]
+    return [f"rule#{message.trigger}", funnel]
 
 
 def _reached(m: Message | None) -> set[str]:
@@ -74,7 +80,8 @@ def _reached(m: Message | None) -> set[str]:
 def feeds(old: Message | None, new: Message) -> list[Feed]:
     out: list[Feed] = []
     if old is None:
-        out.append(Feed("planned", {"members": 1}))
+        # An SMS sent instead of an IM reaches the member the IM targeted: not a second member.
+        out.append(Feed("planned", {"members": 0 if new.fallback_of else 1}))
     if old is None or old.status is not new.status:
         deltas: dict[str, float] = {}
         if old is not None and old.status in GAUGES:
@@ -83,6 +90,10 @@ def feeds(old: Message | None, new: Message) -> list[Feed]:
             deltas[GAUGES[new.status]] = deltas.get(GAUGES[new.status], 0) + 1
         if new.status in REACHED:
             deltas[REACHED[new.status]] = 1
+        if new.status is MessageStatus.SUPPRESSED:
+            deltas[suppressed_field(suppression_code(new.reason))] = 1
+        if new.status is MessageStatus.DEFERRED:
+            deltas["deferrals"] = 1  # messages ever deferred (the marker keeps it once per message)
         if deltas:
             out.append(Feed(f"status:{new.status.value}", deltas))
     for name in ("sent", "delivered", "read", "clicked", "converted"):

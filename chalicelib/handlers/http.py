@@ -189,6 +189,12 @@ def get_message_log(request: Request) -> Response:
 
 
 @api
+def get_funnel(request: Request) -> Response:
+    """``GET /v1/analytics/funnel?from&to&group_by``: one row per group over the period."""
+    return ok(bootstrap.app().funnel.rows(request.query_params, request_time(request)))
+
+
+@api
 def get_handoffs(request: Request) -> Response:
     rows, cursor = bootstrap.app().handoff_desk.waiting(request.query_params)
     return paged(rows, cursor)

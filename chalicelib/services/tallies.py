@@ -1,4 +1,4 @@
-"""The counters behind campaign progress and results (and, in issue 12, the funnels), fed from
+"""The counters behind campaign progress and results and the funnels, fed from
 the messages table's stream: each change of a message → its feeds (domain/tallies.py) → every
 counter it belongs to, once per (message, event)."""
 
@@ -10,10 +10,11 @@ from ..ports import Tallies
 
 
 class TallyService:
-    def __init__(self, tallies: Tallies) -> None:
+    def __init__(self, tallies: Tallies, store_zone: str) -> None:
         self.tallies = tallies
+        self.store_zone = store_zone
 
     def message_changed(self, old: Message | None, new: Message) -> int:
         """Apply what the change adds; returns how many feeds were new (0 for a replay)."""
-        keys = counter_keys(new)
+        keys = counter_keys(new, self.store_zone)
         return sum(self.tallies.feed(new.message_id, f.event, keys, f.deltas) for f in feeds(old, new))

@@ -9,10 +9,11 @@ a vote is forgotten (they name no one); each (message, event) fed to the counter
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from chalicelib.domain.campaigns import Campaign, campaign_from_data, campaign_to_data
+from chalicelib.domain.funnel import is_funnel_key, parse_key
 from chalicelib.domain.isotime import to_iso
 from chalicelib.domain.segments import Segment, segment_from_data
 from chalicelib.domain.tallies import FIELDS
@@ -162,6 +163,13 @@ class MemoryTallies:
             for key in dict.fromkeys(keys)
             if key in self.counters
         }
+
+    def funnel_days(self, days: list[date]) -> list[tuple[str, dict[str, float]]]:
+        wanted = {day.isoformat() for day in days}
+        funnels = sorted(
+            key for key in self.counters if is_funnel_key(key) and parse_key(key).day.isoformat() in wanted
+        )
+        return [(key, {name: float(self.counters[key].get(name, 0.0)) for name in FIELDS}) for key in funnels]
 
 
 class MemoryCampaignQueue:

@@ -38,8 +38,23 @@ def test_feeds_follow_the_messages_life_once_per_stage() -> None:
     again = replace(converted, revenue=149.0, last_order="o2")
     assert [(f.event, f.deltas) for f in feeds(converted, again)] == [("order:o2", {"revenue": 50.0})]
     assert feeds(again, again) == []
-    assert counter_keys(again) == ["campaign#c1#v1"]
-    assert counter_keys(replace(again, campaign_id=None, trigger="welcome")) == ["rule#welcome"]
+    assert counter_keys(again, "Asia/Shanghai") == ["campaign#c1#v1", "funnel#2026-11-22#campaign#c1#v1#sms"]
+    assert counter_keys(replace(again, campaign_id=None, trigger="welcome", variant=None), "America/New_York") == [
+        "rule#welcome",
+        "funnel#2026-11-21#rule#welcome#-#sms",
+    ]
+
+
+def test_suppressions_count_by_reason_deferrals_once_and_a_fallback_is_no_second_member() -> None:
+    suppressed = msg(status=MessageStatus.SUPPRESSED, reason="no im address; no sms consent")
+    assert [(f.event, f.deltas) for f in feeds(None, suppressed)] == [
+        ("planned", {"members": 1}),
+        ("status:suppressed", {"suppressed": 1, "suppressed_no_consent": 1}),
+    ]
+    deferred = msg(status=MessageStatus.DEFERRED, reason="quiet hours: sends 09:00–21:00 Asia/Shanghai")
+    assert feeds(None, deferred)[1].deltas == {"deferred": 1, "deferrals": 1}
+    fallback = msg("m1#sms", fallback_of="m1")
+    assert feeds(None, fallback)[0].deltas == {"members": 0}
 
 
 def test_the_last_message_within_its_window_converts() -> None:

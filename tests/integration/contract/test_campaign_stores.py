@@ -333,6 +333,24 @@ def test_counters_are_fed_once_per_message_and_event(adapters: Any) -> None:
     assert (read["campaign#c1#a"]["revenue"], read["rule#welcome"]["revenue"]) == (99.5, 0)
 
 
+def test_a_days_funnel_counters_are_read_by_day_and_nothing_else(adapters: Any) -> None:
+    from datetime import date
+
+    tallies = adapters.tallies
+    day1 = "funnel#2026-11-21#rule#welcome#-#im"
+    day2 = ["funnel#2026-11-22#rule#welcome#-#im", "funnel#2026-11-22#campaign#c1#a#sms"]
+    assert tallies.feed("m1", "planned", ["rule#welcome", day1], {"members": 1}) is True
+    for n, key in enumerate(day2):
+        assert tallies.feed(f"m{n + 2}", "planned", [key], {"members": 1}) is True
+        assert tallies.feed(f"m{n + 2}", "status:suppressed", [key], {"suppressed_no_consent": 1}) is True
+    assert tallies.feed("m2", "order:o1", [day2[0]], {"revenue": 12.5}) is True
+    got = dict(tallies.funnel_days([date(2026, 11, 22)]))
+    assert sorted(got) == sorted(day2) and all(set(counts) == set(FIELDS) for counts in got.values())
+    assert got[day2[0]]["members"] == 1 and got[day2[0]]["revenue"] == 12.5
+    assert got[day2[1]]["suppressed_no_consent"] == 1
+    assert [key for key, _ in tallies.funnel_days([date(2026, 11, 21), date(2026, 11, 23)])] == [day1]
+
+
 def chunk(part: int) -> dict[str, Any]:
     return {"campaign_id": "c1", "part": part, "parts": 12, "cursor": "^", "at": "2026-11-22T02:00:00Z"}
 
