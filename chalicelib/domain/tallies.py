@@ -7,7 +7,9 @@ event that happens at most once per message (``planned``, ``status:<s>``, ``sent
 applies a feed to every counter the message belongs to, together with a marker
 ``(message, event)``, in one transaction conditional on the marker being new: a replayed stream
 record never counts twice. ``queued`` and ``deferred`` are gauges (what waits now: +1 on entering,
-−1 on leaving); everything else counts what was reached. docs/analytics.md: how issue 12 extends
+−1 on leaving), and so is ``unknown`` (sent, no receipt came in the provider's window: a late
+receipt still moves the message on, out of it; it counts as ``sent`` all along); everything else
+counts what was reached. docs/analytics.md: how issue 12 extends
 the counter keys to funnels per rule or campaign, variant, channel and day.
 """
 
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 from .model import Message, MessageStatus
 
-GAUGES = {MessageStatus.QUEUED: "queued", MessageStatus.DEFERRED: "deferred"}
+GAUGES = {MessageStatus.QUEUED: "queued", MessageStatus.DEFERRED: "deferred", MessageStatus.UNKNOWN: "unknown"}
 REACHED = {
     MessageStatus.SUPPRESSED: "suppressed",
     MessageStatus.CAPPED: "capped",
@@ -38,6 +40,7 @@ FIELDS = (
     "capped",
     "failed",
     "undelivered",
+    "unknown",
 )
 
 
