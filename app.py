@@ -337,3 +337,10 @@ def on_schedule(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import schedule
 
     return schedule.tick(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(10, unit=Rate.MINUTES))
+def reconcile_receipts(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import schedule
+
+    return schedule.reconcile(event.to_dict(), event.context)

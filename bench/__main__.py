@@ -1,5 +1,5 @@
 """`make bench`: every benchmark, figures as ratios from one run. `python -m bench NAME …` runs some
-(package, startup, send, campaigns, webhooks, simulate, console, sweep — the sweep takes about 25
+(package, startup, send, campaigns, funnel, webhooks, simulate, console, sweep — the sweep takes about 25
 minutes)."""
 
 from __future__ import annotations
@@ -7,12 +7,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-ALL = ("package", "startup", "send", "campaigns", "webhooks", "simulate", "console", "sweep")
+ALL = ("package", "startup", "send", "campaigns", "funnel", "webhooks", "simulate", "console", "sweep")
 MODULES = {
     "package": "package_size",
     "startup": "startup",
     "send": "send_bench",
     "campaigns": "campaign_bench",
+    "funnel": "funnel_bench",
     "webhooks": "webhook_bench",
     "simulate": "simulate_bench",
     "console": "console_bench",

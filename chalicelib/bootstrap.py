@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from .services.members import MemberService
     from .services.message_log import MessageLogService
     from .services.receipts import Receipts
+    from .services.reconciler import Reconciler
     from .services.segments import SegmentService
     from .services.sending import SendService
     from .services.tallies import TallyService
@@ -572,6 +573,15 @@ class App:
         from .services.receipts import Receipts
 
         return Receipts(self.adapters.messages)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        from .domain.reconciliation import parse_windows
+        from .services.reconciler import Reconciler
+
+        a = self.adapters
+        windows = parse_windows(self.settings.receipt_windows)
+        return Reconciler(a.messages, a.members, a.providers, self.receipts, windows, self.log)
 
     @cached_property
     def sender(self) -> SendService:

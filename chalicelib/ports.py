@@ -132,6 +132,19 @@ class MessageStore(Protocol):
         atomically with the message's ``converted_at``, ``revenue`` and ``last_order``). False if
         the order was attributed before."""
 
+    # A message recorded ``sent`` awaits its receipt (the sparse ``awaiting_receipt`` index: by
+    # provider, when it was sent or last looked at) until any other status is recorded or it is
+    # erased. The reconciler (services/reconciler.py) reads it instead of scanning the table.
+    def awaiting_receipt(self, provider: str, checked_before: datetime, limit: int) -> list[str]:
+        """Ids of messages sent by ``provider`` still awaiting a receipt, sent or last looked at
+        (``recheck_later``) at or before ``checked_before``, oldest first, at most ``limit``."""
+
+    def recheck_later(self, message_id: str, at: datetime) -> bool:
+        """The message was looked at, at ``at``, and still awaits its receipt; False if it no longer does."""
+
+    def stop_awaiting(self, message_id: str) -> bool:
+        """The message no longer awaits a receipt (none will come); its status stays. False if it did not."""
+
 
 class MessageLog(Protocol):
     """Messages by the time they were created, for the message log (``domain/message_log.py``)."""
@@ -290,6 +303,10 @@ class Provider(Protocol):
     def send(self, message: OutboundMessage, now: datetime) -> SendResult: ...
 
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None: ...
+
+    @property
+    def gives_receipts(self) -> bool:
+        """The provider reports what became of a message it accepted (receipts, or a status query)."""
 
     @property
     def can_query_status(self) -> bool:

@@ -14,6 +14,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .domain.reconciliation import parse_windows
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -49,6 +51,9 @@ class Settings:
     campaigns_table: str
     campaign_queue_url: str
     campaign_parts: int  # parallel scan parts: segment previews and campaign planning
+    # per provider, when to ask about a sent message with no receipt and when to mark it unknown
+    # ("aliyun=20m/24h,agora=2h"; domain/reconciliation.parse_windows); unlisted: the defaults there
+    receipt_windows: str = ""
 
 
 class SettingsError(RuntimeError):
@@ -102,6 +107,7 @@ def get_settings() -> Settings:
     try:
         settings = _read()
         parse_rates(settings.send_rates)
+        parse_windows(settings.receipt_windows)
         ZoneInfo(settings.store_timezone)
     except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
         raise SettingsError(f"bad setting: {exc}") from None
@@ -148,6 +154,7 @@ def _read() -> Settings:
         campaigns_table=_env("CAMPAIGNS_TABLE", "memberpulse-campaigns"),
         campaign_queue_url=_env("CAMPAIGN_QUEUE_URL", ""),
         campaign_parts=int(_env("CAMPAIGN_PARTS", "4")),
+        receipt_windows=_env("RECEIPT_WINDOWS", ""),
     )
 
 

@@ -180,6 +180,7 @@ class FakeProvider:
     dedupes = False
     can_lookup = False
     can_query_status = False
+    gives_receipts = True
     channels = frozenset({Channel.SMS, Channel.IM})
     send_unavailable: str | None = None
 
@@ -190,6 +191,8 @@ class FakeProvider:
         self.attempts = 0
         self._error: ProviderError | None = None
         self._error_times: int | None = 0
+        self.status_answers: dict[str, MessageStatus] = {}  # what ``query_status`` reports, by message id
+        self.queried: list[str] = []
 
     def fail_with(
         self,
@@ -215,7 +218,9 @@ class FakeProvider:
     def query_status(
         self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
     ) -> Receipt | None:
-        return None
+        self.queried.append(message_id)
+        status = self.status_answers.get(message_id)
+        return Receipt(message_id, provider_message_id, status, now) if status is not None else None
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         self.attempts += 1

@@ -1,5 +1,6 @@
 """``MessageStore`` on DynamoDB: conditional creates, conditional status transitions, the sender's
-claims and the recording of provider-accepted sends (a batch in one transaction)."""
+claims and the recording of provider-accepted sends (a batch in one transaction); the messages
+awaiting a receipt (the sparse ``awaiting_receipt`` index, kept by every status write)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,7 @@ class DynamoMessageStore:
             actions.append(MessageModel.parts.set(parts))
         if send_after is not None:
             actions.append(MessageModel.send_after.set(to_iso(send_after)))
+        actions += _awaiting(status, at)
         condition = MessageModel.message_id.exists() & MessageModel.status.is_in(*[s.value for s in expect])
         if claim is not None:
             condition &= MessageModel.claim == claim
@@ -151,6 +153,29 @@ class DynamoMessageStore:
             raise
         return True
 
+    def awaiting_receipt(self, provider: str, checked_before: datetime, limit: int) -> list[str]:
+        rows = MessageModel.by_awaiting_receipt.query(
+            provider, MessageModel.receipt_check_at <= to_iso(checked_before), limit=limit
+        )
+        return [row.message_id for row in rows]
+
+    def recheck_later(self, message_id: str, at: datetime) -> bool:
+        return self._awaiting_update(message_id, MessageModel.receipt_check_at.set(to_iso(at)))
+
+    def stop_awaiting(self, message_id: str) -> bool:
+        return self._awaiting_update(
+            message_id, MessageModel.awaiting_receipt.remove(), MessageModel.receipt_check_at.remove()
+        )
+
+    def _awaiting_update(self, message_id: str, *actions: Action) -> bool:
+        try:
+            MessageModel(message_id).update(actions=list(actions), condition=MessageModel.awaiting_receipt.exists())
+        except UpdateError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         """All sends of a batch in one transaction (one write request for up to 100 messages); if
         one claim no longer holds (a receipt or a takeover got there first), one by one."""
@@ -195,12 +220,23 @@ def _sent_update(send: SentRecord) -> tuple[list[Action], Any]:
         status = MessageStatus.DELIVERED
         history.append(codec.history_entry(MessageStatus.DELIVERED, send.delivered_at, None))
         actions.append(MessageModel.delivered_at.set(to_iso(send.delivered_at)))
+    actions += _awaiting(status, send.at)
     actions += [
         MessageModel.status.set(status.value),
         MessageModel.history.set(MessageModel.history.append(history)),
     ]
     condition = (MessageModel.claim == send.claim) & MessageModel.status.is_in(*[s.value for s in PENDING_STATUSES])
     return actions, condition
+
+
+def _awaiting(status: MessageStatus, at: datetime) -> list[Action]:
+    """Recorded ``sent``: the message awaits its receipt (the sparse ``awaiting_receipt`` index, by
+    its provider, from ``at``); any later status (a receipt, ``unknown``, a failure) ends that."""
+    if status is MessageStatus.SENT:
+        return [MessageModel.awaiting_receipt.set(MessageModel.provider), MessageModel.receipt_check_at.set(to_iso(at))]
+    if status in PENDING_STATUSES:
+        return []
+    return [MessageModel.awaiting_receipt.remove(), MessageModel.receipt_check_at.remove()]
 
 
 def _late_sent_update(send: SentRecord) -> None:

@@ -123,6 +123,19 @@ class MessagesByDay(GlobalSecondaryIndex["MessageModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class MessagesAwaitingReceipt(GlobalSecondaryIndex["MessageModel"]):
+    """Sparse: only messages recorded ``sent`` that await their receipt carry ``awaiting_receipt``
+    (the provider's name), removed when any other status is recorded or the message is erased.
+    ``receipt_check_at``: when it was sent, then when the reconciler last looked (services/reconciler.py)."""
+
+    class Meta:
+        index_name = "awaiting_receipt"
+        projection = KeysOnlyProjection()
+
+    awaiting_receipt = UnicodeAttribute(hash_key=True)
+    receipt_check_at = UnicodeAttribute(range_key=True)
+
+
 class MessageModel(Model):
     class Meta:
         table_name = _s.messages_table
@@ -159,6 +172,9 @@ class MessageModel(Model):
     last_order = UnicodeAttribute(null=True)
     log_day = UnicodeAttribute(null=True)  # the UTC day of created_at: the message log's partition
     by_day = MessagesByDay()
+    awaiting_receipt = UnicodeAttribute(null=True)  # the provider, while a receipt is awaited
+    receipt_check_at = UnicodeAttribute(null=True)
+    by_awaiting_receipt = MessagesAwaitingReceipt()
 
 
 class ProductModel(Model):
@@ -478,3 +494,5 @@ class TallyModel(Model):
     suppressed_no_address = NumberAttribute(null=True)
     suppressed_expired = NumberAttribute(null=True)
     suppressed_other = NumberAttribute(null=True)
+    # A gauge: sent, no receipt within the provider's window (domain/reconciliation.py).
+    unknown = NumberAttribute(null=True)

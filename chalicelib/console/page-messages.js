@@ -5,7 +5,7 @@ import * as api from "./api.js";
 import { t, tStatus, when } from "./i18n.js";
 import { badge, daysAgo, errorBox, h, hashWith, maskPhone, memberLink, moreButton, table } from "./ui.js";
 
-const STATUSES = ["queued", "deferred", "sent", "delivered", "read", "failed", "undelivered", "suppressed", "capped", "control"];
+const STATUSES = ["queued", "deferred", "sent", "delivered", "read", "failed", "undelivered", "unknown", "suppressed", "capped", "control"];
 const FILTERS = ["from", "to", "trigger", "status", "channel", "campaign"];
 const MAX_PARTS = 100; // a CSV export of at most 100 parts (200,000 rows at the API's 2,000 a part)
 

@@ -66,7 +66,7 @@ export function memberLink(id) {
 
 const STATUS_TONE = {
   delivered: "ok", read: "ok", sent: "info", queued: "info", deferred: "warn", capped: "warn",
-  suppressed: "warn", failed: "bad", undelivered: "bad", control: "", open: "warn",
+  suppressed: "warn", failed: "bad", undelivered: "bad", unknown: "warn", control: "", open: "warn",
   confirmed: "ok", checked_in: "ok", waitlisted: "info", offered: "warn", cancelled: "", no_show: "bad",
   draft: "", scheduled: "info", sending: "info", paused: "warn", done: "ok",
 };

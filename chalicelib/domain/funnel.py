@@ -53,7 +53,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 # The counted stages, in funnel order, and what each is called on the counter item.
-STAGES = ("targeted", "capped", "deferred", "sent", "delivered", "read", "clicked", "converted")
+STAGES = ("targeted", "capped", "deferred", "sent", "delivered", "read", "clicked", "converted", "unknown")
 _COUNTER_OF = {"targeted": "members", "deferred": "deferrals"}
 
 

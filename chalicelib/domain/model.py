@@ -26,6 +26,9 @@ class MessageStatus(StrEnum):
     SUPPRESSED = "suppressed"
     CAPPED = "capped"
     CONTROL = "control"  # held out of a campaign's experiment: nothing sent, the record counts for lift
+    # Sent, but no receipt came within the provider's window and the provider cannot (or would not)
+    # say what became of it (services/reconciler.py). A late real receipt still moves it on.
+    UNKNOWN = "unknown"
 
 
 # How far along a message is; a receipt never moves a message to a lower rank.
@@ -33,13 +36,14 @@ STATUS_RANK: dict[MessageStatus, int] = {
     MessageStatus.QUEUED: 0,
     MessageStatus.DEFERRED: 0,
     MessageStatus.SENT: 1,
-    MessageStatus.FAILED: 2,
-    MessageStatus.UNDELIVERED: 2,
-    MessageStatus.DELIVERED: 3,
-    MessageStatus.READ: 4,
-    MessageStatus.SUPPRESSED: 5,
-    MessageStatus.CAPPED: 5,
-    MessageStatus.CONTROL: 5,
+    MessageStatus.UNKNOWN: 2,  # above sent (a reconciled message is not sent again), below every receipt
+    MessageStatus.FAILED: 3,
+    MessageStatus.UNDELIVERED: 3,
+    MessageStatus.DELIVERED: 4,
+    MessageStatus.READ: 5,
+    MessageStatus.SUPPRESSED: 6,
+    MessageStatus.CAPPED: 6,
+    MessageStatus.CONTROL: 6,
 }
 
 PENDING_STATUSES = frozenset({MessageStatus.QUEUED, MessageStatus.DEFERRED})

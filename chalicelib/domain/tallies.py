@@ -7,9 +7,11 @@ event that happens at most once per message (``planned``, ``status:<s>``, ``sent
 applies a feed to every counter the message belongs to, together with a marker
 ``(message, event)``, in one transaction conditional on the marker being new: a replayed stream
 record never counts twice. ``queued`` and ``deferred`` are gauges (what waits now: +1 on entering,
-−1 on leaving); everything else counts what was reached (``deferrals``: messages ever deferred;
-``suppressed_<code>``: suppressions by reason, domain/funnel.py). docs/analytics.md: the counters and the
-funnels per rule or campaign, variant, channel and day.
+−1 on leaving), and so is ``unknown`` (sent, no receipt came in the provider's window: a late
+receipt still moves the message on, out of it; it counts as ``sent`` all along); everything else
+counts what was reached (``deferrals``: messages ever deferred; ``suppressed_<code>``:
+suppressions by reason, domain/funnel.py). docs/analytics.md: the counters and the funnels per
+rule or campaign, variant, channel and day.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from .funnel import SUPPRESSED_FIELDS, funnel_key, suppressed_field, suppression_code
 from .model import Message, MessageStatus
 
-GAUGES = {MessageStatus.QUEUED: "queued", MessageStatus.DEFERRED: "deferred"}
+GAUGES = {MessageStatus.QUEUED: "queued", MessageStatus.DEFERRED: "deferred", MessageStatus.UNKNOWN: "unknown"}
 REACHED = {
     MessageStatus.SUPPRESSED: "suppressed",
     MessageStatus.CAPPED: "capped",
@@ -40,6 +42,7 @@ FIELDS = (
     "capped",
     "failed",
     "undelivered",
+    "unknown",
     "deferrals",
     *SUPPRESSED_FIELDS,
 )

@@ -36,6 +36,18 @@ def tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
         flush_metrics()
 
 
+def reconcile(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Sent messages whose receipt never came: ask their providers, or mark them unknown after a window."""
+    now = event_time(event)
+    try:
+        summary = bootstrap.app().reconciler.run(now)
+        metrics.add_metric(name="ReceiptsReconciled", unit="Count", value=summary.get("looked_at", 0))
+        logger.info("receipts reconciled", extra={"at": event["time"], **summary})
+        return {"at": event["time"], **summary}
+    finally:
+        flush_metrics()
+
+
 def _timer_batch(record: SQSRecord) -> None:
     body = json.loads(record.body)
     keys = [(str(m), str(k)) for m, k in body["timers"]]

@@ -3,7 +3,8 @@ status transitions only from the expected statuses (and, with a claim, only whil
 recorded only while their claim holds, a receipt that got there first never moved back, erasure
 only from the status read, a conversion once per order (marked on the order, which must still be
 stored) and never on an erased message; copies in and out. Also the look-up by the provider's
-message id (``message_index.py``)."""
+message id (``message_index.py``), and the messages awaiting a receipt (the ``awaiting_receipt``
+index: set when a message is recorded sent, ended by any later status or erasure)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ class MemoryMessageStore:
         self._of_member: dict[str, list[str]] = {}
         self.by_provider_id: dict[str, str] = {}
         self.refused: list[Message] = []  # creates refused because the id existed (for a preview to show)
+        # message id → (provider, when it was sent or last looked at): the ``awaiting_receipt`` index
+        self.awaiting: dict[str, tuple[str, datetime]] = {}
 
     def create(self, message: Message) -> bool:
         if message.message_id in self.messages:
@@ -107,6 +110,7 @@ class MemoryMessageStore:
             self.by_provider_id[message.provider_message_id] = message.message_id
         self.messages[message.message_id] = copy_message(message)
         self.refused = [m for m in self.refused if m.message_id != message.message_id]
+        self.awaiting.pop(message.message_id, None)
         return True
 
     def transition(
@@ -142,7 +146,29 @@ class MemoryMessageStore:
         if send_after is not None:
             message.send_after = send_after
         message.history.append(StatusChange(status, at, reason))
+        self._await(message, at)
         return True
+
+    def _await(self, message: Message, at: datetime) -> None:
+        if message.status is MessageStatus.SENT:
+            self.awaiting[message.message_id] = (message.provider, at)
+        elif message.status not in PENDING_STATUSES:
+            self.awaiting.pop(message.message_id, None)
+
+    def awaiting_receipt(self, provider: str, checked_before: datetime, limit: int) -> list[str]:
+        """Oldest first (second precision, as the index compares ISO times)."""
+        last = to_iso(checked_before)
+        due = [(to_iso(at), mid) for mid, (p, at) in self.awaiting.items() if p == provider and to_iso(at) <= last]
+        return [mid for _, mid in sorted(due)[:limit]]
+
+    def recheck_later(self, message_id: str, at: datetime) -> bool:
+        if message_id not in self.awaiting:
+            return False
+        self.awaiting[message_id] = (self.awaiting[message_id][0], at)
+        return True
+
+    def stop_awaiting(self, message_id: str) -> bool:
+        return self.awaiting.pop(message_id, None) is not None
 
     def unclaim(self, message_id: str, claim: str, reason: str) -> bool:
         message = self.messages.get(message_id)
@@ -171,6 +197,7 @@ class MemoryMessageStore:
                 message.status = MessageStatus.DELIVERED
                 message.delivered_at = send.delivered_at
                 message.history.append(StatusChange(MessageStatus.DELIVERED, send.delivered_at, None))
+            self._await(message, send.at)
             recorded.append(send.message_id)
         return recorded
 

@@ -137,6 +137,9 @@ class ProviderAdapter(ABC, Generic[Verified]):
         return None
 
     can_query_status: ClassVar[bool] = False
+    # The provider reports what became of a message at all (receipts by webhook or in its answer,
+    # or a status query); one that never does is not waited for (services/reconciler.py).
+    gives_receipts: ClassVar[bool] = True
     # Why this adapter cannot send (its send credentials are not configured): the webhook side
     # still works, e.g. on the local stack, which has only the webhook secrets.
     send_unavailable: str | None = None

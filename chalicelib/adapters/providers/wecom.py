@@ -110,6 +110,7 @@ class WeComKfProvider(ProviderAdapter[bytes]):
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.IM})
     dedupes: ClassVar[bool] = True
     can_lookup: ClassVar[bool] = False
+    gives_receipts: ClassVar[bool] = False  # only failures are ever reported: a sent message is not waited for
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "POST"})  # GET: the URL check
     max_webhook_bytes: ClassVar[int] = MAX_XML_BYTES
 

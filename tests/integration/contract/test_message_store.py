@@ -185,3 +185,79 @@ class TestListForMember:
         assert [m.message_id for m in store.list_for_member("m-1")] == ["msg-3", "msg-2", "msg-1", "msg-0"]
         assert [m.message_id for m in store.list_for_member("m-1", limit=2)] == ["msg-3", "msg-2"]
         assert store.list_for_member("m-none") == []
+
+
+def sent_messages(adapters: Any, count: int, *, at: datetime = LATER, provider: str = "sandbox") -> list[str]:
+    """``count`` messages claimed and recorded sent together (one batch: the transaction path)."""
+    store = adapters.messages
+    ids = [f"{provider}-{i}" for i in range(count)]
+    for i, mid in enumerate(ids):
+        store.create(replace(a_message(mid, created_at=T0 + timedelta(seconds=i)), provider=provider))
+        claimed(adapters, mid, f"c-{mid}")
+    sends = [SentRecord(mid, f"c-{mid}", at + timedelta(seconds=i), f"p-{mid}", 1) for i, mid in enumerate(ids)]
+    assert sorted(adapters.messages.record_sent(sends)) == sorted(ids)
+    return ids
+
+
+class TestAwaitingReceipt:
+    """The sparse ``awaiting_receipt`` index: set when a message is recorded sent, by provider and
+    when it was sent (or last looked at); ended by any later status or erasure."""
+
+    def test_sent_messages_await_their_receipt_by_provider_oldest_first(self, adapters: Any) -> None:
+        store = adapters.messages
+        ids = sent_messages(adapters, 3)
+        (other,) = sent_messages(adapters, 1, provider="aliyun")
+        store.create(a_message("queued"))
+        late = LATER + timedelta(hours=1)
+        assert store.awaiting_receipt("sandbox", late, 10) == ids
+        assert store.awaiting_receipt("sandbox", late, 2) == ids[:2]
+        assert store.awaiting_receipt("sandbox", LATER + timedelta(seconds=1), 10) == ids[:2]  # at or before
+        assert store.awaiting_receipt("sandbox", LATER - timedelta(seconds=1), 10) == []
+        assert store.awaiting_receipt("aliyun", late, 10) == [other]
+        assert store.awaiting_receipt("twilio", late, 10) == []
+
+    def test_one_send_alone_awaits_too_but_not_one_delivered_in_the_providers_answer(self, adapters: Any) -> None:
+        store = adapters.messages
+        store.create(a_message("msg-1"))
+        store.create(a_message("msg-2", created_at=LATER))
+        claimed(adapters, "msg-1", "c1")
+        claimed(adapters, "msg-2", "c2")
+        assert store.record_sent([SentRecord("msg-1", "c1", LATER, "p-1", 1)]) == ["msg-1"]
+        assert store.record_sent([SentRecord("msg-2", "c2", LATER, "p-2", 1, delivered_at=LATER)]) == ["msg-2"]
+        assert store.awaiting_receipt("sandbox", LATER + timedelta(hours=1), 10) == ["msg-1"]
+
+    def test_any_later_status_ends_it_the_status_stays_recorded(self, adapters: Any) -> None:
+        store = adapters.messages
+        a, b, c = sent_messages(adapters, 3)
+        late = LATER + timedelta(hours=1)
+        assert store.transition(a, MessageStatus.DELIVERED, late, expect=frozenset({MessageStatus.SENT}))
+        assert store.transition(b, MessageStatus.UNKNOWN, late, expect=frozenset({MessageStatus.SENT}), reason="r")
+        assert store.awaiting_receipt("sandbox", late, 10) == [c]
+        assert store.transition(c, MessageStatus.FAILED, late, expect=frozenset({MessageStatus.SENT}))
+        assert store.awaiting_receipt("sandbox", late, 10) == []
+        assert store.get(b).status is MessageStatus.UNKNOWN
+        # a late receipt moves an unknown message on; it is not awaited again
+        assert store.transition(b, MessageStatus.DELIVERED, late, expect=frozenset({MessageStatus.UNKNOWN}))
+        assert store.awaiting_receipt("sandbox", late, 10) == []
+
+    def test_recheck_later_moves_it_back_in_the_line_and_stop_awaiting_ends_it(self, adapters: Any) -> None:
+        store = adapters.messages
+        a, b = sent_messages(adapters, 2)
+        checked = LATER + timedelta(minutes=20)
+        assert store.recheck_later(a, checked) is True
+        assert store.awaiting_receipt("sandbox", checked - timedelta(seconds=1), 10) == [b]
+        assert store.awaiting_receipt("sandbox", checked, 10) == [b, a]
+        assert store.stop_awaiting(b) is True
+        assert store.stop_awaiting(b) is False
+        assert store.recheck_later(b, checked) is False
+        assert store.get(b).status is MessageStatus.SENT
+        assert store.awaiting_receipt("sandbox", checked, 10) == [a]
+
+    def test_an_erased_message_is_not_awaited(self, adapters: Any) -> None:
+        from chalicelib.domain.erasure import erased_message
+
+        store = adapters.messages
+        a, b = sent_messages(adapters, 2)
+        message = store.get(a)
+        assert store.erase(erased_message(message, LATER), MessageStatus.SENT)
+        assert store.awaiting_receipt("sandbox", LATER + timedelta(hours=1), 10) == [b]
