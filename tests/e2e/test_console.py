@@ -77,7 +77,7 @@ def test_the_console_signs_in_from_its_link_and_shows_the_apis_answers(
     logged: list[str] = []
     try:
         page = context.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(90_000)  # a cold API function on a loaded machine
         page.on("console", lambda m: logged.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: logged.append(str(e)))
         page.goto(link)
