@@ -1,6 +1,6 @@
 """Send governance on the local stack (MiniStack running our template, real Lambdas, real SQS ESMs).
 
-Two runs on a stack of its own (port 4597, ``.local/bench-4597``):
+Two runs on a stack of its own (port 4597, ``.local/bench-4597``; ``BENCH_SEND_PORT`` for another):
 
 1. Throttle fidelity and AWS requests per sent message. The sandbox provider is throttled to R parts
    per second (``SendRates=sandbox=R``). With the send queue's event source paused, 10×R members
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PORT = 4597
+PORT = int(os.environ.get("BENCH_SEND_PORT", "4597"))
 STATE = ROOT / ".local" / f"bench-{PORT}"
 RATE = int(os.environ.get("BENCH_SEND_RATE", "10"))
 FAULTS = "crash=0.02,timeout=0.03,throttle=0.03,error=0.03"
@@ -206,17 +206,21 @@ def _throttle_and_requests() -> dict[str, float]:
     span = (sends[-1][0] - sends[0][0]) / 1000
     parts = sum(p for _, p in sends)
     calls: Counter[str] = Counter()
+    by_function: dict[str, Counter[str]] = {}
     for item in stack.scan("counters"):
         key = item["counter_id"]["S"]
         if key.startswith("calls#"):
+            function = key.split("#")[1]
             for entry in item.get("bookings", {}).get("L", []):
                 name, n = entry["L"][0]["S"], int(entry["L"][1]["N"])
                 calls[name] += n
+                by_function.setdefault(function, Counter())[name] += n
     sent = len(members) + len(warm)  # the request counts cover the warm-up too
     writes = sum(n for name, n in calls.items() if name.startswith("dynamodb.") and name.split(".")[1] in WRITES)
     sqs = sum(n for name, n in calls.items() if name.startswith("sqs."))
     print(f"  sent {len(sends)} one-part messages at R = {RATE} parts/s from a backlog of {len(members)} (10×R)")
-    print(f"  requests counted: {dict(sorted(calls.items()))}")
+    for function, counted in sorted(by_function.items()):
+        print(f"  requests counted in {function}: {dict(sorted(counted.items()))}")
     return {
         "max_1s_over_R": largest_window_count(sends) / RATE,
         "mean_rate_over_R": ((parts - sends[-1][1]) / span) / RATE if span > 0 else 0.0,
