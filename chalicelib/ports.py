@@ -28,6 +28,9 @@ class VersionConflict(Exception):
 class MemberStore(Protocol):
     def get(self, member_id: str) -> Member | None: ...
 
+    def get_many(self, member_ids: list[str]) -> dict[str, Member]:
+        """Members by id, read together (the sender's batch); ids not found are left out."""
+
     def save(self, member: Member) -> None:
         """Create (version 0 → 1) or replace if ``member.version`` is still the stored one."""
 
@@ -60,6 +63,9 @@ class MessageStore(Protocol):
 
     def get(self, message_id: str) -> Message | None: ...
 
+    def get_many(self, message_ids: list[str]) -> dict[str, Message]:
+        """Messages by id, read together (the sender's batch); ids not found are left out."""
+
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]: ...
 
     def transition(
@@ -85,6 +91,11 @@ class MessageStore(Protocol):
         """Record provider-accepted sends (all at once where the store can); each only while its
         claim holds. Returns the ids recorded."""
 
+    def mark_call_started(self, message_id: str, claim: str, sent: list[SentRecord]) -> bool:
+        """Written just before the provider call of a claimed message (``call_started``), together
+        with the batch's sends recorded so far (``sent``, as ``record_sent``; one request where the
+        store can). False, and no call, when the claim no longer holds; ``sent`` is recorded anyway."""
+
 
 @dataclass(frozen=True)
 class SentRecord:
@@ -99,7 +110,9 @@ class SentRecord:
 @dataclass(frozen=True)
 class ClaimRequest:
     """Take a message for sending: its claim token, the provider and parts (for the provider's rate),
-    the cap periods a marketing message counts against, and the stale claim it takes over, if any."""
+    the cap periods a marketing message counts against, and the stale claim it takes over, if any.
+    ``tracks_call``: the claim starts with ``call_started`` False (the sender marks the call before
+    making it); ``book_slot``: book its rate slot now (False: the sender books it when ready)."""
 
     message_id: str
     claim: str
@@ -107,11 +120,15 @@ class ClaimRequest:
     parts: int
     periods: tuple[tuple[str, int], ...] = ()
     takeover: str | None = None
+    tracks_call: bool = False
+    book_slot: bool = True
 
 
 @dataclass
 class ClaimResult:
-    slots: dict[str, float]  # message id → when (epoch seconds) it may go to the provider
+    # message id → when (epoch seconds) it may go to the provider; None: at any time (no rate for
+    # that provider, or no slot booked yet: ``book_slot`` False)
+    slots: dict[str, float | None]
     full: dict[str, str]  # message id → the cap period that is full
     lost: set[str]  # someone else claimed or finished it meanwhile
 
@@ -121,8 +138,9 @@ class SendGate(Protocol):
         """Claim messages, count marketing ones against their caps and book their slots on each
         provider's rate, atomically per round."""
 
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
-        """New slots on the provider's rate, one per send (for sends that missed theirs)."""
+    def book(self, provider: str, parts: list[int], wall: float) -> list[float | None]:
+        """New slots on the provider's rate from ``wall`` on, one per send (a sender booking when it
+        is ready); None for each when the provider has no rate."""
 
 
 class SendQueue(Protocol):
@@ -133,9 +151,23 @@ class SendQueue(Protocol):
         """Inside, intents are held and queued together at the end (one handler invocation)."""
 
 
+@dataclass(frozen=True)
+class Requeue:
+    """A send intent put back on the send queue as a fresh message, ``delay`` seconds from now."""
+
+    message_id: str
+    decided_at: str | None  # the intent's ``at``, as it came
+    delay: int
+
+
 class SendRetries(Protocol):
     def retry_later(self, receipt_handle: str, seconds: int) -> bool:
-        """Hand a send-queue record back to the queue after ``seconds`` (False if it would not take it)."""
+        """Hand a send-queue record back to the queue after ``seconds`` (False if it would not take it).
+        The next receive counts towards the dead-letter queue: for a try that failed."""
+
+    def requeue(self, intents: list[Requeue]) -> set[str]:
+        """Fresh copies of send intents on the queue (their receives start again from none): for a
+        wait that is not a try. Returns the message ids the queue refused."""
 
 
 class ApiKeyStore(Protocol):

@@ -39,6 +39,7 @@ from chalicelib.ports import (
     OutboundMessage,
     ProviderError,
     Receipt,
+    Requeue,
     SendResult,
     SentRecord,
     StoredTimer,
@@ -67,6 +68,9 @@ class FakeMemberStore:
     def get(self, member_id: str) -> Member | None:
         stored = self.members.get(member_id)
         return copy.deepcopy(stored) if stored is not None else None
+
+    def get_many(self, member_ids: list[str]) -> dict[str, Member]:
+        return {mid: copy.deepcopy(self.members[mid]) for mid in member_ids if mid in self.members}
 
     def get_order(self, member_id: str, order_id: str) -> Order | None:
         order = self.activity.get((member_id, f"ORDER#{order_id}"))
@@ -178,6 +182,9 @@ class FakeMessageStore:
         stored = self.messages.get(message_id)
         return copy.deepcopy(stored) if stored is not None else None
 
+    def get_many(self, message_ids: list[str]) -> dict[str, Message]:
+        return {mid: copy.deepcopy(self.messages[mid]) for mid in message_ids if mid in self.messages}
+
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]:
         mine = [m for m in self.messages.values() if m.member_id == member_id]
         mine.sort(key=lambda m: m.created_at, reverse=True)
@@ -202,7 +209,7 @@ class FakeMessageStore:
         if claim is not None:
             if message.claim != claim:
                 return False
-            message.claim = message.claimed_at = None
+            message.claim = message.claimed_at = message.call_started = None
         message.status = status
         if status in _TIME_FIELD:
             setattr(message, _TIME_FIELD[status], at)
@@ -221,7 +228,7 @@ class FakeMessageStore:
         message = self.messages.get(message_id)
         if message is None or message.claim != claim:
             return False
-        message.claim = message.claimed_at = None
+        message.claim = message.claimed_at = message.call_started = None
         message.reason = reason
         return True
 
@@ -232,7 +239,7 @@ class FakeMessageStore:
             message = self.messages.get(send.message_id)
             if message is None or message.claim != send.claim:
                 continue
-            message.claim = message.claimed_at = None
+            message.claim = message.claimed_at = message.call_started = None
             message.sent_at = send.at
             message.provider_message_id = send.provider_message_id
             message.parts = send.parts
@@ -246,6 +253,15 @@ class FakeMessageStore:
                 message.history.append(StatusChange(MessageStatus.DELIVERED, send.delivered_at, None))
             recorded.append(send.message_id)
         return recorded
+
+    def mark_call_started(self, message_id: str, claim: str, sent: list[SentRecord]) -> bool:
+        if sent:
+            self.record_sent(sent)
+        message = self.messages.get(message_id)
+        if message is None or message.claim != claim:
+            return False
+        message.call_started = True
+        return True
 
 
 class FakeSendGate:
@@ -283,19 +299,20 @@ class FakeSendGate:
             for key, _ in r.periods:
                 self.counters.setdefault(key, set()).add(r.message_id)
             message.claim, message.claimed_at = r.claim, datetime.fromtimestamp(wall, UTC)
+            message.call_started = False if r.tracks_call else None
             message.attempts += 1
-            if r.provider in self.rates:
+            if r.provider in self.rates and r.book_slot:
                 times, self.schedules[r.provider] = book(
                     self.schedules.get(r.provider, []), [r.parts], int(wall * 1000), self.rates[r.provider]
                 )
                 result.slots[r.message_id] = times[0] / 1000
             else:
-                result.slots[r.message_id] = wall
+                result.slots[r.message_id] = None
         return result
 
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
+    def book(self, provider: str, parts: list[int], wall: float) -> list[float | None]:
         if provider not in self.rates:
-            return [wall] * len(parts)
+            return [None] * len(parts)
         times, self.schedules[provider] = book(
             self.schedules.get(provider, []), parts, int(wall * 1000), self.rates[provider]
         )
@@ -754,12 +771,20 @@ class FakeCursors:
 
 
 class FakeSendRetries:
+    """Records what was handed back; ``refuse`` lists message ids the queue will not take again."""
+
     def __init__(self) -> None:
         self.retries: list[tuple[str, int]] = []
+        self.requeued: list[Requeue] = []
+        self.refuse: set[str] = set()
 
     def retry_later(self, receipt_handle: str, seconds: int) -> bool:
         self.retries.append((receipt_handle, seconds))
         return True
+
+    def requeue(self, intents: list[Requeue]) -> set[str]:
+        self.requeued += [i for i in intents if i.message_id not in self.refuse]
+        return {i.message_id for i in intents if i.message_id in self.refuse}
 
 
 class FakeInboundQueue:

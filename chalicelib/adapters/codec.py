@@ -228,6 +228,7 @@ def message_to_item(m: Message) -> dict[str, Any]:
         "claim": m.claim,
         "claimed_at": _iso(m.claimed_at),
         "attempts": m.attempts,
+        "call_started": m.call_started,
         "fallback_of": m.fallback_of,
     }
 
@@ -267,5 +268,6 @@ def message_from_item(d: dict[str, Any]) -> Message:
         claim=d.get("claim"),
         claimed_at=_time(d.get("claimed_at")),
         attempts=int(d.get("attempts") or 0),
+        call_started=d.get("call_started"),
         fallback_of=d.get("fallback_of"),
     )

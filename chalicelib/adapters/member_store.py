@@ -23,6 +23,13 @@ class DynamoMemberStore:
         except MemberModel.DoesNotExist:
             return None
 
+    def get_many(self, member_ids: list[str]) -> dict[str, Member]:
+        """One BatchGetItem (consistent) per 100 ids."""
+        if not member_ids:
+            return {}
+        rows = MemberModel.batch_get(set(member_ids), consistent_read=True)
+        return {row.member_id: codec.member_from_item(row.to_simple_dict()) for row in rows}
+
     def _model_for_write(self, member: Member) -> tuple[MemberModel, Any]:
         item = codec.member_to_item(member)
         expected = member.version

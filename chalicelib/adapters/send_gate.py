@@ -2,7 +2,8 @@
 book their slots on each provider's rate schedule — in ONE transaction per round, so a message is
 claimed, counted and booked together or not at all, whichever Lambda gets there first.
 
-Items written per round: each message (its claim), each of a marketing message's cap counters
+Items written per round: each message (its claim; with ``tracks_call``, ``call_started`` False
+until the sender marks the call), each of a marketing message's cap counters
 (``cap#<member>#<period>``, counting each message id once), and each provider's rate schedule
 (``rate#<provider>``: the bookings of the last second, versioned by ``n``). A cancelled transaction
 says which item failed: a lost claim drops that message, a full counter drops it with the period,
@@ -31,12 +32,20 @@ CAP_TTL_DAYS = 40
 
 
 class DynamoSendGate:
-    def __init__(self, rates: Mapping[str, int], margin_ms: int = DEFAULT_MARGIN_MS, lead_ms: int = 250) -> None:
+    def __init__(
+        self,
+        rates: Mapping[str, int],
+        margin_ms: int = DEFAULT_MARGIN_MS,
+        lead_ms: int = 250,
+        ready_lead_ms: int = 100,
+    ) -> None:
         self.rates = dict(rates)
         self.margin_ms = margin_ms
-        # Slots start this far ahead: the booking's own write takes time, and a slot that has
-        # passed before the sender gets to it is lost (see SendService._send_on_time).
+        # Slots start this far ahead: the booking's own write takes time (the claim's transaction,
+        # or one update for a sender booking when ready), and a sender that gets to its slot later
+        # than the margin books again (see SendService._wait_for_turn).
         self.lead_ms = lead_ms
+        self.ready_lead_ms = ready_lead_ms
 
     def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
         result = ClaimResult(slots={}, full={}, lost=set())
@@ -67,19 +76,20 @@ class DynamoSendGate:
 
     def _try(
         self, requests: list[ClaimRequest], counted: set[tuple[str, str]], now: datetime, wall: float
-    ) -> tuple[dict[str, float], list[tuple[ClaimRequest, str, str]]] | None:
+    ) -> tuple[dict[str, float | None], list[tuple[ClaimRequest, str, str]]] | None:
         wall_ms = int(wall * 1000) + self.lead_ms
         items: list[tuple[ClaimRequest | None, str, str]] = []
-        slots: dict[str, float] = {}
+        slots: dict[str, float | None] = {}
         schedules: dict[str, tuple[int | None, list[Booking]]] = {}
-        for provider in sorted({r.provider for r in requests if r.provider in self.rates}):
+        booking = [r for r in requests if r.book_slot and r.provider in self.rates]
+        for provider in sorted({r.provider for r in booking}):
             version, history = _read_schedule(provider)
-            batch = [r for r in requests if r.provider == provider]
+            batch = [r for r in booking if r.provider == provider]
             times, keep = book(history, [r.parts for r in batch], wall_ms, self.rates[provider], self.margin_ms)
             slots.update({r.message_id: t / 1000 for r, t in zip(batch, times, strict=True)})
             schedules[provider] = (version, keep)
         for r in requests:
-            slots.setdefault(r.message_id, wall)
+            slots.setdefault(r.message_id, None)
         ttl = int(now.timestamp()) + CAP_TTL_DAYS * 86400
         try:
             with TransactWrite(connection=shared_connection()) as tx:
@@ -93,6 +103,9 @@ class DynamoSendGate:
                             MessageModel.claim.set(r.claim),
                             MessageModel.claimed_at.set(to_iso(datetime.fromtimestamp(wall, UTC))),  # real time
                             MessageModel.attempts.add(1),
+                            MessageModel.call_started.set(False)
+                            if r.tracks_call
+                            else MessageModel.call_started.remove(),
                         ],
                         condition=MessageModel.message_id.exists()
                         & MessageModel.status.is_in(*[s.value for s in PENDING_STATUSES])
@@ -138,13 +151,13 @@ class DynamoSendGate:
             return {}, [(req, kind, key) for req, kind, key in failed if req is not None]
         return slots, []
 
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
+    def book(self, provider: str, parts: list[int], wall: float) -> list[float | None]:
         rate = self.rates.get(provider)
         if rate is None:
-            return [wall] * len(parts)
+            return [None] * len(parts)
         for _ in range(MAX_ROUNDS * 4):
             version, history = _read_schedule(provider)
-            times, keep = book(history, parts, int(wall * 1000) + self.lead_ms, rate, self.margin_ms)
+            times, keep = book(history, parts, int(wall * 1000) + self.ready_lead_ms, rate, self.margin_ms)
             condition = CounterModel.n.does_not_exist() if version is None else CounterModel.n == version
             try:
                 CounterModel(f"rate#{provider}").update(

@@ -312,10 +312,12 @@ def test_the_schedule_counts_parts() -> None:
     assert sum(int(p) for _, p in schedule.bookings) <= 5  # only the last window is kept
 
 
-def test_a_provider_without_a_configured_rate_goes_at_once() -> None:
+def test_a_provider_without_a_configured_rate_gets_no_slot_so_it_is_never_late() -> None:
     mid = stored("m-a")
-    result = DynamoSendGate({"other": 5}).claim([request(mid, "c1")], NOW, WALL)
-    assert result.slots == {mid: WALL}
+    gate = DynamoSendGate({"other": 5})
+    result = gate.claim([request(mid, "c1")], NOW, WALL)
+    assert result.slots == {mid: None}
+    assert gate.book("sandbox", [1, 2], WALL) == [None, None]
 
 
 def test_a_gate_whose_schedule_moved_between_its_read_and_its_write_reads_again(
@@ -348,3 +350,14 @@ def test_a_gate_whose_schedule_moved_between_its_read_and_its_write_reads_again(
     assert len(sends) == 15
     assert largest_window_count(sends) <= 5
     assert min(a_result.slots.values()) >= max(b_result[0].slots.values())
+
+
+def test_a_send_booking_when_ready_is_claimed_without_a_slot_and_books_one_later() -> None:
+    now_, later = stored("m-now", "m-1"), stored("m-later", "m-2")
+    gate = DynamoSendGate({"sandbox": 5}, lead_ms=0)
+    result = gate.claim([request(now_, "c1"), ClaimRequest(later, "c2", "sandbox", 1, book_slot=False)], NOW, WALL)
+    assert result.slots == {now_: WALL, later: None}
+    schedule = CounterModel.get("rate#sandbox", consistent_read=True)
+    assert len(schedule.bookings) == 1
+    [slot] = gate.book("sandbox", [1], WALL + 0.5)
+    assert slot is not None and slot >= WALL + 0.5
