@@ -1026,3 +1026,46 @@ def test_a_sender_running_out_of_time_hands_the_unsent_back_without_spending_a_t
     for o in held:
         message = rig.message(o.message_id)
         assert (message.status, message.claim) == (MessageStatus.QUEUED, None)
+
+
+# -- the sandbox's fault plan, for the benchmark's deaths and slow provider -------------------------
+
+
+def test_the_fault_plan_reads_deaths_a_delay_and_a_sandbox_that_cannot_be_asked() -> None:
+    plan = FaultPlan.parse("crash=0.01,die=0.02,delay_ms=250,lookup=no")
+    assert plan.shares == {"crash": 0.01, "die": 0.02}
+    assert (plan.delay_ms, plan.lookup) == (250, False)
+    assert FaultPlan.parse("").lookup is True
+    with pytest.raises(ValueError, match="lookup"):
+        FaultPlan.parse("lookup=maybe")
+    with pytest.raises(ValueError, match="delay_ms"):
+        FaultPlan.parse("delay_ms=-1")
+
+
+def test_a_sender_dying_before_the_sandbox_got_the_message_leaves_no_outbox_row() -> None:
+    outbox = FakeOutbox()
+    sandbox = SandboxProvider(outbox, FaultPlan({"die": 1.0}))
+    message = OutboundMessage("m-1", "sms", "+8613800138000", "hi", "transactional")
+    with pytest.raises(SimulatedCrash):
+        sandbox.send(message, NOW)
+    assert outbox.entries == []
+
+
+def test_a_slow_sandbox_takes_its_delay_for_every_call() -> None:
+    slept: list[float] = []
+    sandbox = SandboxProvider(FakeOutbox(), FaultPlan({}, delay_ms=250, sleep=slept.append))
+    for i in range(3):
+        sandbox.send(OutboundMessage(f"m-{i}", "sms", "+8613800138000", "hi", "transactional"), NOW)
+    assert slept == [0.25, 0.25, 0.25]
+
+
+def test_a_sandbox_that_cannot_be_asked_is_recovered_like_twilio() -> None:
+    """With ``lookup=no`` the sandbox stands for a provider with neither a status query nor dedupe:
+    the sender marks each call before it starts."""
+    outbox = FakeOutbox()
+    sandbox = SandboxProvider(outbox, FaultPlan({}, lookup=False))
+    assert sandbox.can_lookup is False
+    rig = Rig(sandbox)
+    ids = sms_members(rig, 2)
+    rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    assert sorted(e.message.message_id for e in outbox.entries) == sorted(ids)
