@@ -89,8 +89,10 @@ def send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _deadline(context: Any) -> float | None:
-    """Until when (epoch seconds) provider calls may start in this invocation."""
+    """Until when (epoch seconds) provider calls may start in this invocation: ``RESERVE`` before
+    its end (with a timeout too short for that, its first half, so that a batch still moves)."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return time.time() + int(remaining()) / 1000 - RESERVE
+    seconds = int(remaining()) / 1000
+    return time.time() + max(seconds - RESERVE, seconds / 2)

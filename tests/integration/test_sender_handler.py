@@ -276,3 +276,27 @@ class TestCost:
         assert ours == ["TransactWriteItems", "TransactWriteItems"]  # claims, then the outcomes
         assert len(outbox(aws)) == 10
         assert {row["status"]["S"] for row in aws.scan("MessagesTable")} == {"delivered"}
+
+
+class TestDeadline:
+    class Context:
+        def __init__(self, remaining_ms: int) -> None:
+            self.remaining_ms = remaining_ms
+
+        def get_remaining_time_in_millis(self) -> int:
+            return self.remaining_ms
+
+    def test_no_provider_call_starts_in_the_invocations_last_seconds(self):
+        import time
+
+        left = sender._deadline(self.Context(30_000)) - time.time()
+        assert 30 - sender.RESERVE - 1 < left <= 30 - sender.RESERVE
+
+    def test_with_a_timeout_shorter_than_the_reserve_the_first_half_is_used(self):
+        import time
+
+        left = sender._deadline(self.Context(4_000)) - time.time()
+        assert 1 < left <= 2
+
+    def test_without_a_context_the_service_keeps_its_own_budget(self):
+        assert sender._deadline(object()) is None
