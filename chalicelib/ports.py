@@ -112,7 +112,8 @@ class ClaimRequest:
     """Take a message for sending: its claim token, the provider and parts (for the provider's rate),
     the cap periods a marketing message counts against, and the stale claim it takes over, if any.
     ``tracks_call``: the claim starts with ``call_started`` False (the sender marks the call before
-    making it); ``book_slot``: book its rate slot now (False: the sender books it when ready)."""
+    making it); ``pace_ms``: how long a send to that provider takes this sender (its slots are booked
+    at least that far apart: from when it will be ready for each)."""
 
     message_id: str
     claim: str
@@ -121,13 +122,13 @@ class ClaimRequest:
     periods: tuple[tuple[str, int], ...] = ()
     takeover: str | None = None
     tracks_call: bool = False
-    book_slot: bool = True
+    pace_ms: int = 0
 
 
 @dataclass
 class ClaimResult:
-    # message id → when (epoch seconds) it may go to the provider; None: at any time (no rate for
-    # that provider, or no slot booked yet: ``book_slot`` False)
+    # message id → when (epoch seconds) it may go to the provider; None: no rate for that provider,
+    # it goes as soon as the send before it is done
     slots: dict[str, float | None]
     full: dict[str, str]  # message id → the cap period that is full
     lost: set[str]  # someone else claimed or finished it meanwhile
@@ -139,8 +140,8 @@ class SendGate(Protocol):
         provider's rate, atomically per round."""
 
     def book(self, provider: str, parts: list[int], wall: float) -> list[float | None]:
-        """New slots on the provider's rate from ``wall`` on, one per send (a sender booking when it
-        is ready); None for each when the provider has no rate."""
+        """New slots on the provider's rate from ``wall`` on, one per send (for sends that could not
+        keep theirs); None for each when the provider has no rate."""
 
 
 class SendQueue(Protocol):

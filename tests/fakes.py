@@ -278,6 +278,7 @@ class FakeSendGate:
 
     def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
         result = ClaimResult(slots={}, full={}, lost=set())
+        claimed: list[ClaimRequest] = []
         for r in requests:
             if self.before_claim is not None:
                 self.before_claim()
@@ -301,13 +302,18 @@ class FakeSendGate:
             message.claim, message.claimed_at = r.claim, datetime.fromtimestamp(wall, UTC)
             message.call_started = False if r.tracks_call else None
             message.attempts += 1
-            if r.provider in self.rates and r.book_slot:
-                times, self.schedules[r.provider] = book(
-                    self.schedules.get(r.provider, []), [r.parts], int(wall * 1000), self.rates[r.provider]
-                )
-                result.slots[r.message_id] = times[0] / 1000
-            else:
-                result.slots[r.message_id] = None
+            claimed.append(r)
+            result.slots[r.message_id] = None
+        for provider in {r.provider for r in claimed if r.provider in self.rates}:
+            batch = [r for r in claimed if r.provider == provider]
+            times, self.schedules[provider] = book(
+                self.schedules.get(provider, []),
+                [r.parts for r in batch],
+                int(wall * 1000),
+                self.rates[provider],
+                pace_ms=max(r.pace_ms for r in batch),
+            )
+            result.slots.update({r.message_id: t / 1000 for r, t in zip(batch, times, strict=True)})
         return result
 
     def book(self, provider: str, parts: list[int], wall: float) -> list[float | None]:

@@ -81,11 +81,11 @@ class DynamoSendGate:
         items: list[tuple[ClaimRequest | None, str, str]] = []
         slots: dict[str, float | None] = {}
         schedules: dict[str, tuple[int | None, list[Booking]]] = {}
-        booking = [r for r in requests if r.book_slot and r.provider in self.rates]
-        for provider in sorted({r.provider for r in booking}):
+        for provider in sorted({r.provider for r in requests if r.provider in self.rates}):
             version, history = _read_schedule(provider)
-            batch = [r for r in booking if r.provider == provider]
-            times, keep = book(history, [r.parts for r in batch], wall_ms, self.rates[provider], self.margin_ms)
+            batch = [r for r in requests if r.provider == provider]
+            pace = max(r.pace_ms for r in batch)
+            times, keep = book(history, [r.parts for r in batch], wall_ms, self.rates[provider], self.margin_ms, pace)
             slots.update({r.message_id: t / 1000 for r, t in zip(batch, times, strict=True)})
             schedules[provider] = (version, keep)
         for r in requests:

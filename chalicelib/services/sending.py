@@ -23,9 +23,10 @@ provider accepted — so that message, and only it, is marked failed "outcome un
 risk a second send (a later delivery receipt still lifts it to delivered).
 
 Pace. Without a rate for the provider a send goes as soon as the one before it is done: no slot,
-so no lateness. With a rate, a send that could not keep its slot (the provider answers slower than
-the rate's spacing, a pause) books a new one from when the sender is ready, and for a while this
-sender books that provider's slots one at a time, when ready, instead of ahead for a whole batch.
+so no lateness. With a rate, the batch's slots are booked from when this sender will be ready for
+each: no closer together than a send to that provider has been taking it (a moving average, with
+headroom), the other senders booking into the gaps (``domain/ratelimit.py``). A send that could
+not keep its slot all the same (a slower answer, a pause) books a new one from when it is ready.
 A send that must wait longer than the sender may live (the rate is booked far ahead, the sender's
 time is up, another sender holds the claim) is handed back as a FRESH queue message
 (``SendOutcome.requeue``), so waiting never spends one of the queue's receives: only tries do.
@@ -72,8 +73,8 @@ DEFAULT_CLAIM_TTL = 120.0  # seconds: longer than a sender Lambda can run (its t
 DEFAULT_MAX_RECEIVES = 5  # the send queue's redrive maxReceiveCount
 DEFAULT_MAX_WAIT = 15.0  # seconds a sender waits for a rate slot (its Lambda times out at 30)
 DEFAULT_BUDGET = 20.0  # seconds a batch may go on starting provider calls, when no deadline is given
-SLOW_FOR = 60.0  # seconds a sender books a provider's slots when ready, after it missed one
 MAX_REBOOKS = 3  # new slots a send may book before it is handed back
+PACE_HEADROOM = 1.2  # slots are booked this much further apart than a send took so far
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,7 @@ class _Ready:
     claim: str = ""
     takeover: str | None = None
     tracks_call: bool = False  # the claim records whether the provider call started
-    slot: float | None = None  # when it may go (None: no rate, or booked when ready)
-    book_when_ready: bool = False
+    slot: float | None = None  # when it may go (None: no rate for its provider)
 
 
 Sent = tuple[Message, str, SendResult, datetime]  # accepted by the provider, with its claim
@@ -147,7 +147,7 @@ class SendService:
         self.sleep = sleep
         self.new_claim = new_claim
         self.rand = rand
-        self._slow_until: dict[str, float] = {}  # provider → until when its slots are booked when ready
+        self._pace: dict[str, float] = {}  # provider → seconds a send takes this sender (moving average)
 
     # -- entry points ------------------------------------------------------------------------------
     def deliver(self, message_id: str, now: datetime, receive_count: int = 1) -> MessageStatus | None:
@@ -282,17 +282,11 @@ class SendService:
         # Higher-priority rules first: when they compete for a member's cap, they win it.
         ready.sort(key=lambda r: -(r.rule.priority if r.rule else 0))
         claims: list[ClaimRequest] = []
-        booked: set[str] = set()  # providers one of whose sends books its slot with the claim
         for item in ready:
             message = item.message
             provider = self.providers[message.provider]
             item.claim = self.new_claim()
             item.tracks_call = not (provider.can_lookup or provider.dedupes)
-            # A sender that could not keep that provider's slots books them one at a time, when ready.
-            item.book_when_ready = self._slow_until.get(message.provider, 0.0) > self.wall() and (
-                message.provider in booked
-            )
-            booked.add(message.provider)
             periods: tuple[tuple[str, int], ...] = ()
             if message.rule_class == "marketing" and message.fallback_of is None:
                 periods = tuple(cap_periods(item.member, self.policy, now))
@@ -305,7 +299,7 @@ class SendService:
                     periods,
                     item.takeover,
                     tracks_call=item.tracks_call,
-                    book_slot=not item.book_when_ready,
+                    pace_ms=int(self._pace.get(message.provider, 0.0) * PACE_HEADROOM * 1000),
                 )
             )
         gate = self.gate.claim(claims, now, self.wall())
@@ -320,8 +314,8 @@ class SendService:
             else:
                 item.slot = gate.slots.get(mid)
                 turns.append(item)
-        # In slot order: sends without a slot first, those booking when ready last.
-        turns.sort(key=lambda i: (i.book_when_ready, i.slot if i.slot is not None else float("-inf")))
+        # In slot order (sends without a slot keep the batch's order, first).
+        turns.sort(key=lambda i: i.slot if i.slot is not None else float("-inf"))
         sent: list[Sent] = []  # accepted, not recorded yet
         for item in turns:
             outcomes.append(self._send_in_turn(item, now, deadline, sent))
@@ -333,6 +327,7 @@ class SendService:
         held = self._wait_for_turn(item, deadline)
         if held is not None:
             return held
+        started = self.wall()
         if item.tracks_call:
             # Before the call, durably: "may have started" (the sends so far ride along).
             still_mine = self.messages.mark_call_started(
@@ -346,15 +341,18 @@ class SendService:
         outcome, result = self._send_one(item, now)
         if result is not None:
             sent.append((item.message, item.claim, result, now))
+        took = self.wall() - started
+        provider = item.message.provider
+        self._pace[provider] = took if provider not in self._pace else (self._pace[provider] + took) / 2
         return outcome
 
     def _wait_for_turn(self, item: _Ready, deadline: float) -> SendOutcome | None:
-        """Wait for the send's slot on its provider's rate (booking one when ready, or again when
-        the sender could not keep it). None when it may go now; else the outcome of handing it back."""
-        provider = item.message.provider
+        """Wait for the send's slot on its provider's rate (booking a new one, from when the sender
+        is ready, when it could not keep it). None when it may go now; else the outcome of handing
+        it back."""
         if self.wall() > deadline:
             return self._hand_back(item, "the sender's time was up", 1)
-        slot = self._book(item) if item.book_when_ready else item.slot
+        slot = item.slot
         for _ in range(MAX_REBOOKS + 1):
             if slot is None:  # no rate: it goes when the send before it is done
                 break
@@ -371,7 +369,6 @@ class SendService:
             # Not ready in time (a provider slower than the rate's spacing, a pause): a send that
             # left now could crowd a later window, so it books again from now.
             self.log("missed its rate slot", message_id=item.message.message_id, late_ms=int(late * 1000))
-            self._slow_until[provider] = self.wall() + SLOW_FOR
             slot = self._book(item)
         else:
             return self._hand_back(item, "missed its rate slot", 1)

@@ -309,7 +309,8 @@ def test_the_schedule_counts_parts() -> None:
     sends = [(round(result.slots[mid] * 1000), 3) for mid in ids]
     assert largest_window_count(sends) <= 5
     schedule = CounterModel.get("rate#sandbox", consistent_read=True)
-    assert sum(int(p) for _, p in schedule.bookings) <= 5  # only the last window is kept
+    # What lies ahead is kept (a later sender may book between), each send with its parts
+    assert sorted((int(t), int(p)) for t, p in schedule.bookings) == sorted(sends)
 
 
 def test_a_provider_without_a_configured_rate_gets_no_slot_so_it_is_never_late() -> None:
@@ -352,12 +353,15 @@ def test_a_gate_whose_schedule_moved_between_its_read_and_its_write_reads_again(
     assert min(a_result.slots.values()) >= max(b_result[0].slots.values())
 
 
-def test_a_send_booking_when_ready_is_claimed_without_a_slot_and_books_one_later() -> None:
-    now_, later = stored("m-now", "m-1"), stored("m-later", "m-2")
-    gate = DynamoSendGate({"sandbox": 5}, lead_ms=0)
-    result = gate.claim([request(now_, "c1"), ClaimRequest(later, "c2", "sandbox", 1, book_slot=False)], NOW, WALL)
-    assert result.slots == {now_: WALL, later: None}
-    schedule = CounterModel.get("rate#sandbox", consistent_read=True)
-    assert len(schedule.bookings) == 1
-    [slot] = gate.book("sandbox", [1], WALL + 0.5)
-    assert slot is not None and slot >= WALL + 0.5
+def test_a_sender_slower_than_the_rate_gets_slots_it_can_keep_and_another_uses_the_gaps() -> None:
+    slow = [stored(f"s-{i}", f"ms-{i}") for i in range(3)]
+    fast = [stored(f"f-{i}", f"mf-{i}") for i in range(3)]
+    gate = DynamoSendGate({"sandbox": 10}, lead_ms=0)
+    first = gate.claim(
+        [ClaimRequest(mid, f"cs{i}", "sandbox", 1, pace_ms=400) for i, mid in enumerate(slow)], NOW, WALL
+    )
+    second = gate.claim([request(mid, f"cf{i}") for i, mid in enumerate(fast)], NOW, WALL)
+    assert [round((first.slots[mid] or 0) - WALL, 3) for mid in slow] == [0.0, 0.4, 0.8]
+    assert [round((second.slots[mid] or 0) - WALL, 3) for mid in fast] == [0.1, 0.2, 0.3]
+    [again] = gate.book("sandbox", [1], WALL + 0.5)
+    assert again is not None and again >= WALL + 0.5
