@@ -7,7 +7,7 @@ same contract tests as the DynamoDB adapters."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -139,9 +139,18 @@ class SendGate(Protocol):
         """Claim messages, count marketing ones against their caps and book their slots on each
         provider's rate, atomically per round."""
 
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float | None]:
-        """New slots on the provider's rate from ``wall`` on, one per send (for sends that could not
-        keep theirs); None for each when the provider has no rate."""
+    def book(
+        self,
+        provider: str,
+        parts: list[int],
+        wall: float,
+        *,
+        pace_ms: int = 0,
+        release: Sequence[tuple[float, int]] = (),
+    ) -> list[float | None]:
+        """New slots on the provider's rate from ``wall`` on, one per send and ``pace_ms`` apart (for
+        sends that could not keep theirs, whose old slots (at, parts) go back in ``release``); None
+        for each when the provider has no rate."""
 
 
 class SendQueue(Protocol):

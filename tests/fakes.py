@@ -11,7 +11,7 @@ Also a few builders (``member``, ``rule_book``) shared by the unit tests.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -316,12 +316,22 @@ class FakeSendGate:
             result.slots.update({r.message_id: t / 1000 for r, t in zip(batch, times, strict=True)})
         return result
 
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float | None]:
+    def book(
+        self,
+        provider: str,
+        parts: list[int],
+        wall: float,
+        *,
+        pace_ms: int = 0,
+        release: Sequence[tuple[float, int]] = (),
+    ) -> list[float | None]:
         if provider not in self.rates:
             return [None] * len(parts)
-        times, self.schedules[provider] = book(
-            self.schedules.get(provider, []), parts, int(wall * 1000), self.rates[provider]
-        )
+        history = list(self.schedules.get(provider, []))
+        for at, p in release:
+            if (round(at * 1000), p) in history:
+                history.remove((round(at * 1000), p))
+        times, self.schedules[provider] = book(history, parts, int(wall * 1000), self.rates[provider], pace_ms=pace_ms)
         return [t / 1000 for t in times]
 
 

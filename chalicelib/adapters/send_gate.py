@@ -14,7 +14,7 @@ caller orders by rule priority, so when caps compete the higher-priority rule wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -151,13 +151,23 @@ class DynamoSendGate:
             return {}, [(req, kind, key) for req, kind, key in failed if req is not None]
         return slots, []
 
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float | None]:
+    def book(
+        self,
+        provider: str,
+        parts: list[int],
+        wall: float,
+        *,
+        pace_ms: int = 0,
+        release: Sequence[tuple[float, int]] = (),
+    ) -> list[float | None]:
         rate = self.rates.get(provider)
         if rate is None:
             return [None] * len(parts)
         for _ in range(MAX_ROUNDS * 4):
             version, history = _read_schedule(provider)
-            times, keep = book(history, parts, int(wall * 1000) + self.ready_lead_ms, rate, self.margin_ms)
+            times, keep = book(
+                _without(history, release), parts, int(wall * 1000) + self.ready_lead_ms, rate, self.margin_ms, pace_ms
+            )
             condition = CounterModel.n.does_not_exist() if version is None else CounterModel.n == version
             try:
                 CounterModel(f"rate#{provider}").update(
@@ -188,6 +198,16 @@ def _one_round(requests: list[ClaimRequest]) -> tuple[list[ClaimRequest], list[C
             seen |= keys
             now_.append(r)
     return now_, later
+
+
+def _without(history: list[Booking], release: Sequence[tuple[float, int]]) -> list[Booking]:
+    """The schedule less the bookings a sender gives back (each once)."""
+    left = list(history)
+    for at, parts in release:
+        booking = (round(at * 1000), parts)
+        if booking in left:
+            left.remove(booking)
+    return left
 
 
 def _read_schedule(provider: str) -> tuple[int | None, list[Booking]]:

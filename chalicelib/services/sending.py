@@ -299,7 +299,7 @@ class SendService:
                     periods,
                     item.takeover,
                     tracks_call=item.tracks_call,
-                    pace_ms=int(self._pace.get(message.provider, 0.0) * PACE_HEADROOM * 1000),
+                    pace_ms=self._pace_ms(message.provider),
                 )
             )
         gate = self.gate.claim(claims, now, self.wall())
@@ -317,14 +317,16 @@ class SendService:
         # In slot order (sends without a slot keep the batch's order, first).
         turns.sort(key=lambda i: i.slot if i.slot is not None else float("-inf"))
         sent: list[Sent] = []  # accepted, not recorded yet
-        for item in turns:
-            outcomes.append(self._send_in_turn(item, now, deadline, sent))
+        for index, item in enumerate(turns):
+            outcomes.append(self._send_in_turn(item, now, deadline, sent, turns[index + 1 :]))
         self._record(sent)
         return outcomes
 
-    def _send_in_turn(self, item: _Ready, now: datetime, deadline: float, sent: list[Sent]) -> SendOutcome:
+    def _send_in_turn(
+        self, item: _Ready, now: datetime, deadline: float, sent: list[Sent], later: list[_Ready]
+    ) -> SendOutcome:
         mid = item.message.message_id
-        held = self._wait_for_turn(item, deadline)
+        held = self._wait_for_turn(item, deadline, later)
         if held is not None:
             return held
         started = self.wall()
@@ -346,38 +348,50 @@ class SendService:
         self._pace[provider] = took if provider not in self._pace else (self._pace[provider] + took) / 2
         return outcome
 
-    def _wait_for_turn(self, item: _Ready, deadline: float) -> SendOutcome | None:
-        """Wait for the send's slot on its provider's rate (booking a new one, from when the sender
+    def _wait_for_turn(self, item: _Ready, deadline: float, later: list[_Ready]) -> SendOutcome | None:
+        """Wait for the send's slot on its provider's rate (booking new ones, from when the sender
         is ready, when it could not keep it). None when it may go now; else the outcome of handing
         it back."""
         if self.wall() > deadline:
             return self._hand_back(item, "the sender's time was up", 1)
-        slot = item.slot
         for _ in range(MAX_REBOOKS + 1):
-            if slot is None:  # no rate: it goes when the send before it is done
+            if item.slot is None:  # no rate: it goes when the send before it is done
                 break
-            wait = slot - self.wall()
-            if slot > deadline or wait > self.max_wait:
+            wait = item.slot - self.wall()
+            if item.slot > deadline or wait > self.max_wait:
                 # Booked further ahead than this sender may live: SQS brings it back when its turn
                 # comes (the slot stays unused; the rate holds).
                 return self._hand_back(item, "waiting for the provider's rate", wait)
             if wait > 0:
                 self.sleep(wait)
-            late = self.wall() - slot
+            late = self.wall() - item.slot
             if late <= self.late_margin:
                 break
-            # Not ready in time (a provider slower than the rate's spacing, a pause): a send that
-            # left now could crowd a later window, so it books again from now.
+            # Not ready in time (a slower answer, a pause): a send that left now could crowd a later
+            # window, so this one and the rest of the batch for that provider (whose slots were
+            # booked as far apart) book again from now, giving their old slots back.
             self.log("missed its rate slot", message_id=item.message.message_id, late_ms=int(late * 1000))
-            slot = self._book(item)
+            self._book_again([item, *(i for i in later if i.message.provider == item.message.provider)])
         else:
             return self._hand_back(item, "missed its rate slot", 1)
         if self.wall() > deadline:
             return self._hand_back(item, "the sender's time was up", 1)
         return None
 
-    def _book(self, item: _Ready) -> float | None:
-        return self.gate.book(item.message.provider, [item.message.parts or 1], self.wall())[0]
+    def _book_again(self, items: list[_Ready]) -> None:
+        provider = items[0].message.provider
+        slots = self.gate.book(
+            provider,
+            [i.message.parts or 1 for i in items],
+            self.wall(),
+            pace_ms=self._pace_ms(provider),
+            release=[(i.slot, i.message.parts or 1) for i in items if i.slot is not None],
+        )
+        for i, slot in zip(items, slots, strict=True):
+            i.slot = slot
+
+    def _pace_ms(self, provider: str) -> int:
+        return int(self._pace.get(provider, 0.0) * PACE_HEADROOM * 1000)
 
     def _hand_back(self, item: _Ready, reason: str, wait: float) -> SendOutcome:
         """Release the claim and hand the message back as a fresh queue message: a wait, not a try."""

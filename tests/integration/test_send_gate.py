@@ -365,3 +365,14 @@ def test_a_sender_slower_than_the_rate_gets_slots_it_can_keep_and_another_uses_t
     assert [round((second.slots[mid] or 0) - WALL, 3) for mid in fast] == [0.1, 0.2, 0.3]
     [again] = gate.book("sandbox", [1], WALL + 0.5)
     assert again is not None and again >= WALL + 0.5
+
+
+def test_sends_booking_again_give_their_old_slots_back() -> None:
+    ids = [stored(f"r-{i}", f"mr-{i}") for i in range(3)]
+    gate = DynamoSendGate({"sandbox": 10}, lead_ms=0, ready_lead_ms=0)
+    first = gate.claim([request(mid, f"c{i}") for i, mid in enumerate(ids)], NOW, WALL)
+    old = [(first.slots[mid] or 0.0, 1) for mid in ids]
+    again = gate.book("sandbox", [1, 1, 1], WALL + 2, pace_ms=300, release=old)
+    assert [round((t or 0) - WALL, 3) for t in again] == [2.0, 2.3, 2.6]
+    schedule = CounterModel.get("rate#sandbox", consistent_read=True)
+    assert sorted(int(t) for t, _ in schedule.bookings) == [round((t or 0) * 1000) for t in again]

@@ -10,7 +10,7 @@ consent re-checked at send time, and the provider's rate in parts per second.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -990,6 +990,38 @@ def test_with_a_rate_a_slow_provider_books_each_send_from_when_the_sender_is_rea
     assert len([m for m, _ in rig.logged if m == "missed its rate slot"]) == missed
     starts = [(round((t - 0.3) * 1000), p) for t, p in provider.sent_at]
     assert largest_window_count(starts) <= 5
+
+
+class CountingGate(FakeSendGate):
+    """The fake gate, counting the sender's new bookings (one write each on DynamoDB)."""
+
+    def __init__(self, gate: FakeSendGate) -> None:
+        super().__init__(gate.messages, gate.rates)
+        self.bookings = 0
+
+    def book(
+        self,
+        provider: str,
+        parts: list[int],
+        wall: float,
+        *,
+        pace_ms: int = 0,
+        release: Sequence[tuple[float, int]] = (),
+    ) -> list[float | None]:
+        self.bookings += 1
+        return super().book(provider, parts, wall, pace_ms=pace_ms, release=release)
+
+
+def test_a_batch_that_cannot_keep_its_slots_books_again_once_not_once_a_send() -> None:
+    rig = Rig(lambda clock: SlowProvider(clock, 0.3), rates={"fake": 5})
+    gate = CountingGate(rig.gate)
+    rig.service.gate = gate
+    ids = sms_members(rig, 10)
+    outcomes = rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    assert [o.status for o in outcomes] == [MessageStatus.SENT] * 10
+    assert gate.bookings == 1
+    # The slots it gave back are free again: the schedule holds one booking a send
+    assert len(gate.schedules["fake"]) == 10
 
 
 def test_a_wait_for_the_providers_rate_hands_the_message_back_without_spending_a_try() -> None:
