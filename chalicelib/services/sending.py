@@ -24,8 +24,8 @@ risk a second send (a later delivery receipt still lifts it to delivered).
 
 Pace. Without a rate for the provider a send goes as soon as the one before it is done: no slot,
 so no lateness. With a rate, the batch's slots are booked from when this sender will be ready for
-each: no closer together than a send to that provider has been taking it (a moving average, with
-headroom), the other senders booking into the gaps (``domain/ratelimit.py``). A send that could
+each: no closer together than a send to that provider has been taking it (the median of its last
+few, with headroom), the other senders booking into the gaps (``domain/ratelimit.py``). A send that could
 not keep its slot all the same (a slower answer, a pause) books a new one from when it is ready.
 A send that must wait longer than the sender may live (the rate is booked far ahead, the sender's
 time is up, another sender holds the claim) is handed back as a FRESH queue message
@@ -42,8 +42,10 @@ the member's channel unreachable. An IM message that cannot be sent falls back t
 from __future__ import annotations
 
 import random
+import statistics
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -75,6 +77,7 @@ DEFAULT_MAX_WAIT = 15.0  # seconds a sender waits for a rate slot (its Lambda ti
 DEFAULT_BUDGET = 20.0  # seconds a batch may go on starting provider calls, when no deadline is given
 MAX_REBOOKS = 3  # new slots a send may book before it is handed back
 PACE_HEADROOM = 1.2  # slots are booked this much further apart than a send took so far
+PACE_SAMPLES = 5  # the last sends whose median is the sender's pace
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ class SendService:
         self.sleep = sleep
         self.new_claim = new_claim
         self.rand = rand
-        self._pace: dict[str, float] = {}  # provider → seconds a send takes this sender (moving average)
+        self._took: dict[str, deque[float]] = {}  # provider → how long this sender's last sends took (s)
 
     # -- entry points ------------------------------------------------------------------------------
     def deliver(self, message_id: str, now: datetime, receive_count: int = 1) -> MessageStatus | None:
@@ -345,7 +348,7 @@ class SendService:
             sent.append((item.message, item.claim, result, now))
         took = self.wall() - started
         provider = item.message.provider
-        self._pace[provider] = took if provider not in self._pace else (self._pace[provider] + took) / 2
+        self._took.setdefault(provider, deque(maxlen=PACE_SAMPLES)).append(took)
         return outcome
 
     def _wait_for_turn(self, item: _Ready, deadline: float, later: list[_Ready]) -> SendOutcome | None:
@@ -391,7 +394,14 @@ class SendService:
             i.slot = slot
 
     def _pace_ms(self, provider: str) -> int:
-        return int(self._pace.get(provider, 0.0) * PACE_HEADROOM * 1000)
+        """How far apart this sender's slots at ``provider`` are booked: the median of its last
+        sends there (the quickest while there are few: a container's first call pays for loading
+        the provider), with headroom; never so far apart that a batch of ten outlives ``max_wait``."""
+        took = self._took.get(provider)
+        if not took:
+            return 0
+        typical = statistics.median(took) if len(took) >= 3 else min(took)
+        return int(min(typical * PACE_HEADROOM, self.max_wait / 10) * 1000)
 
     def _hand_back(self, item: _Ready, reason: str, wait: float) -> SendOutcome:
         """Release the claim and hand the message back as a fresh queue message: a wait, not a try."""
