@@ -107,6 +107,7 @@ class _Ready:
     takeover: str | None = None
     tracks_call: bool = False  # the claim records whether the provider call started
     slot: float | None = None  # when it may go (None: no rate for its provider)
+    handed_back: SendOutcome | None = None  # back to the queue before its turn came
 
 
 Sent = tuple[Message, str, SendResult, datetime]  # accepted by the provider, with its claim
@@ -321,6 +322,9 @@ class SendService:
         turns.sort(key=lambda i: i.slot if i.slot is not None else float("-inf"))
         sent: list[Sent] = []  # accepted, not recorded yet
         for index, item in enumerate(turns):
+            if item.handed_back is not None:
+                outcomes.append(item.handed_back)
+                continue
             outcomes.append(self._send_in_turn(item, now, deadline, sent, turns[index + 1 :]))
         self._record(sent)
         return outcomes
@@ -356,15 +360,16 @@ class SendService:
         is ready, when it could not keep it). None when it may go now; else the outcome of handing
         it back."""
         if self.wall() > deadline:
-            return self._hand_back(item, "the sender's time was up", 1)
+            return self._hand_back_all([item, *later], "the sender's time was up", 1)
         for _ in range(MAX_REBOOKS + 1):
             if item.slot is None:  # no rate: it goes when the send before it is done
                 break
             wait = item.slot - self.wall()
             if item.slot > deadline or wait > self.max_wait:
-                # Booked further ahead than this sender may live: SQS brings it back when its turn
-                # comes (the slot stays unused; the rate holds).
-                return self._hand_back(item, "waiting for the provider's rate", wait)
+                # Booked further ahead than this sender may live, and so are the rest of the batch
+                # for that provider: SQS brings them back when their turn comes.
+                same = [i for i in later if i.message.provider == item.message.provider]
+                return self._hand_back_all([item, *same], "waiting for the provider's rate", wait)
             if wait > 0:
                 self.sleep(wait)
             late = self.wall() - item.slot
@@ -378,7 +383,7 @@ class SendService:
         else:
             return self._hand_back(item, "missed its rate slot", 1)
         if self.wall() > deadline:
-            return self._hand_back(item, "the sender's time was up", 1)
+            return self._hand_back_all([item, *later], "the sender's time was up", 1)
         return None
 
     def _book_again(self, items: list[_Ready]) -> None:
@@ -402,6 +407,19 @@ class SendService:
             return 0
         typical = statistics.median(took) if len(took) >= 3 else min(took)
         return int(min(typical * PACE_HEADROOM, self.max_wait / 10) * 1000)
+
+    def _hand_back_all(self, items: list[_Ready], reason: str, wait: float) -> SendOutcome:
+        """Hand back ``items`` (the one whose turn it is first), giving their rate slots back in one
+        write per provider; the outcome of the first (the others are kept on them)."""
+        for provider in sorted({i.message.provider for i in items if i.slot is not None}):
+            mine = [i for i in items if i.message.provider == provider and i.slot is not None]
+            self.gate.book(provider, [], self.wall(), release=[(i.slot, i.message.parts or 1) for i in mine if i.slot])
+        for i in items:
+            later = max((i.slot or 0.0) - self.wall(), wait)
+            i.handed_back = self._hand_back(i, reason, later)
+        first = items[0].handed_back
+        assert first is not None
+        return first
 
     def _hand_back(self, item: _Ready, reason: str, wait: float) -> SendOutcome:
         """Release the claim and hand the message back as a fresh queue message: a wait, not a try."""

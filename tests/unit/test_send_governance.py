@@ -1032,6 +1032,11 @@ def test_a_wait_for_the_providers_rate_hands_the_message_back_without_spending_a
     assert waiting, "1 part a second: 30 sends cannot all go within the sender's life"
     assert all(o.retry_in is not None and o.requeue for o in waiting)
     assert all(rig.message(o.message_id).claim is None for o in waiting)
+    # Their slots were given back: nothing is booked after the last send that went
+    provider = rig.provider
+    assert isinstance(provider, TimedProvider)
+    last_sent_ms = round(provider.sent_at[-1][0] * 1000)
+    assert rig.gate.schedules["fake"] and max(t for t, _ in rig.gate.schedules["fake"]) <= last_sent_ms
 
 
 def test_a_claim_held_by_a_live_sender_is_waited_for_without_spending_a_try() -> None:
