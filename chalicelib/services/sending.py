@@ -22,14 +22,11 @@ sender that dies between the mark and the call cannot be told from one that dies
 provider accepted — so that message, and only it, is marked failed "outcome unknown" rather than
 risk a second send (a later delivery receipt still lifts it to delivered).
 
-Pace. Without a rate for the provider a send goes as soon as the one before it is done: no slot,
-so no lateness. With a rate, the batch's slots are booked from when this sender will be ready for
-each: no closer together than a send to that provider has been taking it (the median of its last
-few, with headroom), the other senders booking into the gaps (``domain/ratelimit.py``). A send that could
-not keep its slot all the same (a slower answer, a pause) books a new one from when it is ready.
-A send that must wait longer than the sender may live (the rate is booked far ahead, the sender's
-time is up, another sender holds the claim) is handed back as a FRESH queue message
-(``SendOutcome.requeue``), so waiting never spends one of the queue's receives: only tries do.
+Pace. Each send waits for its turn on its provider's rate (``services/pacing.py``: no slot without
+a rate, slots booked from when this sender will be ready). A send that must wait longer than the
+sender may live (the rate is booked far ahead, the sender's time is up, another sender holds the
+claim) is handed back as a FRESH queue message (``SendOutcome.requeue``), so waiting never spends
+one of the queue's receives: only tries do.
 
 Failures. Throttling, 5xx and a clean "not accepted" release the claim and hand the SQS message
 back with exponential backoff and jitter (its visibility timeout); after the queue's last receive
@@ -42,10 +39,8 @@ the member's channel unreachable. An IM message that cannot be sent falls back t
 from __future__ import annotations
 
 import random
-import statistics
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,6 +63,7 @@ from ..ports import (
     SendResult,
     SentRecord,
 )
+from .pacing import Pacer, Turn
 
 Log = Callable[..., None]
 
@@ -75,9 +71,6 @@ DEFAULT_CLAIM_TTL = 120.0  # seconds: longer than a sender Lambda can run (its t
 DEFAULT_MAX_RECEIVES = 5  # the send queue's redrive maxReceiveCount
 DEFAULT_MAX_WAIT = 15.0  # seconds a sender waits for a rate slot (its Lambda times out at 30)
 DEFAULT_BUDGET = 20.0  # seconds a batch may go on starting provider calls, when no deadline is given
-MAX_REBOOKS = 3  # new slots a send may book before it is handed back
-PACE_HEADROOM = 1.2  # slots are booked this much further apart than a send took so far
-PACE_SAMPLES = 5  # the last sends whose median is the sender's pace
 
 
 @dataclass(frozen=True)
@@ -106,8 +99,7 @@ class _Ready:
     claim: str = ""
     takeover: str | None = None
     tracks_call: bool = False  # the claim records whether the provider call started
-    slot: float | None = None  # when it may go (None: no rate for its provider)
-    handed_back: SendOutcome | None = None  # back to the queue before its turn came
+    turn: Turn | None = None  # once claimed
 
 
 Sent = tuple[Message, str, SendResult, datetime]  # accepted by the provider, with its claim
@@ -145,13 +137,10 @@ class SendService:
         self.log = log or (lambda *a, **k: None)
         self.claim_ttl = claim_ttl
         self.max_receives = max_receives
-        self.max_wait = max_wait
-        self.late_margin = late_margin  # below the rate schedule's margin (100 ms)
         self.wall = wall
-        self.sleep = sleep
         self.new_claim = new_claim
         self.rand = rand
-        self._took: dict[str, deque[float]] = {}  # provider → how long this sender's last sends took (s)
+        self.pacer = Pacer(gate, log=self.log, wall=wall, sleep=sleep, max_wait=max_wait, late_margin=late_margin)
 
     # -- entry points ------------------------------------------------------------------------------
     def deliver(self, message_id: str, now: datetime, receive_count: int = 1) -> MessageStatus | None:
@@ -303,12 +292,12 @@ class SendService:
                     periods,
                     item.takeover,
                     tracks_call=item.tracks_call,
-                    pace_ms=self._pace_ms(message.provider),
+                    pace_ms=self.pacer.pace_ms(message.provider),
                 )
             )
         gate = self.gate.claim(claims, now, self.wall())
         outcomes: list[SendOutcome] = []
-        turns: list[_Ready] = []
+        turns: list[tuple[_Ready, Turn]] = []
         for item in ready:
             mid = item.message.message_id
             if mid in gate.lost:
@@ -316,26 +305,21 @@ class SendService:
             elif mid in gate.full:
                 outcomes.append(self._over_cap(item, gate.full[mid], now))
             else:
-                item.slot = gate.slots.get(mid)
-                turns.append(item)
+                item.turn = Turn(mid, item.message.provider, item.message.parts or 1, gate.slots.get(mid))
+                turns.append((item, item.turn))
         # In slot order (sends without a slot keep the batch's order, first).
-        turns.sort(key=lambda i: i.slot if i.slot is not None else float("-inf"))
+        turns.sort(key=lambda pair: pair[1].slot if pair[1].slot is not None else float("-inf"))
         sent: list[Sent] = []  # accepted, not recorded yet
-        for index, item in enumerate(turns):
-            if item.handed_back is not None:
-                outcomes.append(item.handed_back)
-                continue
-            outcomes.append(self._send_in_turn(item, now, deadline, sent, turns[index + 1 :]))
+        for index, (item, turn) in enumerate(turns):
+            if turn.back_in is None and self.pacer.wait(turn, deadline, [t for _, t in turns[index + 1 :]]):
+                outcomes.append(self._send_in_turn(item, now, sent))
+            else:
+                outcomes.append(self._hand_back(item, turn))
         self._record(sent)
         return outcomes
 
-    def _send_in_turn(
-        self, item: _Ready, now: datetime, deadline: float, sent: list[Sent], later: list[_Ready]
-    ) -> SendOutcome:
+    def _send_in_turn(self, item: _Ready, now: datetime, sent: list[Sent]) -> SendOutcome:
         mid = item.message.message_id
-        held = self._wait_for_turn(item, deadline, later)
-        if held is not None:
-            return held
         started = self.wall()
         if item.tracks_call:
             # Before the call, durably: "may have started" (the sends so far ride along).
@@ -350,84 +334,15 @@ class SendService:
         outcome, result = self._send_one(item, now)
         if result is not None:
             sent.append((item.message, item.claim, result, now))
-        took = self.wall() - started
-        provider = item.message.provider
-        self._took.setdefault(provider, deque(maxlen=PACE_SAMPLES)).append(took)
+        self.pacer.took(item.message.provider, self.wall() - started)
         return outcome
 
-    def _wait_for_turn(self, item: _Ready, deadline: float, later: list[_Ready]) -> SendOutcome | None:
-        """Wait for the send's slot on its provider's rate (booking new ones, from when the sender
-        is ready, when it could not keep it). None when it may go now; else the outcome of handing
-        it back."""
-        if self.wall() > deadline:
-            return self._hand_back_all([item, *later], "the sender's time was up", 1)
-        for _ in range(MAX_REBOOKS + 1):
-            if item.slot is None:  # no rate: it goes when the send before it is done
-                break
-            wait = item.slot - self.wall()
-            if item.slot > deadline or wait > self.max_wait:
-                # Booked further ahead than this sender may live, and so are the rest of the batch
-                # for that provider: SQS brings them back when their turn comes.
-                same = [i for i in later if i.message.provider == item.message.provider]
-                return self._hand_back_all([item, *same], "waiting for the provider's rate", wait)
-            if wait > 0:
-                self.sleep(wait)
-            late = self.wall() - item.slot
-            if late <= self.late_margin:
-                break
-            # Not ready in time (a slower answer, a pause): a send that left now could crowd a later
-            # window, so this one and the rest of the batch for that provider (whose slots were
-            # booked as far apart) book again from now, giving their old slots back.
-            self.log("missed its rate slot", message_id=item.message.message_id, late_ms=int(late * 1000))
-            self._book_again([item, *(i for i in later if i.message.provider == item.message.provider)])
-        else:
-            return self._hand_back(item, "missed its rate slot", 1)
-        if self.wall() > deadline:
-            return self._hand_back_all([item, *later], "the sender's time was up", 1)
-        return None
-
-    def _book_again(self, items: list[_Ready]) -> None:
-        provider = items[0].message.provider
-        slots = self.gate.book(
-            provider,
-            [i.message.parts or 1 for i in items],
-            self.wall(),
-            pace_ms=self._pace_ms(provider),
-            release=[(i.slot, i.message.parts or 1) for i in items if i.slot is not None],
-        )
-        for i, slot in zip(items, slots, strict=True):
-            i.slot = slot
-
-    def _pace_ms(self, provider: str) -> int:
-        """How far apart this sender's slots at ``provider`` are booked: the median of its last
-        sends there (the quickest while there are few: a container's first call pays for loading
-        the provider), with headroom; never so far apart that a batch of ten outlives ``max_wait``."""
-        took = self._took.get(provider)
-        if not took:
-            return 0
-        typical = statistics.median(took) if len(took) >= 3 else min(took)
-        return int(min(typical * PACE_HEADROOM, self.max_wait / 10) * 1000)
-
-    def _hand_back_all(self, items: list[_Ready], reason: str, wait: float) -> SendOutcome:
-        """Hand back ``items`` (the one whose turn it is first), giving their rate slots back in one
-        write per provider; the outcome of the first (the others are kept on them)."""
-        for provider in sorted({i.message.provider for i in items if i.slot is not None}):
-            mine = [i for i in items if i.message.provider == provider and i.slot is not None]
-            self.gate.book(provider, [], self.wall(), release=[(i.slot, i.message.parts or 1) for i in mine if i.slot])
-        for i in items:
-            later = max((i.slot or 0.0) - self.wall(), wait)
-            i.handed_back = self._hand_back(i, reason, later)
-        first = items[0].handed_back
-        assert first is not None
-        return first
-
-    def _hand_back(self, item: _Ready, reason: str, wait: float) -> SendOutcome:
+    def _hand_back(self, item: _Ready, turn: Turn) -> SendOutcome:
         """Release the claim and hand the message back as a fresh queue message: a wait, not a try."""
         mid = item.message.message_id
-        self.messages.unclaim(mid, item.claim, reason)
-        retry_in = max(int(wait) + 1, 1)
-        self.log("handed back", message_id=mid, reason=reason, retry_in=retry_in)
-        return SendOutcome(mid, None, retry_in=retry_in, requeue=True)
+        self.messages.unclaim(mid, item.claim, turn.reason)
+        self.log("handed back", message_id=mid, reason=turn.reason, retry_in=turn.back_in)
+        return SendOutcome(mid, None, retry_in=turn.back_in, requeue=True)
 
     def _send_one(self, item: _Ready, now: datetime) -> tuple[SendOutcome, SendResult | None]:
         message = item.message

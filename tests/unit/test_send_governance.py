@@ -1015,7 +1015,7 @@ class CountingGate(FakeSendGate):
 def test_a_batch_that_cannot_keep_its_slots_books_again_once_not_once_a_send() -> None:
     rig = Rig(lambda clock: SlowProvider(clock, 0.3), rates={"fake": 5})
     gate = CountingGate(rig.gate)
-    rig.service.gate = gate
+    rig.service.gate = rig.service.pacer.gate = gate
     ids = sms_members(rig, 10)
     outcomes = rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
     assert [o.status for o in outcomes] == [MessageStatus.SENT] * 10
