@@ -87,6 +87,10 @@ class MessageStore(Protocol):
     def unclaim(self, message_id: str, claim: str, reason: str) -> bool:
         """Give up a claim without an outcome (a retryable failure): the message is pending again."""
 
+    def unclaim_all(self, claims: list[tuple[str, str]], reason: str) -> None:
+        """Give up several claims (message id, claim) at once, each only while it holds (sends
+        handed back to wait): one request where the store can."""
+
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         """Record provider-accepted sends (all at once where the store can); each only while its
         claim holds. Returns the ids recorded."""

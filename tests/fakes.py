@@ -171,6 +171,7 @@ class FakeMessageStore:
     def __init__(self) -> None:
         self.messages: dict[str, Message] = {}
         self.record_calls = 0
+        self.unclaim_calls = 0
 
     def create(self, message: Message) -> bool:
         if message.message_id in self.messages:
@@ -231,6 +232,11 @@ class FakeMessageStore:
         message.claim = message.claimed_at = message.call_started = None
         message.reason = reason
         return True
+
+    def unclaim_all(self, claims: list[tuple[str, str]], reason: str) -> None:
+        self.unclaim_calls += 1
+        for message_id, claim in claims:
+            self.unclaim(message_id, claim, reason)
 
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         self.record_calls += 1

@@ -105,6 +105,27 @@ class DynamoMessageStore:
             raise
         return True
 
+    def unclaim_all(self, claims: list[tuple[str, str]], reason: str) -> None:
+        """One transaction per 100; if a claim no longer holds, that chunk one by one."""
+        for start in range(0, len(claims), 100):
+            chunk = claims[start : start + 100]
+            if len(chunk) > 1:
+                try:
+                    with TransactWrite(connection=shared_connection()) as tx:
+                        for message_id, claim in chunk:
+                            tx.update(
+                                MessageModel(message_id),
+                                actions=[*_claim_removed(), MessageModel.reason.set(reason)],
+                                condition=MessageModel.claim == claim,
+                            )
+                    continue
+                except TransactWriteError as exc:
+                    codes = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+                    if "ConditionalCheckFailed" not in codes:
+                        raise
+            for message_id, claim in chunk:
+                self.unclaim(message_id, claim, reason)
+
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         """All sends of a batch in one transaction (one write request for up to 100 messages); if
         one claim no longer holds (a receipt or a takeover got there first), one by one."""

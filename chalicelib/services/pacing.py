@@ -63,14 +63,24 @@ class Pacer:
         self._took: dict[str, deque[float]] = {}  # provider → how long this sender's last sends took (s)
 
     def pace_ms(self, provider: str) -> int:
-        """How far apart this sender's slots at ``provider`` are booked: the median of its last
-        sends there (the quickest while there are few: a container's first call pays for loading
-        the provider), with headroom; never so far apart that a batch of ten outlives ``max_wait``."""
+        """How far apart this sender's slots at ``provider`` are booked with its claims: the median
+        of its last sends there, with headroom, once it has made enough for a median (before that,
+        the rate's own spacing: a container's first calls pay for loading the provider, and a
+        missed slot costs one new booking for the rest of the batch)."""
         took = self._took.get(provider)
-        if not took:
+        if not took or len(took) < PACE_SAMPLES // 2 + 1:
             return 0
-        typical = statistics.median(took) if len(took) >= 3 else min(took)
-        return int(min(typical * PACE_HEADROOM, self.max_wait / 10) * 1000)
+        return self._capped(statistics.median(took))
+
+    def _pace_again_ms(self, provider: str) -> int:
+        """The spacing for sends booking again because one was late: the sender IS slower than
+        the rate's spacing, so at least its quickest recent send, with headroom."""
+        took = self._took.get(provider)
+        return max(self.pace_ms(provider), self._capped(min(took)) if took else 0)
+
+    def _capped(self, seconds: float) -> int:
+        """With headroom; never so far apart that a batch of ten outlives ``max_wait``."""
+        return int(min(seconds * PACE_HEADROOM, self.max_wait / 10) * 1000)
 
     def took(self, provider: str, seconds: float) -> None:
         """A send to ``provider`` took this sender ``seconds`` (from its turn to its outcome)."""
@@ -111,7 +121,7 @@ class Pacer:
             provider,
             [t.parts for t in turns],
             self.wall(),
-            pace_ms=self.pace_ms(provider),
+            pace_ms=self._pace_again_ms(provider),
             release=[(t.slot, t.parts) for t in turns if t.slot is not None],
         )
         for t, slot in zip(turns, slots, strict=True):

@@ -310,13 +310,14 @@ class SendService:
         # In slot order (sends without a slot keep the batch's order, first).
         turns.sort(key=lambda pair: pair[1].slot if pair[1].slot is not None else float("-inf"))
         sent: list[Sent] = []  # accepted, not recorded yet
+        waiting: list[tuple[_Ready, Turn]] = []  # handed back to wait
         for index, (item, turn) in enumerate(turns):
             if turn.back_in is None and self.pacer.wait(turn, deadline, [t for _, t in turns[index + 1 :]]):
                 outcomes.append(self._send_in_turn(item, now, sent))
             else:
-                outcomes.append(self._hand_back(item, turn))
+                waiting.append((item, turn))
         self._record(sent)
-        return outcomes
+        return outcomes + self._hand_back(waiting)
 
     def _send_in_turn(self, item: _Ready, now: datetime, sent: list[Sent]) -> SendOutcome:
         mid = item.message.message_id
@@ -337,12 +338,14 @@ class SendService:
         self.pacer.took(item.message.provider, self.wall() - started)
         return outcome
 
-    def _hand_back(self, item: _Ready, turn: Turn) -> SendOutcome:
-        """Release the claim and hand the message back as a fresh queue message: a wait, not a try."""
-        mid = item.message.message_id
-        self.messages.unclaim(mid, item.claim, turn.reason)
-        self.log("handed back", message_id=mid, reason=turn.reason, retry_in=turn.back_in)
-        return SendOutcome(mid, None, retry_in=turn.back_in, requeue=True)
+    def _hand_back(self, waiting: list[tuple[_Ready, Turn]]) -> list[SendOutcome]:
+        """Release their claims (one write for each reason) and hand the messages back as fresh
+        queue messages: a wait, not a try."""
+        for reason in sorted({turn.reason for _, turn in waiting}):
+            claims = [(item.message.message_id, item.claim) for item, turn in waiting if turn.reason == reason]
+            self.messages.unclaim_all(claims, reason)
+            self.log("handed back", message_ids=[mid for mid, _ in claims], reason=reason)
+        return [SendOutcome(turn.message_id, None, retry_in=turn.back_in, requeue=True) for _, turn in waiting]
 
     def _send_one(self, item: _Ready, now: datetime) -> tuple[SendOutcome, SendResult | None]:
         message = item.message

@@ -255,3 +255,43 @@ class TestCallStarted:
 
         message = store.get("m-a")
         assert (message.claim, message.claimed_at, message.call_started) == (None, None, None)
+
+
+class TestUnclaimAll:
+    def claimed(self, message_id: str, claim: str) -> None:
+        from chalicelib.adapters.send_gate import DynamoSendGate
+        from chalicelib.ports import ClaimRequest
+
+        DynamoMessageStore().create(a_message(message_id))
+        DynamoSendGate({}).claim([ClaimRequest(message_id, claim, "sandbox", 1)], T0, T0.timestamp())
+
+    def test_given_claims_handed_back_together_then_one_request_releases_them(self, aws, monkeypatch):
+        from pynamodb.connection.base import Connection
+
+        store = DynamoMessageStore()
+        for i in range(3):
+            self.claimed(f"m-{i}", f"c{i}")
+        calls: list[str] = []
+        real = Connection._make_api_call
+
+        def counting(self, operation_name, *args, **kwargs):
+            calls.append(operation_name)
+            return real(self, operation_name, *args, **kwargs)
+
+        monkeypatch.setattr(Connection, "_make_api_call", counting)
+
+        store.unclaim_all([(f"m-{i}", f"c{i}") for i in range(3)], "waiting for the provider's rate")
+
+        assert calls == ["TransactWriteItems"]
+        for i in range(3):
+            message = store.get(f"m-{i}")
+            assert (message.claim, message.reason) == (None, "waiting for the provider's rate")
+
+    def test_given_one_claim_taken_over_then_the_others_are_still_released(self, aws):
+        store = DynamoMessageStore()
+        for i in range(3):
+            self.claimed(f"m-{i}", f"c{i}")
+
+        store.unclaim_all([("m-0", "c0"), ("m-1", "c-other"), ("m-2", "c2")], "waiting")
+
+        assert [store.get(f"m-{i}").claim for i in range(3)] == [None, "c1", None]

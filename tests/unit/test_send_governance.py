@@ -1032,6 +1032,7 @@ def test_a_wait_for_the_providers_rate_hands_the_message_back_without_spending_a
     assert waiting, "1 part a second: 30 sends cannot all go within the sender's life"
     assert all(o.retry_in is not None and o.requeue for o in waiting)
     assert all(rig.message(o.message_id).claim is None for o in waiting)
+    assert rig.messages.unclaim_calls == 1  # their claims released in one write
     # Their slots were given back: nothing is booked after the last send that went
     provider = rig.provider
     assert isinstance(provider, TimedProvider)
