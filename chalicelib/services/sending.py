@@ -99,7 +99,6 @@ class _Ready:
     claim: str = ""
     takeover: str | None = None
     tracks_call: bool = False  # the claim records whether the provider call started
-    turn: Turn | None = None  # once claimed
 
 
 Sent = tuple[Message, str, SendResult, datetime]  # accepted by the provider, with its claim
@@ -305,8 +304,7 @@ class SendService:
             elif mid in gate.full:
                 outcomes.append(self._over_cap(item, gate.full[mid], now))
             else:
-                item.turn = Turn(mid, item.message.provider, item.message.parts or 1, gate.slots.get(mid))
-                turns.append((item, item.turn))
+                turns.append((item, Turn(mid, item.message.provider, item.message.parts or 1, gate.slots.get(mid))))
         # In slot order (sends without a slot keep the batch's order, first).
         turns.sort(key=lambda pair: pair[1].slot if pair[1].slot is not None else float("-inf"))
         sent: list[Sent] = []  # accepted, not recorded yet
