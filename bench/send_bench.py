@@ -363,13 +363,14 @@ def _outcomes(stack: Stack, members: list[str]) -> dict[str, float]:
         duplicates += max(sum(outbox[i] for i in ids) - 1, 0)  # IM and SMS both count as the welcome
         kinds[_kind(ids, rows, outbox, dead)] += 1
     lost = sum(n for kind, n in kinds.items() if kind.startswith("LOST"))
-    dead_attempted = sum(1 for mid in dead if outbox[mid] or rows.get(mid, ("", ""))[1].startswith("retrying:"))
+    done = {mid for mid in dead if rows.get(mid, ("", ""))[0] in ("sent", "delivered", "read")}
+    attempted = {mid for mid in dead - done if outbox[mid] or rows.get(mid, ("", ""))[1].startswith("retrying:")}
     statuses = Counter(status for status, _ in rows.values())
     print(f"  message statuses: {dict(statuses)}; provider sends {sum(outbox.values())} for {len(outbox)} messages")
     print(f"  per member: {dict(sorted(kinds.items()))}")
     print(
-        f"  in the dead-letter queue: {len(dead)} ({dead_attempted} after a provider attempt, "
-        f"{len(dead) - dead_attempted} without)"
+        f"  in the dead-letter queue: {len(dead)} ({len(done)} spare copies of intents whose message was "
+        f"delivered, {len(attempted)} after a provider attempt, {len(dead) - len(done) - len(attempted)} without)"
     )
     return {"members": float(len(members)), "duplicates": float(duplicates), "lost": float(lost)}
 
