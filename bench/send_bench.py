@@ -44,6 +44,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from memberpulse_cli.project import CliError
+
 ROOT = Path(__file__).resolve().parents[1]
 PORT = int(os.environ.get("BENCH_SEND_PORT", "4597"))
 STATE = ROOT / ".local" / f"bench-{PORT}"
@@ -177,7 +179,14 @@ class Stack:
                 "joined_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "consent": {"sms": True, "im": True, "marketing": False},
             }
-            self.api.ok("PUT", f"/v1/members/{member_id}", body)
+            for attempt in range(3):  # a fresh stack's API functions start cold (MiniStack, a busy machine)
+                try:
+                    self.api.ok("PUT", f"/v1/members/{member_id}", body)  # an upsert: safe to repeat
+                    return
+                except CliError:
+                    if attempt == 2:
+                        raise
+                    time.sleep(5)
 
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(put, ids))
