@@ -1,17 +1,21 @@
 """`make bench`: every benchmark, figures as ratios from one run. `python -m bench NAME …` runs some
-(startup, send, webhooks, simulate, sweep — the sweep takes about 25 minutes)."""
+(package, startup, send, campaigns, webhooks, simulate, console, sweep — the sweep takes about 25
+minutes)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-ALL = ("startup", "send", "webhooks", "simulate", "sweep")
+ALL = ("package", "startup", "send", "campaigns", "webhooks", "simulate", "console", "sweep")
 MODULES = {
+    "package": "package_size",
     "startup": "startup",
     "send": "send_bench",
+    "campaigns": "campaign_bench",
     "webhooks": "webhook_bench",
     "simulate": "simulate_bench",
+    "console": "console_bench",
     "sweep": "sweep",
 }
 

@@ -1,7 +1,7 @@
 """Sweep cost: DynamoDB items read by a day's sweep per member it concerns, at two table sizes.
 
 Members with children's birthdays, points lots and purchase histories spread over the year get their
-timers from the real rule code (``member_timers``) into a moto DynamoDB table shaped like
+timers from the real rule code (``scheduling.member_dates``) into a moto DynamoDB table shaped like
 infra/template.json; one day's sweep (hourly ticks, as EventBridge runs them) then runs through the
 real ``TimerService.release_due`` and ``DynamoTimerStore``. Items read are DynamoDB's own
 ``ScannedCount`` of every Query/Scan/Get the sweep makes, counted with a botocore event hook."""
@@ -88,7 +88,8 @@ def measure(count: int) -> dict[str, float]:
         from chalicelib import bootstrap
         from chalicelib.adapters.models import TimerModel
         from chalicelib.adapters.timer_store import DynamoTimerStore
-        from chalicelib.domain.timers import member_timers
+        from chalicelib.domain.rulebook import load_rule_book
+        from chalicelib.domain.scheduling import member_dates
         from chalicelib.ports import StoredTimer
         from chalicelib.services.timers import TimerService
 
@@ -99,12 +100,12 @@ def measure(count: int) -> dict[str, float]:
         rng = random.Random(count)
         today = date(2027, 3, 1)
         created = datetime(2027, 2, 28, 0, 0, tzinfo=UTC)
-        book = bootstrap.rule_book()
+        book = load_rule_book()
         store = DynamoTimerStore()
         started = time.perf_counter()
         timers = []
         for member in _members(count, today, rng):
-            timers.extend(StoredTimer(t, "pending") for t in member_timers(member, book, created, STORE_ZONE).values())
+            timers.extend(StoredTimer(t, "pending") for t in member_dates(member, book, created, STORE_ZONE).values())
         for start in range(0, len(timers), 5000):
             store.put(timers[start : start + 5000], created)
         populate = time.perf_counter() - started

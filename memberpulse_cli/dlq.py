@@ -1,4 +1,6 @@
-"""``memberpulse dlq list|redrive``: what the send and timer queues gave up on, and putting it back."""
+"""``memberpulse dlq list|redrive``: what the send, timer and inbound queues gave up on (after five
+receives, infra/template.json), and putting it back to be tried again. Each is safe to redrive: a
+send is claimed once, a timer fires once, an inbound event is acted on once (InboundTable)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,14 @@ from typing import Any
 from .aws import Aws, explained
 from .project import CliError
 
-QUEUES = {"send": ("send_dlq", "send"), "timers": ("timers_dlq", "timers")}
+# --queue NAME → (its dead-letter queue, the queue it came from), as stack.json names them
+# (stackinfo._QUEUE_NAMES).
+QUEUES = {
+    "send": ("send_dlq", "send"),
+    "timers": ("timers_dlq", "timers"),
+    "inbound": ("inbound_dlq", "inbound"),
+    "erasure": ("erasure_dlq", "erasure"),
+}
 
 
 def _urls(target: dict[str, Any], which: str) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from pynamodb.transactions import TransactWrite
 
 from ..domain.isotime import to_iso
 from ..domain.model import PENDING_STATUSES
-from ..domain.ratelimit import DEFAULT_MARGIN_MS, Booking, book
+from ..domain.ratelimit import DEFAULT_MARGIN_MS, Booking, book, without
 from ..ports import ClaimRequest, ClaimResult
 from .models import CounterModel, MessageModel
 from .pynamo import conditional_failed, shared_connection
@@ -184,7 +184,7 @@ class DynamoSendGate:
         for _ in range(MAX_ROUNDS * 4):
             version, history = _read_schedule(provider)
             start_ms = self._start_ms(wall, started, "book", self.ready_lead_ms)
-            times, keep = book(_without(history, release), parts, start_ms, rate, self.margin_ms, pace_ms)
+            times, keep = book(without(history, release), parts, start_ms, rate, self.margin_ms, pace_ms)
             self._booked_at = self.clock()
             condition = CounterModel.n.does_not_exist() if version is None else CounterModel.n == version
             try:
@@ -227,16 +227,6 @@ def _one_round(requests: list[ClaimRequest]) -> tuple[list[ClaimRequest], list[C
             seen |= keys
             now_.append(r)
     return now_, later
-
-
-def _without(history: list[Booking], release: Sequence[tuple[float, int]]) -> list[Booking]:
-    """The schedule less the bookings a sender gives back (each once)."""
-    left = list(history)
-    for at, parts in release:
-        booking = (round(at * 1000), parts)
-        if booking in left:
-            left.remove(booking)
-    return left
 
 
 def _read_schedule(provider: str) -> tuple[int | None, list[Booking]]:

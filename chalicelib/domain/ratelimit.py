@@ -55,6 +55,16 @@ def book(
     return times, keep
 
 
+def without(history: Sequence[Booking], given_back: Sequence[tuple[float, int]]) -> list[Booking]:
+    """The schedule less the bookings a sender gives back ((at in epoch seconds, parts), each once)."""
+    left = list(history)
+    for at, parts in given_back:
+        booking = (round(at * 1000), parts)
+        if booking in left:
+            left.remove(booking)
+    return left
+
+
 def _earliest(booked: list[Booking], ready: int, need: int, rate: int, window: int) -> int:
     """The first moment from ``ready`` on where a send of ``need`` parts keeps the spacing to its
     neighbours and every window it falls in within the rate."""

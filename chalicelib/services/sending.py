@@ -45,6 +45,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.campaign_rule import message_rule
+from ..domain.consent import BY_PROVIDER
 from ..domain.eligibility import Ask, Defer, Go, Policy, Stage, Suppress, cap_periods, decide
 from ..domain.model import PENDING_STATUSES, Channel, Member, Message, MessageStatus
 from ..domain.phones import mask
@@ -52,6 +54,7 @@ from ..domain.retry import backoff_seconds
 from ..domain.rulebook import RuleConfig
 from ..ports import (
     ClaimRequest,
+    ConsentKeeper,
     FollowUps,
     MemberStore,
     MessageStore,
@@ -114,6 +117,7 @@ class SendService:
         gate: SendGate,
         follow_ups: FollowUps,
         receipts: ReceiptBook,
+        consent: ConsentKeeper,
         *,
         log: Log | None = None,
         claim_ttl: float = DEFAULT_CLAIM_TTL,
@@ -133,6 +137,7 @@ class SendService:
         self.gate = gate
         self.follow_ups = follow_ups
         self.receipts = receipts
+        self.consent = consent
         self.log = log or (lambda *a, **k: None)
         self.claim_ttl = claim_ttl
         self.max_receives = max_receives
@@ -199,7 +204,9 @@ class SendService:
     ) -> SendOutcome | _Ready:
         """The send-time decision (``domain/eligibility.py``); ``claim`` is a stale claim being taken
         over (it goes with the outcome when the message does not go out)."""
-        rule = self.book.rules.get(message.trigger)
+        rule = self.book.rules.get(message.trigger) or message_rule(
+            message.trigger, message.rule_class, message.channel, message.campaign_id
+        )
         stage = Stage.FALLBACK if message.fallback_of is not None else Stage.SEND
         ask = Ask(
             member,
@@ -407,7 +414,7 @@ class SendService:
             self.log("send failed, will retry", message_id=message.message_id, code=exc.code, retry_in=wait)
             return SendOutcome(message.message_id, None, retry_in=wait)
         if exc.marks_channel:
-            self._mark_unreachable(message, exc.code)
+            self._mark_unreachable(message, exc.code, now)
         status = self._finish(message, MessageStatus.FAILED, now, reason, claim=item.claim).status
         if message.channel is Channel.IM:
             sms = self.follow_ups.fall_back(message, reason, now)
@@ -424,10 +431,16 @@ class SendService:
         status = decision.status if isinstance(decision, Suppress) else MessageStatus.FAILED
         return self._finish(message, status, now, getattr(decision, "reason", None))
 
-    def _mark_unreachable(self, message: Message, code: str) -> None:
-        why = "invalid address" if code == "invalid_address" else "opted out at the provider"
-        self.members.mark_unreachable(message.member_id, message.channel.value, why)
-        self.log("channel marked unreachable", member_id=message.member_id, channel=message.channel.value, why=why)
+    def _mark_unreachable(self, message: Message, code: str, now: datetime) -> None:
+        """An invalid address marks the channel unreachable (until the address changes); an opt-out
+        at the provider is the member's opt-out, as if they had replied "T" (a START lifts it)."""
+        channel = message.channel.value
+        if code == "opted_out":
+            self.consent.set_consent(message.member_id, message.channel, False, now, BY_PROVIDER)
+            self.log("opted out at the provider", member_id=message.member_id, channel=channel)
+            return
+        self.members.mark_unreachable(message.member_id, channel, "invalid address")
+        self.log("channel marked unreachable", member_id=message.member_id, channel=channel, why="invalid address")
 
     def _backoff(self, request: SendRequest, exc: ProviderError) -> int:
         return backoff_seconds(request.receive_count, retry_after=exc.retry_after, rand=self.rand)

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from memberpulse_cli.client import ApiClient
-from memberpulse_cli.functions import invoke, scheduled_event
-from memberpulse_cli.waiting import quiesce, settle
+from memberpulse_cli.waiting import run_schedule, settle
 from tests.e2e.conftest import ROOT, cli
 
 
@@ -17,16 +16,20 @@ def tick(stack: dict[str, Any], at: datetime, api: ApiClient, members: list[str]
     """Run the schedule at ``at`` as EventBridge would, then wait for what it set off: the timers it
     released have fired and the members' messages have left the send queue. (Replaying days ahead
     of the wall clock, the next tick must not start before this one's deferrals are written.)"""
-    result = invoke(stack, "on_schedule", scheduled_event(at.isoformat(), stack["region"]))
-    assert isinstance(result, dict)
+    result = run_schedule(stack, at.isoformat(), wait=True)
     if result.get("due"):
-        assert quiesce(stack, at)
         settle(api, members, quiet_for=0.3)
     return result
 
 
 def triggers(messages: list[dict[str, Any]]) -> list[str]:
     return sorted(m["trigger"] for m in messages)
+
+
+def post_order(api: ApiClient, member_id: str, order_id: str, purchased_at: datetime) -> None:
+    at = purchased_at.isoformat().replace("+00:00", "Z")
+    body = {"order_id": order_id, "purchased_at": at, "items": [{"sku": "X", "qty": 1, "price": 1}], "total": 1}
+    api.ok("POST", f"/v1/members/{member_id}/orders", body)
 
 
 def test_each_rule_fires_once_for_its_member_and_never_for_others(api: ApiClient, stack: dict[str, Any]) -> None:
@@ -75,20 +78,10 @@ def test_a_purchase_moves_the_wake_up_and_stale_history_sends_nothing(api: ApiCl
         "PUT", f"/v1/members/{member_id}", {"name": "老顾客", "phone": "+8613500135000", "consent": {"marketing": True}}
     )
     # An order imported from 40 days ago: no "how is your new toy" now.
-    old = (now - timedelta(days=40)).isoformat().replace("+00:00", "Z")
-    api.ok(
-        "POST",
-        f"/v1/members/{member_id}/orders",
-        {"order_id": "old-1", "purchased_at": old, "items": [{"sku": "X", "qty": 1, "price": 1}], "total": 1},
-    )
+    post_order(api, member_id, "old-1", now - timedelta(days=40))
     settle(api, [member_id], expect_at_least=1)
     # A fresh purchase today: its care check comes 24 h later; the 45-day wake-up follows this one.
-    fresh = now.isoformat().replace("+00:00", "Z")
-    api.ok(
-        "POST",
-        f"/v1/members/{member_id}/orders",
-        {"order_id": "new-1", "purchased_at": fresh, "items": [{"sku": "X", "qty": 1, "price": 1}], "total": 1},
-    )
+    post_order(api, member_id, "new-1", now)
     settle(api, [member_id], expect_at_least=1)
     tick(stack, now + timedelta(days=1, minutes=5), api, [member_id])
     # Five days before the old order's wake-up would have been: nothing; at the new one's: once.
@@ -110,3 +103,19 @@ def test_run_schedule_rejects_a_time_without_a_zone(stack_file: str) -> None:
     done = cli("run-schedule", "--at", "2026-11-22 10:00", "--stack-file", stack_file, check=False)
     assert done.returncode == 1
     assert "ISO 8601" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_run_schedule_wait_returns_when_the_released_work_has_landed(api: ApiClient, stack_file: str) -> None:
+    member_id = f"waiter-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    api.ok("PUT", f"/v1/members/{member_id}", {"name": "等等", "phone": "+8613500135001"})
+    post_order(api, member_id, "w-1", now)
+    settle(api, [member_id], expect_at_least=1)
+
+    at = (now + timedelta(days=1, minutes=5)).isoformat()
+    done = cli("run-schedule", "--at", at, "--wait", "--stack-file", stack_file)
+
+    assert json.loads(done.stdout)["due"] >= 1
+    # No polling: when --wait returns, the care check it released is written and out of the queue.
+    [care] = [m for m in api.messages(member_id) if m["trigger"] == "post_purchase_care"]
+    assert care["status"] in ("delivered", "deferred")

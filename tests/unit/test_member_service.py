@@ -148,6 +148,15 @@ def test_get_returns_the_profile_shape(service: MemberService) -> None:
     assert profile["last_purchase_at"] is None
 
 
+def test_the_profile_says_why_no_sms_can_go_to_a_landline(service: MemberService) -> None:
+    service.upsert("m-1", {"phone": "010-6552 9988"}, NOW)  # a Beijing landline: kept on the profile
+    profile = service.get("m-1")
+    assert profile["phone"] == "+861065529988"
+    assert profile["sms_unavailable"] == "a fixed line cannot receive SMS"
+    service.upsert("m-1", {"phone": "13800138000"}, NOW)
+    assert service.get("m-1")["sms_unavailable"] is None
+
+
 # -- orders -----------------------------------------------------------------------------------------
 
 
@@ -313,3 +322,30 @@ def test_messages_of_lists_newest_first(store: FakeMemberStore) -> None:
     assert [d["trigger"] for d in service.messages_of("m-1")] == ["tier_upgraded", "welcome"]
     with pytest.raises(NotFound):
         service.messages_of("nobody")
+
+
+# -- unreachable marks (issue 9, B7) -------------------------------------------------------------------
+
+
+def test_a_new_phone_clears_the_sms_unreachable_mark_and_the_profile_shows_marks(
+    service: MemberService, store: FakeMemberStore
+) -> None:
+    service.upsert("m-1", {"phone": "13800138000", "im_user_id": "u1"}, NOW)
+    store.mark_unreachable("m-1", "sms", "invalid address")
+    store.mark_unreachable("m-1", "im", "invalid address")
+    assert service.get("m-1")["unreachable"] == {"sms": "invalid address", "im": "invalid address"}
+
+    service.upsert("m-1", {"name": "王小明"}, LATER)  # another field: the marks stay
+    assert service.get("m-1")["unreachable"] == {"sms": "invalid address", "im": "invalid address"}
+
+    service.upsert("m-1", {"phone": "13900139000"}, LATER)  # a new number: SMS may be tried again
+    assert service.get("m-1")["unreachable"] == {"im": "invalid address"}
+
+
+def test_consent_given_again_on_a_channel_clears_its_mark(service: MemberService, store: FakeMemberStore) -> None:
+    service.upsert("m-1", {"phone": "13800138000", "consent": {"sms": False}}, NOW)
+    store.mark_unreachable("m-1", "sms", "opted out at the provider")
+    service.upsert("m-1", {"consent": {"im": False}}, LATER)  # the other channel: no change
+    assert service.get("m-1")["unreachable"] == {"sms": "opted out at the provider"}
+    service.upsert("m-1", {"consent": {"sms": True}}, LATER)
+    assert service.get("m-1")["unreachable"] == {}

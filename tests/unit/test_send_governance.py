@@ -189,6 +189,7 @@ class Rig:
             self.gate,
             self.lifecycle,
             self.app.receipts,
+            self.app.consent,
             log=log,
             claim_ttl=CLAIM_TTL,
             max_receives=5,
@@ -500,12 +501,19 @@ def test_an_sms_fallback_to_an_unreachable_number_fails_without_a_provider_call(
     assert rig.fake().attempts == 1
 
 
-def test_a_provider_side_opt_out_marks_the_channel_too(rig: Rig) -> None:
+def test_a_provider_side_opt_out_ends_as_a_members_own_opt_out(rig: Rig) -> None:
+    """A provider saying "unsubscribed" and the member replying T end in the same state: consent off
+    on that channel (no unreachable mark that a later START could not lift)."""
     mid = rig.plan(rig.add(member(**SMS_ONLY)))
     rig.fake().fail_with(retryable=False, code="opted_out", message="recipient unsubscribed")
     rig.deliver(mid, LATER)
     stored = rig.members.get("m-1")
-    assert stored is not None and stored.unreachable == {"sms": "opted out at the provider"}
+    assert stored is not None and stored.consent.sms is False and stored.unreachable == {}
+    assert rig.message(mid).status is MessageStatus.FAILED
+    # When the member opts in again (START), the next message goes
+    rig.set_consent("m-1", Consent(sms=True, im=True))
+    again = rig.plan(rig.members.get("m-1"), occurrence="join-2")  # type: ignore[arg-type]
+    assert rig.deliver(again, LATER).status is MessageStatus.SENT
 
 
 def test_a_permanent_im_error_falls_back_to_one_sms_and_a_replay_creates_nothing_new(rig: Rig) -> None:

@@ -21,7 +21,16 @@ from ..rulebook import RuleBook, RuleConfig
 from ..timers import Timer, is_stale
 from ..triggers import Trigger
 
-Plan = Trigger | Timer
+
+@dataclass(frozen=True)
+class Grant:
+    """Issue the member a coupon (idempotent on ``coupon.coupon_id``): a milestone's reward. The
+    engine writes it; the coupon's own announcement is the granting rule's message."""
+
+    coupon: Coupon
+
+
+Plan = Trigger | Timer | Grant
 
 
 @dataclass(frozen=True)
