@@ -9,7 +9,7 @@ same contract tests as the DynamoDB adapters (``tests/integration/contract``).""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,6 +39,9 @@ class VersionConflict(Exception):
 class MemberStore(Protocol):
     def get(self, member_id: str) -> Member | None:
         """The member; None when there is none, or it was erased (only its tombstone is left)."""
+
+    def get_many(self, member_ids: list[str]) -> dict[str, Member]:
+        """Members by id, read together (the sender's batch); ids not found or erased are left out."""
 
     def save(self, member: Member, consent: ConsentChange | None = None) -> None:
         """Create (version 0 → 1) or replace if ``member.version`` is still the stored one (an erased
@@ -92,6 +95,9 @@ class MessageStore(Protocol):
 
     def get(self, message_id: str) -> Message | None: ...
 
+    def get_many(self, message_ids: list[str]) -> dict[str, Message]:
+        """Messages by id, read together (the sender's batch); ids not found are left out."""
+
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]: ...
 
     def for_member(self, member_id: str, until: datetime | None = None) -> Iterator[Message]:
@@ -120,9 +126,18 @@ class MessageStore(Protocol):
     def unclaim(self, message_id: str, claim: str, reason: str) -> bool:
         """Give up a claim without an outcome (a retryable failure): the message is pending again."""
 
+    def unclaim_all(self, claims: list[tuple[str, str]], reason: str) -> None:
+        """Give up several claims (message id, claim) at once, each only while it holds (sends
+        handed back to wait): one request where the store can."""
+
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         """Record provider-accepted sends (all at once where the store can); each only while its
         claim holds. Returns the ids recorded."""
+
+    def mark_call_started(self, message_id: str, claim: str, sent: list[SentRecord]) -> bool:
+        """Written just before the provider call of a claimed message (``call_started``), together
+        with the batch's sends recorded so far (``sent``, as ``record_sent``; one request where the
+        store can). False, and no call, when the claim no longer holds; ``sent`` is recorded anyway."""
 
     def recent_for_member(self, member_id: str, since: datetime, limit: int = 50) -> list[Message]:
         """The member's messages created since ``since``, newest first (the ``by_member`` index)."""
@@ -168,7 +183,10 @@ class SentRecord:
 @dataclass(frozen=True)
 class ClaimRequest:
     """Take a message for sending: its claim token, the provider and parts (for the provider's rate),
-    the cap periods a marketing message counts against, and the stale claim it takes over, if any."""
+    the cap periods a marketing message counts against, and the stale claim it takes over, if any.
+    ``tracks_call``: the claim starts with ``call_started`` False (the sender marks the call before
+    making it); ``pace_ms``: how long a send to that provider takes this sender (its slots are booked
+    at least that far apart: from when it will be ready for each)."""
 
     message_id: str
     claim: str
@@ -176,11 +194,15 @@ class ClaimRequest:
     parts: int
     periods: tuple[tuple[str, int], ...] = ()
     takeover: str | None = None
+    tracks_call: bool = False
+    pace_ms: int = 0
 
 
 @dataclass
 class ClaimResult:
-    slots: dict[str, float]  # message id → when (epoch seconds) it may go to the provider
+    # message id → when (epoch seconds) it may go to the provider; None: no rate for that provider,
+    # it goes as soon as the send before it is done
+    slots: dict[str, float | None]
     full: dict[str, str]  # message id → the cap period that is full
     lost: set[str]  # someone else claimed or finished it meanwhile
 
@@ -190,8 +212,18 @@ class SendGate(Protocol):
         """Claim messages, count marketing ones against their caps and book their slots on each
         provider's rate, atomically per round."""
 
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
-        """New slots on the provider's rate, one per send (for sends that missed theirs)."""
+    def book(
+        self,
+        provider: str,
+        parts: list[int],
+        wall: float,
+        *,
+        pace_ms: int = 0,
+        release: Sequence[tuple[float, int]] = (),
+    ) -> list[float | None]:
+        """New slots on the provider's rate from ``wall`` on, one per send and ``pace_ms`` apart (for
+        sends that could not keep theirs, whose old slots (at, parts) go back in ``release``); None
+        for each when the provider has no rate."""
 
 
 class SendQueue(Protocol):
@@ -205,9 +237,23 @@ class SendQueue(Protocol):
         """About how many sends wait on the queue now (campaign planning paces itself by it)."""
 
 
+@dataclass(frozen=True)
+class Requeue:
+    """A send intent put back on the send queue as a fresh message, ``delay`` seconds from now."""
+
+    message_id: str
+    decided_at: str | None  # the intent's ``at``, as it came
+    delay: int
+
+
 class SendRetries(Protocol):
     def retry_later(self, receipt_handle: str, seconds: int) -> bool:
-        """Hand a send-queue record back to the queue after ``seconds`` (False if it would not take it)."""
+        """Hand a send-queue record back to the queue after ``seconds`` (False if it would not take it).
+        The next receive counts towards the dead-letter queue: for a try that failed."""
+
+    def requeue(self, intents: list[Requeue]) -> set[str]:
+        """Fresh copies of send intents on the queue (their receives start again from none): for a
+        wait that is not a try. Returns the message ids the queue refused."""
 
 
 class ApiKeyStore(Protocol):

@@ -190,9 +190,14 @@ class Simulation:
             else:
                 batch = [SendRequest(mid) for mid, _ in queue.take(SEND_BATCH)]
             for request, outcome in zip(batch, sender.deliver_batch(batch, now), strict=True):
-                # SQS offers it again after the backoff, until its last receive (then the DLQ).
-                if outcome.retry_in is not None and request.receive_count < sender.max_receives:
-                    when = now + timedelta(seconds=outcome.retry_in)
+                if outcome.retry_in is None:
+                    continue
+                when = now + timedelta(seconds=outcome.retry_in)
+                if outcome.requeue:
+                    # A wait, not a try: back as a fresh queue message (its receives start again).
+                    self.retries.append((when, request.message_id, 1))
+                elif request.receive_count < sender.max_receives:
+                    # SQS offers it again after the backoff, until its last receive (then the DLQ).
                     self.retries.append((when, request.message_id, request.receive_count + 1))
 
     # -- what it shows -----------------------------------------------------------------------------

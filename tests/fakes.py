@@ -22,6 +22,7 @@ from chalicelib.ports import (
     OutboundMessage,
     ProviderError,
     Receipt,
+    Requeue,
     SendResult,
     SentRecord,
     StoredTimer,
@@ -110,15 +111,21 @@ class FakeProductStore(MemoryProductStore):
 
 
 class FakeMessageStore(MemoryMessageStore):
-    """``record_calls`` counts the calls to ``record_sent`` (one per sender batch)."""
+    """``record_calls`` counts the calls to ``record_sent`` (one per sender batch), ``unclaim_calls``
+    those to ``unclaim_all`` (one per hand-back reason)."""
 
     def __init__(self, orders: MemoryMemberStore | None = None) -> None:
         super().__init__(orders)
         self.record_calls = 0
+        self.unclaim_calls = 0
 
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         self.record_calls += 1
         return super().record_sent(sends)
+
+    def unclaim_all(self, claims: list[tuple[str, str]], reason: str) -> None:
+        self.unclaim_calls += 1
+        super().unclaim_all(claims, reason)
 
 
 class FakeMessageLog(MemoryMessageLog):
@@ -451,7 +458,15 @@ class FakeCursors(MemoryCursors):
 
 
 class FakeSendRetries(MemorySendRetries):
-    pass
+    """``refuse`` lists message ids the queue will not take again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: set[str] = set()
+
+    def requeue(self, intents: list[Requeue]) -> set[str]:
+        refused = {i.message_id for i in intents if i.message_id in self.refuse}
+        return refused | super().requeue([i for i in intents if i.message_id not in refused])
 
 
 class FakeInboundQueue(MemoryInboundQueue):

@@ -56,6 +56,13 @@ class DynamoMemberStore:
             return "erased"
         raise VersionConflict(member_id)
 
+    def get_many(self, member_ids: list[str]) -> dict[str, Member]:
+        """One BatchGetItem (consistent) per 100 ids; an erased member's tombstone is left out."""
+        if not member_ids:
+            return {}
+        rows = MemberModel.batch_get(set(member_ids), consistent_read=True)
+        return {row.member_id: codec.member_from_item(row.to_simple_dict()) for row in rows if not row.erased_at}
+
     def _model_for_write(self, member: Member) -> tuple[MemberModel, Any]:
         item = codec.member_to_item(member)
         expected = member.version

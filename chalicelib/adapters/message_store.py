@@ -1,6 +1,7 @@
 """``MessageStore`` on DynamoDB: conditional creates, conditional status transitions, the sender's
-claims and the recording of provider-accepted sends (a batch in one transaction); the messages
-awaiting a receipt (the sparse ``awaiting_receipt`` index, kept by every status write)."""
+claims, the mark it writes before each provider call it must be able to account for, and the
+recording of provider-accepted sends (a batch in one transaction, or riding along with that mark);
+the messages awaiting a receipt (the sparse ``awaiting_receipt`` index, kept by every status write)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,13 @@ class DynamoMessageStore:
             return codec.message_from_item(MessageModel.get(message_id, consistent_read=True).to_simple_dict())
         except MessageModel.DoesNotExist:
             return None
+
+    def get_many(self, message_ids: list[str]) -> dict[str, Message]:
+        """One BatchGetItem (consistent) per 100 ids."""
+        if not message_ids:
+            return {}
+        rows = MessageModel.batch_get(set(message_ids), consistent_read=True)
+        return {row.message_id: codec.message_from_item(row.to_simple_dict()) for row in rows}
 
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]:
         rows = MessageModel.by_member.query(member_id, scan_index_forward=False, limit=limit)
@@ -95,7 +103,7 @@ class DynamoMessageStore:
         condition = MessageModel.message_id.exists() & MessageModel.status.is_in(*[s.value for s in expect])
         if claim is not None:
             condition &= MessageModel.claim == claim
-            actions += [MessageModel.claim.remove(), MessageModel.claimed_at.remove()]
+            actions += _claim_removed()
         try:
             MessageModel(message_id).update(actions=actions, condition=condition)
         except UpdateError as exc:
@@ -140,11 +148,7 @@ class DynamoMessageStore:
     def unclaim(self, message_id: str, claim: str, reason: str) -> bool:
         try:
             MessageModel(message_id).update(
-                actions=[
-                    MessageModel.claim.remove(),
-                    MessageModel.claimed_at.remove(),
-                    MessageModel.reason.set(reason),
-                ],
+                actions=[*_claim_removed(), MessageModel.reason.set(reason)],
                 condition=MessageModel.claim == claim,
             )
         except UpdateError as exc:
@@ -176,6 +180,27 @@ class DynamoMessageStore:
             raise
         return True
 
+    def unclaim_all(self, claims: list[tuple[str, str]], reason: str) -> None:
+        """One transaction per 100; if a claim no longer holds, that chunk one by one."""
+        for start in range(0, len(claims), 100):
+            chunk = claims[start : start + 100]
+            if len(chunk) > 1:
+                try:
+                    with TransactWrite(connection=shared_connection()) as tx:
+                        for message_id, claim in chunk:
+                            tx.update(
+                                MessageModel(message_id),
+                                actions=[*_claim_removed(), MessageModel.reason.set(reason)],
+                                condition=MessageModel.claim == claim,
+                            )
+                    continue
+                except TransactWriteError as exc:
+                    codes = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+                    if "ConditionalCheckFailed" not in codes:
+                        raise
+            for message_id, claim in chunk:
+                self.unclaim(message_id, claim, reason)
+
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         """All sends of a batch in one transaction (one write request for up to 100 messages); if
         one claim no longer holds (a receipt or a takeover got there first), one by one."""
@@ -205,6 +230,37 @@ class DynamoMessageStore:
             recorded.append(send.message_id)
         return recorded
 
+    def mark_call_started(self, message_id: str, claim: str, sent: list[SentRecord]) -> bool:
+        """One request: the mark alone (UpdateItem), or with the sends so far (one transaction). If
+        one of those sends no longer holds its claim, they are recorded one by one and the mark goes
+        alone."""
+        mark: list[Action] = [MessageModel.call_started.set(True)]
+        held = MessageModel.claim == claim
+        if sent:
+            try:
+                with TransactWrite(connection=shared_connection()) as tx:
+                    for send in sent:
+                        actions, condition = _sent_update(send)
+                        tx.update(MessageModel(send.message_id), actions=actions, condition=condition)
+                    tx.update(MessageModel(message_id), actions=mark, condition=held)
+                return True
+            except TransactWriteError as exc:
+                codes = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+                if "ConditionalCheckFailed" not in codes:
+                    raise
+                self.record_sent(sent)
+        try:
+            MessageModel(message_id).update(actions=mark, condition=held)
+        except UpdateError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+
+def _claim_removed() -> list[Action]:
+    return [MessageModel.claim.remove(), MessageModel.claimed_at.remove(), MessageModel.call_started.remove()]
+
 
 def _sent_update(send: SentRecord) -> tuple[list[Action], Any]:
     history = [codec.history_entry(MessageStatus.SENT, send.at, None)]
@@ -212,8 +268,7 @@ def _sent_update(send: SentRecord) -> tuple[list[Action], Any]:
         MessageModel.sent_at.set(to_iso(send.at)),
         MessageModel.provider_message_id.set(send.provider_message_id),
         MessageModel.parts.set(send.parts),
-        MessageModel.claim.remove(),
-        MessageModel.claimed_at.remove(),
+        *_claim_removed(),
     ]
     status = MessageStatus.SENT
     if send.delivered_at is not None:
@@ -247,8 +302,7 @@ def _late_sent_update(send: SentRecord) -> None:
                 MessageModel.sent_at.set(to_iso(send.at)),
                 MessageModel.provider_message_id.set(send.provider_message_id),
                 MessageModel.parts.set(send.parts),
-                MessageModel.claim.remove(),
-                MessageModel.claimed_at.remove(),
+                *_claim_removed(),
             ],
             condition=MessageModel.claim == send.claim,
         )

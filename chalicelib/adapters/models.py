@@ -162,6 +162,7 @@ class MessageModel(Model):
     claim = UnicodeAttribute(null=True)
     claimed_at = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
+    call_started = BooleanAttribute(null=True)  # see Message.call_started
     fallback_of = UnicodeAttribute(null=True)
     by_member = MessagesByMember()
     by_provider_id = MessagesByProviderId()

@@ -2,7 +2,8 @@
 book their slots on each provider's rate schedule — in ONE transaction per round, so a message is
 claimed, counted and booked together or not at all, whichever Lambda gets there first.
 
-Items written per round: each message (its claim), each of a marketing message's cap counters
+Items written per round: each message (its claim; with ``tracks_call``, ``call_started`` False
+until the sender marks the call), each of a marketing message's cap counters
 (``cap#<member>#<period>``, counting each message id once), and each provider's rate schedule
 (``rate#<provider>``: the bookings of the last second, versioned by ``n``). A cancelled transaction
 says which item failed: a lost claim drops that message, a full counter drops it with the period,
@@ -13,7 +14,8 @@ caller orders by rule priority, so when caps compete the higher-priority rule wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -21,7 +23,7 @@ from pynamodb.transactions import TransactWrite
 
 from ..domain.isotime import to_iso
 from ..domain.model import PENDING_STATUSES
-from ..domain.ratelimit import DEFAULT_MARGIN_MS, Booking, book
+from ..domain.ratelimit import DEFAULT_MARGIN_MS, Booking, book, without
 from ..ports import ClaimRequest, ClaimResult
 from .models import CounterModel, MessageModel
 from .pynamo import conditional_failed, shared_connection
@@ -31,14 +33,38 @@ CAP_TTL_DAYS = 40
 
 
 class DynamoSendGate:
-    def __init__(self, rates: Mapping[str, int], margin_ms: int = DEFAULT_MARGIN_MS, lead_ms: int = 250) -> None:
+    def __init__(
+        self,
+        rates: Mapping[str, int],
+        margin_ms: int = DEFAULT_MARGIN_MS,
+        lead_ms: int = 250,
+        ready_lead_ms: int = 100,
+        *,
+        follow_clock: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rates = dict(rates)
         self.margin_ms = margin_ms
-        # Slots start this far ahead: the booking's own write takes time, and a slot that has
-        # passed before the sender gets to it is lost (see SendService._send_on_time).
+        # Slots start ahead of the moment they are booked, by what the write still to come takes
+        # (the claim's transaction, or one update for sends booking again): a sender that gets to
+        # its slot later than the margin must book again (see SendService._wait_for_turn). At least
+        # these leads; with ``follow_clock``, as long as this gate's writes have been taking (×1.5),
+        # and from the real time elapsed since the caller's ``wall`` (rounds under contention).
         self.lead_ms = lead_ms
+        self.ready_lead_ms = ready_lead_ms
+        self.follow_clock = follow_clock
+        self.clock = clock
+        self._write_ms: dict[str, float] = {}  # "claim" / "book" → moving average, booked → done
+        self._booked_at = 0.0
 
     def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
+        started = self._booked_at = self.clock()
+        result = self._claim(requests, now, wall, started)
+        if any(r.provider in self.rates for r in requests):
+            self._learn("claim")
+        return result
+
+    def _claim(self, requests: list[ClaimRequest], now: datetime, wall: float, started: float) -> ClaimResult:
         result = ClaimResult(slots={}, full={}, lost=set())
         pending = list(requests)
         counted: set[tuple[str, str]] = set()  # (message, period) already counted by an earlier try
@@ -46,7 +72,7 @@ class DynamoSendGate:
             if not pending:
                 break
             round_, later = _one_round(pending)
-            outcome = self._try(round_, counted, now, wall)
+            outcome = self._try(round_, counted, now, wall, self._start_ms(wall, started, "claim", self.lead_ms))
             if outcome is None:
                 continue  # a schedule moved under us: read it again
             slots, failed = outcome
@@ -66,20 +92,21 @@ class DynamoSendGate:
         return result
 
     def _try(
-        self, requests: list[ClaimRequest], counted: set[tuple[str, str]], now: datetime, wall: float
-    ) -> tuple[dict[str, float], list[tuple[ClaimRequest, str, str]]] | None:
-        wall_ms = int(wall * 1000) + self.lead_ms
+        self, requests: list[ClaimRequest], counted: set[tuple[str, str]], now: datetime, wall: float, start_ms: int
+    ) -> tuple[dict[str, float | None], list[tuple[ClaimRequest, str, str]]] | None:
         items: list[tuple[ClaimRequest | None, str, str]] = []
-        slots: dict[str, float] = {}
+        slots: dict[str, float | None] = {}
         schedules: dict[str, tuple[int | None, list[Booking]]] = {}
         for provider in sorted({r.provider for r in requests if r.provider in self.rates}):
             version, history = _read_schedule(provider)
             batch = [r for r in requests if r.provider == provider]
-            times, keep = book(history, [r.parts for r in batch], wall_ms, self.rates[provider], self.margin_ms)
+            pace = max(r.pace_ms for r in batch)
+            times, keep = book(history, [r.parts for r in batch], start_ms, self.rates[provider], self.margin_ms, pace)
             slots.update({r.message_id: t / 1000 for r, t in zip(batch, times, strict=True)})
             schedules[provider] = (version, keep)
         for r in requests:
-            slots.setdefault(r.message_id, wall)
+            slots.setdefault(r.message_id, None)
+        self._booked_at = self.clock()
         ttl = int(now.timestamp()) + CAP_TTL_DAYS * 86400
         try:
             with TransactWrite(connection=shared_connection()) as tx:
@@ -93,6 +120,9 @@ class DynamoSendGate:
                             MessageModel.claim.set(r.claim),
                             MessageModel.claimed_at.set(to_iso(datetime.fromtimestamp(wall, UTC))),  # real time
                             MessageModel.attempts.add(1),
+                            MessageModel.call_started.set(False)
+                            if r.tracks_call
+                            else MessageModel.call_started.remove(),
                         ],
                         condition=MessageModel.message_id.exists()
                         & MessageModel.status.is_in(*[s.value for s in PENDING_STATUSES])
@@ -138,13 +168,24 @@ class DynamoSendGate:
             return {}, [(req, kind, key) for req, kind, key in failed if req is not None]
         return slots, []
 
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
+    def book(
+        self,
+        provider: str,
+        parts: list[int],
+        wall: float,
+        *,
+        pace_ms: int = 0,
+        release: Sequence[tuple[float, int]] = (),
+    ) -> list[float | None]:
         rate = self.rates.get(provider)
         if rate is None:
-            return [wall] * len(parts)
+            return [None] * len(parts)
+        started = self.clock()
         for _ in range(MAX_ROUNDS * 4):
             version, history = _read_schedule(provider)
-            times, keep = book(history, parts, int(wall * 1000) + self.lead_ms, rate, self.margin_ms)
+            start_ms = self._start_ms(wall, started, "book", self.ready_lead_ms)
+            times, keep = book(without(history, release), parts, start_ms, rate, self.margin_ms, pace_ms)
+            self._booked_at = self.clock()
             condition = CounterModel.n.does_not_exist() if version is None else CounterModel.n == version
             try:
                 CounterModel(f"rate#{provider}").update(
@@ -158,8 +199,19 @@ class DynamoSendGate:
                 if conditional_failed(exc):
                     continue
                 raise
+            self._learn("book")
             return [t / 1000 for t in times]
         raise RuntimeError("send gate: too much contention on the rate schedule")
+
+    def _start_ms(self, wall: float, started: float, kind: str, lead_ms: int) -> int:
+        if not self.follow_clock:
+            return int(wall * 1000) + lead_ms
+        elapsed = (self.clock() - started) * 1000
+        return int(wall * 1000 + elapsed + max(lead_ms, 1.5 * self._write_ms.get(kind, 0.0)))
+
+    def _learn(self, kind: str) -> None:
+        took = (self.clock() - self._booked_at) * 1000
+        self._write_ms[kind] = took if kind not in self._write_ms else (self._write_ms[kind] + took) / 2
 
 
 def _one_round(requests: list[ClaimRequest]) -> tuple[list[ClaimRequest], list[ClaimRequest]]:

@@ -50,11 +50,15 @@ class SqsSendQueue:
         for start in range(0, len(intents), 10):
             chunk = intents[start : start + 10]
             entries = [
-                {"Id": str(i), "MessageBody": json.dumps({"message_id": mid, "at": decided})}
-                for i, (mid, decided) in enumerate(chunk)
+                {"Id": str(i), "MessageBody": intent_body(mid, decided)} for i, (mid, decided) in enumerate(chunk)
             ]
             response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
             failed = response.get("Failed") or []
             if failed:
                 why = failed[0].get("Message")
                 raise RuntimeError(f"SQS refused {len(failed)} of {len(chunk)} send intents: {why}")
+
+
+def intent_body(message_id: str, decided_at: str | None) -> str:
+    """A send intent as it travels on the queue (``handlers/sender.py`` reads it)."""
+    return json.dumps({"message_id": message_id, "at": decided_at})

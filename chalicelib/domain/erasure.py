@@ -56,6 +56,7 @@ def erased_message(message: Message, at: datetime) -> Message:
         provider_message_id=None,
         claim=None,
         claimed_at=None,
+        call_started=None,
         converted_at=None,
         revenue=0.0,
         last_order=None,

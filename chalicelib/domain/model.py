@@ -207,6 +207,10 @@ class Message:
     claim: str | None = None
     claimed_at: datetime | None = None
     attempts: int = 0
+    # Whether the claim's provider call may have started: False from the claim until the sender
+    # writes True just before the call, for a provider it can neither ask nor trust to drop a repeat
+    # (services/sending.py); None when not tracked (the provider can be asked): it may have.
+    call_started: bool | None = None
     fallback_of: str | None = None  # an SMS sent because this IM message could not be
     campaign_id: str | None = None  # a campaign's message (trigger ``campaign``) or control record
     # Attribution (domain/attribution.py): the first order it converted, their revenue, the last one.

@@ -2,22 +2,30 @@
 
 Every sender Lambda books its sends on one shared schedule per provider (kept in DynamoDB by the
 send gate, updated with a conditional write): each send gets a moment ``at`` (integer ms) such that
-the parts booked in the window ``(at - window, at]`` plus its own never exceed the rate, and sends
-are spaced by the time their parts take at the rate (no bursts). Because a window of
+the parts booked in any window ``(x - window, x]`` never exceed the rate, and sends are spaced by
+the time their parts take at the rate, on both sides (no bursts). Because a window of
 ``1 s + margin`` holds at most ``rate`` parts, every one-second window does too, even when a send
 leaves up to ``margin`` late; a sender that would be later than that books again
 (services/sending.py). A send of more parts than the whole rate goes alone in its window.
 
-The schedule keeps only the bookings of the last window, so it stays small (≤ rate entries).
+A sender books from when it will be READY for each send: no earlier than ``pace_ms`` after its own
+previous one (the time a send of its takes: a provider answering in 250 ms cannot use slots 100 ms
+apart). The gaps that leaves are booked by the other senders: each send takes the earliest moment
+that keeps the rate and the spacing, between bookings already made if there is room.
+
+The schedule keeps what lies ahead and what a window (twice, for senders' clocks) can still reach.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
+from itertools import accumulate
 
 Booking = tuple[int, int]  # (at ms since the epoch, parts)
 
 DEFAULT_MARGIN_MS = 100
+_AFTER = 1 << 62  # sorts after any parts count at the same moment
 
 
 def book(
@@ -26,32 +34,72 @@ def book(
     now_ms: int,
     rate: int,
     margin_ms: int = DEFAULT_MARGIN_MS,
+    pace_ms: int = 0,
 ) -> tuple[list[int], list[Booking]]:
-    """Book one send per entry of ``parts`` after everything already booked. Returns the send
-    moments (ms, non-decreasing, none before ``now_ms``) and the history to store (the bookings
-    still inside the window of the last moment)."""
+    """Book one send per entry of ``parts``, in order, each at least ``pace_ms`` after the one
+    before. Returns the send moments (ms, increasing, none before ``now_ms``) and the history to
+    store."""
     if rate < 1:
         raise ValueError("rate must be at least 1 part per second")
     window = 1000 + margin_ms
     booked = sorted(history)
-    at = now_ms
+    ready = now_ms
     times: list[int] = []
     for p in parts:
         need = min(max(p, 1), rate)  # an over-long send goes alone in its window
-        if booked:
-            # Spaced, not bursts: after the last booking, the time its parts take at the rate.
-            last_at, last_parts = booked[-1]
-            at = max(at, last_at + (last_parts * 1000) // rate)
-        while True:
-            inside = [b for b in booked if b[0] > at - window]
-            if sum(b[1] for b in inside) + need <= rate:
-                break
-            # Wait until the oldest booking inside the window leaves it.
-            at = inside[0][0] + window
-        booked.append((at, need))
+        at = _earliest(booked, ready, need, rate, window)
+        insort(booked, (at, need))
         times.append(at)
-    keep = [b for b in booked if b[0] > at - window]
+        ready = at + max(pace_ms, 1)
+    keep = [b for b in booked if b[0] > now_ms - 2 * window]
     return times, keep
+
+
+def without(history: Sequence[Booking], given_back: Sequence[tuple[float, int]]) -> list[Booking]:
+    """The schedule less the bookings a sender gives back ((at in epoch seconds, parts), each once)."""
+    left = list(history)
+    for at, parts in given_back:
+        booking = (round(at * 1000), parts)
+        if booking in left:
+            left.remove(booking)
+    return left
+
+
+def _earliest(booked: list[Booking], ready: int, need: int, rate: int, window: int) -> int:
+    """The first moment from ``ready`` on where a send of ``need`` parts keeps the spacing to its
+    neighbours and every window it falls in within the rate."""
+    totals = [0, *accumulate(p for _, p in booked)]  # totals[i]: parts of booked[:i]
+
+    def in_window(end: int, upto: int) -> int:
+        """Parts booked in (end - window, end], of booked[:upto]."""
+        return totals[upto] - totals[bisect_right(booked, (end - window, _AFTER))]
+
+    at = ready
+    while True:
+        i = bisect_right(booked, (at, _AFTER))  # booked[:i] are at or before ``at``
+        if i and at < booked[i - 1][0] + booked[i - 1][1] * 1000 // rate:
+            at = booked[i - 1][0] + booked[i - 1][1] * 1000 // rate  # after the one before, spaced
+            continue
+        if i < len(booked) and booked[i][0] < at + need * 1000 // rate:
+            at = booked[i][0] + booked[i][1] * 1000 // rate  # no room before the next: past it
+            continue
+        if in_window(at, i) + need > rate:
+            # Wait until the oldest booking inside this window leaves it.
+            at = booked[bisect_right(booked, (at - window, _AFTER))][0] + window
+            continue
+        # The windows ending at later bookings that this send would fall in.
+        crowded = next(
+            (
+                k
+                for k in range(i, bisect_left(booked, (at + window, 0)))
+                if in_window(booked[k][0], k + 1) + need > rate
+            ),
+            None,
+        )
+        if crowded is not None:
+            at = booked[crowded][0] + booked[crowded][1] * 1000 // rate
+            continue
+        return at
 
 
 def largest_window_count(sends: Sequence[Booking], window_ms: int = 1000) -> int:

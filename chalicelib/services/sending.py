@@ -7,14 +7,26 @@ each message is CLAIMED (a conditional write on the message), marketing ones cou
 member's frequency caps (over the cap: deferred to the next period, or capped), and every send
 booked a slot on its provider's rate schedule (parts per second, shared by all sender Lambdas).
 Each send waits for its slot, goes to the provider, and the batch's outcomes are recorded together.
+The batch's messages and members are read together (one batch read each), not one by one.
 
 Exactly-once effect. The claim is the idempotency record: a second delivery of the same SQS
 message finds the message claimed or already sent and does nothing. A claim left behind means a
 sender died between the claim and recording the outcome — perhaps after the provider accepted.
 Once such a claim is older than any sender can live, the next delivery asks the provider
 (``lookup``) and records what it says; a provider that drops repeated ids (``dedupes``) is simply
-asked again; with neither, the message is marked failed "outcome unknown" rather than risk a
-second send (a later delivery receipt still lifts it to delivered).
+asked again. With neither (Twilio, AWS, Tencent, Agora) the claim itself says whether the call may
+have started: it is taken with ``call_started`` False, and the sender writes True just before the
+call (carrying the batch's sends so far, so that one write a send also records the one before). A
+claim still False never reached the provider: it is simply sent. One marked True may have — a
+sender that dies between the mark and the call cannot be told from one that dies after the
+provider accepted — so that message, and only it, is marked failed "outcome unknown" rather than
+risk a second send (a later delivery receipt still lifts it to delivered).
+
+Pace. Each send waits for its turn on its provider's rate (``services/pacing.py``: no slot without
+a rate, slots booked from when this sender will be ready). A send that must wait longer than the
+sender may live (the rate is booked far ahead, the sender's time is up, another sender holds the
+claim) is handed back as a FRESH queue message (``SendOutcome.requeue``), so waiting never spends
+one of the queue's receives: only tries do.
 
 Failures. Throttling, 5xx and a clean "not accepted" release the claim and hand the SQS message
 back with exponential backoff and jitter (its visibility timeout); after the queue's last receive
@@ -54,12 +66,14 @@ from ..ports import (
     SendResult,
     SentRecord,
 )
+from .pacing import Pacer, Turn
 
 Log = Callable[..., None]
 
 DEFAULT_CLAIM_TTL = 120.0  # seconds: longer than a sender Lambda can run (its timeout)
 DEFAULT_MAX_RECEIVES = 5  # the send queue's redrive maxReceiveCount
 DEFAULT_MAX_WAIT = 15.0  # seconds a sender waits for a rate slot (its Lambda times out at 30)
+DEFAULT_BUDGET = 20.0  # seconds a batch may go on starting provider calls, when no deadline is given
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,7 @@ class SendOutcome:
     message_id: str
     status: MessageStatus | None  # the new status; None when nothing changed
     retry_in: int | None = None  # seconds until SQS should offer the record again
+    requeue: bool = False  # a wait, not a try: back as a fresh queue message (no receive spent)
 
 
 @dataclass
@@ -86,6 +101,10 @@ class _Ready:
     address: str
     claim: str = ""
     takeover: str | None = None
+    tracks_call: bool = False  # the claim records whether the provider call started
+
+
+Sent = tuple[Message, str, SendResult, datetime]  # accepted by the provider, with its claim
 
 
 class SendService:
@@ -122,12 +141,10 @@ class SendService:
         self.log = log or (lambda *a, **k: None)
         self.claim_ttl = claim_ttl
         self.max_receives = max_receives
-        self.max_wait = max_wait
-        self.late_margin = late_margin  # below the rate schedule's margin (100 ms)
         self.wall = wall
-        self.sleep = sleep
         self.new_claim = new_claim
         self.rand = rand
+        self.pacer = Pacer(gate, log=self.log, wall=wall, sleep=sleep, max_wait=max_wait, late_margin=late_margin)
 
     # -- entry points ------------------------------------------------------------------------------
     def deliver(self, message_id: str, now: datetime, receive_count: int = 1) -> MessageStatus | None:
@@ -137,10 +154,19 @@ class SendService:
             raise ProviderError(f"retry in {outcome.retry_in} s", retryable=True)
         return outcome.status
 
-    def deliver_batch(self, requests: list[SendRequest], now: datetime) -> list[SendOutcome]:
+    def deliver_batch(
+        self, requests: list[SendRequest], now: datetime, deadline: float | None = None
+    ) -> list[SendOutcome]:
         """A batch from the send queue. ``now`` is the logical time (the wall clock, or later in a
-        replay); waiting for rate slots uses the real clock."""
+        replay); waiting for rate slots uses the real clock. No provider call starts after
+        ``deadline`` (epoch seconds; by default ``DEFAULT_BUDGET`` from now): what is left is
+        handed back."""
+        deadline = deadline if deadline is not None else self.wall() + DEFAULT_BUDGET
         outcomes: dict[str, SendOutcome] = {}
+        ids = list(dict.fromkeys(r.message_id for r in requests))
+        messages = self.messages.get_many(ids)
+        pending = {m.member_id for m in messages.values() if m.status in PENDING_STATUSES}
+        members = self.members.get_many(sorted(pending))
         ready: list[_Ready] = []
         seen: set[str] = set()
         for request in requests:
@@ -148,35 +174,36 @@ class SendService:
                 outcomes.setdefault(request.message_id, SendOutcome(request.message_id, None))
                 continue
             seen.add(request.message_id)
-            checked = self._check(request, now)
+            checked = self._check(request, messages.get(request.message_id), members, now)
             if isinstance(checked, SendOutcome):
                 outcomes[request.message_id] = checked
             else:
                 ready.append(checked)
-        for outcome in self._send_all(ready, now):
+        for outcome in self._send_all(ready, now, deadline):
             outcomes[outcome.message_id] = outcome
         return [outcomes.get(r.message_id, SendOutcome(r.message_id, None)) for r in requests]
 
     # -- before the gate ---------------------------------------------------------------------------
-    def _check(self, request: SendRequest, now: datetime) -> SendOutcome | _Ready:
+    def _check(
+        self, request: SendRequest, message: Message | None, members: Mapping[str, Member], now: datetime
+    ) -> SendOutcome | _Ready:
         message_id = request.message_id
-        message = self.messages.get(message_id)
         if message is None:
             self.log("unknown message id on the send queue", message_id=message_id)
             return SendOutcome(message_id, None)
         if message.status not in PENDING_STATUSES:
             self.log("already handled", message_id=message_id, status=message.status.value)
             return SendOutcome(message_id, None)
+        member = members.get(message.member_id)
         if message.claim is not None:
-            return self._claimed_earlier(message, request, now)
-        return self._may_send(message, request, now)
+            return self._claimed_earlier(message, member, request, now)
+        return self._may_send(message, member, request, now)
 
     def _may_send(
-        self, message: Message, request: SendRequest, now: datetime, claim: str | None = None
+        self, message: Message, member: Member | None, request: SendRequest, now: datetime, claim: str | None = None
     ) -> SendOutcome | _Ready:
         """The send-time decision (``domain/eligibility.py``); ``claim`` is a stale claim being taken
         over (it goes with the outcome when the message does not go out)."""
-        member = self.members.get(message.member_id)
         rule = self.book.rules.get(message.trigger) or message_rule(
             message.trigger, message.rule_class, message.channel, message.campaign_id
         )
@@ -205,17 +232,22 @@ class SendService:
         assert address is not None
         return _Ready(message, member, rule, request, address, takeover=claim)
 
-    def _claimed_earlier(self, message: Message, request: SendRequest, now: datetime) -> SendOutcome | _Ready:
+    def _claimed_earlier(
+        self, message: Message, member: Member | None, request: SendRequest, now: datetime
+    ) -> SendOutcome | _Ready:
         """A claim is on the message: a sender is at work on it, or died mid-send."""
         assert message.claim is not None
         age = self.wall() - message.claimed_at.timestamp() if message.claimed_at else self.claim_ttl
         if age < self.claim_ttl:
-            # Possibly alive: look again once it surely is not.
+            # Possibly alive: look again once it surely is not (waiting is not a try).
             wait = int(self.claim_ttl - age) + 1 + int(self.rand() * 10)
             self.log("claimed by another sender", message_id=message.message_id, retry_in=wait)
-            return SendOutcome(message.message_id, None, retry_in=wait)
+            return SendOutcome(message.message_id, None, retry_in=wait, requeue=True)
+        if message.call_started is False:
+            # The sender that claimed it died before its provider call started: nothing went out.
+            self.log("taking over a claim whose provider call never started", message_id=message.message_id)
+            return self._may_send(message, member, request, now, claim=message.claim)
         provider = self.providers.get(message.provider)
-        member = self.members.get(message.member_id)
         address = member.address(message.channel) if member is not None else None
         if provider is None or member is None or not address:
             reason = "send outcome unknown: a sender stopped mid-send"
@@ -240,28 +272,38 @@ class SendService:
             )
         # The provider did not get it (or drops repeats itself): take the claim over and send,
         # after the same checks as any send (the member may have opted out meanwhile).
-        return self._may_send(message, request, now, claim=message.claim)
+        return self._may_send(message, member, request, now, claim=message.claim)
 
     # -- through the gate --------------------------------------------------------------------------
-    def _send_all(self, ready: list[_Ready], now: datetime) -> list[SendOutcome]:
+    def _send_all(self, ready: list[_Ready], now: datetime, deadline: float) -> list[SendOutcome]:
         if not ready:
             return []
         # Higher-priority rules first: when they compete for a member's cap, they win it.
         ready.sort(key=lambda r: -(r.rule.priority if r.rule else 0))
         claims: list[ClaimRequest] = []
         for item in ready:
+            message = item.message
+            provider = self.providers[message.provider]
             item.claim = self.new_claim()
+            item.tracks_call = not (provider.can_lookup or provider.dedupes)
             periods: tuple[tuple[str, int], ...] = ()
-            if item.message.rule_class == "marketing" and item.message.fallback_of is None:
+            if message.rule_class == "marketing" and message.fallback_of is None:
                 periods = tuple(cap_periods(item.member, self.policy, now))
-            parts = item.message.parts or 1
             claims.append(
-                ClaimRequest(item.message.message_id, item.claim, item.message.provider, parts, periods, item.takeover)
+                ClaimRequest(
+                    message.message_id,
+                    item.claim,
+                    message.provider,
+                    message.parts or 1,
+                    periods,
+                    item.takeover,
+                    tracks_call=item.tracks_call,
+                    pace_ms=self.pacer.pace_ms(message.provider),
+                )
             )
         gate = self.gate.claim(claims, now, self.wall())
         outcomes: list[SendOutcome] = []
-        accepted: list[tuple[Message, str, SendResult, datetime]] = []
-        timed: list[tuple[float, _Ready]] = []
+        turns: list[tuple[_Ready, Turn]] = []
         for item in ready:
             mid = item.message.message_id
             if mid in gate.lost:
@@ -269,51 +311,46 @@ class SendService:
             elif mid in gate.full:
                 outcomes.append(self._over_cap(item, gate.full[mid], now))
             else:
-                timed.append((gate.slots[mid], item))
-        late = self._send_on_time(timed, now, outcomes, accepted)
-        if late:
-            # Senders that fell behind (a slow call, a pause) lost those slots: book them again,
-            # all at once, after everything already booked; what misses again waits for SQS.
-            again: list[tuple[float, _Ready]] = []
-            for provider in sorted({i.message.provider for i in late}):
-                items = [i for i in late if i.message.provider == provider]
-                slots = self.gate.book(provider, [i.message.parts or 1 for i in items], self.wall())
-                again += list(zip(slots, items, strict=True))
-            for item in self._send_on_time(again, now, outcomes, accepted):
-                self.messages.unclaim(item.message.message_id, item.claim, "missed its rate slot")
-                outcomes.append(SendOutcome(item.message.message_id, None, retry_in=1))
-        self._record(accepted)
-        return outcomes
+                turns.append((item, Turn(mid, item.message.provider, item.message.parts or 1, gate.slots.get(mid))))
+        # In slot order (sends without a slot keep the batch's order, first).
+        turns.sort(key=lambda pair: pair[1].slot if pair[1].slot is not None else float("-inf"))
+        sent: list[Sent] = []  # accepted, not recorded yet
+        waiting: list[tuple[_Ready, Turn]] = []  # handed back to wait
+        for index, (item, turn) in enumerate(turns):
+            if turn.back_in is None and self.pacer.wait(turn, deadline, [t for _, t in turns[index + 1 :]]):
+                outcomes.append(self._send_in_turn(item, now, sent))
+            else:
+                waiting.append((item, turn))
+        self._record(sent)
+        return outcomes + self._hand_back(waiting)
 
-    def _send_on_time(
-        self,
-        timed: list[tuple[float, _Ready]],
-        now: datetime,
-        outcomes: list[SendOutcome],
-        accepted: list[tuple[Message, str, SendResult, datetime]],
-    ) -> list[_Ready]:
-        """Send each at its slot. The rate holds only if a send leaves within ``late_margin`` of
-        its slot: the ones that would leave later are returned, unsent."""
-        late: list[_Ready] = []
-        for slot, item in sorted(timed, key=lambda pair: pair[0]):
-            mid = item.message.message_id
-            wait = slot - self.wall()
-            if wait > self.max_wait:
-                # The provider's schedule is booked further ahead than this sender may live: let
-                # SQS bring it back when its turn comes (the slot stays unused; the rate holds).
-                self.messages.unclaim(mid, item.claim, "waiting for the provider's rate")
-                outcomes.append(SendOutcome(mid, None, retry_in=int(wait) + 1))
-                continue
-            if wait > 0:
-                self.sleep(wait)
-            if self.wall() - slot > self.late_margin:
-                late.append(item)
-                continue
-            outcome, result = self._send_one(item, now)
-            if result is not None:
-                accepted.append((item.message, item.claim, result, now))
-            outcomes.append(outcome)
-        return late
+    def _send_in_turn(self, item: _Ready, now: datetime, sent: list[Sent]) -> SendOutcome:
+        mid = item.message.message_id
+        started = self.wall()
+        if item.tracks_call:
+            # Before the call, durably: "may have started" (the sends so far ride along).
+            still_mine = self.messages.mark_call_started(
+                mid, item.claim, [_sent_record(message, claim, result, at) for message, claim, result, at in sent]
+            )
+            self._after_recording(sent)
+            sent.clear()
+            if not still_mine:
+                self.log("claim taken over before the call", message_id=mid)
+                return SendOutcome(mid, None)
+        outcome, result = self._send_one(item, now)
+        if result is not None:
+            sent.append((item.message, item.claim, result, now))
+        self.pacer.took(item.message.provider, self.wall() - started)
+        return outcome
+
+    def _hand_back(self, waiting: list[tuple[_Ready, Turn]]) -> list[SendOutcome]:
+        """Release their claims (one write for each reason) and hand the messages back as fresh
+        queue messages: a wait, not a try."""
+        for reason in sorted({turn.reason for _, turn in waiting}):
+            claims = [(item.message.message_id, item.claim) for item, turn in waiting if turn.reason == reason]
+            self.messages.unclaim_all(claims, reason)
+            self.log("handed back", message_ids=[mid for mid, _ in claims], reason=reason)
+        return [SendOutcome(turn.message_id, None, retry_in=turn.back_in, requeue=True) for _, turn in waiting]
 
     def _send_one(self, item: _Ready, now: datetime) -> tuple[SendOutcome, SendResult | None]:
         message = item.message
@@ -339,19 +376,14 @@ class SendService:
             attempt=message.attempts + 1,
         )
 
-    def _record(self, accepted: list[tuple[Message, str, SendResult, datetime]]) -> None:
-        records: list[SentRecord] = []
-        for message, claim, result, at in accepted:
-            delivered = next(
-                (r.at for r in result.receipts if r.status is MessageStatus.DELIVERED and r.reason is None), None
-            )
-            records.append(
-                SentRecord(message.message_id, claim, at, result.provider_message_id, result.parts, delivered)
-            )
-        if not records:
+    def _record(self, sent: list[Sent]) -> None:
+        if not sent:
             return
-        self.messages.record_sent(records)
-        for message, _, result, at in accepted:
+        self.messages.record_sent([_sent_record(*s) for s in sent])
+        self._after_recording(sent)
+
+    def _after_recording(self, sent: list[Sent]) -> None:
+        for message, _, result, at in sent:
             for receipt in result.receipts:
                 if receipt.status is not MessageStatus.DELIVERED or receipt.reason is not None:
                     self.receipts.apply(receipt)
@@ -436,3 +468,8 @@ class SendService:
         self.messages.transition(message.message_id, status, now, expect=PENDING_STATUSES, reason=reason, claim=claim)
         self.log("not sent", message_id=message.message_id, status=status.value, reason=reason)
         return SendOutcome(message.message_id, status)
+
+
+def _sent_record(message: Message, claim: str, result: SendResult, at: datetime) -> SentRecord:
+    delivered = next((r.at for r in result.receipts if r.status is MessageStatus.DELIVERED and r.reason is None), None)
+    return SentRecord(message.message_id, claim, at, result.provider_message_id, result.parts, delivered)

@@ -55,6 +55,9 @@ class MemoryMemberStore:
         stored = self.members.get(member_id)
         return copy_member(stored) if stored is not None else None
 
+    def get_many(self, member_ids: list[str]) -> dict[str, Member]:
+        return {mid: copy_member(self.members[mid]) for mid in member_ids if mid in self.members}
+
     def erased_at(self, member_id: str) -> datetime | None:
         return self.tombstones.get(member_id)
 

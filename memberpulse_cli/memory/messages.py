@@ -1,10 +1,11 @@
 """Messages in memory, with ``chalicelib/adapters/message_store.py``'s promises: created once per id,
 status transitions only from the expected statuses (and, with a claim, only while it holds), sends
-recorded only while their claim holds, a receipt that got there first never moved back, erasure
-only from the status read, a conversion once per order (marked on the order, which must still be
-stored) and never on an erased message; copies in and out. Also the look-up by the provider's
-message id (``message_index.py``), and the messages awaiting a receipt (the ``awaiting_receipt``
-index: set when a message is recorded sent, ended by any later status or erasure)."""
+recorded only while their claim holds (the mark that a provider call started too), a receipt that
+got there first never moved back, erasure only from the status read, a conversion once per order
+(marked on the order, which must still be stored) and never on an erased message; copies in and
+out. Also the look-up by the provider's message id (``message_index.py``), and the messages
+awaiting a receipt (the ``awaiting_receipt`` index: set when a message is recorded sent, ended by
+any later status or erasure)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ class MemoryMessageStore:
     def get(self, message_id: str) -> Message | None:
         stored = self.messages.get(message_id)
         return copy_message(stored) if stored is not None else None
+
+    def get_many(self, message_ids: list[str]) -> dict[str, Message]:
+        return {mid: copy_message(self.messages[mid]) for mid in message_ids if mid in self.messages}
 
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]:
         """Newest first (the ``by_member`` index: created_at, at second precision)."""
@@ -132,7 +136,7 @@ class MemoryMessageStore:
         if claim is not None:
             if message.claim != claim:
                 return False
-            message.claim = message.claimed_at = None
+            message.claim = message.claimed_at = message.call_started = None
         message.status = status
         if status in _TIME_FIELD:
             setattr(message, _TIME_FIELD[status], at)
@@ -174,9 +178,13 @@ class MemoryMessageStore:
         message = self.messages.get(message_id)
         if message is None or message.claim != claim:
             return False
-        message.claim = message.claimed_at = None
+        message.claim = message.claimed_at = message.call_started = None
         message.reason = reason
         return True
+
+    def unclaim_all(self, claims: list[tuple[str, str]], reason: str) -> None:
+        for message_id, claim in claims:
+            self.unclaim(message_id, claim, reason)
 
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         recorded: list[str] = []
@@ -184,7 +192,7 @@ class MemoryMessageStore:
             message = self.messages.get(send.message_id)
             if message is None or message.claim != send.claim:
                 continue
-            message.claim = message.claimed_at = None
+            message.claim = message.claimed_at = message.call_started = None
             message.sent_at = send.at
             message.provider_message_id = send.provider_message_id
             self.by_provider_id[send.provider_message_id] = send.message_id
@@ -200,6 +208,15 @@ class MemoryMessageStore:
             self._await(message, send.at)
             recorded.append(send.message_id)
         return recorded
+
+    def mark_call_started(self, message_id: str, claim: str, sent: list[SentRecord]) -> bool:
+        if sent:
+            self.record_sent(sent)
+        message = self.messages.get(message_id)
+        if message is None or message.claim != claim:
+            return False
+        message.call_started = True
+        return True
 
     def record_click(self, message_id: str, at: datetime) -> None:
         """The message keeps the time of its first click (``LinkStore.record_click``)."""

@@ -5,13 +5,13 @@ caps counted once per message, slots on each provider's rate), the send queue an
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from chalicelib.domain.model import PENDING_STATUSES
-from chalicelib.domain.ratelimit import Booking, book
-from chalicelib.ports import ClaimRequest, ClaimResult, OutboundMessage
+from chalicelib.domain.ratelimit import Booking, book, without
+from chalicelib.ports import ClaimRequest, ClaimResult, OutboundMessage, Requeue
 
 from .messages import MemoryMessageStore
 
@@ -21,7 +21,8 @@ class MemorySendGate:
     gate's successive rounds decide requests sharing a counter): a claim holds only on a pending
     message with no claim (or the one taken over); a marketing message over a full cap period is
     reported ``full`` and not claimed; a message id counts once per period, however often it is
-    claimed."""
+    claimed. The claimed sends of a provider with a rate are booked together, ``pace_ms`` apart (the
+    slowest pace asked); a provider without a rate gets no slot (None)."""
 
     def __init__(self, messages: MemoryMessageStore, rates: dict[str, int] | None = None) -> None:
         self.messages = messages
@@ -34,6 +35,7 @@ class MemorySendGate:
 
     def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
         result = ClaimResult(slots={}, full={}, lost=set())
+        claimed: list[ClaimRequest] = []
         for r in requests:
             self._claiming()
             message = self.messages.messages.get(r.message_id)
@@ -54,15 +56,35 @@ class MemorySendGate:
             for key, _ in r.periods:
                 self.counters.setdefault(key, set()).add(r.message_id)
             message.claim, message.claimed_at = r.claim, datetime.fromtimestamp(wall, UTC)
+            message.call_started = False if r.tracks_call else None
             message.attempts += 1
-            result.slots[r.message_id] = self.book(r.provider, [r.parts], wall)[0]
+            claimed.append(r)
+        for provider in dict.fromkeys(r.provider for r in claimed):
+            batch = [r for r in claimed if r.provider == provider]
+            pace_ms = max(r.pace_ms for r in batch)
+            slots = self._book(provider, [r.parts for r in batch], wall, pace_ms, ())
+            result.slots.update({r.message_id: slot for r, slot in zip(batch, slots, strict=True)})
         return result
 
-    def book(self, provider: str, parts: list[int], wall: float) -> list[float]:
+    def book(
+        self,
+        provider: str,
+        parts: list[int],
+        wall: float,
+        *,
+        pace_ms: int = 0,
+        release: Sequence[tuple[float, int]] = (),
+    ) -> list[float | None]:
+        return self._book(provider, parts, wall, pace_ms, release)
+
+    def _book(
+        self, provider: str, parts: list[int], wall: float, pace_ms: int, release: Sequence[tuple[float, int]]
+    ) -> list[float | None]:
         rate = self.rates.get(provider)
         if rate is None:
-            return [wall] * len(parts)
-        times, self.schedules[provider] = book(self.schedules.get(provider, []), parts, int(wall * 1000), rate)
+            return [None] * len(parts)
+        history = without(self.schedules.get(provider, []), release)
+        times, self.schedules[provider] = book(history, parts, int(wall * 1000), rate, pace_ms=pace_ms)
         return [t / 1000 for t in times]
 
     def counted(self, key: str) -> int:
@@ -111,15 +133,20 @@ class MemorySendQueue:
 
 
 class MemorySendRetries:
-    """``SendRetries``: records each hand-back (``receipt handle``, seconds); the consumer that took
-    the intent decides when it comes back."""
+    """``SendRetries``: records each hand-back (``receipt handle``, seconds) and each fresh copy
+    (``requeued``); the consumer that took the intent decides when it comes back."""
 
     def __init__(self) -> None:
         self.retries: list[tuple[str, int]] = []
+        self.requeued: list[Requeue] = []
 
     def retry_later(self, receipt_handle: str, seconds: int) -> bool:
         self.retries.append((receipt_handle, seconds))
         return True
+
+    def requeue(self, intents: list[Requeue]) -> set[str]:
+        self.requeued += intents
+        return set()
 
 
 class MemoryOutbox:

@@ -171,3 +171,127 @@ class TestListForMember:
 
     def test_given_no_messages_when_listed_then_empty(self, aws):
         assert DynamoMessageStore().list_for_member("m-nobody") == []
+
+
+class TestBatchReads:
+    def test_given_some_ids_when_read_together_then_the_found_ones_by_id(self, aws):
+        store = DynamoMessageStore()
+        for i in range(3):
+            store.create(a_message(f"m-{i}"))
+
+        found = store.get_many(["m-0", "m-2", "m-ghost"])
+
+        assert found == {"m-0": store.get("m-0"), "m-2": store.get("m-2")}
+        assert store.get_many([]) == {}
+
+
+class TestCallStarted:
+    """What the sender writes before a provider call it must be able to account for after a crash."""
+
+    def claimed(self, message_id: str, claim: str) -> None:
+        from chalicelib.adapters.send_gate import DynamoSendGate
+        from chalicelib.ports import ClaimRequest
+
+        DynamoMessageStore().create(a_message(message_id))
+        result = DynamoSendGate({}).claim(
+            [ClaimRequest(message_id, claim, "sandbox", 1, tracks_call=True)], T0, T0.timestamp()
+        )
+        assert message_id in result.slots
+
+    def test_given_a_tracked_claim_then_the_call_has_not_started_until_marked(self, aws):
+        store = DynamoMessageStore()
+        self.claimed("m-a", "c1")
+        assert store.get("m-a").call_started is False
+
+        assert store.mark_call_started("m-a", "c1", []) is True
+
+        assert store.get("m-a").call_started is True
+
+    def test_given_earlier_sends_of_the_batch_then_they_are_recorded_with_the_mark_in_one_request(
+        self, aws, monkeypatch
+    ):
+        from pynamodb.connection.base import Connection
+
+        from chalicelib.ports import SentRecord
+
+        store = DynamoMessageStore()
+        self.claimed("m-a", "c1")
+        self.claimed("m-b", "c2")
+        calls: list[str] = []
+        real = Connection._make_api_call
+
+        def counting(self, operation_name, *args, **kwargs):
+            calls.append(operation_name)
+            return real(self, operation_name, *args, **kwargs)
+
+        monkeypatch.setattr(Connection, "_make_api_call", counting)
+        at = T0 + timedelta(seconds=2)
+
+        assert store.mark_call_started("m-b", "c2", [SentRecord("m-a", "c1", at, "sbx-m-a", 1)]) is True
+
+        assert calls == ["TransactWriteItems"]
+        sent, started = store.get("m-a"), store.get("m-b")
+        assert (sent.status, sent.sent_at, sent.claim, sent.call_started) == (MessageStatus.SENT, at, None, None)
+        assert (started.claim, started.call_started) == ("c2", True)
+
+    def test_given_the_claim_was_taken_over_then_no_mark_but_the_earlier_sends_are_recorded(self, aws):
+        from chalicelib.ports import SentRecord
+
+        store = DynamoMessageStore()
+        self.claimed("m-a", "c1")
+        self.claimed("m-b", "c2")
+
+        assert store.mark_call_started("m-b", "c-old", [SentRecord("m-a", "c1", T0, "sbx-m-a", 1)]) is False
+
+        assert store.get("m-a").status is MessageStatus.SENT
+        assert store.get("m-b").call_started is False
+
+    def test_given_an_outcome_then_the_claim_and_its_mark_go_together(self, aws):
+        store = DynamoMessageStore()
+        self.claimed("m-a", "c1")
+        store.mark_call_started("m-a", "c1", [])
+
+        assert store.unclaim("m-a", "c1", "retrying: 429")
+
+        message = store.get("m-a")
+        assert (message.claim, message.claimed_at, message.call_started) == (None, None, None)
+
+
+class TestUnclaimAll:
+    def claimed(self, message_id: str, claim: str) -> None:
+        from chalicelib.adapters.send_gate import DynamoSendGate
+        from chalicelib.ports import ClaimRequest
+
+        DynamoMessageStore().create(a_message(message_id))
+        DynamoSendGate({}).claim([ClaimRequest(message_id, claim, "sandbox", 1)], T0, T0.timestamp())
+
+    def test_given_claims_handed_back_together_then_one_request_releases_them(self, aws, monkeypatch):
+        from pynamodb.connection.base import Connection
+
+        store = DynamoMessageStore()
+        for i in range(3):
+            self.claimed(f"m-{i}", f"c{i}")
+        calls: list[str] = []
+        real = Connection._make_api_call
+
+        def counting(self, operation_name, *args, **kwargs):
+            calls.append(operation_name)
+            return real(self, operation_name, *args, **kwargs)
+
+        monkeypatch.setattr(Connection, "_make_api_call", counting)
+
+        store.unclaim_all([(f"m-{i}", f"c{i}") for i in range(3)], "waiting for the provider's rate")
+
+        assert calls == ["TransactWriteItems"]
+        for i in range(3):
+            message = store.get(f"m-{i}")
+            assert (message.claim, message.reason) == (None, "waiting for the provider's rate")
+
+    def test_given_one_claim_taken_over_then_the_others_are_still_released(self, aws):
+        store = DynamoMessageStore()
+        for i in range(3):
+            self.claimed(f"m-{i}", f"c{i}")
+
+        store.unclaim_all([("m-0", "c0"), ("m-1", "c-other"), ("m-2", "c2")], "waiting")
+
+        assert [store.get(f"m-{i}").claim for i in range(3)] == [None, "c1", None]

@@ -81,7 +81,7 @@ def transactions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 def test_two_members_messages_go_in_one_transaction(transactions: list[int]) -> None:
     a, b = stored("m-a", "m-1"), stored("m-b", "m-2")
     caps_2 = (("cap#m-2#week#2026-W47", 2), ("cap#m-2#month#2026-11", 6))
-    result = DynamoSendGate({"sandbox": 20}, lead_ms=0).claim(
+    result = DynamoSendGate({"sandbox": 20}, lead_ms=0, follow_clock=False).claim(
         [request(a, "c1", periods=CAPS), request(b, "c2", periods=caps_2)], NOW, WALL
     )
     assert set(result.slots) == {a, b}
@@ -162,7 +162,7 @@ def test_parallel_senders_racing_on_a_cap_and_a_rate_schedule() -> None:
     ids = [stored(f"m-{i}") for i in range(6)]
 
     def sender(i: int) -> Callable[[], ClaimResult]:
-        gate = DynamoSendGate({"sandbox": 5}, lead_ms=0)
+        gate = DynamoSendGate({"sandbox": 5}, lead_ms=0, follow_clock=False)
         return lambda: gate.claim([request(ids[i], f"c{i}", periods=CAPS)], NOW, WALL)
 
     results = race([sender(i) for i in range(6)])
@@ -181,10 +181,10 @@ def slots_ms(results: list[ClaimResult]) -> list[tuple[int, int]]:
 def test_two_gates_booking_one_provider_one_after_the_other_never_exceed_the_rate() -> None:
     a = [stored(f"a-{i}", f"ma-{i}") for i in range(10)]
     b = [stored(f"b-{i}", f"mb-{i}") for i in range(10)]
-    first = DynamoSendGate({"sandbox": 5}, lead_ms=0).claim(
+    first = DynamoSendGate({"sandbox": 5}, lead_ms=0, follow_clock=False).claim(
         [request(mid, f"ca{i}") for i, mid in enumerate(a)], NOW, WALL
     )
-    second = DynamoSendGate({"sandbox": 5}, lead_ms=0).claim(
+    second = DynamoSendGate({"sandbox": 5}, lead_ms=0, follow_clock=False).claim(
         [request(mid, f"cb{i}") for i, mid in enumerate(b)], NOW, WALL
     )
     sends = slots_ms([first, second])
@@ -203,7 +203,7 @@ def test_two_gates_booking_one_provider_concurrently_never_exceed_the_rate() -> 
     b = [stored(f"b-{i}", f"mb-{i}") for i in range(10)]
 
     def sender(ids: list[str], prefix: str) -> Callable[[], ClaimResult]:
-        gate = DynamoSendGate({"sandbox": 5}, lead_ms=0)
+        gate = DynamoSendGate({"sandbox": 5}, lead_ms=0, follow_clock=False)
         return lambda: gate.claim([request(mid, f"{prefix}{i}") for i, mid in enumerate(ids)], NOW, WALL)
 
     results = race([sender(a, "ca"), sender(b, "cb")])
@@ -214,12 +214,13 @@ def test_two_gates_booking_one_provider_concurrently_never_exceed_the_rate() -> 
 
 def test_the_schedule_counts_parts() -> None:
     ids = [stored(f"p-{i}", f"mp-{i}") for i in range(6)]
-    gate = DynamoSendGate({"sandbox": 5}, lead_ms=0)
+    gate = DynamoSendGate({"sandbox": 5}, lead_ms=0, follow_clock=False)
     result = gate.claim([request(mid, f"c{i}", parts=3) for i, mid in enumerate(ids)], NOW, WALL)
     sends = [(round(result.slots[mid] * 1000), 3) for mid in ids]
     assert largest_window_count(sends) <= 5
     schedule = CounterModel.get("rate#sandbox", consistent_read=True)
-    assert sum(int(p) for _, p in schedule.bookings) <= 5  # only the last window is kept
+    # What lies ahead is kept (a later sender may book between), each send with its parts
+    assert sorted((int(t), int(p)) for t, p in schedule.bookings) == sorted(sends)
 
 
 def test_a_gate_whose_schedule_moved_between_its_read_and_its_write_reads_again(
@@ -231,7 +232,10 @@ def test_a_gate_whose_schedule_moved_between_its_read_and_its_write_reads_again(
 
     a = [stored(f"a-{i}", f"ma-{i}") for i in range(5)]
     b = [stored(f"b-{i}", f"mb-{i}") for i in range(10)]
-    gate_a, gate_b = DynamoSendGate({"sandbox": 5}, lead_ms=0), DynamoSendGate({"sandbox": 5}, lead_ms=0)
+    gate_a, gate_b = (
+        DynamoSendGate({"sandbox": 5}, lead_ms=0, follow_clock=False),
+        DynamoSendGate({"sandbox": 5}, lead_ms=0, follow_clock=False),
+    )
     real = send_gate._read_schedule
     reads: list[int | None] = []
     b_result: list[ClaimResult] = []
@@ -252,3 +256,40 @@ def test_a_gate_whose_schedule_moved_between_its_read_and_its_write_reads_again(
     assert len(sends) == 15
     assert largest_window_count(sends) <= 5
     assert min(a_result.slots.values()) >= max(b_result[0].slots.values())
+
+
+def test_a_sender_slower_than_the_rate_gets_slots_it_can_keep_and_another_uses_the_gaps() -> None:
+    slow = [stored(f"s-{i}", f"ms-{i}") for i in range(3)]
+    fast = [stored(f"f-{i}", f"mf-{i}") for i in range(3)]
+    gate = DynamoSendGate({"sandbox": 10}, lead_ms=0, follow_clock=False)
+    first = gate.claim(
+        [ClaimRequest(mid, f"cs{i}", "sandbox", 1, pace_ms=400) for i, mid in enumerate(slow)], NOW, WALL
+    )
+    second = gate.claim([request(mid, f"cf{i}") for i, mid in enumerate(fast)], NOW, WALL)
+    assert [round((first.slots[mid] or 0) - WALL, 3) for mid in slow] == [0.0, 0.4, 0.8]
+    assert [round((second.slots[mid] or 0) - WALL, 3) for mid in fast] == [0.1, 0.2, 0.3]
+    [again] = gate.book("sandbox", [1], WALL + 0.5)
+    assert again is not None and again >= WALL + 0.5
+
+
+def test_sends_booking_again_give_their_old_slots_back() -> None:
+    ids = [stored(f"r-{i}", f"mr-{i}") for i in range(3)]
+    gate = DynamoSendGate({"sandbox": 10}, lead_ms=0, ready_lead_ms=0, follow_clock=False)
+    first = gate.claim([request(mid, f"c{i}") for i, mid in enumerate(ids)], NOW, WALL)
+    old = [(first.slots[mid] or 0.0, 1) for mid in ids]
+    again = gate.book("sandbox", [1, 1, 1], WALL + 2, pace_ms=300, release=old)
+    assert [round((t or 0) - WALL, 3) for t in again] == [2.0, 2.3, 2.6]
+    schedule = CounterModel.get("rate#sandbox", consistent_read=True)
+    assert sorted(int(t) for t, _ in schedule.bookings) == [round((t or 0) * 1000) for t in again]
+
+
+def test_slots_start_after_the_time_the_gates_own_writes_take() -> None:
+    """Each look at the (fake) clock is 100 ms later: the first claim's slot starts after the 100 ms
+    spent before booking; the second also leaves room for its write, learned from the first (×1.5)."""
+    ticks = iter(i / 10 for i in range(100))
+    gate = DynamoSendGate({"sandbox": 100}, lead_ms=0, clock=lambda: next(ticks))
+    a, b = stored("m-a", "m-1"), stored("m-b", "m-2")
+    first = gate.claim([request(a, "c1")], NOW, WALL)
+    second = gate.claim([request(b, "c2")], NOW, WALL)
+    assert round((first.slots[a] or 0) - WALL, 3) == 0.1
+    assert round((second.slots[b] or 0) - WALL, 3) == 0.1 + 0.15

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from chalicelib.domain.ids import message_id
 from chalicelib.domain.model import Channel, Consent, MessageStatus
 from chalicelib.handlers import sender, streams
 
-from .conftest import load_event
+from .conftest import app_with, load_event
 
 WELCOME_ID = message_id("m-1001", "welcome", "join")
 
@@ -107,7 +108,7 @@ class TestDeliver:
         assert message.status is MessageStatus.DELIVERED and message.claim is None
         assert message.provider_message_id == f"sbx-{WELCOME_ID}"
 
-    def test_given_a_claim_younger_than_a_sender_can_live_when_redelivered_then_retried_later_not_sent(
+    def test_given_a_claim_younger_than_a_sender_can_live_when_redelivered_then_a_fresh_intent_waits_for_it(
         self, aws, lambda_context, monkeypatch
     ):
         from chalicelib import bootstrap
@@ -122,8 +123,33 @@ class TestDeliver:
 
         result = sender.send_batch(event, lambda_context)
 
-        assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+        # Waiting for another sender is not a try: the record is done (no receive spent) and a
+        # fresh copy of the intent waits on the queue (delayed until the claim has surely expired).
+        assert result == {"batchItemFailures": []}
         assert len(outbox(aws)) == 1
+        waiting = aws.sqs.get_queue_attributes(
+            QueueUrl=aws.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+        )["Attributes"]
+        assert waiting["ApproximateNumberOfMessagesDelayed"] == "1"
+
+    def test_given_the_queue_refuses_the_fresh_intent_then_the_record_itself_is_retried(
+        self, aws, lambda_context, monkeypatch
+    ):
+        from chalicelib import bootstrap
+        from chalicelib.adapters.send_retries import SqsRetries
+
+        monkeypatch.setenv("SANDBOX_FAULTS", "crash=1")
+        bootstrap.reset()
+        event = aws.sqs_event(queue_welcome(aws, lambda_context))
+        with pytest.raises(RuntimeError):
+            sender.send_batch(event, lambda_context)
+        monkeypatch.setenv("SANDBOX_FAULTS", "")
+        bootstrap.reset()
+        app_with(send_retries=SqsRetries(aws.sqs, aws.queue_url + "-gone"))
+
+        result = sender.send_batch(event, lambda_context)
+
+        assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
 
     def test_given_the_app_route_when_the_intent_arrives_then_delivered(self, aws, lambda_context):
         from app import send
@@ -204,3 +230,73 @@ class TestChecksAtSendTime:
         assert result == {"batchItemFailures": [{"itemIdentifier": poison["MessageId"]}]}
         assert DynamoMessageStore().get(WELCOME_ID).status is MessageStatus.DELIVERED
         assert len(outbox(aws)) == 1
+
+
+class TestCost:
+    """DynamoDB requests of one send batch (the bench counts them in every deployed function)."""
+
+    @pytest.fixture
+    def requests(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """The DynamoDB operations PynamoDB makes, by name, in order."""
+        from pynamodb.connection.base import Connection
+
+        seen: list[str] = []
+        real = Connection._make_api_call
+
+        def counting(self: Connection, operation_name: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(operation_name)
+            return real(self, operation_name, *args, **kwargs)
+
+        monkeypatch.setattr(Connection, "_make_api_call", counting)
+        return seen
+
+    def ten_welcomes(self, aws) -> dict:
+        from chalicelib import bootstrap
+        from chalicelib.domain.triggers import Trigger
+        from tests.fakes import member
+
+        from .conftest import SENDER_NOON
+
+        app = bootstrap.app()
+        for i in range(10):
+            m = member(f"m-{i:02d}", im_user_id=None, phone=f"+861380013{i:04d}")
+            DynamoMemberStore().save(m)
+            app.lifecycle.fire([Trigger("welcome", m.member_id, "join", SENDER_NOON)], m, SENDER_NOON)
+        return aws.sqs_event(aws.drain_queue())
+
+    def test_a_batch_of_ten_reads_its_messages_and_members_in_one_request_each(self, aws, lambda_context, requests):
+        event = self.ten_welcomes(aws)
+        requests.clear()
+
+        assert sender.send_batch(event, lambda_context) == {"batchItemFailures": []}
+
+        reads = [r for r in requests if r in ("GetItem", "BatchGetItem", "Query", "Scan")]
+        assert reads == ["BatchGetItem", "BatchGetItem"]  # the messages, then their members
+        ours = [r for r in requests if r not in reads and r != "PutItem"]  # PutItem: the sandbox's outbox
+        assert ours == ["TransactWriteItems", "TransactWriteItems"]  # claims, then the outcomes
+        assert len(outbox(aws)) == 10
+        assert {row["status"]["S"] for row in aws.scan("MessagesTable")} == {"delivered"}
+
+
+class TestDeadline:
+    class Context:
+        def __init__(self, remaining_ms: int) -> None:
+            self.remaining_ms = remaining_ms
+
+        def get_remaining_time_in_millis(self) -> int:
+            return self.remaining_ms
+
+    def test_no_provider_call_starts_in_the_invocations_last_seconds(self):
+        import time
+
+        left = sender._deadline(self.Context(30_000)) - time.time()
+        assert 30 - sender.RESERVE - 1 < left <= 30 - sender.RESERVE
+
+    def test_with_a_timeout_shorter_than_the_reserve_the_first_half_is_used(self):
+        import time
+
+        left = sender._deadline(self.Context(4_000)) - time.time()
+        assert 1 < left <= 2
+
+    def test_without_a_context_the_service_keeps_its_own_budget(self):
+        assert sender._deadline(object()) is None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,9 +38,55 @@ def test_a_send_larger_than_the_rate_goes_alone() -> None:
     assert times == [0, 1000, 2000]  # alone in its window, counted as the whole rate
 
 
-def test_history_is_trimmed_to_one_window() -> None:
-    _, history = book([], [1] * 100, now_ms=0, rate=10)
-    assert len(history) <= 10
+def test_history_keeps_what_lies_ahead_and_drops_what_no_window_can_reach() -> None:
+    _, history = book([], [1] * 30, now_ms=0, rate=10, margin_ms=100)
+    assert len(history) == 30  # all still ahead: a later sender may book between them
+    _, history = book(history, [1], now_ms=10_000, rate=10, margin_ms=100)
+    assert [t for t, _ in history if t < 10_000 - 2 * 1100] == []
+
+
+def test_a_sender_books_no_faster_than_it_can_send() -> None:
+    times, _ = book([], [1] * 3, now_ms=0, rate=10, margin_ms=0, pace_ms=400)
+    assert times == [0, 400, 800]
+
+
+def test_another_sender_books_into_the_gaps_a_slow_sender_leaves() -> None:
+    slow, history = book([], [1] * 5, now_ms=0, rate=10, margin_ms=0, pace_ms=400)
+    fast, history = book(history, [1] * 5, now_ms=0, rate=10, margin_ms=0)
+    assert slow == [0, 400, 800, 1200, 1600]
+    assert fast == [100, 200, 300, 500, 600]
+    assert largest_window_count([(t, 1) for t in slow + fast]) <= 10
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rate=st.integers(1, 30),
+    senders=st.lists(
+        st.tuples(
+            st.integers(0, 1500),  # when it books, after the one before
+            st.integers(0, 700),  # its pace: the time each of its sends takes
+            st.lists(st.integers(1, 4), min_size=1, max_size=10),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_slow_and_fast_senders_sharing_a_schedule_keep_the_rate_the_spacing_and_their_pace(
+    rate: int, senders: list[tuple[int, int, list[int]]]
+) -> None:
+    history: list[tuple[int, int]] = []
+    sends: list[tuple[int, int]] = []
+    now = 0
+    for step, pace, parts in senders:
+        now += step
+        times, history = book(history, parts, now_ms=now, rate=rate, margin_ms=100, pace_ms=pace)
+        assert times[0] >= now
+        assert all(b - a >= pace for a, b in itertools.pairwise(times))
+        sends += [(t, min(p, rate)) for t, p in zip(times, parts, strict=True)]
+    assert largest_window_count(sends, window_ms=1100) <= rate
+    ordered = sorted(sends)
+    for (a, pa), (b, _) in itertools.pairwise(ordered):
+        assert b - a >= pa * 1000 // rate  # spaced, not a burst
 
 
 @settings(max_examples=200, deadline=None)

@@ -10,7 +10,7 @@ consent re-checked at send time, and the provider's rate in parts per second.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from chalicelib.domain.ratelimit import largest_window_count
 from chalicelib.domain.rulebook import RuleBook, parse_rule_book
 from chalicelib.domain.timers import ACK_RULE, RESEND_RULE
 from chalicelib.domain.triggers import Trigger
-from chalicelib.ports import OutboundMessage, ProviderError, Receipt, SendResult
+from chalicelib.ports import ClaimRequest, ClaimResult, OutboundMessage, ProviderError, Receipt, SendResult
 from chalicelib.services.sending import SendOutcome, SendRequest, SendService
 from chalicelib.services.timers import TimerService
 from tests.fakes import (
@@ -160,7 +160,7 @@ class Rig:
 
     def __init__(
         self,
-        provider: FakeProvider | SandboxProvider | None = None,
+        provider: FakeProvider | SandboxProvider | Callable[[Clock], FakeProvider] | None = None,
         *,
         book: RuleBook | None = None,
         rates: dict[str, int] | None = None,
@@ -168,6 +168,8 @@ class Rig:
     ) -> None:
         self.book = book or governance_book()
         self.clock = Clock(NOW)
+        if callable(provider):
+            provider = provider(self.clock)
         self.provider = provider if provider is not None else TimedProvider(self.clock)
         fakes = FakeAdapters(providers={"fake": self.provider})
         fakes.send_gate = FakeSendGate(fakes.messages, rates)
@@ -851,3 +853,265 @@ def test_parts_larger_than_the_rate_go_alone() -> None:
     assert isinstance(provider, TimedProvider)
     times = [t for t, _ in provider.sent_at]
     assert len(times) == 3 and all(b - a >= 1.0 for a, b in itertools.pairwise(times))
+
+
+# == 8. Never lose a message ========================================================================
+# A provider that can neither be asked about a send (``lookup``) nor drops a repeated id
+# (``dedupes``) — Twilio, AWS End User Messaging, Tencent, Agora — is what FakeProvider is.
+
+
+class DyingProvider(TimedProvider):
+    """The sender dies during its ``die_on``-th provider call: after the provider accepted the
+    message (``accepted``), or before the provider got it (the call had started)."""
+
+    def __init__(self, clock: Clock, die_on: int, *, accepted: bool) -> None:
+        super().__init__(clock)
+        self.die_on = die_on
+        self.accepted = accepted
+        self.calls = 0
+
+    def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        self.calls += 1
+        if self.calls == self.die_on:
+            self.die_on = 0
+            if self.accepted:
+                super().send(message, now)
+            raise SimulatedCrash(f"the sender died calling the provider for {message.message_id}")
+        return super().send(message, now)
+
+
+class SlowProvider(TimedProvider):
+    """Each call takes ``seconds`` of the sender's (fake) wall clock."""
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        super().__init__(clock)
+        self.seconds = seconds
+
+    def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        self.clock.advance(self.seconds)
+        return super().send(message, now)
+
+
+def sms_members(rig: Rig, n: int) -> list[str]:
+    return [rig.plan(rig.add(member(f"m-{i}", **SMS_ONLY))) for i in range(n)]
+
+
+def sent_once(rig: Rig) -> list[str]:
+    ids = rig.sent_ids()
+    assert len(ids) == len(set(ids)), f"sent twice: {ids}"
+    return sorted(ids)
+
+
+def test_a_sender_dying_after_an_accepted_send_leaves_the_batch_mates_it_never_started_to_the_next_delivery() -> None:
+    rig = Rig(lambda clock: DyingProvider(clock, die_on=2, accepted=True))
+    ids = sms_members(rig, 4)
+    # When the sender dies right after the provider accepted the second message of its batch
+    with pytest.raises(SimulatedCrash):
+        rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    # And SQS offers the batch again once the claims are older than any sender can live
+    rig.clock.advance(CLAIM_TTL + 1)
+    rig.service.deliver_batch([SendRequest(mid, 2) for mid in ids], LATER + timedelta(minutes=5))
+    # Then every message reached the provider exactly once
+    assert sent_once(rig) == sorted(ids)
+    # The first was recorded before the second call started; the second's call had started, so its
+    # outcome is unknown (the provider has it: not sent again); the last two had never started: sent.
+    assert [rig.status(mid) for mid in ids] == [
+        MessageStatus.SENT,
+        MessageStatus.FAILED,
+        MessageStatus.SENT,
+        MessageStatus.SENT,
+    ]
+    reason = rig.message(ids[1]).reason
+    assert reason is not None and "outcome unknown" in reason
+    assert all(rig.message(mid).claim is None for mid in ids)
+
+
+def test_a_sender_dying_as_it_calls_the_provider_loses_only_that_message_to_outcome_unknown() -> None:
+    """A death between the "call started" write and the provider's answer cannot be told apart from
+    one after the provider accepted: that one message is "outcome unknown" (never sent twice); its
+    batch-mates go out on the next delivery."""
+    rig = Rig(lambda clock: DyingProvider(clock, die_on=1, accepted=False))
+    ids = sms_members(rig, 3)
+    with pytest.raises(SimulatedCrash):
+        rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    rig.clock.advance(CLAIM_TTL + 1)
+    rig.service.deliver_batch([SendRequest(mid, 2) for mid in ids], LATER + timedelta(minutes=5))
+    assert sent_once(rig) == sorted(ids[1:])
+    assert [rig.status(mid) for mid in ids] == [MessageStatus.FAILED, MessageStatus.SENT, MessageStatus.SENT]
+
+
+class DyingGate:
+    """The sender dies right after its claims were written, before any provider call."""
+
+    def __init__(self, gate: FakeSendGate) -> None:
+        self.gate = gate
+
+    def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
+        self.gate.claim(requests, now, wall)
+        raise SimulatedCrash("the sender died after claiming its batch")
+
+    def book(self, provider: str, parts: list[int], wall: float) -> list[float | None]:
+        return self.gate.book(provider, parts, wall)
+
+
+def test_a_claim_left_before_any_call_started_is_simply_sent() -> None:
+    rig = Rig()
+    ids = sms_members(rig, 2)
+    rig.service.gate = DyingGate(rig.gate)
+    with pytest.raises(SimulatedCrash):
+        rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    assert all(rig.message(mid).claim is not None for mid in ids)
+    rig.service.gate = rig.gate
+    rig.clock.advance(CLAIM_TTL + 1)
+    outcomes = rig.service.deliver_batch([SendRequest(mid, 2) for mid in ids], LATER)
+    assert [o.status for o in outcomes] == [MessageStatus.SENT, MessageStatus.SENT]
+    assert sent_once(rig) == sorted(ids)
+
+
+def test_a_provider_taking_250_ms_a_call_with_no_rate_configured_sends_the_whole_batch() -> None:
+    rig = Rig(lambda clock: SlowProvider(clock, 0.25))
+    ids = sms_members(rig, 10)
+    outcomes = rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    assert [o.status for o in outcomes] == [MessageStatus.SENT] * 10
+    assert all(o.retry_in is None for o in outcomes)
+    assert sent_once(rig) == sorted(ids)
+
+
+def test_with_a_rate_a_slow_provider_books_each_send_from_when_the_sender_is_ready() -> None:
+    """5 parts a second booked, but each call takes 300 ms: the pre-booked slots (200 ms apart) cannot
+    be kept. The sender books again from when it is ready rather than release the rest to SQS, and no
+    one-second window ever holds more than the rate."""
+    rig = Rig(lambda clock: SlowProvider(clock, 0.3), rates={"fake": 5})
+    provider = rig.provider
+    assert isinstance(provider, SlowProvider)
+    ids = sms_members(rig, 10)
+    outcomes = rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    assert [o.status for o in outcomes] == [MessageStatus.SENT] * 10
+    # A call leaves when it starts: the provider notes the time after its 300 ms
+    starts = [(round((t - 0.3) * 1000), p) for t, p in provider.sent_at]
+    assert largest_window_count(starts) <= 5
+    # The next batch books only what this sender can keep: none of its slots is missed
+    missed = len([m for m, _ in rig.logged if m == "missed its rate slot"])
+    more = [rig.plan(rig.add(member(f"n-{i}", **SMS_ONLY))) for i in range(5)]
+    outcomes = rig.service.deliver_batch([SendRequest(mid) for mid in more], LATER)
+    assert [o.status for o in outcomes] == [MessageStatus.SENT] * 5
+    assert len([m for m, _ in rig.logged if m == "missed its rate slot"]) == missed
+    starts = [(round((t - 0.3) * 1000), p) for t, p in provider.sent_at]
+    assert largest_window_count(starts) <= 5
+
+
+class CountingGate(FakeSendGate):
+    """The fake gate, counting the sender's new bookings (one write each on DynamoDB)."""
+
+    def __init__(self, gate: FakeSendGate) -> None:
+        super().__init__(gate.messages, gate.rates)
+        self.bookings = 0
+
+    def book(
+        self,
+        provider: str,
+        parts: list[int],
+        wall: float,
+        *,
+        pace_ms: int = 0,
+        release: Sequence[tuple[float, int]] = (),
+    ) -> list[float | None]:
+        self.bookings += 1
+        return super().book(provider, parts, wall, pace_ms=pace_ms, release=release)
+
+
+def test_a_batch_that_cannot_keep_its_slots_books_again_once_not_once_a_send() -> None:
+    rig = Rig(lambda clock: SlowProvider(clock, 0.3), rates={"fake": 5})
+    gate = CountingGate(rig.gate)
+    rig.service.gate = rig.service.pacer.gate = gate
+    ids = sms_members(rig, 10)
+    outcomes = rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    assert [o.status for o in outcomes] == [MessageStatus.SENT] * 10
+    assert gate.bookings == 1
+    # The slots it gave back are free again: the schedule holds one booking a send
+    assert len(gate.schedules["fake"]) == 10
+
+
+def test_a_wait_for_the_providers_rate_hands_the_message_back_without_spending_a_try() -> None:
+    rig = Rig(rates={"fake": 1})
+    ids = sms_members(rig, 30)
+    outcomes = rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    waiting = [o for o in outcomes if o.status is None]
+    assert waiting, "1 part a second: 30 sends cannot all go within the sender's life"
+    assert all(o.retry_in is not None and o.requeue for o in waiting)
+    assert all(rig.message(o.message_id).claim is None for o in waiting)
+    assert rig.messages.unclaim_calls == 1  # their claims released in one write
+    # Their slots were given back: nothing is booked after the last send that went
+    provider = rig.provider
+    assert isinstance(provider, TimedProvider)
+    last_sent_ms = round(provider.sent_at[-1][0] * 1000)
+    assert rig.gate.schedules["fake"] and max(t for t, _ in rig.gate.schedules["fake"]) <= last_sent_ms
+
+
+def test_a_claim_held_by_a_live_sender_is_waited_for_without_spending_a_try() -> None:
+    sandbox, _ = crashing_sandbox()
+    rig = Rig(sandbox)
+    mid = rig.plan(rig.add(member(**SMS_ONLY)))
+    with pytest.raises(SimulatedCrash):
+        rig.deliver(mid, LATER)
+    rig.clock.advance(30)
+    outcome = rig.deliver(mid, LATER, receive=2)
+    assert outcome.status is None and outcome.retry_in is not None and outcome.requeue
+
+
+def test_a_sender_running_out_of_time_hands_the_unsent_back_without_spending_a_try() -> None:
+    rig = Rig(lambda clock: SlowProvider(clock, 2.0))
+    ids = sms_members(rig, 10)
+    deadline = rig.clock.wall() + 9
+    outcomes = rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER, deadline=deadline)
+    sent = [o.message_id for o in outcomes if o.status is MessageStatus.SENT]
+    held = [o for o in outcomes if o.status is None]
+    assert sent == ids[:5]  # calls started at 0, 2, 4, 6 and 8 s
+    assert [o.message_id for o in held] == ids[5:]
+    assert all(o.requeue and o.retry_in is not None for o in held)
+    for o in held:
+        message = rig.message(o.message_id)
+        assert (message.status, message.claim) == (MessageStatus.QUEUED, None)
+
+
+# -- the sandbox's fault plan, for the benchmark's deaths and slow provider -------------------------
+
+
+def test_the_fault_plan_reads_deaths_a_delay_and_a_sandbox_that_cannot_be_asked() -> None:
+    plan = FaultPlan.parse("crash=0.01,die=0.02,delay_ms=250,lookup=no")
+    assert plan.shares == {"crash": 0.01, "die": 0.02}
+    assert (plan.delay_ms, plan.lookup) == (250, False)
+    assert FaultPlan.parse("").lookup is True
+    with pytest.raises(ValueError, match="lookup"):
+        FaultPlan.parse("lookup=maybe")
+    with pytest.raises(ValueError, match="delay_ms"):
+        FaultPlan.parse("delay_ms=-1")
+
+
+def test_a_sender_dying_before_the_sandbox_got_the_message_leaves_no_outbox_row() -> None:
+    outbox = FakeOutbox()
+    sandbox = SandboxProvider(outbox, FaultPlan({"die": 1.0}))
+    message = OutboundMessage("m-1", "sms", "+8613800138000", "hi", "transactional")
+    with pytest.raises(SimulatedCrash):
+        sandbox.send(message, NOW)
+    assert outbox.entries == []
+
+
+def test_a_slow_sandbox_takes_its_delay_for_every_call() -> None:
+    slept: list[float] = []
+    sandbox = SandboxProvider(FakeOutbox(), FaultPlan({}, delay_ms=250, sleep=slept.append))
+    for i in range(3):
+        sandbox.send(OutboundMessage(f"m-{i}", "sms", "+8613800138000", "hi", "transactional"), NOW)
+    assert slept == [0.25, 0.25, 0.25]
+
+
+def test_a_sandbox_that_cannot_be_asked_is_recovered_like_twilio() -> None:
+    """With ``lookup=no`` the sandbox stands for a provider with neither a status query nor dedupe:
+    the sender marks each call before it starts."""
+    outbox = FakeOutbox()
+    sandbox = SandboxProvider(outbox, FaultPlan({}, lookup=False))
+    assert sandbox.can_lookup is False
+    rig = Rig(sandbox)
+    ids = sms_members(rig, 2)
+    rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    assert sorted(e.message.message_id for e in outbox.entries) == sorted(ids)

@@ -333,6 +333,28 @@ def test_a_send_the_provider_throttles_comes_back_at_a_later_tick(book: RuleBook
     assert not sim.retries
 
 
+def test_a_send_another_sender_holds_comes_back_as_a_fresh_queue_message(book: RuleBook) -> None:
+    """Waiting for a claim that may still be alive is not a try: its receives start again."""
+    from chalicelib.domain.model import Channel, Message
+
+    sim = Simulation(book, ZONE)
+    now = shanghai(START)
+    sim.adapters.members.save(person("m-1", joined_at=now - timedelta(days=1)))
+    held = Message(
+        "msg-held", "m-1", "welcome", "join", Channel.SMS, "sandbox", "欢迎", MessageStatus.QUEUED, now,
+        claim="other-sender", claimed_at=now,
+    )  # fmt: skip
+    sim.adapters.messages.create(held)
+    sim.adapters.send_queue.enqueue(["msg-held"], now)
+    sim.tick(now)
+    ((when, message_id, receives),) = sim.retries
+    assert (message_id, receives) == ("msg-held", 1)
+    assert when > now
+    sim.run_until(now + timedelta(days=1))
+    sent = sim.adapters.messages.get("msg-held")
+    assert sent is not None and sent.status is MessageStatus.DELIVERED and sent.claim is None
+
+
 def test_the_window_and_the_schedules_ticks() -> None:
     cut, end = window(START, START + timedelta(days=2), ZONE, [None, "America/Los_Angeles", "Asia/Tokyo"])
     assert cut == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 12-01 00:00 in Tokyo

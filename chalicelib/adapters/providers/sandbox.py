@@ -10,7 +10,13 @@ of the same message may succeed. Faults:
 - ``timeout``: no answer in time; half of these were accepted before the answer was lost;
 - ``permanent``: an invalid number (the member's channel gets marked);
 - ``crash``: accepted, then the sender Lambda dies (:class:`SimulatedCrash` is caught nowhere on
-  the send path: the whole invocation fails, as if the process had been killed).
+  the send path: the whole invocation fails, as if the process had been killed) — partway through
+  its batch: the batch-mates after it were never started;
+- ``die``: the sender dies during the call, before the sandbox got the message.
+
+And two ways of being a different provider: ``delay_ms=250`` (every call takes that long) and
+``lookup=no`` (no status query: the sandbox then stands for Twilio, AWS, Tencent or Agora, which
+can neither be asked about a send nor drop a repeated one).
 
 Magic numbers (CONTRACT §10), for operators and tests: a phone number whose last seven digits are
 ``0000001`` fails for good as an invalid number (``invalid_address``); ``0000002`` as opted out at
@@ -28,8 +34,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
@@ -41,7 +48,7 @@ from ...ports import OutboundMessage, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
 from .error_codes import ErrorCodes, Meaning
 
-FAULTS = ("throttle", "error", "timeout", "permanent", "crash")
+FAULTS = ("throttle", "error", "timeout", "permanent", "crash", "die")
 RETRY_AFTER_SECONDS = 2.0
 # CONTRACT §10: what a phone number's last seven digits make the sandbox do.
 MAGIC_NUMBERS = {
@@ -76,24 +83,43 @@ class Outbox(Protocol):
 
 
 class SimulatedCrash(RuntimeError):
-    """The sender 'dies' right after the provider accepted."""
+    """The sender 'dies' (after the provider accepted, or during the call)."""
 
 
 @dataclass(frozen=True)
 class FaultPlan:
     shares: Mapping[str, float]
+    delay_ms: int = 0  # every call takes this long
+    lookup: bool = True  # False: no status query (``lookup``), like Twilio, AWS, Tencent, Agora
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
 
     @classmethod
     def parse(cls, spec: str) -> FaultPlan:
         shares: dict[str, float] = {}
+        delay_ms, lookup = 0, True
         for part in filter(None, (p.strip() for p in spec.split(","))):
             name, _, value = part.partition("=")
-            if name not in FAULTS:
-                raise ValueError(f"SANDBOX_FAULTS: unknown fault {name!r} (use {', '.join(FAULTS)})")
-            shares[name] = float(value)
+            if name == "delay_ms":
+                if not value.isdigit():
+                    raise ValueError(f"SANDBOX_FAULTS: delay_ms={value!r} is not a whole number of ms")
+                delay_ms = int(value)
+            elif name == "lookup":
+                if value not in ("yes", "no"):
+                    raise ValueError(f"SANDBOX_FAULTS: lookup={value!r} (use yes or no)")
+                lookup = value == "yes"
+            elif name in FAULTS:
+                shares[name] = float(value)
+            else:
+                raise ValueError(
+                    f"SANDBOX_FAULTS: unknown fault {name!r} (use {', '.join(FAULTS)}, delay_ms or lookup)"
+                )
         if sum(shares.values()) > 1:
             raise ValueError("SANDBOX_FAULTS: the shares add up to more than 1")
-        return cls(shares)
+        return cls(shares, delay_ms, lookup)
+
+    def take_time(self) -> None:
+        if self.delay_ms:
+            self.sleep(self.delay_ms / 1000)
 
     def draw(self, message_id: str, attempt: int) -> str | None:
         digest = hashlib.sha256(f"{message_id}#{attempt}".encode()).digest()
@@ -110,9 +136,12 @@ class SandboxProvider(ProviderAdapter[None]):
     name = "sandbox"
     error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS, Channel.IM})
-    can_lookup = True
-    can_query_status = True
+    can_query_status = True  # delivery status, from the outbox (Twilio and Tencent can too)
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})
+
+    @property
+    def can_lookup(self) -> bool:  # type: ignore[override]  # the fault plan decides (a class constant elsewhere)
+        return self.faults.lookup
 
     def __init__(self, outbox: Outbox, faults: FaultPlan | None = None, sign_name: str = "") -> None:
         self.outbox = outbox
@@ -122,8 +151,11 @@ class SandboxProvider(ProviderAdapter[None]):
         self.signature = f"【{sign_name}】" if sign_name else ""
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        self.faults.take_time()
         magic = magic_number(message.to)
         fault = self.faults.draw(message.message_id, message.attempt) if magic is None else None
+        if fault == "die":
+            raise SimulatedCrash(f"sender died calling the sandbox for {message.message_id}")
         if magic == "invalid_number" or fault == "permanent":
             raise self.failure("InvalidNumber", status=400, to=message.to)
         if magic == "opted_out":

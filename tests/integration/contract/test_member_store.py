@@ -237,6 +237,14 @@ class TestTombstones:
         assert store.get("m-1") is None
         assert store.erased_at("m-1") == T1
 
+    def test_batch_reads_leave_out_erased_and_unknown_members(self, adapters: Any) -> None:
+        store = adapters.members
+        kept, erased = saved(store), saved(store, full_member("m-2"))
+        store.erase(erased.member_id, T1)
+        assert store.get_many(["m-1", "m-2", "m-none"]) == {"m-1": store.get("m-1")}
+        assert store.get_many([]) == {}
+        assert kept.member_id == "m-1"
+
     def test_erasing_again_or_an_unknown_member(self, adapters: Any) -> None:
         store = adapters.members
         saved(store)

@@ -1,6 +1,9 @@
-"""``MessageStore`` contract: created once per id; status transitions only from the expected
-statuses (and with a claim only while it holds); sends recorded only under their claim, never
-moving back a status a receipt set first; newest first per member; the provider-id look-up."""
+"""``MessageStore`` contract: created once per id, read one by one or together; status transitions
+only from the expected statuses (and with a claim only while it holds); claims given back one by one
+or together, each only while it holds; a tracked claim's mark that its provider call started, only
+while the claim holds (the batch's sends so far recorded with it); sends recorded only under their
+claim, never moving back a status a receipt set first; newest first per member; the provider-id
+look-up."""
 
 from __future__ import annotations
 
@@ -31,9 +34,10 @@ def a_message(message_id: str = "msg-1", member_id: str = "m-1", created_at: dat
     )
 
 
-def claimed(adapters: Any, message_id: str = "msg-1", claim: str = "c1") -> None:
+def claimed(adapters: Any, message_id: str = "msg-1", claim: str = "c1", tracks_call: bool = False) -> None:
     """Claimed for sending, through the send gate (the only place claims are made)."""
-    result = adapters.send_gate.claim([ClaimRequest(message_id, claim, "sandbox", 1)], T0, T0.timestamp())
+    request = ClaimRequest(message_id, claim, "sandbox", 1, tracks_call=tracks_call)
+    result = adapters.send_gate.claim([request], T0, T0.timestamp())
     assert message_id in result.slots
 
 
@@ -55,6 +59,16 @@ class TestCreate:
 
     def test_no_message_reads_none(self, adapters: Any) -> None:
         assert adapters.messages.get("msg-none") is None
+
+    def test_messages_read_together_are_the_found_ones_by_id(self, adapters: Any) -> None:
+        store = adapters.messages
+        for i in range(3):
+            store.create(a_message(f"msg-{i}"))
+        assert store.get_many(["msg-0", "msg-2", "msg-none"]) == {
+            "msg-0": store.get("msg-0"),
+            "msg-2": store.get("msg-2"),
+        }
+        assert store.get_many([]) == {}
 
 
 class TestTransition:
@@ -115,6 +129,74 @@ class TestTransition:
         got = store.get("msg-1")
         assert (got.status, got.claim, got.reason, got.attempts) == (MessageStatus.QUEUED, None, "retrying: 429", 1)
         assert store.unclaim("msg-none", "c1", "x") is False
+
+
+class TestClaimsGivenBack:
+    def test_claims_handed_back_together_each_only_while_it_holds(self, adapters: Any) -> None:
+        store = adapters.messages
+        for i in range(3):
+            store.create(a_message(f"msg-{i}"))
+            claimed(adapters, f"msg-{i}", f"c{i}")
+        store.unclaim_all([("msg-0", "c0"), ("msg-1", "c-other"), ("msg-2", "c2")], "waiting for the provider's rate")
+        got = [store.get(f"msg-{i}") for i in range(3)]
+        assert [(m.claim, m.status) for m in got] == [
+            (None, MessageStatus.QUEUED),
+            ("c1", MessageStatus.QUEUED),
+            (None, MessageStatus.QUEUED),
+        ]
+        assert (got[0].reason, got[2].reason) == ("waiting for the provider's rate",) * 2
+        store.unclaim_all([], "nothing")
+
+
+class TestCallStarted:
+    """What the sender writes before a provider call it must account for after a crash."""
+
+    def test_a_tracked_claim_has_not_started_its_call_until_marked(self, adapters: Any) -> None:
+        store = adapters.messages
+        store.create(a_message())
+        claimed(adapters, tracks_call=True)
+        assert store.get("msg-1").call_started is False
+        assert store.mark_call_started("msg-1", "c1", []) is True
+        assert store.get("msg-1").call_started is True
+
+    def test_an_untracked_claim_says_nothing_about_its_call(self, adapters: Any) -> None:
+        adapters.messages.create(a_message())
+        claimed(adapters)
+        assert adapters.messages.get("msg-1").call_started is None
+
+    def test_the_batchs_sends_so_far_are_recorded_with_the_mark(self, adapters: Any) -> None:
+        store = adapters.messages
+        for mid, claim in (("msg-a", "c1"), ("msg-b", "c2")):
+            store.create(a_message(mid))
+            claimed(adapters, mid, claim, tracks_call=True)
+        store.mark_call_started("msg-a", "c1", [])
+        assert store.mark_call_started("msg-b", "c2", [SentRecord("msg-a", "c1", LATER, "sbx-msg-a", 1)]) is True
+        sent, started = store.get("msg-a"), store.get("msg-b")
+        assert (sent.status, sent.sent_at, sent.claim, sent.call_started) == (MessageStatus.SENT, LATER, None, None)
+        assert (started.claim, started.call_started) == ("c2", True)
+
+    def test_no_mark_without_the_claim_but_the_sends_so_far_are_recorded(self, adapters: Any) -> None:
+        store = adapters.messages
+        for mid, claim in (("msg-a", "c1"), ("msg-b", "c2")):
+            store.create(a_message(mid))
+            claimed(adapters, mid, claim, tracks_call=True)
+        assert store.mark_call_started("msg-b", "c-old", [SentRecord("msg-a", "c1", LATER, "sbx-msg-a", 1)]) is False
+        assert store.get("msg-a").status is MessageStatus.SENT
+        assert store.get("msg-b").call_started is False
+        assert store.mark_call_started("msg-none", "c9", []) is False
+
+    def test_the_mark_goes_with_the_claim(self, adapters: Any) -> None:
+        store = adapters.messages
+        for i in range(3):
+            store.create(a_message(f"msg-{i}"))
+            claimed(adapters, f"msg-{i}", f"c{i}", tracks_call=True)
+            store.mark_call_started(f"msg-{i}", f"c{i}", [])
+        assert store.unclaim("msg-0", "c0", "retrying: 429")
+        store.unclaim_all([("msg-1", "c1")], "waiting")
+        assert store.transition("msg-2", MessageStatus.FAILED, LATER, expect=PENDING_STATUSES, claim="c2")
+        for i in range(3):
+            message = store.get(f"msg-{i}")
+            assert (message.claim, message.claimed_at, message.call_started) == (None, None, None)
 
 
 class TestRecordSent:

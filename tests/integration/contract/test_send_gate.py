@@ -4,6 +4,7 @@ id, in the order given; slots keep each provider's rate in parts per second."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,13 +146,38 @@ def test_slots_keep_the_providers_rate_in_parts(kind: Kind) -> None:
     sends = [(round(result.slots[mid] * 1000), 3) for mid in ids]
     assert largest_window_count(sends) <= 5
     assert min(result.slots.values()) >= WALL
+    # A later booking may go between (the gaps a batch's spacing leaves), within the rate
     later = gate.book("sandbox", [1, 1], WALL)
-    assert min(later) >= max(result.slots.values())
+    assert all(t is not None and t >= WALL for t in later)
     assert largest_window_count([*sends, *((round(t * 1000), 1) for t in later)]) <= 5
 
 
-def test_a_provider_without_a_configured_rate_goes_at_once(kind: Kind) -> None:
+def test_a_provider_without_a_configured_rate_gets_no_slot_so_it_is_never_late(kind: Kind) -> None:
     mid = stored(kind.adapters, "m-a")
     gate = kind.send_gate({"other": 5})
-    assert gate.claim([request(mid, "c1")], NOW, WALL).slots == {mid: WALL}
-    assert gate.book("sandbox", [1, 2], WALL) == [WALL, WALL]
+    assert gate.claim([request(mid, "c1")], NOW, WALL).slots == {mid: None}
+    assert gate.book("sandbox", [1, 2], WALL) == [None, None]
+
+
+def test_a_senders_slots_are_at_least_its_pace_apart(kind: Kind) -> None:
+    gate = kind.send_gate({"sandbox": 20})
+    ids = [stored(kind.adapters, f"p-{i}", f"mp-{i}") for i in range(4)]
+    requests = [ClaimRequest(mid, f"c{i}", "sandbox", 1, pace_ms=250) for i, mid in enumerate(ids)]
+    slots = sorted(s for s in gate.claim(requests, NOW, WALL).slots.values() if s is not None)
+    assert len(slots) == 4
+    assert all(later - earlier >= 0.25 - 1e-6 for earlier, later in itertools.pairwise(slots))
+    again = gate.book("sandbox", [1, 1], WALL, pace_ms=400)
+    assert again[1] is not None and again[0] is not None and again[1] - again[0] >= 0.4 - 1e-6
+
+
+def test_slots_given_back_are_booked_again(kind: Kind) -> None:
+    gate = kind.send_gate({"sandbox": 1})
+    ids = [stored(kind.adapters, f"p-{i}", f"mp-{i}") for i in range(2)]
+    first = gate.claim([request(mid, f"c{i}") for i, mid in enumerate(ids)], NOW, WALL)
+    held = sorted((s, 1) for s in first.slots.values() if s is not None)
+    # Both given back: at a rate of one a second, the first new slot comes before the last old one
+    again = gate.book("sandbox", [1, 1], WALL, release=held)
+    assert again[0] is not None and again[0] < held[-1][0]
+    # Not given back, they stay booked: the next slot comes after them
+    later = gate.book("sandbox", [1], WALL)
+    assert later[0] is not None and later[0] > max(s for s in again if s is not None)
