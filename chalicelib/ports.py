@@ -641,6 +641,10 @@ class Tallies(Protocol):
     def feed(self, message_id: str, event: str, keys: list[str], deltas: dict[str, float]) -> bool:
         """Add ``deltas`` to every counter in ``keys``, once per (message, event): False for a replay."""
 
+    def feed_all(self, message_id: str, events: list[tuple[str, dict[str, float]]], keys: list[str]) -> int:
+        """Several (event, deltas) of one change, each once per (message, event), in as few writes
+        as the store can; returns how many were new."""
+
     def read(self, keys: list[str]) -> dict[str, dict[str, float]]: ...
 
     def funnel_days(self, days: list[date]) -> list[tuple[str, dict[str, float]]]:

@@ -17,4 +17,4 @@ class TallyService:
     def message_changed(self, old: Message | None, new: Message) -> int:
         """Apply what the change adds; returns how many feeds were new (0 for a replay)."""
         keys = counter_keys(new, self.store_zone)
-        return sum(self.tallies.feed(new.message_id, f.event, keys, f.deltas) for f in feeds(old, new))
+        return self.tallies.feed_all(new.message_id, [(f.event, f.deltas) for f in feeds(old, new)], keys)

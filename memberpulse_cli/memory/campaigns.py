@@ -156,6 +156,9 @@ class MemoryTallies:
                 counter[name] = counter.get(name, 0.0) + delta
         return True
 
+    def feed_all(self, message_id: str, events: list[tuple[str, dict[str, float]]], keys: list[str]) -> int:
+        return sum(self.feed(message_id, event, keys, deltas) for event, deltas in events)
+
     def read(self, keys: list[str]) -> dict[str, dict[str, float]]:
         """The counters that exist, every field of each (0 where nothing was added)."""
         return {

@@ -333,6 +333,26 @@ def test_counters_are_fed_once_per_message_and_event(adapters: Any) -> None:
     assert (read["campaign#c1#a"]["revenue"], read["rule#welcome"]["revenue"]) == (99.5, 0)
 
 
+def test_a_records_feeds_count_together_once_and_a_half_replay_counts_only_the_new(adapters: Any) -> None:
+    tallies = adapters.tallies
+    keys = ["rule#welcome", "funnel#2026-11-22#rule#welcome#-#im"]
+    record = [("planned", {"members": 1}), ("status:queued", {"queued": 1})]
+    assert tallies.feed_all("msg-1", record, keys) == 2
+    assert tallies.feed_all("msg-1", record, keys) == 0
+    later = [("status:delivered", {"queued": -1}), ("sent", {"sent": 1}), ("delivered", {"delivered": 1})]
+    assert tallies.feed("msg-1", "sent", keys, {"sent": 1}) is True  # applied on its own before
+    assert tallies.feed_all("msg-1", later, keys) == 2
+    assert tallies.feed_all("msg-1", [], keys) == 0
+    read = tallies.read(keys)
+    for key in keys:
+        assert {k: read[key][k] for k in ("members", "queued", "sent", "delivered")} == {
+            "members": 1,
+            "queued": 0,
+            "sent": 1,
+            "delivered": 1,
+        }
+
+
 def test_a_days_funnel_counters_are_read_by_day_and_nothing_else(adapters: Any) -> None:
     from datetime import date
 
