@@ -44,6 +44,7 @@ class Settings:
     cursors_table: str
     inbound_queue_url: str
     staff_topic_arn: str
+    activities_table: str
 
 
 class SettingsError(RuntimeError):
@@ -66,6 +67,7 @@ REQUIRED_WHEN_DEPLOYED = (
     "HANDOFFS_TABLE",
     "LINKS_TABLE",
     "CURSORS_TABLE",
+    "ACTIVITIES_TABLE",
     "TIMER_QUEUE_URL",
     "SEND_QUEUE_URL",
     "INBOUND_QUEUE_URL",
@@ -130,6 +132,7 @@ def _read() -> Settings:
         cursors_table=_env("CURSORS_TABLE", "memberpulse-cursors"),
         inbound_queue_url=_env("INBOUND_QUEUE_URL", ""),
         staff_topic_arn=_env("STAFF_TOPIC_ARN", ""),
+        activities_table=_env("ACTIVITIES_TABLE", "memberpulse-activities"),
     )
 
 

@@ -96,6 +96,7 @@ POINT_IN_TIME_RECOVERY = {
     "InboundTable",
     "HandoffsTable",
     "LinksTable",
+    "ActivitiesTable",
 }
 
 
@@ -153,6 +154,9 @@ def record(sample: str, **changes: Any) -> dict[str, Any]:
         ("OnProductChange", "product_insert.json", {}, True),
         ("OnProductChange", "product_insert.json", {"eventName": "MODIFY"}, True),
         ("OnProductChange", "product_insert.json", {"eventName": "REMOVE"}, False),
+        ("OnActivitiesChange", "registration_insert.json", {}, True),
+        ("OnActivitiesChange", "registration_insert.json", {"eventName": "MODIFY"}, True),  # promoted, cancelled …
+        ("OnActivitiesChange", "registration_insert.json", {"eventName": "REMOVE"}, False),
     ],
 )
 def test_a_stream_wakes_its_function_only_for_records_it_acts_on(
