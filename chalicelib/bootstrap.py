@@ -20,9 +20,12 @@ from .domain.rulebook import RuleBook
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from .domain.action_links import ActionLinks
+    from .domain.activity_words import ActivityWords
     from .domain.eligibility import Policy
     from .domain.keywords import KeywordBook
     from .ports import (
+        ActivityStore,
         ApiKeyStore,
         AudienceStore,
         Catalog,
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
         TimerQueue,
         TimerStore,
     )
+    from .services.activities import ActivityService
     from .services.clicks import ClickTracker
     from .services.consent import ConsentService
     from .services.engine import RuleEngine
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from .services.lifecycle import LifecycleService
     from .services.members import MemberService
     from .services.receipts import Receipts
+    from .services.registrations import RegistrationService
     from .services.sending import SendService
     from .services.timers import TimerService
 
@@ -106,6 +111,8 @@ class Adapters(Protocol):
     def staff(self) -> StaffNotifier: ...
     @property
     def follow_up(self) -> FollowUp: ...
+    @property
+    def activities(self) -> ActivityStore: ...
 
     def secrets(self) -> Mapping[str, str]:
         """The stage's secrets (webhook tokens, provider keys), current within the cache window."""
@@ -266,6 +273,12 @@ class AwsAdapters:
 
         return HttpFollowUp(timeout=3.0)
 
+    @cached_property
+    def activities(self) -> ActivityStore:
+        from .adapters.activity_store import DynamoActivityStore
+
+        return DynamoActivityStore()
+
     def secrets(self) -> Mapping[str, str]:
         """Webhook path tokens and provider secrets: Secrets Manager (cached by Powertools for 5 minutes)."""
         if not self.settings.secrets_id:
@@ -343,6 +356,36 @@ class App:
         return ClickTracker(self.adapters.links, secret, s.public_api_url, self.log)
 
     @cached_property
+    def action_links(self) -> ActionLinks | None:
+        """Signed register/cancel/claim links in activity messages: with a public URL and the
+        stage's ``activity_link_key``; None (messages say the reply words only) otherwise."""
+        from .domain.action_links import ActionLinks
+
+        s = self.settings
+        if not s.public_api_url:
+            return None
+        links = ActionLinks(s.public_api_url, self.adapters.secrets().get("activity_link_key", ""))
+        return links if links.enabled else None
+
+    @cached_property
+    def activity_words(self) -> ActivityWords:
+        from .domain.activity_words import load_activity_words
+
+        return load_activity_words()
+
+    @cached_property
+    def registrations(self) -> RegistrationService:
+        from .services.registrations import RegistrationService
+
+        return RegistrationService(self.adapters.activities, self.adapters.members, self.log)
+
+    @cached_property
+    def activities(self) -> ActivityService:
+        from .services.activities import ActivityService
+
+        return ActivityService(self.adapters.activities, self.registrations, self.log)
+
+    @cached_property
     def lifecycle(self) -> LifecycleService:
         from .services.lifecycle import LifecycleService
 
@@ -373,6 +416,8 @@ class App:
             self.lifecycle,
             self.settings.store_timezone,
             self.log,
+            activities=self.registrations,
+            links=self.action_links,
         )
 
     @cached_property
@@ -389,6 +434,8 @@ class App:
             a.audience,
             self.settings.store_timezone,
             self.log,
+            activities=a.activities,
+            links=self.action_links,
         )
 
     @cached_property
@@ -427,8 +474,16 @@ class App:
     def inbound(self) -> InboundService:
         from .domain.keywords import classify
         from .services.inbound import InboundService
+        from .services.replies.activities import CancelPlaceReply, ClaimOfferReply, FeedbackReply, SignUpReply
 
         a = self.adapters
+        words, zone = self.activity_words, self.settings.store_timezone
+        activity_replies = [
+            ClaimOfferReply(self.registrations, words, zone),
+            FeedbackReply(self.registrations, words),
+            CancelPlaceReply(self.registrations, words, zone),
+            SignUpReply(self.registrations, a.activities, zone),
+        ]
         book = self.keywords
         reply_rule = self.book.rules.get("reply_recommendation")
         return InboundService(
@@ -450,6 +505,7 @@ class App:
             default_region=self.settings.default_phone_region,
             picks=int(reply_rule.params.get("picks", 3)) if reply_rule else 3,
             log=self.log,
+            replies=activity_replies,
         )
 
 

@@ -7,12 +7,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from ..domain import scheduling
+from ..domain.action_links import ActionLinks
+from ..domain.activities import Attendance
 from ..domain.model import Member, Product
 from ..domain.rulebook import RuleBook
 from ..domain.rules import Check, Drop
-from ..domain.timers import ACK_RULE, RESEND_RULE, Timer
+from ..domain.timers import ACK_RULE, OFFER_RULE, RESEND_RULE, Timer
 from ..domain.triggers import Trigger
-from ..ports import Catalog, MemberStore, Planner, StoredTimer, TimerQueue, TimerStore
+from ..ports import ActivityKeeper, Catalog, MemberStore, Planner, StoredTimer, TimerQueue, TimerStore
 
 Log = Callable[..., None]
 FIRST_SWEEP_HOURS = 72  # the very first sweep looks this far back
@@ -41,7 +43,12 @@ class TimerService:
         lifecycle: Planner,
         store_zone: str,
         log: Log | None = None,
+        *,
+        activities: ActivityKeeper | None = None,
+        links: ActionLinks | None = None,
     ) -> None:
+        self.activities = activities
+        self.links = links
         self.book = book
         self.timers = timers
         self.members = members
@@ -141,12 +148,19 @@ class TimerService:
                 self.lifecycle.check_ack(timer.occurrence, now)
             self.timers.finish(member_id, key, timer.occurrence, "fired", None, now)
             return "fired"
+        if timer.rule_id == OFFER_RULE:
+            outcome = self._expire_offer(timer, now)
+            self.timers.finish(member_id, key, timer.occurrence, "fired", outcome, now)
+            return "fired"
         member = self.members.get(member_id)
         if member is None:
             verdict: Check = Drop("member no longer exists")
         else:
             products = catalog() if scheduling.reads_catalog(timer.rule_id) else {}
-            verdict = scheduling.check(timer, member, products, self.book, now, self.store_zone)
+            attendance = self._attendance(timer, now)
+            verdict = scheduling.check(
+                timer, member, products, self.book, now, self.store_zone, attendance=attendance, links=self.links
+            )
         if isinstance(verdict, Drop) or member is None:
             reason = verdict.reason if isinstance(verdict, Drop) else None
             self.timers.finish(member_id, key, timer.occurrence, "dropped", reason, now)
@@ -154,8 +168,24 @@ class TimerService:
             if member is not None and scheduling.keeps_member_dates(timer.rule_id):
                 self.reconcile_member(member, now)  # the next occurrence (next year's birthday)
             return "dropped"
-        self.lifecycle.fire([Trigger(timer.rule_id, member_id, timer.occurrence, now, verdict.facts)], member, now)
+        trigger = Trigger(timer.rule_id, member_id, timer.occurrence, now, verdict.facts, verdict.send_before)
+        self.lifecycle.fire([trigger], member, now)
         self.timers.finish(member_id, key, timer.occurrence, "fired", None, now)
         if scheduling.keeps_member_dates(timer.rule_id):
             self.reconcile_member(member, now)  # schedules the next occurrence (next birthday)
         return "fired"
+
+    def _attendance(self, timer: Timer, now: datetime) -> Attendance | None:
+        """For an activity rule's check: the activity and the member's registration as they are now."""
+        if not scheduling.reads_attendance(timer.rule_id):
+            return None
+        activity_id = timer.facts.get("activity_id")
+        if self.activities is None or not isinstance(activity_id, str):
+            return Attendance(None, None)
+        return self.activities.attendance(activity_id, timer.member_id, now)
+
+    def _expire_offer(self, timer: Timer, now: datetime) -> str:
+        if self.activities is None:
+            return "activities not wired"
+        activity_id, ticket = str(timer.facts["activity_id"]), int(timer.facts["ticket"])
+        return self.activities.expire_offer(activity_id, timer.member_id, ticket, now)
