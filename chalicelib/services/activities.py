@@ -176,6 +176,7 @@ def describe_registration(reg: Registration, book: SeatBook, activity: Activity,
         "member_id": reg.member_id,
         "status": reg.status.value,
         "registered_at": to_iso(reg.registered_at) if reg.registered_at else None,
+        "arrival": reg.ticket,  # the n-th place taken in this activity: the order members came in
     }
     position = book.position(reg.member_id) if reg.status is RegistrationStatus.WAITLISTED else None
     if position is not None:

@@ -167,7 +167,8 @@ def test_a_move_on_a_stale_book_changes_nothing(services: tuple[ActivityService,
     leaving = replace(reg, status=RegistrationStatus.CANCELLED)
     head = store.registration("sat-lego", b)
     assert head is not None
-    assert store.move("sat-lego", stale_line, leaving, [(replace(head, status=RegistrationStatus.CONFIRMED), head)]) is False
+    promoted = [(replace(head, status=RegistrationStatus.CONFIRMED), head)]
+    assert store.move("sat-lego", stale_line, leaving, promoted) is False
     assert store.registration("sat-lego", a) == reg and store.get("sat-lego") == fresh
 
 

@@ -31,7 +31,7 @@ def test_the_sign_up_word_registers_for_the_only_open_activity() -> None:
     assert world.who("activity_confirmed") == ["m-1"]
     assert world.reply(1, " 报名！", LATER) == "activity sign-up repeated"  # a second 报名 keeps the place
     assert world.store.registration("sat-lego", "m-1").ticket == 1
-    assert "您已报名周六积木大赛" in answers(world)[0]
+    assert "您已报名11月28日（周六）14:00的周六积木大赛，签到码" in answers(world)[0]
 
 
 def test_with_two_open_activities_the_one_invited_to_last_wins_else_a_short_list() -> None:
@@ -61,7 +61,7 @@ def test_qingjia_cancels_the_next_registration_and_the_first_in_line_moves_up() 
     world.register("sat-lego", "m-2")
     assert world.reply(1, "请假", LATER) == "activity cancelled"
     assert world.status("sat-lego") == {"m-1": "cancelled", "m-2": "confirmed"}
-    assert "已取消您周六积木大赛" in answers(world)[0]
+    assert "已取消您11月28日（周六）14:00周六积木大赛的报名" in answers(world)[0]
     assert world.who("activity_promoted") == ["m-2"]
 
 

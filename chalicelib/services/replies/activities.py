@@ -52,14 +52,14 @@ class ClaimOfferReply(ReplyHandler):
         if not self.words.is_claim(reply.text):
             return None
         member_id = reply.member.member_id
-        offer = self.registrations.open_offer(member_id, reply.now)
+        offer = self.registrations.open_offer(member_id, reply.at)
         if offer is not None:
             activity, _ = offer
-            if self.registrations.claim(activity.activity_id, member_id, reply.now) is not None:
+            if self.registrations.claim(activity.activity_id, member_id, reply.at) is not None:
                 return "activity offer claimed"
             reply.answer(REPLY_ACTIVITY, _facts(reply, self.store_zone, activity, "no_offer"))
             return "activity offer lapsed"
-        lapsed = self.registrations.lapsed_offer(member_id, reply.now)
+        lapsed = self.registrations.lapsed_offer(member_id, reply.at)
         if lapsed is None:
             return None  # no offer at all: "yes" means what it means elsewhere
         reply.answer(REPLY_ACTIVITY, _facts(reply, self.store_zone, lapsed, "no_offer"))
@@ -74,7 +74,7 @@ class FeedbackReply(ReplyHandler):
         self.words = words
 
     def handle(self, reply: MemberReply) -> str | None:
-        context = self.registrations.feedback_open(reply.member.member_id, reply.now)
+        context = self.registrations.feedback_open(reply.member.member_id, reply.at)
         if context is None:
             return None
         said = parse_feedback(reply.text)
@@ -84,7 +84,7 @@ class FeedbackReply(ReplyHandler):
         if words_only and (not said.text or reply.intent.kind != "none" or self.words.any(reply.text)):
             return None
         activity, _ = context
-        self.registrations.add_feedback(activity.activity_id, reply.member.member_id, said, media, reply.now)
+        self.registrations.add_feedback(activity.activity_id, reply.member.member_id, said, media, reply.at)
         return "activity feedback"
 
 
@@ -98,7 +98,7 @@ class CancelPlaceReply(ReplyHandler):
 
     def _next(self, reply: MemberReply) -> Any:
         if "next_place" not in reply.memo:
-            reply.memo["next_place"] = self.registrations.next_place(reply.member.member_id, reply.now)
+            reply.memo["next_place"] = self.registrations.next_place(reply.member.member_id, reply.at)
         return reply.memo["next_place"]
 
     def claims_opt_out_word(self, reply: MemberReply) -> bool:
@@ -111,7 +111,7 @@ class CancelPlaceReply(ReplyHandler):
         if place is None:
             return None
         activity, _ = place
-        self.registrations.cancel(activity.activity_id, reply.member.member_id, reply.now)
+        self.registrations.cancel(activity.activity_id, reply.member.member_id, reply.at)
         reply.answer(REPLY_ACTIVITY, _facts(reply, self.store_zone, activity, "cancelled"))
         return "activity cancelled"
 
@@ -125,7 +125,7 @@ class SignUpReply(ReplyHandler):
         self.store_zone = store_zone
 
     def handle(self, reply: MemberReply) -> str | None:
-        now = reply.now
+        now = reply.at
         recent = self.store.listed(since=now - timedelta(days=1))  # a sign-up word of one just begun
         word, pick = split_choice(reply.text)
         if pick is not None and not any(same_word(a.signup_keyword, word) for a in recent):

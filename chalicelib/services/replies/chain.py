@@ -39,7 +39,9 @@ class Stage(IntEnum):
 
 @dataclass
 class MemberReply:
-    """One reply from a known member, and how to answer it (on the channel they wrote on)."""
+    """One reply from a known member, and how to answer it (on the channel they wrote on). ``now``
+    is when it is handled; ``at`` when the member wrote it (as the provider says): what they meant
+    is read as of then (a 确认 written before the deadline, handled after a retry, still claims)."""
 
     member: Member
     event: InboundEvent
@@ -48,6 +50,10 @@ class MemberReply:
     classify: Callable[[str, str], Intent]
     respond: Callable[[Member, str, dict[str, Any]], None]  # (member, reply rule, facts)
     memo: dict[str, Any] = field(default_factory=dict)  # what handlers looked up, shared along the chain
+
+    @property
+    def at(self) -> datetime:
+        return self.event.at
 
     @cached_property
     def intent(self) -> Intent:
