@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import time
@@ -24,6 +26,35 @@ from .stackinfo import write_stack_file
 
 MINISTACK_VENV = LOCAL / "ministack-venv"
 LOCAL_STAGE = "dev"
+# MiniStack runs one worker process per concurrent invocation, each with its own unzipped copy of
+# the code (~155 MB), and caps none: a burst of 200 API requests would start 200 of them and fill
+# the disk. Locally the API function gets this many at once (the rest are throttled: 429, which
+# clients retry); on AWS it scales.
+LOCAL_API_CONCURRENCY = 4
+
+
+_WORKER_DIR = re.compile(rb"(/[^\0 ]*/ministack-lambda-[^/\0 ]+)/")
+
+
+def worker_dirs(group: int) -> set[Path]:
+    """The unzipped code copies (``…/ministack-lambda-<function>-<random>``) of the Lambda workers in
+    MiniStack's process group. MiniStack removes one when it retires the worker itself, but not when
+    the whole group is stopped: collected before ``stop`` so they do not pile up (~155 MB each)."""
+    found: set[Path] = set()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != group:
+                continue
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ProcessLookupError):
+            continue
+        found.update(Path(m.decode()) for m in _WORKER_DIR.findall(cmdline.replace(b"\0", b" ") + b" "))
+    return {d for d in found if d.is_dir()}
 
 
 @dataclass
@@ -101,6 +132,7 @@ class MiniStack:
             progress.step("MiniStack is not running (no live pid)")
             self.pid_file.unlink(missing_ok=True)
             return False
+        leftovers = worker_dirs(pid)
         os.killpg(pid, signal.SIGTERM)
         for _ in range(50):
             try:
@@ -111,7 +143,11 @@ class MiniStack:
         else:
             os.killpg(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
-        progress.step(f"MiniStack stopped (pid {pid})")
+        for leftover in leftovers:
+            shutil.rmtree(leftover, ignore_errors=True)
+        progress.step(
+            f"MiniStack stopped (pid {pid})" + (f"; {len(leftovers)} worker copies removed" if leftovers else "")
+        )
         return True
 
     def reset(self, progress: Progress) -> None:
@@ -122,7 +158,13 @@ class MiniStack:
         self.stack_file.unlink(missing_ok=True)
         progress.step("MiniStack state reset")
 
-    def up(self, progress: Progress, fresh: bool = False, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    def up(
+        self,
+        progress: Progress,
+        fresh: bool = False,
+        parameters: dict[str, str] | None = None,
+        api_concurrency: int = LOCAL_API_CONCURRENCY,
+    ) -> dict[str, Any]:
         self.start(progress)
         if fresh:
             self.reset(progress)
@@ -137,6 +179,7 @@ class MiniStack:
         )
         aws = Aws(self.endpoint)
         self._pause_schedules(aws, info.stack_name, progress)
+        self._cap_api(aws, info.functions.get("app"), api_concurrency, progress)
         secrets = explained(lambda: ensure_secrets(aws, f"memberpulse/{LOCAL_STAGE}", progress), self.endpoint)
         api_key = self._dev_key(aws, info.tables["api_keys"], progress)
         data = write_stack_file(info, api_key, secrets, self.stack_file)
@@ -153,6 +196,17 @@ class MiniStack:
             if rule.get("State") != "DISABLED":
                 events.disable_rule(Name=rule["Name"])
                 progress.step(f"schedule {rule['Name']} paused (local time is driven by run-schedule)")
+
+    def _cap_api(self, aws: Aws, function: str | None, concurrency: int, progress: Progress) -> None:
+        """Reserve ``concurrency`` for the API function (0: none); see LOCAL_API_CONCURRENCY."""
+        if not function:
+            return
+        client = aws.client("lambda")
+        if concurrency > 0:
+            client.put_function_concurrency(FunctionName=function, ReservedConcurrentExecutions=concurrency)
+            progress.step(f"API function: {concurrency} invocations at once (MiniStack starts a process for each)")
+        else:
+            client.delete_function_concurrency(FunctionName=function)
 
     def _dev_key(self, aws: Aws, table: str, progress: Progress) -> str:
         if self.stack_file.exists():
