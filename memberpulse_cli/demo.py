@@ -175,6 +175,10 @@ def run_demo(stack_file: Path) -> int:
             seen |= {m["message_id"] for m in new}
 
     messages = _reply_stop(stack, api, ids, start, seen)
+    from .demo_activities import run_contest
+
+    contest = run_contest(stack, api, _line, _print)
+    messages = settle(api, ids + contest, quiet_for=1.5)
     _summary(messages)
     _line(f"\nThe stack is still up. API: {stack['api_url']}")
     _line(f"  curl -H 'Authorization: Bearer {stack['api_key']}' {stack['api_url']}/v1/members/m-wang/messages")
@@ -232,7 +236,7 @@ def _print(messages: list[dict[str, Any]], indent: str = "") -> None:
 
 
 def _summary(messages: list[dict[str, Any]]) -> None:
-    _line("\n5. What worked, per rule (planned → sent → delivered → read → clicked; suppressed = no consent)")
+    _line("\n7. What worked, per rule (planned → sent → delivered → read → clicked; suppressed = no consent)")
     columns = ("planned", "sent", "delivered", "read", "clicked", "suppressed", "other")
     widths = (8, 6, 10, 6, 8, 11, 7)
     _line("   " + f"{'rule':<20}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
