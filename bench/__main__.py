@@ -1,18 +1,19 @@
 """`make bench`: every benchmark, figures as ratios from one run. `python -m bench NAME …` runs some
-(package, startup, send, webhooks, simulate, sweep — the sweep takes about 25 minutes)."""
+(package, startup, send, webhooks, simulate, activities, sweep — the sweep takes about 25 minutes)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-ALL = ("package", "startup", "send", "webhooks", "simulate", "sweep")
+ALL = ("package", "startup", "send", "webhooks", "simulate", "activities", "sweep")
 MODULES = {
     "package": "package_size",
     "startup": "startup",
     "send": "send_bench",
     "webhooks": "webhook_bench",
     "simulate": "simulate_bench",
+    "activities": "activities_bench",
     "sweep": "sweep",
 }
 

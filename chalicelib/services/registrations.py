@@ -47,26 +47,25 @@ class RegistrationService:
         self, activity_id: str, member_id: str, now: datetime, source: str = "api"
     ) -> tuple[Registration, int | None, bool]:
         """Sign the member up: (registration, position in line, created). A member already holding
-        a place gets it back unchanged (created False)."""
-        stored = self._require(activity_id)
+        a place gets it back unchanged (created False). The store's one atomic step decides seat or
+        line and refuses an activity that takes no sign-ups; the activity is read only to explain a
+        refusal or to answer a repeat (a new sign-up costs four requests: member, registration,
+        the step, the registration written)."""
+        if not ID_PATTERN.fullmatch(activity_id or ""):
+            raise ValidationFailed({"activity_id": "must match [A-Za-z0-9_-]{1,64}"})
         if not ID_PATTERN.fullmatch(member_id or ""):
             raise ValidationFailed({"member_id": "is required and must match [A-Za-z0-9_-]{1,64}"})
         if self.members.get(member_id) is None:
             raise ValidationFailed({"member_id": f"no member {member_id}"})
-        activity = stored.activity
         for _ in range(RETRIES):
             existing = self.store.registration(activity_id, member_id)
-            if existing is not None and existing.active and not self._may_take_free_seat(stored, existing, now):
-                return existing, stored.book.position(member_id), False
-            refusal = activity.accepts_signups(now)
-            if refusal is not None:
-                field, why = refusal.split(": ", 1)
-                raise Conflict(why, {field: why})
+            if existing is not None and existing.active:
+                stored = self._require(activity_id)
+                if not self._may_take_free_seat(stored, existing, now):
+                    return existing, stored.book.position(member_id), False
             placement = self.store.place(activity_id, member_id, now)
             if placement is None:
-                stored = self._require(activity_id)
-                activity = stored.activity
-                refusal = activity.accepts_signups(now) or "status: sign-up is closed"
+                refusal = self._require(activity_id).activity.accepts_signups(now) or "status: sign-up is closed"
                 field, why = refusal.split(": ", 1)
                 raise Conflict(why, {field: why})
             status = RegistrationStatus.CONFIRMED if placement.place is Place.SEAT else RegistrationStatus.WAITLISTED
@@ -87,7 +86,7 @@ class RegistrationService:
             if self.store.record(new, existing):
                 self.log("registered", activity_id=activity_id, member_id=member_id, status=status.value)
                 return new, placement.position, True
-            stored = self._require(activity_id)  # a concurrent sign-up of the same member wrote first
+            # a concurrent sign-up of the same member wrote first: read it again
         raise Conflict("the registration changed concurrently; try again")
 
     @staticmethod
