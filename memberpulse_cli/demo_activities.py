@@ -135,8 +135,8 @@ def _status(api: ApiClient, member_id: str) -> str | None:
 def _table(api: ApiClient, line: Callable[[str], None]) -> None:
     activity = api.ok("GET", f"/v1/activities/{CONTEST}")
     regs = api.ok("GET", f"/v1/activities/{CONTEST}/registrations")
-    line("")
     for text in (list_table([activity]), registrations_table(activity, regs)):
+        line("")
         for row in text.splitlines():
             line(f"      {row}")
 
