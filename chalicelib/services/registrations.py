@@ -34,6 +34,8 @@ from ..ports import ActivityStore, MemberStore, StoredActivity
 Log = Callable[..., None]
 RETRIES = 8
 FEEDBACK_WINDOW = timedelta(hours=72)  # after it is asked for, a reply is feedback this long
+OFFER_LAPSED = "offer not claimed in time"
+LAPSED_TOLD_FOR = timedelta(hours=72)  # a late 确认 is told its offer lapsed this long after
 
 
 class RegistrationService:
@@ -181,7 +183,7 @@ class RegistrationService:
             return "offer still open"
         if self.store.get(activity_id) is None:
             return "activity gone"
-        self.cancel(activity_id, member_id, now, reason="offer not claimed in time")
+        self.cancel(activity_id, member_id, now, reason=OFFER_LAPSED)
         return "offer lapsed"
 
     # -- at the door and after ---------------------------------------------------------------------
@@ -263,7 +265,7 @@ class RegistrationService:
         lapsed = [
             a
             for a, r in self.places_of(member_id)
-            if r.reason == "offer not claimed in time" and r.cancelled_at and now - r.cancelled_at < FEEDBACK_WINDOW
+            if r.reason == OFFER_LAPSED and r.cancelled_at and now - r.cancelled_at < LAPSED_TOLD_FOR
         ]
         return lapsed[0] if lapsed else None
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.isotime import to_iso
 from memberpulse_cli.client import ApiClient
 from memberpulse_cli.inbound import sandbox_reply
-from memberpulse_cli.waiting import run_schedule
+from memberpulse_cli.waiting import run_schedule, settle
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -116,7 +116,7 @@ def test_an_offer_passes_on_when_its_claim_window_closes(api: ApiClient, stack: 
     assert wait_for(lambda: triggers(api, b, "activity_offer"))
     # the offer's deadline timer is written from the stream: wait for it, then let the time pass
     assert wait_for(lambda: _pending_timer(stack, b, f"offer_expiry#offer-{run}"))
-    run_schedule(stack, to_iso(deadline + timedelta(minutes=1)), wait=True)
+    run_schedule(stack, to_iso(deadline + timedelta(minutes=1)), wait=True, timeout=300)
     rows = {r["member_id"]: r for r in api.ok("GET", f"/v1/activities/offer-{run}/registrations")}
     assert rows[b]["status"] == "cancelled" and rows[c]["status"] == "offered"
 
@@ -142,14 +142,16 @@ def test_from_reminders_to_feedback(api: ApiClient, stack: dict[str, Any]) -> No
         api.ok("POST", f"/v1/activities/day-{run}/registrations", {"member_id": member_id})
     for member_id in (came, missed):  # their timers come from the stream
         assert wait_for(lambda m=member_id: _pending_timer(stack, m, f"activity_reminder#day-{run}#60"))
-    run_schedule(stack, to_iso(starts - timedelta(days=1) + timedelta(minutes=1)), wait=True)
-    run_schedule(stack, to_iso(starts - timedelta(hours=1) + timedelta(minutes=1)), wait=True)
+    # welcomes and answers on their way first (the local send queue hands out batches slowly)
+    settle(api, [came, missed, waiting], expect_at_least=6, timeout=300)
+    run_schedule(stack, to_iso(starts - timedelta(days=1) + timedelta(minutes=1)), wait=True, timeout=300)
+    run_schedule(stack, to_iso(starts - timedelta(hours=1) + timedelta(minutes=1)), wait=True, timeout=300)
     for member_id in (came, missed):
         assert wait_for(lambda m=member_id: len(triggers(api, m, "activity_reminder")) == 2)
     assert triggers(api, waiting, "activity_reminder") == []
     phone = api.ok("GET", f"/v1/members/{came}")["phone"]
     assert api.ok("POST", f"/v1/activities/day-{run}/checkins", {"member_id": came})["checked_in_at"]
-    run_schedule(stack, to_iso(starts + timedelta(hours=2, minutes=61)), wait=True)
+    run_schedule(stack, to_iso(starts + timedelta(hours=2, minutes=61)), wait=True, timeout=300)
     assert wait_for(lambda: triggers(api, came, "activity_feedback"))
     assert wait_for(lambda: triggers(api, missed, "activity_missed"))
     assert triggers(api, came, "activity_missed") == [] and triggers(api, missed, "activity_feedback") == []
