@@ -21,6 +21,9 @@ ACTIVITIES_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/activities/st
 SEND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:send-set-by-infra"
 TIMER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:timers-set-by-infra"
 INBOUND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:inbound-set-by-infra"
+MESSAGES_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/messages/stream/set-by-infra"
+CAMPAIGN_QUEUE = "arn:aws:sqs:us-east-1:000000000000:campaigns-set-by-infra"
+ERASURE_QUEUE = "arn:aws:sqs:us-east-1:000000000000:erasure-set-by-infra"
 
 
 def _request() -> Request:
@@ -87,6 +90,48 @@ def get_messages(member_id: str) -> Response:
     from chalicelib.handlers import http
 
     return http.get_messages(member_id)
+
+
+@app.route("/v1/members/{member_id}", methods=["DELETE"])
+def delete_member(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.delete_member(_request(), member_id)
+
+
+@app.route("/v1/members/{member_id}/export", methods=["GET"])
+def export_member(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.export_member(_request(), member_id)
+
+
+@app.route("/v1/members/{member_id}/timeline", methods=["GET"])
+def get_timeline(member_id: str) -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_timeline(_request(), member_id)
+
+
+@app.route("/v1/members", methods=["GET"])
+def find_members() -> Response:
+    from chalicelib.handlers import http
+
+    return http.find_members(_request())
+
+
+@app.route("/v1/messages", methods=["GET"])
+def get_message_log() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_message_log(_request())
+
+
+@app.route("/v1/handoffs", methods=["GET"])
+def get_handoffs() -> Response:
+    from chalicelib.handlers import http
+
+    return http.get_handoffs(_request())
 
 
 @app.route("/v1/products/{sku}", methods=["PUT"])
@@ -164,6 +209,104 @@ def action_link(activity_id: str, token: str) -> Response:
     return action_links.page(_request(), activity_id, token)
 
 
+@app.route("/v1/segments/{segment_id}", methods=["PUT"])
+def put_segment(segment_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.put_segment(_request(), segment_id)
+
+
+@app.route("/v1/segments/{segment_id}", methods=["GET"])
+def get_segment(segment_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.get_segment(segment_id)
+
+
+@app.route("/v1/segments/{segment_id}/preview", methods=["GET"])
+def preview_segment(segment_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.preview_segment(_request(), segment_id)
+
+
+@app.route("/v1/campaigns", methods=["GET"])
+def list_campaigns() -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.list_campaigns()
+
+
+@app.route("/v1/campaigns/{campaign_id}", methods=["PUT"])
+def put_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.put_campaign(_request(), campaign_id)
+
+
+@app.route("/v1/campaigns/{campaign_id}", methods=["GET"])
+def get_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.get_campaign(campaign_id)
+
+
+@app.route("/v1/campaigns/{campaign_id}/launch", methods=["POST"])
+def launch_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_action(_request(), campaign_id, "launch")
+
+
+@app.route("/v1/campaigns/{campaign_id}/pause", methods=["POST"])
+def pause_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_action(_request(), campaign_id, "pause")
+
+
+@app.route("/v1/campaigns/{campaign_id}/resume", methods=["POST"])
+def resume_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_action(_request(), campaign_id, "resume")
+
+
+@app.route("/v1/campaigns/{campaign_id}/cancel", methods=["POST"])
+def cancel_campaign(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_action(_request(), campaign_id, "cancel")
+
+
+@app.route("/v1/campaigns/{campaign_id}/results", methods=["GET"])
+def campaign_results(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_results(campaign_id)
+
+
+@app.route("/v1/campaigns/{campaign_id}/poll", methods=["GET"])
+def campaign_poll(campaign_id: str) -> Response:
+    from chalicelib.handlers import campaign_api
+
+    return campaign_api.campaign_poll(campaign_id)
+
+
+@app.route("/console", methods=["GET"])
+def console() -> Response:
+    from chalicelib.handlers import console
+
+    return console.page(_request())
+
+
+@app.route("/console/{name}", methods=["GET"])
+def console_file(name: str) -> Response:
+    from chalicelib.handlers import console
+
+    return console.asset(_request(), name)
+
+
 @app.route(
     "/webhooks/{provider}/{token}",
     methods=["GET", "POST"],
@@ -216,6 +359,20 @@ def on_activities_change(event: DynamoDBEvent) -> dict[str, Any]:
     return streams.activities_changed(event.to_dict(), event.context)
 
 
+@app.on_dynamodb_record(stream_arn=MESSAGES_STREAM, batch_size=100)
+def on_message_change(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.handlers import streams
+
+    return streams.message_changed(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=CAMPAIGN_QUEUE, batch_size=1)
+def plan_campaign(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import campaign_queue
+
+    return campaign_queue.plan_chunks(event.to_dict(), event.context)
+
+
 @app.on_sqs_message(queue_arn=TIMER_QUEUE, batch_size=5)
 def fire_timers(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import schedule
@@ -235,6 +392,13 @@ def on_inbound(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import inbound
 
     return inbound.handle_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=ERASURE_QUEUE, batch_size=1)
+def on_erasure(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import erasure
+
+    return erasure.purge_batch(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -1,19 +1,22 @@
 """`make bench`: every benchmark, figures as ratios from one run. `python -m bench NAME …` runs some
-(package, startup, send, webhooks, simulate, activities, sweep — the sweep takes about 25 minutes)."""
+(package, startup, send, campaigns, webhooks, simulate, activities, console, sweep — the sweep takes
+about 25 minutes)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-ALL = ("package", "startup", "send", "webhooks", "simulate", "activities", "sweep")
+ALL = ("package", "startup", "send", "campaigns", "webhooks", "simulate", "activities", "console", "sweep")
 MODULES = {
     "package": "package_size",
     "startup": "startup",
     "send": "send_bench",
+    "campaigns": "campaign_bench",
     "webhooks": "webhook_bench",
     "simulate": "simulate_bench",
     "activities": "activities_bench",
+    "console": "console_bench",
     "sweep": "sweep",
 }
 

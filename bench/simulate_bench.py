@@ -1,5 +1,6 @@
-"""Simulate throughput: member-days previewed per second by ``memberpulse simulate``'s pure core,
-on synthetic members (children, points lots, purchases, orders) and a small catalog."""
+"""Simulate throughput: member-days previewed per second by ``memberpulse simulate`` (the engine's
+services over the in-memory adapters), on synthetic members (children, points lots, purchases,
+orders) and a small catalog."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def run() -> dict[int, float]:
         sku = rng.choice(products).sku
         orders.append(Order(f"m{i}", f"o{i}", bought, (OrderItem(sku, 1, 10.0),), 10.0))
     book = load_rule_book()
-    print(f"Simulate throughput ({MEMBERS} members, {len(products)} products; pure core, no AWS)")
+    print(f"Simulate throughput ({MEMBERS} members, {len(products)} products; the engine in memory, no AWS)")
     results = {}
     for days in DAYS:
         began = time.perf_counter()

@@ -2,21 +2,22 @@
 ``bootstrap``). Typed end to end: handlers get services, services get ports.
 
 ``bootstrap(settings, adapters)`` builds an :class:`App`; by default the real adapters
-(:class:`AwsAdapters`: DynamoDB, SQS, SNS, Secrets Manager, the providers), in tests fakes
-(``tests/fakes.py`` ``FakeAdapters``) passed the same way — no getter is ever patched. Everything
+(:class:`AwsAdapters`: DynamoDB, SQS, SNS, Secrets Manager, the providers), in ``memberpulse
+simulate`` the in-memory ones (``memberpulse_cli/memory`` ``MemoryAdapters``), in tests fakes
+(``tests/fakes.py`` ``FakeAdapters``, built on those) passed the same way — no getter is ever patched. Everything
 is built on first use and kept for the life of the Lambda container, so each function pays only
 for what its own handler needs (the API never imports a provider SDK; the sender never imports
 phonenumbers). Handlers call :func:`app`; tests install theirs with :func:`use`."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .domain.model import Channel
-from .domain.rulebook import RuleBook
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -24,13 +25,19 @@ if TYPE_CHECKING:
     from .domain.activity_words import ActivityWords
     from .domain.eligibility import Policy
     from .domain.keywords import KeywordBook
+    from .domain.rulebook import RuleBook
     from .ports import (
+        ActivityLog,
         ActivityStore,
         ApiKeyStore,
+        Attendance,
         AudienceStore,
+        CampaignQueue,
+        CampaignStore,
         Catalog,
         ConversationLog,
         Cursors,
+        ErasureQueue,
         FollowUp,
         HandoffStore,
         InboundQueue,
@@ -39,26 +46,43 @@ if TYPE_CHECKING:
         MemberDirectory,
         MemberStore,
         MessageIndex,
+        MessageLog,
         MessageStore,
+        Outbox,
+        PollBox,
         ProductStore,
         Provider,
+        SegmentStore,
         SendGate,
         SendQueue,
         SendRetries,
         StaffNotifier,
+        Tallies,
         TimerQueue,
         TimerStore,
     )
     from .services.activities import ActivityService
+    from .services.attribution import Attribution
+    from .services.campaign_planner import CampaignPlanner
+    from .services.campaign_replies import CampaignReplies
+    from .services.campaigns import CampaignService
     from .services.clicks import ClickTracker
     from .services.consent import ConsentService
     from .services.engine import RuleEngine
+    from .services.erasure import ErasureService
+    from .services.handoff_desk import HandoffDesk
     from .services.inbound import InboundService
     from .services.lifecycle import LifecycleService
+    from .services.member_data import MemberData
+    from .services.member_facts import MemberFacts
+    from .services.member_search import MemberSearch
     from .services.members import MemberService
+    from .services.message_log import MessageLogService
     from .services.receipts import Receipts
     from .services.registrations import RegistrationService
+    from .services.segments import SegmentService
     from .services.sending import SendService
+    from .services.tallies import TallyService
     from .services.timers import TimerService
 
 Log = Callable[..., None]
@@ -73,6 +97,8 @@ class Adapters(Protocol):
     def products(self) -> ProductStore: ...
     @property
     def messages(self) -> MessageStore: ...
+    @property
+    def message_log(self) -> MessageLog: ...
     @property
     def api_keys(self) -> ApiKeyStore: ...
     @property
@@ -112,6 +138,24 @@ class Adapters(Protocol):
     @property
     def follow_up(self) -> FollowUp: ...
     @property
+    def activity(self) -> ActivityLog: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def erasure_queue(self) -> ErasureQueue: ...
+    @property
+    def segments(self) -> SegmentStore: ...
+    @property
+    def campaigns(self) -> CampaignStore: ...
+    @property
+    def polls(self) -> PollBox: ...
+    @property
+    def tallies(self) -> Tallies: ...
+    @property
+    def campaign_queue(self) -> CampaignQueue: ...
+    @property
+    def attendance(self) -> Attendance: ...
+    @property
     def activities(self) -> ActivityStore: ...
 
     def secrets(self) -> Mapping[str, str]:
@@ -121,8 +165,10 @@ class Adapters(Protocol):
 class AwsAdapters:
     """The real adapters, each built on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store_name: Callable[[], str] | None = None) -> None:
         self.settings = settings
+        # The store's name (rules.toml), which China's SMS platforms sign messages with: the sandbox counts it too.
+        self.store_name = store_name or (lambda: "")
 
     def _client(self, service: str) -> Any:
         return aws_client(service)
@@ -144,6 +190,12 @@ class AwsAdapters:
         from .adapters.message_store import DynamoMessageStore
 
         return DynamoMessageStore()
+
+    @cached_property
+    def message_log(self) -> MessageLog:
+        from .adapters.message_log import DynamoMessageLog
+
+        return DynamoMessageLog()
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:
@@ -197,12 +249,11 @@ class AwsAdapters:
     @cached_property
     def providers(self) -> Mapping[str, Provider]:
         """Every provider by name, each built on first use from the stage's secrets."""
-        from .adapters.outbox import DynamoOutbox
         from .adapters.providers.registry import ProviderRegistry
         from .adapters.providers.sandbox import FaultPlan, SandboxProvider
 
         s = self.settings
-        sandbox = SandboxProvider(DynamoOutbox(), FaultPlan.parse(s.sandbox_faults))
+        sandbox = SandboxProvider(self.outbox, FaultPlan.parse(s.sandbox_faults), sign_name=self.store_name())
 
         def overrides(secrets: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             token = secrets.get("webhook_token_twilio")
@@ -212,6 +263,24 @@ class AwsAdapters:
             return {"twilio": {"public_webhook_url": f"{s.public_api_url.rstrip('/')}/webhooks/twilio/{token}"}}
 
         return ProviderRegistry(self.secrets, {"sandbox": sandbox}, overrides)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from .adapters.outbox import DynamoOutbox
+
+        return DynamoOutbox()
+
+    @cached_property
+    def activity(self) -> ActivityLog:
+        from .adapters.activity_log import DynamoActivityLog
+
+        return DynamoActivityLog()
+
+    @cached_property
+    def erasure_queue(self) -> ErasureQueue:
+        from .adapters.erasure_queue import SqsErasureQueue
+
+        return SqsErasureQueue(self._client("sqs"), self.settings.erasure_queue_url)
 
     @cached_property
     def inbound_log(self) -> InboundStore:
@@ -279,6 +348,42 @@ class AwsAdapters:
 
         return DynamoActivityStore()
 
+    @cached_property
+    def segments(self) -> SegmentStore:
+        from .adapters.segment_store import DynamoSegmentStore
+
+        return DynamoSegmentStore()
+
+    @cached_property
+    def campaigns(self) -> CampaignStore:
+        from .adapters.campaign_store import DynamoCampaignStore
+
+        return DynamoCampaignStore()
+
+    @cached_property
+    def polls(self) -> PollBox:
+        from .adapters.poll_box import DynamoPollBox
+
+        return DynamoPollBox()
+
+    @cached_property
+    def tallies(self) -> Tallies:
+        from .adapters.tally_store import DynamoTallies
+
+        return DynamoTallies()
+
+    @cached_property
+    def campaign_queue(self) -> CampaignQueue:
+        from .adapters.campaign_queue import SqsCampaignQueue
+
+        return SqsCampaignQueue(self._client("sqs"), self.settings.campaign_queue_url)
+
+    @cached_property
+    def attendance(self) -> Attendance:
+        from .adapters.member_store import DynamoMemberStore
+
+        return DynamoMemberStore()
+
     def secrets(self) -> Mapping[str, str]:
         """Webhook path tokens and provider secrets: Secrets Manager (cached by Powertools for 5 minutes)."""
         if not self.settings.secrets_id:
@@ -298,21 +403,29 @@ class App:
         settings: Settings,
         book: RuleBook | None = None,
         log: Log | None = None,
+        wall: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """``wall`` and ``sleep``: the sender's real-time clock for its rate slots (default the
+        process's; a simulation passes its own, where waiting moves the simulated clock)."""
         self.adapters = adapters
         self.settings = settings
         self._book = book
         self._log = log
+        self._wall = wall
+        self._sleep = sleep
 
     @cached_property
     def book(self) -> RuleBook:
         if self._book is not None:
             return self._book
-        from .domain.rulebook import load_rule_book
-        from .domain.scheduling import check_sections
+        from .domain.rulebook import checked_at_package, load_rule_book
 
         book = load_rule_book()
-        check_sections(book)
+        if not checked_at_package():  # else `memberpulse package` checked every rule module's section too
+            from .domain.scheduling import check_sections
+
+            check_sections(book)
         return book
 
     @cached_property
@@ -345,6 +458,54 @@ class App:
 
         a = self.adapters
         return MemberService(a.members, a.products, a.messages, self.settings.default_phone_region)
+
+    @cached_property
+    def member_data(self) -> MemberData:
+        from .services.member_data import MemberData
+
+        a = self.adapters
+        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers, a.campaigns, a.polls)
+
+    @cached_property
+    def erasure(self) -> ErasureService:
+        from .services.erasure import ErasureService
+
+        a = self.adapters
+        return ErasureService(
+            members=a.members,
+            messages=a.messages,
+            activity=a.activity,
+            timers=a.timers,
+            audience=a.audience,
+            handoffs=a.handoffs,
+            links=a.links,
+            inbound=a.inbound_log,
+            outbox=a.outbox,
+            campaigns=a.campaigns,
+            polls=a.polls,
+            queue=a.erasure_queue,
+            log=self.log,
+        )
+
+    @cached_property
+    def message_log(self) -> MessageLogService:
+        from .services.message_log import MessageLogService
+
+        a = self.adapters
+        return MessageLogService(a.message_log, a.directory, self.settings.store_timezone)
+
+    @cached_property
+    def handoff_desk(self) -> HandoffDesk:
+        from .services.handoff_desk import HandoffDesk
+
+        return HandoffDesk(self.adapters.handoffs, self.adapters.directory)
+
+    @cached_property
+    def member_search(self) -> MemberSearch:
+        from .services.member_search import MemberSearch
+
+        a = self.adapters
+        return MemberSearch(a.directory, a.members, self.settings.default_phone_region)
 
     @cached_property
     def clicks(self) -> ClickTracker:
@@ -468,6 +629,8 @@ class App:
             log=self.log,
             claim_ttl=s.send_claim_ttl,
             max_receives=s.send_max_receives,
+            wall=self._wall or time.time,
+            sleep=self._sleep or time.sleep,
         )
 
     @cached_property
@@ -508,11 +671,88 @@ class App:
             replies=activity_replies,
         )
 
+    # -- segments, campaigns, attribution, counters (issue 11) ----------------------------------------
+    @cached_property
+    def facts(self) -> MemberFacts:
+        from .services.member_facts import MemberFacts
+
+        a = self.adapters
+        return MemberFacts(a.members, a.catalog, self.settings.store_timezone, self.log)
+
+    @cached_property
+    def attribution(self) -> Attribution:
+        from .services.attribution import Attribution
+
+        return Attribution(self.adapters.messages, self.adapters.campaigns, self.log)
+
+    @cached_property
+    def tallies(self) -> TallyService:
+        from .services.tallies import TallyService
+
+        return TallyService(self.adapters.tallies)
+
+    @cached_property
+    def segments(self) -> SegmentService:
+        from .services.segments import SegmentService
+
+        a, s = self.adapters, self.settings
+        return SegmentService(a.segments, a.members, s.store_timezone, s.campaign_parts)
+
+    @cached_property
+    def campaigns(self) -> CampaignService:
+        from .services.campaigns import CampaignService
+
+        a = self.adapters
+        return CampaignService(
+            a.campaigns,
+            a.segments,
+            a.tallies,
+            a.polls,
+            a.campaign_queue,
+            self.book,
+            self.settings.campaign_parts,
+            self.log,
+        )
+
+    @cached_property
+    def planner(self) -> CampaignPlanner:
+        from .services.campaign_planner import CampaignPlanner
+        from .settings import parse_rates
+
+        a = self.adapters
+        lifecycle = self.lifecycle
+        return CampaignPlanner(
+            a.campaigns,
+            a.members,
+            a.messages,
+            a.send_queue,
+            a.campaign_queue,
+            lifecycle,
+            lifecycle.policy,
+            lifecycle.providers,
+            parse_rates(self.settings.send_rates),
+            links=lifecycle.links,
+            log=self.log,
+        )
+
+    @cached_property
+    def campaign_replies(self) -> CampaignReplies:
+        """The campaign side of the inbound reply chain: ``try_vote`` and ``try_keyword``."""
+        from .services.campaign_replies import CampaignReplies
+
+        a = self.adapters
+        return CampaignReplies(a.campaigns, a.polls, a.messages, a.members, None, self.log)
+
 
 def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None, **kwargs: Any) -> App:
     """The app: real adapters by default; tests pass fakes (``adapters=FakeAdapters()``)."""
     settings = settings or get_settings()
-    return App(adapters if adapters is not None else AwsAdapters(settings), settings, **kwargs)
+    if adapters is not None:
+        return App(adapters, settings, **kwargs)
+    real = AwsAdapters(settings)
+    app = App(real, settings, **kwargs)
+    real.store_name = lambda: app.book.store.name
+    return app
 
 
 _current: App | None = None

@@ -2,25 +2,36 @@
 
 Adapters implement the outside ones (``chalicelib/adapters``, one module per port; the composition
 root ``bootstrap.py`` wires them); services implement the ones between services (``FollowUps``,
-``Replier``, ``ReceiptBook``); tests use the in-memory fakes in ``tests/fakes.py``, which pass the
-same contract tests as the DynamoDB adapters."""
+``Replier``, ``ReceiptBook``). The in-memory adapters (``memberpulse_cli/memory``: what
+``memberpulse simulate`` runs on, and what the test doubles of ``tests/fakes.py`` build on) pass the
+same contract tests as the DynamoDB adapters (``tests/integration/contract``)."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .domain.activities import Activity, Attendance, Registration
-from .domain.inbound import InboundEvent
-from .domain.links import Link
-from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
-from .domain.replies import HandoffTicket
-from .domain.timers import Timer
-from .domain.triggers import Trigger
-from .domain.waitlist import Placement, SeatBook
+if TYPE_CHECKING:  # annotations only: a function imports the domain modules its own work needs
+    from .domain.activities import Activity, Registration, Standing
+    from .domain.consent import ConsentChange
+    from .domain.inbound import InboundEvent
+    from .domain.links import Link
+    from .domain.model import Channel, Coupon, Member, Message, MessageStatus, Order, PointsTxn, Product
+    from .domain.replies import HandoffTicket
+    from .domain.timers import Timer
+    from .domain.triggers import Trigger
+    from .domain.waitlist import Placement, SeatBook
+
+if TYPE_CHECKING:  # the message log's types (their module loads the message's public shape)
+    from .domain.message_log import LogPage, LogPosition, LogQuery
+
+if TYPE_CHECKING:
+    from .domain.campaigns import Campaign
+    from .domain.segments import Segment
 
 
 class VersionConflict(Exception):
@@ -28,10 +39,20 @@ class VersionConflict(Exception):
 
 
 class MemberStore(Protocol):
-    def get(self, member_id: str) -> Member | None: ...
+    def get(self, member_id: str) -> Member | None:
+        """The member; None when there is none, or it was erased (only its tombstone is left)."""
 
-    def save(self, member: Member) -> None:
-        """Create (version 0 → 1) or replace if ``member.version`` is still the stored one."""
+    def save(self, member: Member, consent: ConsentChange | None = None) -> None:
+        """Create (version 0 → 1) or replace if ``member.version`` is still the stored one (an erased
+        member's tombstone is never replaced: VersionConflict). ``consent``: the consent change this
+        write makes, recorded with it (atomically) in the member's history."""
+
+    def erased_at(self, member_id: str) -> datetime | None:
+        """When the member was erased (their tombstone), or None."""
+
+    def erase(self, member_id: str, at: datetime) -> str:
+        """Replace the member by its tombstone (member id, ``erased_at``): ``erased``, ``already``
+        (erased before), or ``unknown`` (no such member)."""
 
     def add_order(self, order: Order, member: Member) -> bool:
         """Store the order and the member's new last purchase atomically; False if the order id exists."""
@@ -44,6 +65,17 @@ class MemberStore(Protocol):
     def get_order(self, member_id: str, order_id: str) -> Order | None: ...
 
     def get_points(self, member_id: str, txn_id: str) -> PointsTxn | None: ...
+
+    def count_order(self, order: Order, member: Member) -> bool:
+        """Keep ``member`` (its order count, total spent and categories already updated for this
+        order) together with the order's "counted" mark, atomically; False (nothing written) if
+        the order was counted before (a stream replay). VersionConflict if the member changed."""
+
+    def scan_page(self, part: int, parts: int, cursor: str | None, limit: int) -> tuple[list[Member], str | None]:
+        """One page of part ``part`` of ``parts`` of a parallel scan over every member, from
+        ``cursor`` (None: the start); returns the members and where the next page starts (None: done).
+        An erased member's tombstone is not a member: never returned (a page may hold fewer than
+        ``limit`` members and still have a next one)."""
 
     def mark_unreachable(self, member_id: str, channel: str, why: str) -> None:
         """A provider said the member's address on ``channel`` is unusable (bad number, opted out
@@ -63,6 +95,13 @@ class MessageStore(Protocol):
     def get(self, message_id: str) -> Message | None: ...
 
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]: ...
+
+    def for_member(self, member_id: str, until: datetime | None = None) -> Iterator[Message]:
+        """All the member's messages, newest first (created at or before ``until``), read lazily."""
+
+    def erase(self, message: Message, expect: MessageStatus) -> bool:
+        """Store ``message`` (``domain/erasure.erased_message``) in place of the stored one, if that
+        is still in status ``expect``; False otherwise (read again and retry)."""
 
     def transition(
         self,
@@ -86,6 +125,23 @@ class MessageStore(Protocol):
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         """Record provider-accepted sends (all at once where the store can); each only while its
         claim holds. Returns the ids recorded."""
+
+    def recent_for_member(self, member_id: str, since: datetime, limit: int = 50) -> list[Message]:
+        """The member's messages created since ``since``, newest first (the ``by_member`` index)."""
+
+    def convert(self, message_id: str, member_id: str, order_id: str, revenue: float, at: datetime) -> bool:
+        """The order converts the message: once per order (the order is marked with the message,
+        atomically with the message's ``converted_at``, ``revenue`` and ``last_order``). False if
+        the order was attributed before."""
+
+
+class MessageLog(Protocol):
+    """Messages by the time they were created, for the message log (``domain/message_log.py``)."""
+
+    def page(self, query: LogQuery, after: LogPosition | None, limit: int, budget: int) -> LogPage:
+        """The messages ``query`` admits, newest first, after ``after``: at most ``limit``, reading
+        at most ``budget`` stored items (whatever the filters let through). ``next`` says where the
+        next page starts; None when the range holds no more."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +189,9 @@ class SendQueue(Protocol):
 
     def batched(self) -> AbstractContextManager[None]:
         """Inside, intents are held and queued together at the end (one handler invocation)."""
+
+    def waiting(self) -> int:
+        """About how many sends wait on the queue now (campaign planning paces itself by it)."""
 
 
 class SendRetries(Protocol):
@@ -234,6 +293,17 @@ class Provider(Protocol):
 
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None: ...
 
+    @property
+    def can_query_status(self) -> bool:
+        """``query_status`` can ask the provider what became of a message it accepted."""
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """The provider's word on a sent message whose receipt never came (reconciliation): a
+        delivered/undelivered/failed/read receipt, or None while it knows no more. Raises
+        ProviderError when the provider cannot be asked now."""
+
 
 @dataclass(frozen=True)
 class StoredTimer:
@@ -256,6 +326,9 @@ class TimerStore(Protocol):
 
     def delete(self, member_id: str, keys: list[str]) -> None: ...
 
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete every timer of the member (their facts name children and products)."""
+
     def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
         """Mark the slot's timer fired/dropped if it still holds ``occurrence`` and is pending."""
 
@@ -277,6 +350,9 @@ class AudienceStore(Protocol):
     def members_in(self, segment: str) -> Iterator[tuple[str, int | None]]: ...
 
     def update(self, member_id: str, add: dict[str, int | None], remove: list[str]) -> None: ...
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: take the member out of every segment."""
 
 
 class Catalog(Protocol):
@@ -351,7 +427,7 @@ class ActivityKeeper(Protocol):
     def expire_offer(self, activity_id: str, member_id: str, ticket: int, now: datetime) -> str:
         """An offer's claim window passed: unclaimed, the seat passes on. Returns what happened."""
 
-    def attendance(self, activity_id: str, member_id: str, now: datetime) -> Attendance:
+    def standing(self, activity_id: str, member_id: str, now: datetime) -> Standing:
         """The activity and the member's registration as they are now (an activity rule's check)."""
 
 
@@ -366,10 +442,21 @@ class InboundStore(Protocol):
         row holds no personal data; an event whose handling died half-way may be claimed again."""
 
     def finish(
-        self, provider: str, event_id: str, outcome: str, now: datetime, record: dict[str, object] | None = None
+        self,
+        provider: str,
+        event_id: str,
+        outcome: str,
+        now: datetime,
+        record: dict[str, object] | None = None,
+        member_id: str | None = None,
     ) -> None:
-        """Mark the event handled, with what it led to; ``record`` (the normalised event and raw
-        payload) only where keeping it is allowed."""
+        """Mark the event handled, with what it led to (the dedupe row: ids only, kept as long as
+        providers may repeat an event). ``record`` (``inbound_codec.kept_record``: masked) only
+        where keeping it is allowed: kept apart, for a shorter time, under ``member_id`` so the
+        member's erasure finds it."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the kept records of the member's events; returns how many."""
 
 
 class MemberDirectory(Protocol):
@@ -377,6 +464,9 @@ class MemberDirectory(Protocol):
         """The id of the member with this E.164 phone number."""
 
     def by_im_user(self, im_user_id: str) -> str | None: ...
+
+    def phones_of(self, member_ids: list[str]) -> dict[str, str]:
+        """The E.164 phone of each of these members that has one (one batched read)."""
 
 
 class MessageIndex(Protocol):
@@ -406,7 +496,18 @@ class HandoffStore(Protocol):
 
     def mark_notified(self, ticket_id: str) -> None: ...
 
+    def for_member(self, member_id: str) -> list[HandoffTicket]: ...
+
     def list(self, status: str, limit: int = 100) -> list[HandoffTicket]: ...
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's tickets (their words)."""
+
+    def page(
+        self, status: str, limit: int, after: tuple[str, str] | None = None
+    ) -> tuple[builtins.list[HandoffTicket], tuple[str, str] | None]:
+        """Tickets with ``status``, newest first, after the ticket (``created_at``, ``ticket_id``)
+        ``after``; at most ``limit``, and where the next page starts (None on the last)."""
 
 
 class LinkStore(Protocol):
@@ -416,6 +517,9 @@ class LinkStore(Protocol):
     def get(self, token: str) -> Link | None: ...
 
     def record_click(self, link: Link, at: datetime) -> None: ...
+
+    def forget_message(self, message_id: str) -> int:
+        """Erasure: delete the tracked links of a message (a target may carry the member)."""
 
 
 class Cursors(Protocol):
@@ -438,6 +542,120 @@ class Outbox(Protocol):
 
     def find(self, provider_message_id: str) -> tuple[int, datetime] | None:
         """(parts, at) of a recorded send."""
+
+    def forget(self, message_id: str) -> None:
+        """Erasure: the outbox row of our message (its number and text), if any."""
+
+
+# -- member data: history, export, erasure (services/member_data.py, services/erasure.py) ----------
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """One item of a member's history in the activity table: an order, a points transaction, a
+    coupon, what they wrote (chat), a consent change."""
+
+    member_id: str
+    key: str  # ORDER#…, POINTS#…, COUPON#…, CHAT#…, CONSENT#…
+    kind: str  # order / points / coupon / chat / consent
+    at: datetime
+    data: dict[str, Any]
+
+
+class ActivityLog(Protocol):
+    def for_member(self, member_id: str) -> list[ActivityRecord]:
+        """Everything in the member's partition of the activity table."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's whole partition; returns how many items."""
+
+
+class ErasureQueue(Protocol):
+    def request(self, member_id: str, at: datetime, round_no: int, delay_seconds: int = 0) -> None:
+        """Queue the purge of an erased member's data (round 1 now; round 2 after a delay, for what
+        a handler in flight wrote meanwhile)."""
+
+
+class Attendance(Protocol):
+    """What the activities work tells the member's record (segments' ``attended_activity``)."""
+
+    def attended(self, member_id: str, activity_id: str, at: datetime) -> bool:
+        """The member checked in at the activity (kept on the member's item); False if known already
+        or there is no such member (an erased member's tombstone takes nothing)."""
+
+
+class Registrations(Protocol):
+    """Activity registration, provided by the activities work: what a campaign keyword's
+    ``activity_id`` action asks for (``services/campaign_replies.py``)."""
+
+    def register(self, activity_id: str, member_id: str, now: datetime) -> str:
+        """Register the member (idempotent per member): ``confirmed`` / ``waitlisted`` / ``offered``.
+        Raises NotFound for an unknown activity."""
+
+
+# -- segments and campaigns (services/segments.py, services/campaigns.py, …) -------------------------
+
+
+class SegmentStore(Protocol):
+    def put(self, segment: Segment, now: datetime) -> None: ...
+
+    def get(self, segment_id: str) -> Segment | None: ...
+
+
+class CampaignStore(Protocol):
+    def get(self, campaign_id: str) -> Campaign | None: ...
+
+    def save(self, campaign: Campaign) -> None:
+        """Create (version 0) or replace while ``campaign.version`` is the stored one (else VersionConflict)."""
+
+    def all(self) -> list[Campaign]: ...
+
+    def with_status(self, status: str) -> list[Campaign]: ...
+
+    def move(self, campaign_id: str, allowed: frozenset[str], to: str, at: datetime) -> Campaign | None:
+        """Change the status if it is one of ``allowed`` (the planning cursors stay where they are:
+        a resume carries on from them); the campaign as it was before, or None if it was not allowed."""
+
+    def advance(self, campaign_id: str, part: int, cursor: str, to: str) -> dict[str, str] | None:
+        """Move part ``part``'s planning cursor from ``cursor`` to ``to`` (``$``: done), only if it
+        is still at ``cursor``: every part's cursor after the move, or None (a duplicate chunk)."""
+
+    def claim_keyword(self, campaign_id: str, member_id: str, at: datetime) -> bool:
+        """The member's keyword reply was acted on (once): False if it had been before."""
+
+    def keyword_claimed(self, campaign_id: str, member_id: str) -> bool: ...
+
+    def keyword_claims(self, member_id: str) -> list[tuple[str, datetime]]:
+        """The member's keyword claims: (campaign id, when), by campaign (the member's export)."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's keyword claims; returns how many."""
+
+
+class PollBox(Protocol):
+    def vote(self, campaign_id: str, member_id: str, option: str, at: datetime) -> str | None:
+        """The member's vote (the last one counts; the tally moves atomically): the option it replaced."""
+
+    def tally(self, campaign_id: str) -> tuple[dict[str, int], int]:
+        """Votes per option and voters."""
+
+    def votes_of(self, member_id: str) -> list[tuple[str, str, datetime]]:
+        """The member's votes: (campaign id, option, when), by campaign (the member's export)."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete the member's votes (the counts stay: they name no one); returns how many."""
+
+
+class Tallies(Protocol):
+    def feed(self, message_id: str, event: str, keys: list[str], deltas: dict[str, float]) -> bool:
+        """Add ``deltas`` to every counter in ``keys``, once per (message, event): False for a replay."""
+
+    def read(self, keys: list[str]) -> dict[str, dict[str, float]]: ...
+
+
+class CampaignQueue(Protocol):
+    def enqueue(self, chunks: list[dict[str, Any]], delay_seconds: int = 0) -> int:
+        """Queue planning chunks (returns the SQS requests made)."""
 
 
 # -- between services -------------------------------------------------------------------------------
@@ -476,6 +694,12 @@ class TimerKeeper(Protocol):
 
     def schedule(self, member_id: str, timers: list[Timer], now: datetime) -> int:
         """Add follow-up timers, never re-adding a fired occurrence; returns how many were new."""
+
+    def restore(self, member_id: str, follow_ups: list[Timer], now: datetime) -> int:
+        """Follow-up timers of loaded history: the latest plan per slot, if still ahead of ``now``."""
+
+    def restore_dates(self, member: Member, now: datetime) -> int:
+        """The member's date timers as of ``now``, occurrences due before it recorded as fired."""
 
 
 class ConsentKeeper(Protocol):

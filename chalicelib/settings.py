@@ -9,8 +9,9 @@ missing, instead of the first request that happens to need it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -45,6 +46,10 @@ class Settings:
     inbound_queue_url: str
     staff_topic_arn: str
     activities_table: str
+    erasure_queue_url: str
+    campaigns_table: str
+    campaign_queue_url: str
+    campaign_parts: int  # parallel scan parts: segment previews and campaign planning
 
 
 class SettingsError(RuntimeError):
@@ -68,9 +73,12 @@ REQUIRED_WHEN_DEPLOYED = (
     "LINKS_TABLE",
     "CURSORS_TABLE",
     "ACTIVITIES_TABLE",
+    "CAMPAIGNS_TABLE",
     "TIMER_QUEUE_URL",
     "SEND_QUEUE_URL",
     "INBOUND_QUEUE_URL",
+    "CAMPAIGN_QUEUE_URL",
+    "ERASURE_QUEUE_URL",
     "SECRETS_ID",
     "STORE_TIMEZONE",
 )
@@ -100,6 +108,12 @@ def get_settings() -> Settings:
     except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
         raise SettingsError(f"bad setting: {exc}") from None
     return settings
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """This environment's settings with some replaced by field name (in-process runs: the CLI's
+    simulation, tests). Nothing is checked: the caller passes values it knows are good."""
+    return replace(_read(), **overrides)
 
 
 def _read() -> Settings:
@@ -133,6 +147,10 @@ def _read() -> Settings:
         inbound_queue_url=_env("INBOUND_QUEUE_URL", ""),
         staff_topic_arn=_env("STAFF_TOPIC_ARN", ""),
         activities_table=_env("ACTIVITIES_TABLE", "memberpulse-activities"),
+        erasure_queue_url=_env("ERASURE_QUEUE_URL", ""),
+        campaigns_table=_env("CAMPAIGNS_TABLE", "memberpulse-campaigns"),
+        campaign_queue_url=_env("CAMPAIGN_QUEUE_URL", ""),
+        campaign_parts=int(_env("CAMPAIGN_PARTS", "4")),
     )
 
 

@@ -15,6 +15,7 @@ QUEUES = {
     "send": ("send_dlq", "send"),
     "timers": ("timers_dlq", "timers"),
     "inbound": ("inbound_dlq", "inbound"),
+    "erasure": ("erasure_dlq", "erasure"),
 }
 
 

@@ -42,8 +42,11 @@ def sandbox_reply(
     return body, reply
 
 
-def list_handoffs(aws: Aws, table: str, status: str, most: int = 100) -> list[dict[str, Any]]:
-    """Tickets with ``status``, newest first (the ``by_status`` index)."""
+def list_handoffs(
+    aws: Aws, table: str, status: str, most: int = 100, members_table: str | None = None
+) -> list[dict[str, Any]]:
+    """Tickets with ``status``, newest first (the ``by_status`` index); with ``members_table``,
+    without the tickets of erased members (their purge may not have reached them yet)."""
     page = aws.client("dynamodb").query(
         TableName=table,
         IndexName="by_status",
@@ -56,7 +59,24 @@ def list_handoffs(aws: Aws, table: str, status: str, most: int = 100) -> list[di
     rows = []
     for item in page.get("Items", []):
         rows.append({key: _plain(value) for key, value in sorted(item.items())})
+    if members_table and rows:
+        erased = _erased(aws, members_table, sorted({str(r.get("member_id")) for r in rows}))
+        rows = [r for r in rows if r.get("member_id") not in erased]
     return rows
+
+
+def _erased(aws: Aws, table: str, member_ids: list[str]) -> set[str]:
+    """Which of these members are erased (their tombstone carries ``erased_at``)."""
+    found: set[str] = set()
+    client = aws.client("dynamodb")
+    for start in range(0, len(member_ids), 100):
+        keys = [{"member_id": {"S": m}} for m in member_ids[start : start + 100]]
+        request: dict[str, Any] = {table: {"Keys": keys, "ProjectionExpression": "member_id, erased_at"}}
+        while request:
+            page = client.batch_get_item(RequestItems=request)
+            found |= {i["member_id"]["S"] for i in page["Responses"].get(table, []) if "erased_at" in i}
+            request = page.get("UnprocessedKeys") or {}
+    return found
 
 
 def _plain(value: dict[str, Any]) -> Any:

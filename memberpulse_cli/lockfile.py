@@ -61,7 +61,7 @@ def compile_command(output: Path = LOCK) -> list[str]:
         "--no-emit-trusted-host",
         "--output-file",
         str(output),
-        str(REQUIREMENTS),
+        REQUIREMENTS.name,  # relative (run in ROOT): the lock says "via -r requirements.txt", not a path here
     ]
 
 

@@ -149,7 +149,10 @@ def cmd_handoffs(args: argparse.Namespace) -> int:
     table = (target.get("tables") or {}).get("handoffs")
     if not table:
         raise CliError("the stack has no handoffs table: redeploy (`make up`)")
-    rows = explained(lambda: list_handoffs(_aws_for(target), table, args.status, args.most), target.get("endpoint_url"))
+    members = (target.get("tables") or {}).get("members")
+    rows = explained(
+        lambda: list_handoffs(_aws_for(target), table, args.status, args.most, members), target.get("endpoint_url")
+    )
     print(json.dumps(rows, indent=2, ensure_ascii=False))
     print(f"{len(rows)} {args.status} handoff tickets", file=sys.stderr)
     return 0
@@ -169,6 +172,35 @@ def cmd_activities(args: argparse.Namespace) -> int:
     options = {k: getattr(args, k, None) for k in ("since", "member", "code")}
     client = ApiClient(api_url, api_key)
     print(run(client, args.activities_verb, getattr(args, "activity_id", None), as_json=args.json, **options))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .aws import explained
+    from .export import export
+
+    target = _target(args)
+    client = _aws_for(target).client("dynamodb")
+    manifest = explained(
+        lambda: export(client, target.get("tables") or {}, Path(args.out), segments=args.segments, err=sys.stderr),
+        target.get("endpoint_url"),
+    )
+    for name, count in {**manifest["tables"], **manifest["csv"]}.items():
+        print(f"{name:<14} {count}")
+    print(f"written to {args.out} (manifest.json; {manifest['erased_members']} erased members left out)")
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from .stackinfo import read_stack_file
+
+    stack = read_stack_file(Path(args.stack_file))
+    url = f"{stack['api_url']}/console"
+    if args.no_key:
+        print(url)
+    else:
+        print(f"{url}#key={stack['api_key']}")
+        print("The link signs in once: the console keeps the key in that tab only.", file=sys.stderr)
     return 0
 
 
@@ -226,17 +258,47 @@ def cmd_import(args: argparse.Namespace) -> int:
     return run_cli(options)
 
 
+def _api_of(args: argparse.Namespace) -> Any:
+    import os
+
+    from .campaigns import client
+
+    return client(args.stack_file, args.api_url, args.api_key or os.environ.get("MEMBERPULSE_API_KEY"))
+
+
+def cmd_segments_preview(args: argparse.Namespace) -> int:
+    from .campaigns import preview
+
+    return preview(_api_of(args), args.segment_id)
+
+
+def cmd_campaigns(args: argparse.Namespace) -> int:
+    from .campaigns import run
+
+    return run(
+        args.campaigns_verb,
+        getattr(args, "campaign_id", None),
+        _api_of(args),
+        follow_send=not args.no_follow if hasattr(args, "no_follow") else False,
+        timeout=getattr(args, "timeout", 600.0),
+    )
+
+
+def _api_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stack-file", default=".local/stack.json", help="API URL and key from this stack file (default)")
+    p.add_argument("--api-url", help="the API's base URL instead of the stack file's")
+    p.add_argument("--api-key", help="API key for --api-url (default $MEMBERPULSE_API_KEY)")
+
+
 def _stack_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack-file", default=".local/stack.json", help="the local stack's stack.json (default)")
     p.add_argument("--stage", help="act on the deployed stage STAGE instead of the local stack file")
     p.add_argument("--endpoint-url", help="with --stage: an AWS endpoint (e.g. the local stack)")
 
 
-def _api_options(p: argparse.ArgumentParser) -> None:
+def _activities_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
-    p.add_argument("--stack-file", default=".local/stack.json", help="API URL and key from this stack file (default)")
-    p.add_argument("--api-url", help="the API's base URL instead of the stack file's")
-    p.add_argument("--api-key", help="API key for --api-url (default $MEMBERPULSE_API_KEY)")
+    _api_options(p)
     p.set_defaults(fn=cmd_activities)
 
 
@@ -317,12 +379,13 @@ def parser() -> argparse.ArgumentParser:
         help="time-travel preview: who would receive which rule, day by day (sends nothing)",
         description=(
             "Walk the days [--from, --from + --days) over a snapshot (the local stack's tables, or a "
-            "directory of CSVs) with the deployed rule code and rules.toml, and print every message "
-            "the date-based and follow-up rules would plan: day, due time (UTC and the member's local "
-            "time), member, rule, channel, status (queued, or suppressed with the reason when consent "
-            "is missing) and the rendered text. Nothing is written or sent. Event rules (welcome, "
-            "points_changed, tier_upgraded, coupon_issued, replies) need a new event and are not "
-            "previewed. Throughput (member-days/s) goes to stderr."
+            "directory of CSVs) with the engine itself (the deployed services and rules.toml, over "
+            "in-memory stores, the sandbox provider recording instead of sending), and print every "
+            "message the date-based and follow-up rules would plan: day, due time (UTC and the "
+            "member's local time), member, rule, channel, status (queued; deferred by quiet hours or a "
+            "frequency cap; capped; or suppressed, with the reason) and the rendered text. Nothing is "
+            "written or sent. Event rules (welcome, points_changed, tier_upgraded, coupon_issued, "
+            "replies) need a new event and are not previewed. Throughput (member-days/s) goes to stderr."
         ),
         epilog=(
             "CSV directory: members.csv and orders.csv as for `memberpulse import`; optional "
@@ -445,19 +508,81 @@ def parser() -> argparse.ArgumentParser:
     ).add_subparsers(dest="activities_verb", required=True)
     p = acts.add_parser("list", help="activities by start time: seats taken and left, waitlist, offers")
     p.add_argument("--from", dest="since", metavar="ISO8601", help="only those starting from this time")
-    _api_options(p)
+    _activities_options(p)
     p = acts.add_parser("show", help="one activity: its settings, counts and registrations")
     p.add_argument("activity_id")
-    _api_options(p)
+    _activities_options(p)
     p = acts.add_parser("registrations", help="who holds a seat, an offer (until when) or a place in line")
     p.add_argument("activity_id")
-    _api_options(p)
+    _activities_options(p)
     p = acts.add_parser("checkin", help="check a member in at the door, by member id or the code they were sent")
     p.add_argument("activity_id")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--member", metavar="MEMBER_ID", help="the member's id")
     who.add_argument("--code", help="the check-in code from activity_confirmed (any case)")
+    _activities_options(p)
+
+    segments = verbs.add_parser("segments", help="segments of members (CONTRACT §7)").add_subparsers(
+        dest="segments_verb", required=True
+    )
+    p = segments.add_parser("preview", help="how many members are in the segment now, and a sample of them")
+    p.add_argument("segment_id")
     _api_options(p)
+    p.set_defaults(fn=cmd_segments_preview)
+
+    campaigns = verbs.add_parser(
+        "campaigns", help="campaigns: list, show, launch, pause, resume, results"
+    ).add_subparsers(dest="campaigns_verb", required=True)
+    p = campaigns.add_parser("list", help="every campaign, newest first")
+    _api_options(p)
+    p.set_defaults(fn=cmd_campaigns)
+    for verb, text in (
+        ("show", "status and progress per variant (a progress bar while it sends)"),
+        ("launch", "freeze the audience and send (a progress bar while it sends)"),
+        ("pause", "stop planning within one chunk"),
+        ("resume", "carry on from where planning stopped"),
+    ):
+        p = campaigns.add_parser(verb, help=text)
+        p.add_argument("campaign_id")
+        if verb in ("show", "launch", "resume"):
+            p.add_argument("--no-follow", action="store_true", help="print once; no progress bar")
+            p.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="stop following after")
+        _api_options(p)
+        p.set_defaults(fn=cmd_campaigns)
+    p = campaigns.add_parser("results", help="per arm: conversions, lift, p-value, chance to beat control, verdict")
+    p.add_argument("campaign_id")
+    _api_options(p)
+    p.set_defaults(fn=cmd_campaigns)
+
+    p = verbs.add_parser(
+        "export",
+        help="the store's whole data set as files (JSON Lines and CSV), read with parallel scans",
+        description=(
+            "Write every data table of the stack (members, activity: orders, points, coupons, replies, "
+            "consent changes; messages, products, handoffs; campaigns, segments and activities where the "
+            "stack has them) under --out as <table>.jsonl (one item per line, as stored), CSV views "
+            "(members, orders, points, coupons, messages, products) and manifest.json, with a progress "
+            "bar per table on stderr. Erased members are left out. See docs/cli.md."
+        ),
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="directory to write (created if missing)")
+    p.add_argument("--segments", type=int, default=4, help="parallel scan segments per table (default 4)")
+    _stack_options(p)
+    p.set_defaults(fn=cmd_export)
+    p = verbs.add_parser(
+        "console",
+        help="print the operator console's link for the local stack, signed in ({api_url}/console#key=…)",
+        description=(
+            "Print {api_url}/console#key=<the stack's dev key> from the stack file: open it in a browser "
+            "to sign in to the operator console (funnels, campaign results, activities, the message log, "
+            "members' timelines, handoffs). The console takes the key from the link once, keeps it in "
+            "that browser tab only and clears it from the address bar. A deployed stage's console is "
+            "{api_url}/console, signed in with a key from `memberpulse keys create`."
+        ),
+    )
+    p.add_argument("--stack-file", default=".local/stack.json", help="the local stack's stack.json (default)")
+    p.add_argument("--no-key", action="store_true", help="print the console's address without the key")
+    p.set_defaults(fn=cmd_console)
 
     p = verbs.add_parser("demo", help="run the demo scenario against the local stack")
     p.add_argument("--stack-file", default=".local/stack.json")

@@ -103,14 +103,36 @@ def _project_copy(at: Path, vendor: Path) -> None:
             target.unlink()
         elif target.is_dir():
             shutil.rmtree(target)
+    copy_project_files(at)
+    (at / "vendor").symlink_to(vendor.resolve(), target_is_directory=True)
+
+
+def copy_project_files(at: Path) -> None:
+    """The project's own files as a package ships them: its rule book checked and stamped."""
     for name in PROJECT_FILES:
         source, target = ROOT / name, at / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "rules.checked"))
         else:
             shutil.copy2(source, target)
-    (at / "vendor").symlink_to(vendor.resolve(), target_is_directory=True)
+    check_rules(at / "chalicelib" / "rules.toml")
+
+
+def check_rules(rules_file: Path) -> None:
+    """The rule book a package ships, checked in full — every template compiles and fits its SMS
+    limit, every rule module has its section — so a bad rules.toml stops the package here, naming the
+    rule and the field. The digest of the bytes that passed goes beside the file (``rules.checked``):
+    the functions then check only the structure at start (``chalicelib/domain/rulebook.py``)."""
+    from chalicelib.domain.rulebook import CHECKED_NAME, RulesConfigError, parse_rule_book, rules_digest
+    from chalicelib.domain.scheduling import check_sections
+
+    text = rules_file.read_text(encoding="utf-8")
+    try:
+        check_sections(parse_rule_book(text))
+    except RulesConfigError as exc:
+        raise CliError(f"{rules_file.name}: {exc}") from None
+    rules_file.with_name(CHECKED_NAME).write_text(rules_digest(text) + "\n", encoding="utf-8")
 
 
 def package(stage: str, out: Path, progress: Progress) -> Path:

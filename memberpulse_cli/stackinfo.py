@@ -46,6 +46,10 @@ _QUEUE_NAMES = {
     "StreamFailureQueue": "stream_failures",
     "InboundQueue": "inbound",
     "InboundDeadLetterQueue": "inbound_dlq",
+    "CampaignQueue": "campaigns",
+    "CampaignDeadLetterQueue": "campaigns_dlq",
+    "ErasureQueue": "erasure",
+    "ErasureDeadLetterQueue": "erasure_dlq",
 }
 
 

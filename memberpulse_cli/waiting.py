@@ -21,7 +21,7 @@ from .project import CliError
 
 PENDING = ("queued",)
 # The queues a tick's work passes through: released timers, then the sends they plan.
-TICK_QUEUES = ("timers", "send")
+TICK_QUEUES = ("timers", "campaigns", "send")
 _COUNTS = {
     "ApproximateNumberOfMessages": "waiting",
     "ApproximateNumberOfMessagesNotVisible": "in flight",

@@ -21,3 +21,10 @@ class DynamoAudienceStore:
                 batch.save(AudienceModel(segment, member_id, child_index=child_index))
             for segment in remove:
                 batch.delete(AudienceModel(segment, member_id))
+
+    def forget_member(self, member_id: str) -> int:
+        segments = [row.segment for row in AudienceModel.by_member.query(member_id)]
+        with AudienceModel.batch_write() as batch:
+            for segment in segments:
+                batch.delete(AudienceModel(segment, member_id))
+        return len(segments)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.isotime import parse_date, parse_iso, to_iso
+from ..domain.isotime import parse_date, parse_iso, to_iso, utc_day
 from ..domain.model import (
     Channel,
     Child,
@@ -67,6 +67,10 @@ def member_to_item(m: Member) -> dict[str, Any]:
         ],
         "points_balance": m.points_balance,
         "last_purchase_at": _iso(m.last_purchase_at),
+        "orders_count": m.orders_count,
+        "total_spent": m.total_spent,
+        "bought": {k: v.isoformat() for k, v in m.bought.items()} or None,
+        "attended": {k: to_iso(v) for k, v in m.attended.items()} or None,
         "unreachable": dict(m.unreachable) or None,
         "created_at": _iso(m.created_at),
         "updated_at": _iso(m.updated_at),
@@ -103,6 +107,10 @@ def member_from_item(d: dict[str, Any]) -> Member:
             for lot in d.get("points_lots") or []
         ],
         last_purchase_at=_time(d.get("last_purchase_at")),
+        orders_count=int(d.get("orders_count") or 0),
+        total_spent=float(d.get("total_spent") or 0),
+        bought={str(k): parse_date(v) for k, v in (d.get("bought") or {}).items()},
+        attended={str(k): parse_iso(v) for k, v in (d.get("attended") or {}).items()},
         unreachable={str(k): str(v) for k, v in (d.get("unreachable") or {}).items()},
         created_at=_time(d.get("created_at")),
         updated_at=_time(d.get("updated_at")),
@@ -230,6 +238,11 @@ def message_to_item(m: Message) -> dict[str, Any]:
         "claimed_at": _iso(m.claimed_at),
         "attempts": m.attempts,
         "fallback_of": m.fallback_of,
+        "campaign_id": m.campaign_id,
+        "converted_at": _iso(m.converted_at),
+        "revenue": m.revenue or None,
+        "last_order": m.last_order,
+        "log_day": utc_day(m.created_at),
     }
 
 
@@ -270,4 +283,8 @@ def message_from_item(d: dict[str, Any]) -> Message:
         claimed_at=_time(d.get("claimed_at")),
         attempts=int(d.get("attempts") or 0),
         fallback_of=d.get("fallback_of"),
+        campaign_id=d.get("campaign_id"),
+        converted_at=_time(d.get("converted_at")),
+        revenue=float(d.get("revenue") or 0),
+        last_order=d.get("last_order"),
     )

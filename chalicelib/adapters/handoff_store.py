@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from pynamodb.exceptions import PutError
 
 from ..domain.isotime import parse_iso, to_iso
@@ -55,6 +57,33 @@ class DynamoHandoffStore:
     def mark_notified(self, ticket_id: str) -> None:
         HandoffModel(ticket_id).update(actions=[HandoffModel.notified.set(True)])
 
+    def for_member(self, member_id: str) -> list[HandoffTicket]:
+        ids = [row.ticket_id for row in HandoffModel.by_member.query(member_id)]
+        return [t for t in (self.get(i) for i in ids) if t is not None]
+
     def list(self, status: str, limit: int = 100) -> list[HandoffTicket]:
         rows = HandoffModel.by_status.query(status, scan_index_forward=False, limit=limit)
         return [_ticket(r) for r in rows]
+
+    def forget_member(self, member_id: str) -> int:
+        ids = [row.ticket_id for row in HandoffModel.by_member.query(member_id)]
+        with HandoffModel.batch_write() as batch:
+            for ticket_id in ids:
+                batch.delete(HandoffModel(ticket_id))
+        return len(ids)
+
+    def page(
+        self, status: str, limit: int, after: tuple[str, str] | None = None
+    ) -> tuple[builtins.list[HandoffTicket], tuple[str, str] | None]:
+        """One more ticket than asked is read, to know whether a next page exists."""
+        start = None
+        if after is not None:
+            start = {"status": {"S": status}, "created_at": {"S": after[0]}, "ticket_id": {"S": after[1]}}
+        rows = HandoffModel.by_status.query(
+            status, scan_index_forward=False, limit=limit + 1, page_size=limit + 1, last_evaluated_key=start
+        )
+        tickets = [_ticket(r) for r in rows]
+        if len(tickets) <= limit:
+            return tickets, None
+        last = tickets[limit - 1]
+        return tickets[:limit], (to_iso(last.created_at), last.ticket_id)

@@ -49,3 +49,10 @@ class DynamoLinkStore:
         except UpdateError as exc:
             if not conditional_failed(exc):  # the message is gone (erased): the link count is enough
                 raise
+
+    def forget_message(self, message_id: str) -> int:
+        tokens = [row.token for row in LinkModel.by_message.query(message_id)]
+        with LinkModel.batch_write() as batch:
+            for token in tokens:
+                batch.delete(LinkModel(token))
+        return len(tokens)

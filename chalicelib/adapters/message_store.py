@@ -3,6 +3,7 @@ claims and the recording of provider-accepted sends (a batch in one transaction)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +11,12 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from ..domain.erasure import ERASED_OCCURRENCE
 from ..domain.isotime import to_iso
 from ..domain.model import PENDING_STATUSES, Message, MessageStatus
 from ..ports import SentRecord
 from . import codec
-from .models import MessageModel
+from .models import ActivityModel, MessageModel
 from .pynamo import conditional_failed, shared_connection
 
 _TIME_FIELD = {
@@ -43,6 +45,21 @@ class DynamoMessageStore:
     def list_for_member(self, member_id: str, limit: int = 100) -> list[Message]:
         rows = MessageModel.by_member.query(member_id, scan_index_forward=False, limit=limit)
         return [codec.message_from_item(r.to_simple_dict()) for r in rows]
+
+    def for_member(self, member_id: str, until: datetime | None = None) -> Iterator[Message]:
+        condition = MessageModel.created_at <= to_iso(until) if until is not None else None
+        for row in MessageModel.by_member.query(member_id, condition, scan_index_forward=False):
+            yield codec.message_from_item(row.to_simple_dict())
+
+    def erase(self, message: Message, expect: MessageStatus) -> bool:
+        item = codec.message_to_item(message)
+        try:
+            MessageModel(**item).save(condition=MessageModel.status == expect.value)
+        except PutError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def transition(
         self,
@@ -81,6 +98,39 @@ class DynamoMessageStore:
             MessageModel(message_id).update(actions=actions, condition=condition)
         except UpdateError as exc:
             if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def recent_for_member(self, member_id: str, since: datetime, limit: int = 50) -> list[Message]:
+        rows = MessageModel.by_member.query(
+            member_id, MessageModel.created_at >= to_iso(since), scan_index_forward=False, limit=limit
+        )
+        return [codec.message_from_item(r.to_simple_dict()) for r in rows]
+
+    def convert(self, message_id: str, member_id: str, order_id: str, revenue: float, at: datetime) -> bool:
+        """The order marked with the message and the message's conversion, in one transaction; False
+        when the order is gone or was attributed before, or the message is gone or erased."""
+        try:
+            with TransactWrite(connection=shared_connection()) as tx:
+                tx.update(
+                    ActivityModel(member_id, f"ORDER#{order_id}"),
+                    actions=[ActivityModel.attributed_to.set(message_id)],
+                    condition=ActivityModel.sk.exists() & ActivityModel.attributed_to.does_not_exist(),
+                )
+                tx.update(
+                    MessageModel(message_id),
+                    actions=[
+                        MessageModel.converted_at.set(MessageModel.converted_at | to_iso(at)),
+                        MessageModel.revenue.add(revenue),
+                        MessageModel.last_order.set(order_id),
+                    ],
+                    # never onto an erased message: the conversion is the member's purchase
+                    condition=MessageModel.message_id.exists() & (MessageModel.occurrence != ERASED_OCCURRENCE),
+                )
+        except TransactWriteError as exc:
+            codes = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" in codes:
                 return False
             raise
         return True

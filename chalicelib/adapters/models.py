@@ -62,10 +62,15 @@ class MemberModel(Model):
     points_lots: ListAttribute[Any] = ListAttribute(null=True)
     points_balance = NumberAttribute(default=0)
     last_purchase_at = UnicodeAttribute(null=True)
+    orders_count = NumberAttribute(null=True)
+    total_spent = NumberAttribute(null=True)
+    bought: MapAttribute[str, Any] = MapAttribute(null=True)  # category → last day bought
+    attended: MapAttribute[str, Any] = MapAttribute(null=True)  # activity id → checked in at
     unreachable: MapAttribute[str, Any] = MapAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
+    erased_at = UnicodeAttribute(null=True)  # set: this item is an erased member's tombstone, nothing else
     by_phone = MembersByPhone()
     by_im_user = MembersByImUser()
 
@@ -82,6 +87,8 @@ class ActivityModel(Model):
     kind = UnicodeAttribute()
     data: MapAttribute[str, Any] = MapAttribute()
     at = UnicodeAttribute()
+    counted_at = UnicodeAttribute(null=True)  # an order counted on its member (services/member_facts.py)
+    attributed_to = UnicodeAttribute(null=True)  # the message an order converted (services/attribution.py)
 
 
 class MessagesByMember(GlobalSecondaryIndex["MessageModel"]):
@@ -101,6 +108,19 @@ class MessagesByProviderId(GlobalSecondaryIndex["MessageModel"]):
         projection = KeysOnlyProjection()
 
     provider_message_id = UnicodeAttribute(hash_key=True)
+
+
+class MessagesByDay(GlobalSecondaryIndex["MessageModel"]):
+    """The message log (``GET /v1/messages``): every message under the UTC day it was created
+    (``log_day``), in creation order. A time range reads only its own days; filters on rule,
+    status, campaign and channel apply within them (adapters/message_log.py)."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    log_day = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
 
 
 class MessageModel(Model):
@@ -134,6 +154,12 @@ class MessageModel(Model):
     by_member = MessagesByMember()
     by_provider_id = MessagesByProviderId()
     clicked_at = UnicodeAttribute(null=True)  # the first click on one of its tracked links
+    campaign_id = UnicodeAttribute(null=True)
+    converted_at = UnicodeAttribute(null=True)
+    revenue = NumberAttribute(null=True)
+    last_order = UnicodeAttribute(null=True)
+    log_day = UnicodeAttribute(null=True)  # the UTC day of created_at: the message log's partition
+    by_day = MessagesByDay()
 
 
 class ProductModel(Model):
@@ -208,6 +234,17 @@ class TimerModel(Model):
     due = TimersDue()
 
 
+class AudienceByMember(GlobalSecondaryIndex["AudienceModel"]):
+    """The segments a member is in (erasure takes them out of each)."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    segment = UnicodeAttribute(range_key=True)
+
+
 class AudienceModel(Model):
     """Who belongs to a segment (``born#YYYY-MM``, ``tag#lego``): new arrivals find their members here."""
 
@@ -217,6 +254,7 @@ class AudienceModel(Model):
     segment = UnicodeAttribute(hash_key=True)
     member_id = UnicodeAttribute(range_key=True)
     child_index = NumberAttribute(null=True)
+    by_member = AudienceByMember()
 
 
 class CounterModel(Model):
@@ -238,9 +276,21 @@ class CounterModel(Model):
 # -- inbound (services/inbound.py, adapters/inbound_log.py …) -------------------------------------------
 
 
+class InboundByMember(GlobalSecondaryIndex["InboundModel"]):
+    """Sparse (kept records of a known member's events): what erasure deletes."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+
+
 class InboundModel(Model):
-    """Every inbound event once: ``event_key`` = ``<provider>#<event id>``. ``status`` processing →
-    done; ``record`` (the normalised event and its raw payload) only where keeping it is allowed."""
+    """Every inbound event once: ``event_key`` = ``<provider>#<event id>``, ``status`` processing →
+    done, ids and outcome only (the dedupe row). Beside it, where keeping it is allowed, the event's
+    masked record: ``event_key`` = ``<provider>#<event id>#record``, ``kind`` ``record``, with the
+    member's id (``by_member``) and a shorter TTL (adapters/inbound_log.py)."""
 
     class Meta:
         table_name = _s.inbound_table
@@ -253,8 +303,10 @@ class InboundModel(Model):
     status = UnicodeAttribute()
     outcome = UnicodeAttribute(null=True)
     record: MapAttribute[str, Any] = MapAttribute(null=True)
+    member_id = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     expires = NumberAttribute(null=True)  # TTL
+    by_member = InboundByMember()
 
 
 class HandoffsByStatus(GlobalSecondaryIndex["HandoffModel"]):
@@ -263,6 +315,17 @@ class HandoffsByStatus(GlobalSecondaryIndex["HandoffModel"]):
         projection = AllProjection()
 
     status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class HandoffsByMember(GlobalSecondaryIndex["HandoffModel"]):
+    """A member's tickets (export, erasure)."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -282,6 +345,17 @@ class HandoffModel(Model):
     event_id = UnicodeAttribute(null=True)
     notified = BooleanAttribute(default=False)
     by_status = HandoffsByStatus()
+    by_member = HandoffsByMember()
+
+
+class LinksByMessage(GlobalSecondaryIndex["LinkModel"]):
+    """A message's tracked links (erasure)."""
+
+    class Meta:
+        index_name = "by_message"
+        projection = KeysOnlyProjection()
+
+    message_id = UnicodeAttribute(hash_key=True)
 
 
 class LinkModel(Model):
@@ -297,6 +371,7 @@ class LinkModel(Model):
     clicks = NumberAttribute(default=0)
     first_clicked_at = UnicodeAttribute(null=True)
     last_clicked_at = UnicodeAttribute(null=True)
+    by_message = LinksByMessage()
 
 
 class CursorModel(Model):
@@ -396,3 +471,76 @@ class PlaceModel(Model):
     invited_at = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
     by_member = PlacesByMember()
+
+
+# -- segments and campaigns (adapters/segment_store.py, campaign_store.py, poll_box.py) -----------------
+
+
+class CampaignsByStatus(GlobalSecondaryIndex["CampaignModel"]):
+    """Sparse (campaign items only): the schedule tick finds the scheduled ones."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
+class CampaignsByMember(GlobalSecondaryIndex["CampaignModel"]):
+    """Sparse (votes and keyword claims: the items that name a member): the member's export and
+    erasure find them."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class CampaignModel(Model):
+    """Segments (``segment#<id>`` / ``segment``), campaigns (``campaign#<id>`` / ``campaign``: the
+    definition as JSON, its status, version and planning cursors) and what hangs off a campaign:
+    votes (``vote#<member>``), the poll's counts (``poll#<option>``, ``poll#voters``) and keyword
+    claims (``keyword#<member>``); votes and claims carry ``member_id`` (GSI ``by_member``)."""
+
+    class Meta:
+        table_name = _s.campaigns_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    body = UnicodeAttribute(null=True)  # JSON
+    status = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    cursors: MapAttribute[str, Any] = MapAttribute(null=True)
+    option = UnicodeAttribute(null=True)
+    n = NumberAttribute(null=True)
+    at = UnicodeAttribute(null=True)
+    member_id = UnicodeAttribute(null=True)
+    by_status = CampaignsByStatus()
+    by_member = CampaignsByMember()
+
+
+class TallyModel(Model):
+    """A counter of messages (``campaign#<id>#<arm>``, ``rule#<rule>``) in the counters table: one
+    number per stage (services/tallies.py). Its markers (``fed#<message>#<event>``) are
+    ``CounterModel`` items with a TTL."""
+
+    class Meta:
+        table_name = _s.counters_table
+
+    counter_id = UnicodeAttribute(hash_key=True)
+    members = NumberAttribute(null=True)
+    queued = NumberAttribute(null=True)
+    deferred = NumberAttribute(null=True)
+    sent = NumberAttribute(null=True)
+    delivered = NumberAttribute(null=True)
+    read = NumberAttribute(null=True)
+    clicked = NumberAttribute(null=True)
+    converted = NumberAttribute(null=True)
+    revenue = NumberAttribute(null=True)
+    suppressed = NumberAttribute(null=True)
+    capped = NumberAttribute(null=True)
+    failed = NumberAttribute(null=True)
+    undelivered = NumberAttribute(null=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from ..domain.isotime import parse_iso, to_iso
 from ..ports import OutboundMessage
 from .models import OutboxModel
+from .providers.sandbox import sandbox_id
 
 
 class DynamoOutbox:
@@ -29,3 +30,6 @@ class DynamoOutbox:
         except OutboxModel.DoesNotExist:
             return None
         return int(item.parts), parse_iso(item.at)
+
+    def forget(self, message_id: str) -> None:
+        OutboxModel(sandbox_id(message_id)).delete()

@@ -40,6 +40,12 @@ class SqsSendQueue:
         else:
             self._send(intents)
 
+    def waiting(self) -> int:
+        attributes = self.client.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes.get("ApproximateNumberOfMessages", 0))
+
     def _send(self, intents: list[tuple[str, str | None]]) -> None:
         for start in range(0, len(intents), 10):
             chunk = intents[start : start + 10]

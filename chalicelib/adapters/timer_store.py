@@ -3,25 +3,20 @@ sparse ``due`` index (hour bucket, firing time) that sweeps read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from ..domain.isotime import parse_iso, to_iso
-from ..domain.timers import Timer
+from ..domain.timers import Timer, fire_time
 from ..ports import StoredTimer
 from .models import TimerModel
 from .pynamo import conditional_failed
 
 WATERMARK_KEY = ("#tick", "watermark")
-
-
-# A timer already due when written fires at the next sweep: its firing time is at least a minute
-# after the write, so a sweep running at the same moment cannot have passed it already.
-SETTLE = timedelta(minutes=1)
 
 
 FINISHED_KEEP_DAYS = 400  # finished timers stay a year for "already sent" memory, then TTL removes them
@@ -44,7 +39,20 @@ def _stored(row: TimerModel) -> StoredTimer:
     return StoredTimer(timer, row.status or "pending", row.reason, tuple(row.fired or ()))
 
 
+def clock() -> datetime:
+    """The wall clock of a write (tests replace it)."""
+    return datetime.now(UTC)
+
+
 class DynamoTimerStore:
+    """``wall``: the clock of the write (default :func:`clock`). A timer's firing time follows the
+    later of the ``now`` it is told (the record's time) and the wall clock, so a stream record
+    handled after a sweep passed its time (a retried batch) still has its already-due timers found
+    by the next sweep."""
+
+    def __init__(self, wall: Callable[[], datetime] | None = None) -> None:
+        self.wall = wall
+
     def for_member(self, member_id: str) -> list[StoredTimer]:
         return [_stored(r) for r in TimerModel.query(member_id, consistent_read=True)]
 
@@ -55,10 +63,11 @@ class DynamoTimerStore:
             return None
 
     def put(self, timers: list[StoredTimer], now: datetime) -> None:
+        written = max(now, (self.wall or clock)())
         with TimerModel.batch_write() as batch:
             for stored in timers:
                 t = stored.timer
-                fire_at = max(t.due_at, now + SETTLE)
+                fire_at = fire_time(t.due_at, written)
                 batch.save(
                     TimerModel(
                         t.member_id,
@@ -79,6 +88,11 @@ class DynamoTimerStore:
         with TimerModel.batch_write() as batch:
             for key in keys:
                 batch.delete(TimerModel(member_id, key))
+
+    def forget_member(self, member_id: str) -> int:
+        keys = [row.key for row in TimerModel.query(member_id, consistent_read=True, attributes_to_get=["key"])]
+        self.delete(member_id, keys)
+        return len(keys)
 
     def finish(self, member_id: str, key: str, occurrence: str, status: str, reason: str | None, now: datetime) -> bool:
         actions: list[Action] = [

@@ -153,7 +153,7 @@ class Registration:
 
 
 @dataclass(frozen=True)
-class Attendance:
+class Standing:
     """What an activity rule reads when its timer fires: the activity and the member's registration
     as they are now (None: gone), and the open activities still ahead (for "the next date")."""
 

@@ -12,7 +12,11 @@ def accessories_for(product: Product, catalog: Mapping[str, Product]) -> list[Pr
     """In-stock products that name ``product`` (its SKU or its category) in ``accessory_of``."""
     wanted = {product.sku} | ({product.category} if product.category else set())
     return sorted(
-        (p for p in catalog.values() if p.in_stock and p.sku != product.sku and wanted & set(p.accessory_of)),
+        (
+            p
+            for p in catalog.values()
+            if p.accessory_of and p.in_stock and p.sku != product.sku and not wanted.isdisjoint(p.accessory_of)
+        ),
         key=lambda p: p.sku,
     )
 

@@ -12,18 +12,18 @@ The answer is one of:
 - :class:`Fail` (a provider told us the address is unusable: ``unreachable``).
 
 Checked in this order: the member exists; marketing consent; per channel (in preference order):
-an address, an address that can take this channel, not marked unreachable, consent on the channel
-(a rule that ``confirms_opt_out`` or ``answers_opted_out`` is exempt: the confirmation of an opt-out,
-and HELP, which carriers require to be answered anyway); then the frequency cap the send gate found
-full; the message's own ``send_after``; quiet hours in the member's zone (``urgent`` rules ignore
-them). Last, a message that must go before a moment (``send_before``: a reminder, before its
-activity starts) and would go at or after it is ``Suppress``-ed as expired, never sent late.
+an address, an address that can take this channel (no SMS to a fixed line or a 400 number), not
+marked unreachable, consent on the channel (a rule that ``confirms_opt_out`` or
+``answers_opted_out`` is exempt: the confirmation of an opt-out, and HELP, which carriers require to
+be answered anyway); then the frequency cap the send gate found full; the message's own
+``send_after``; quiet hours in the member's zone (``urgent`` rules ignore them). Last, a message that
+must go before a moment (``send_before``: a reminder, before its activity starts) and would go at or
+after it is ``Suppress``-ed as expired, never sent late.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
@@ -31,6 +31,7 @@ from .calendar import at_local, local_date, zone
 from .governance import month_key, next_period_start, week_key
 from .isotime import to_iso
 from .model import Channel, Member, MessageStatus
+from .phones import sms_capable
 from .rulebook import RuleBook, RuleConfig
 
 DEFAULT_MAX_DEFER_DAYS = 7
@@ -86,8 +87,10 @@ class Ask:
     send_before: datetime | None = None  # it must go before this moment or not at all
 
 
-# Why an address cannot take a channel (a landline cannot take SMS): set by whoever knows numbers.
-AddressCheck = Callable[[Channel, str], str | None]
+def address_problem(channel: Channel, address: str) -> str | None:
+    """Why this address cannot take this channel (a fixed line, 400/800 or premium number cannot
+    take SMS), or None."""
+    return sms_capable(address) if channel is Channel.SMS else None
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,6 @@ class Policy:
 
     book: RuleBook
     store_zone: str
-    address_check: AddressCheck = field(default=lambda channel, address: None)
 
 
 def decide(ask: Ask, policy: Policy, now: datetime) -> Decision:
@@ -151,7 +153,7 @@ def _channel(ask: Ask, member: Member, rule: RuleConfig | None, policy: Policy) 
         why = None
         if not address:
             why = f"no {channel.value} address"
-        elif (bad := policy.address_check(channel, address)) is not None:
+        elif (bad := address_problem(channel, address)) is not None:
             why = f"{channel.value} unavailable: {bad}"
         elif channel.value in member.unreachable:
             reasons.append(f"{channel.value} unreachable: {member.unreachable[channel.value]}")

@@ -13,17 +13,32 @@ from .calendar import at_local
 
 @dataclass(frozen=True)
 class QuietHours:
-    """Messages go out only between ``opens`` and ``closes`` local time (08:00–21:00 by default)."""
+    """Messages go out only between ``opens`` and ``closes`` local time (08:00–21:00 by default).
+
+    Each local day's window runs from the instant its opening time first shows on the member's
+    clock to the instant its closing time first shows (the next day's, for a window across
+    midnight); both are resolved in the zone on the day itself (``calendar.at_local``): a time
+    skipped by a spring-forward jump moves forward by the gap, a repeated one counts at its first
+    showing. So a window opens once a day and closes once a day: when the clocks go back, a window
+    that opened at 01:30 EDT stays open through the second 01:00–01:30 (it opened already), and one
+    that closed at 01:30 EDT does not reopen at 01:00 EST."""
 
     opens: time = time(8, 0)
     closes: time = time(21, 0)
     spread_minutes: int = 20  # openings are spread over this many minutes, by message id
 
+    def window(self, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """The UTC instants the window that opens on local ``day`` opens and closes."""
+        closing_day = day if self.opens < self.closes else day + timedelta(days=1)
+        return at_local(day, self.opens, tz), at_local(closing_day, self.closes, tz)
+
     def is_open(self, at: datetime, tz: ZoneInfo) -> bool:
-        local = at.astimezone(tz).time()
-        if self.opens <= self.closes:
-            return self.opens <= local < self.closes
-        return local >= self.opens or local < self.closes  # a window across midnight
+        day = at.astimezone(tz).date()
+        for offset in (-1, 0):
+            opening, closing = self.window(day + timedelta(days=offset), tz)
+            if opening <= at < closing:
+                return True
+        return False
 
     def next_opening(self, at: datetime, tz: ZoneInfo, key: str) -> datetime:
         """The first moment at or after ``at`` when the window is open, plus a spread of up to
@@ -33,12 +48,11 @@ class QuietHours:
             return at
         local_day = at.astimezone(tz).date()
         for offset in (0, 1, 2):
-            day = local_day + timedelta(days=offset)
-            opening = at_local(day, self.opens, tz)
+            opening, closing = self.window(local_day + timedelta(days=offset), tz)
             spread_opening = opening + spread(key, self.spread_minutes)
-            if not self.is_open(spread_opening, tz):
-                # The clocks went back inside the spread (or it outlasts a short window): the
-                # opening itself, unspread, is still inside.
+            if spread_opening >= closing:
+                # The window is shorter than the spread (a day that lost an hour): the opening
+                # itself, unspread, is still inside.
                 spread_opening = opening
             if spread_opening >= at:
                 return spread_opening

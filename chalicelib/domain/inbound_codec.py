@@ -1,5 +1,5 @@
-"""Normalised inbound events ↔ plain JSON data: the body of an inbound-queue message and the
-record kept in the inbound table."""
+"""Normalised inbound events ↔ plain JSON data: the body of an inbound-queue message, and the
+masked record of an event the inbound log keeps for a while (``kept_record``)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from typing import Any
 from .inbound import InboundEvent, InboundKind
 from .isotime import parse_iso, to_iso
 from .model import Channel, MessageStatus
+from .phones import mask, mask_id, mask_phones_in
 
-# SQS takes at most 256 KiB per message and per batch; a raw payload larger than this is cut
-# (the normalised fields are always kept whole).
-MAX_RAW_CHARS = 64 * 1024
+# What a member writes (and a provider's own opt-out/opt-in report of it): its raw payload holds the
+# member's words and number, so the kept record has neither.
+_FROM_MEMBER = frozenset({InboundKind.REPLY, InboundKind.OPT_OUT, InboundKind.OPT_IN})
 
 
 def event_to_data(event: InboundEvent) -> dict[str, Any]:
-    raw = event.raw if len(event.raw) <= MAX_RAW_CHARS else event.raw[:MAX_RAW_CHARS] + "…(truncated)"
+    """The event as plain data (its text and raw payload already bounded: ``domain/inbound.py``)."""
     data: dict[str, Any] = {
         "provider": event.provider,
         "kind": event.kind.value,
@@ -30,7 +31,7 @@ def event_to_data(event: InboundEvent) -> dict[str, Any]:
         "text": event.text,
         "media": list(event.media) or None,
         "parts": event.parts,
-        "raw": raw,
+        "raw": event.raw,
     }
     return {k: v for k, v in data.items() if v is not None}
 
@@ -59,3 +60,24 @@ def event_from_data(data: dict[str, Any]) -> InboundEvent:
 
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def kept_record(event: InboundEvent) -> dict[str, Any]:
+    """What the inbound log may keep of an event after handling it (for support: "what did the
+    provider send?"): the ids, kind, status and times; the sender masked; the member's text left
+    out (its size in bytes instead: the text itself lives in the member's conversation history,
+    which erasure reaches); the raw payload left out for what a member wrote, and with every phone
+    number masked for the rest (receipts)."""
+    data = event_to_data(event)
+    data.pop("text", None)
+    if event.text is not None:
+        data["text_bytes"] = len(event.text.encode("utf-8"))
+    if event.sender:
+        data["sender"] = mask(event.sender) if event.channel is Channel.SMS else mask_id(event.sender)
+    if event.kind in _FROM_MEMBER:
+        data.pop("raw", None)
+    elif "raw" in data:
+        data["raw"] = mask_phones_in(data["raw"])
+    if event.reason:
+        data["reason"] = mask_phones_in(event.reason)
+    return data

@@ -16,6 +16,11 @@ def to_iso(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
+def utc_day(value: datetime) -> str:
+    """The UTC calendar day of a time, ``YYYY-MM-DD`` (the message log's partition, ``log_day``)."""
+    return to_iso(value)[:10]
+
+
 def parse_iso(text: str) -> datetime:
     """Parse an ISO 8601 time; it must carry an offset (``Z`` or ``+08:00``). Returns UTC."""
     parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
@@ -45,3 +50,12 @@ def from_epoch_ms(ms: int | float) -> datetime:
 
 def from_epoch_s(seconds: int | float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def years_before(day: date, years: int) -> date:
+    """The same month and day ``years`` earlier (later, when negative); 29 February falls on
+    28 February in common years."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return date(day.year - years, 2, 28)

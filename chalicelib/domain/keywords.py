@@ -4,18 +4,25 @@
 A reply is normalised (``normalize``) and then, in this order of precedence:
 
 1. the whole message is an opt-out / opt-in / help / handoff word (``whole`` lists) → that intent.
-   Opt-out words apply in every locale, so "T" opts out whatever locale the member has, and a
-   message that *is* an opt-out word beats everything;
+   Opt-out and opt-in words apply in every locale, so "T" opts out and "START" opts in whatever
+   locale the member has, and a message that *is* an opt-out word beats everything. Members are
+   polite: a ``courtesy`` word may stand before or after the keyword ("STOP PLEASE", "请退订",
+   "我要退订了"; a Latin one only with a space between), and a clause that is only an ``aside``
+   ("谢谢", "ok") is left out ("退订！谢谢", "好的，T") — both lists in ``[settings]``;
 2. a ``within`` word stands anywhere in a short message (≤ ``within_max_chars``), same order:
-   "我要售后", "转人工客服" → handoff;
+   "please stop texting", "别再发了" → opt-out; "我要售后", "转人工客服" → handoff;
 3. a child's age ("3岁男孩", "两岁半", "18 month old") → recommend, with the gender nearest the age
    (the age grammar lives in ``child_age.py``; this module only hands it normalised clauses and the
    locale's gender/child words); handoff beats recommend because a member asking for a person wants
    a person, not a product;
-4. otherwise ``none``: kept as conversation history, no automatic reply.
+4. a ``within`` word of new arrivals ("有什么新品", "what's new") → this week's new arrivals; after
+   the age, so "3岁男孩想要新玩具" gets picks for the child (the whole message "新玩具" — what stores
+   tell members to send — is a whole-message word, step 1);
+5. otherwise ``none``: kept as conversation history, no automatic reply.
 
-Short codes ("T", "N", "R") only ever match as the whole message, so "Thanks", "T恤" and "N95口罩"
-do not opt out.
+Short codes ("T", "N", "R") and everyday words ("STOP", "END", "退订") only ever match as the
+whole message, so "Thanks", "T恤", "N95口罩", "stop by the store tomorrow?" and "退订单怎么弄" do not
+opt out.
 """
 
 from __future__ import annotations
@@ -34,12 +41,15 @@ from .child_age import find_ages as find_ages
 from .child_age import read_child, split_clauses
 
 KEYWORDS_FILE = Path(__file__).resolve().parent.parent / "keywords.toml"
-INTENTS = ("opt_out", "opt_in", "help", "handoff")  # precedence order among keyword intents
+INTENTS = ("opt_out", "opt_in", "help", "handoff", "new_arrivals")  # precedence order among keyword intents
+AFTER_AGE = ("new_arrivals",)  # `within` words of these count only when no child's age was read
+EVERY_LOCALE = ("opt_out", "opt_in", "new_arrivals")  # words that mean the same whatever the locale
 REPLY_RULES = {
     "opt_out": "reply_optout",
     "opt_in": "reply_optin",
     "help": "reply_help",
     "handoff": "reply_handoff",
+    "new_arrivals": "reply_new_arrivals",
     "recommend": "reply_recommendation",
 }
 _ASCII_WORD = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -54,7 +64,7 @@ class KeywordsConfigError(ValueError):
 class Intent:
     """What a reply asks for, and the reply rule that answers it (None: keep as history only)."""
 
-    kind: str  # "opt_out" | "opt_in" | "help" | "recommend" | "handoff" | "none"
+    kind: str  # "opt_out" | "opt_in" | "help" | "recommend" | "handoff" | "new_arrivals" | "none"
     reply_rule: str | None  # "reply_optout" | … | None
     age_months: int | None = None
     gender: str | None = None  # "boy" | "girl" | None
@@ -165,6 +175,8 @@ class KeywordBook:
     locales: dict[str, LocaleWords]
     merged: LocaleWords
     within_max_chars: int = 60
+    courtesy: tuple[str, ...] = ()  # normalised, longest first: may stand next to a whole-message word
+    asides: frozenset[str] = frozenset()  # compact: a clause of only this is left out ("谢谢")
 
     def for_locale(self, locale: str) -> LocaleWords:
         """Exact locale (any case, ``_`` or ``-``); else zh-Hant/-TW/-HK/-MO → zh-TW, other zh → zh-CN,
@@ -194,19 +206,63 @@ def classify(text: str, locale: str, book: KeywordBook) -> Intent:
     compact = _compact(norm)
     if not compact:
         return NO_INTENT
-    for kind in INTENTS:
-        phrase = words.whole[kind].get(compact)
-        if phrase is not None:
-            return Intent(kind, REPLY_RULES[kind], matched=phrase.written)
-    if len(compact) <= book.within_max_chars:
+    for key in _whole_candidates(text, norm, book):
         for kind in INTENTS:
-            found = [(m.start(), -len(m.group()), p) for p in words.within[kind] for m in [p.pattern.search(norm)] if m]
-            if found:  # the leftmost, longest word: "转人工客服" was decided by 转人工
-                return Intent(kind, REPLY_RULES[kind], matched=min(found, key=lambda f: f[:2])[2].written)
+            phrase = words.whole[kind].get(key)
+            if phrase is not None:
+                return Intent(kind, REPLY_RULES[kind], matched=phrase.written)
+    short = len(compact) <= book.within_max_chars
+    found = _within(norm, words, [k for k in INTENTS if k not in AFTER_AGE]) if short else None
+    if found is not None:
+        return found
     child = read_child([normalize(clause) for clause in split_clauses(text)], words)
-    if child is None:
-        return NO_INTENT
-    return Intent("recommend", REPLY_RULES["recommend"], child.months, child.gender, child.matched)
+    if child is not None:
+        return Intent("recommend", REPLY_RULES["recommend"], child.months, child.gender, child.matched)
+    return (_within(norm, words, AFTER_AGE) if short else None) or NO_INTENT
+
+
+def _within(norm: str, words: LocaleWords, kinds: Iterable[str]) -> Intent | None:
+    for kind in kinds:
+        found = [(m.start(), -len(m.group()), p) for p in words.within[kind] for m in [p.pattern.search(norm)] if m]
+        if found:  # the leftmost, longest word: "转人工客服" was decided by 转人工
+            return Intent(kind, REPLY_RULES[kind], matched=min(found, key=lambda f: f[:2])[2].written)
+    return None
+
+
+def _whole_candidates(text: str, norm: str, book: KeywordBook) -> list[str]:
+    """Compact forms that may be a whole-message word: the message; without courtesy words at its
+    ends; and, when some of its clauses are only asides, the other clauses (with and without)."""
+    forms = [norm]
+    clauses = [c for c in (normalize(clause) for clause in split_clauses(text)) if c]
+    kept = [c for c in clauses if _compact(c) not in book.asides]
+    if kept and len(kept) < len(clauses):
+        forms.append(normalize(" ".join(kept)))
+    keys: list[str] = []
+    for form in forms:
+        for key in (_compact(form), _compact(_strip_courtesy(form, book.courtesy))):
+            if key and key not in keys:
+                keys.append(key)
+    return keys
+
+
+def _strip_courtesy(text: str, courtesy: tuple[str, ...]) -> str:
+    """``text`` without courtesy words at its start or end ("stop please" → "stop", "请退订了" →
+    "退订"). A Latin word goes only where a space parts it from the rest ("stopplease" stays)."""
+    changed = True
+    while changed and text:
+        changed = False
+        for word in courtesy:
+            if text.startswith(word):
+                rest = text[len(word) :]
+                if not rest or word[-1] not in _ASCII_WORD or rest[0] == " ":
+                    text, changed = rest.strip(), True
+                    break
+            if text.endswith(word):
+                rest = text[: len(text) - len(word)]
+                if not rest or word[0] not in _ASCII_WORD or rest[-1] == " ":
+                    text, changed = rest.strip(), True
+                    break
+    return text
 
 
 # ---------------------------------------------------------------------------- loading
@@ -230,21 +286,23 @@ def parse_keywords(text: str, source: str = "keywords.toml") -> KeywordBook:
         raise KeywordsConfigError(f"{source}: {exc}") from None
     _only(data, ("settings", "locales", "activities"), source)  # activities: domain/activity_words.py
     settings = _table(data.get("settings", {}), "settings")
-    _only(settings, ("within_max_chars",), "settings")
+    _only(settings, ("within_max_chars", "courtesy", "asides"), "settings")
     limit = settings.get("within_max_chars", 60)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise KeywordsConfigError("settings.within_max_chars: must be a whole number from 1 to 10000")
+    courtesy = sorted({p.key for p in _phrases(settings, "courtesy", "settings")}, key=lambda k: (-len(k), k))
+    asides = frozenset(_compact(p.key) for p in _phrases(settings, "asides", "settings"))
     locales_raw = _table(data.get("locales"), "locales")
     if not locales_raw:
         raise KeywordsConfigError("locales: at least one locale is required")
     parsed = {name: _parse_locale(name, raw) for name, raw in locales_raw.items()}
-    opt_out_whole = _merge_whole(words.whole["opt_out"] for words in parsed.values())
-    opt_out_within = _merge_within(words.within["opt_out"] for words in parsed.values())
+    everywhere_whole = {kind: _merge_whole(words.whole[kind] for words in parsed.values()) for kind in EVERY_LOCALE}
+    everywhere_within = {kind: _merge_within(words.within[kind] for words in parsed.values()) for kind in EVERY_LOCALE}
     locales = {
         name: _checked(
             LocaleWords(
-                {**words.whole, "opt_out": opt_out_whole},
-                {**words.within, "opt_out": opt_out_within},
+                {**words.whole, **everywhere_whole},
+                {**words.within, **everywhere_within},
                 words.boy,
                 words.girl,
                 words.ignore,
@@ -264,7 +322,7 @@ def parse_keywords(text: str, source: str = "keywords.toml") -> KeywordBook:
             child=_merge_within(w.child for w in every),
         )
     )
-    return KeywordBook(locales, merged, limit)
+    return KeywordBook(locales, merged, limit, tuple(courtesy), asides)
 
 
 _LOCALE_NAME = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")

@@ -55,6 +55,11 @@ def verify_token(token: str, secret: str) -> bool:
     return hmac.compare_digest(given.encode(), _signature(short_id, secret).encode())
 
 
+def find_urls(text: str) -> list[tuple[int, int]]:
+    """Where the http(s) links in ``text`` are, as (start, end) spans."""
+    return [match.span() for match in _URL.finditer(text)]
+
+
 def rewrite_links(text: str, message_id: str, secret: str, base_url: str) -> tuple[str, list[Link]]:
     """``text`` with every http(s) link replaced by ``{base_url}/r/{token}``, and the links made.
     Links already pointing at ``base_url`` are left alone; without a secret or base nothing changes."""

@@ -25,6 +25,7 @@ class MessageStatus(StrEnum):
     UNDELIVERED = "undelivered"
     SUPPRESSED = "suppressed"
     CAPPED = "capped"
+    CONTROL = "control"  # held out of a campaign's experiment: nothing sent, the record counts for lift
 
 
 # How far along a message is; a receipt never moves a message to a lower rank.
@@ -38,6 +39,7 @@ STATUS_RANK: dict[MessageStatus, int] = {
     MessageStatus.READ: 4,
     MessageStatus.SUPPRESSED: 5,
     MessageStatus.CAPPED: 5,
+    MessageStatus.CONTROL: 5,
 }
 
 PENDING_STATUSES = frozenset({MessageStatus.QUEUED, MessageStatus.DEFERRED})
@@ -90,6 +92,13 @@ class Member:
     stored_value: StoredValue | None = None
     points_lots: list[PointsLot] = field(default_factory=list)
     last_purchase_at: datetime | None = None
+    # What segments read, kept on the member's own item from the streams (services/member_facts.py):
+    # orders counted once each, their total, each category bought with its last (local) day, and
+    # the activities checked in at (activity id → when).
+    orders_count: int = 0
+    total_spent: float = 0.0
+    bought: dict[str, date] = field(default_factory=dict)
+    attended: dict[str, datetime] = field(default_factory=dict)
     # Channels a provider refused for good ({"sms": "invalid address"}); cleared when the member's
     # address or consent on that channel changes.
     unreachable: dict[str, str] = field(default_factory=dict)
@@ -196,3 +205,8 @@ class Message:
     claimed_at: datetime | None = None
     attempts: int = 0
     fallback_of: str | None = None  # an SMS sent because this IM message could not be
+    campaign_id: str | None = None  # a campaign's message (trigger ``campaign``) or control record
+    # Attribution (domain/attribution.py): the first order it converted, their revenue, the last one.
+    converted_at: datetime | None = None
+    revenue: float = 0.0
+    last_order: str | None = None

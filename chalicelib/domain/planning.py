@@ -13,7 +13,7 @@ from .isotime import to_iso
 from .model import Channel, Member, Message, MessageStatus, StatusChange
 from .rendering import render
 from .rulebook import RuleBook, RuleConfig
-from .segments import count_parts
+from .sms_parts import parts_to
 from .triggers import Trigger
 
 
@@ -46,15 +46,18 @@ def plan_message(
     eligibility decision (``domain/eligibility.py``) decides.
 
     ``channel_forced``: only that channel (a reply goes where the member wrote). ``shorten(message_id,
-    text)`` rewrites links for click tracking (see ``domain/links.py``)."""
+    text)`` rewrites the template's links for click tracking (see ``domain/links.py``; rendering
+    keeps links inside members' values out of it)."""
     book = policy.book
     rule = book.rules[trigger.rule_id]
     mid = message_id(member.member_id, trigger.rule_id, trigger.occurrence)
     channels = (channel_forced,) if channel_forced is not None else rule.channels
     decision = decide(Ask(member, rule, channels, mid, now, Stage.PLAN, send_before=trigger.send_before), policy, now)
-    text = render(rule.template_for(member.locale), template_variables(member, trigger, book))
-    if shorten is not None:
-        text = shorten(mid, text)
+    text = render(
+        rule.template_for(member.locale),
+        template_variables(member, trigger, book),
+        rewrite_links=(lambda t: shorten(mid, t)) if shorten is not None else None,
+    )
     chosen = rule.channels[0] if channel_forced is None else channel_forced
     status, reason, send_after = MessageStatus.SUPPRESSED, None, None
     if isinstance(decision, Go):
@@ -87,12 +90,11 @@ def plan_message(
 
 
 def sms_text(text: str, rule: RuleConfig, locale: str, phone: str | None, book: RuleBook) -> tuple[str, int]:
-    """The SMS as it will go out (marketing gets the opt-out line) and its billed parts; China
-    numbers count the 【signature】 the platform adds."""
+    """The SMS as it will go out (marketing gets the opt-out line) and its billed parts under the
+    destination's regime (``sms_parts.sms_regime``: China numbers count the store's 【signature】)."""
     if rule.rule_class == "marketing":
         text = with_opt_out(text, locale, book.store.opt_out)
-    china = phone is None or phone.startswith("+86")
-    return text, count_parts(text, china=china, signature=f"【{book.store.name}】")
+    return text, parts_to(phone, text, f"【{book.store.name}】")
 
 
 def describe(message: Message) -> dict[str, Any]:
@@ -116,4 +118,6 @@ def describe(message: Message) -> dict[str, Any]:
         out["parts"] = message.parts
     if message.variant:
         out["variant"] = message.variant
+    if message.campaign_id:
+        out["campaign_id"] = message.campaign_id
     return out

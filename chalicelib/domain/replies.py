@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from .catalog import age_fit
@@ -17,6 +17,8 @@ REPLY_OPTIN = "reply_optin"
 REPLY_HELP = "reply_help"
 REPLY_RECOMMENDATION = "reply_recommendation"
 REPLY_HANDOFF = "reply_handoff"
+REPLY_NEW_ARRIVALS = "reply_new_arrivals"
+NEW_ARRIVAL_DAYS = 7
 
 # Keyword-router intent kind → the reply rule it answers with (when the router names none itself).
 REPLY_FOR_INTENT = {
@@ -25,6 +27,7 @@ REPLY_FOR_INTENT = {
     "help": REPLY_HELP,
     "recommend": REPLY_RECOMMENDATION,
     "handoff": REPLY_HANDOFF,
+    "new_arrivals": REPLY_NEW_ARRIVALS,
 }
 
 HANDOFF_OPEN = "open"
@@ -67,3 +70,25 @@ def recommendation_facts(
         "picks": picks,
         "ask": {"age_months": age_months, "age_years": years, "gender": None if wanted == "unknown" else wanted},
     }
+
+
+def new_arrivals(
+    catalog: Mapping[str, Product], now: datetime, limit: int = 3, zone: tzinfo = UTC, days: int = NEW_ARRIVAL_DAYS
+) -> list[Product]:
+    """This week's new arrivals: in-stock products that arrived within the last ``days`` days of
+    ``now`` (the ``days`` local days up to and including today in ``zone``: with 7, today and the six
+    before it; not a product announced for a later day, nor one with no arrival date), newest first
+    (then by sku, for a stable order), at most ``limit``."""
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    fresh = [p for p in catalog.values() if p.in_stock and p.arrived_on is not None and first <= p.arrived_on <= today]
+    fresh.sort(key=lambda p: (p.arrived_on, p.sku), reverse=True)
+    return fresh[: max(limit, 0)]
+
+
+def new_arrival_facts(
+    catalog: Mapping[str, Product], now: datetime, limit: int = 3, zone: tzinfo = UTC
+) -> dict[str, Any]:
+    """Template variables of ``reply_new_arrivals``: ``arrivals``, the names of this week's new
+    arrivals (empty when nothing arrived: the templates then say so)."""
+    return {"arrivals": [p.name for p in new_arrivals(catalog, now, limit, zone)]}

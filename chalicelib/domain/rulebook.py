@@ -1,8 +1,18 @@
 """Rules as data: ``chalicelib/rules.toml`` says which rules run, when, over which channel, with
-which text per locale. Loaded once, validated with errors that name the rule and the field."""
+which text per locale. Loaded once, validated with errors that name the rule and the field.
+
+Validation has two parts. The structure (classes, channels, numbers, locales, quiet hours …) is
+checked on every load: it is cheap. The templates — each compiles, and each SMS it renders fits its
+rule's limit under every counting regime (:func:`check_templates`) — cost a template engine and a
+render of every template: ``memberpulse package`` checks them (and refuses a bad rules.toml), then
+writes the digest of the bytes it checked beside the file (``rules.checked``). A load that finds
+that digest, for these very bytes, skips the template check and compiles each template when it is
+first rendered; any other load (an edited file, a test, the CLI) checks in full, so a bad rules.toml
+still fails the function at start, naming the rule and the field."""
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,9 +21,9 @@ from typing import Any
 from .calendar import parse_clock
 from .governance import OPT_OUT_LINES, FrequencyCap, QuietHours
 from .model import Channel
-from .rendering import TemplateError, compile_template
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "rules.toml"
+CHECKED_NAME = "rules.checked"  # beside rules.toml: the digest of the bytes checked in full at package time
 LOCALES = ("zh-CN", "zh-TW", "en")
 CLASSES = ("transactional", "marketing")
 
@@ -133,10 +143,6 @@ def parse_rule(rule_id: str, raw: dict[str, Any]) -> RuleConfig:
             raise RulesConfigError(f"{where}.templates.{locale}: unknown locale (use {', '.join(LOCALES)})")
         if not isinstance(source, str) or not source.strip():
             raise RulesConfigError(f"{where}.templates.{locale}: must be non-empty text")
-        try:
-            compile_template(source)
-        except TemplateError as exc:
-            raise RulesConfigError(f"{where}.templates.{locale}: {exc}") from None
     urgent = raw.get("urgent", False)
     if not isinstance(urgent, bool):
         raise RulesConfigError(f"{where}.urgent: must be true or false")
@@ -188,7 +194,9 @@ def parse_quiet_hours(raw: Any, where: str, base: QuietHours) -> QuietHours:
     return QuietHours(opens, closes, spread_minutes)
 
 
-def parse_rule_book(text: str) -> RuleBook:
+def parse_rule_book(text: str, *, templates_checked: bool = False) -> RuleBook:
+    """The rule book in ``text``, checked in full; ``templates_checked``: its templates were already
+    checked (``memberpulse package``, for these very bytes), so only the structure is."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -210,20 +218,45 @@ def parse_rule_book(text: str) -> RuleBook:
     )
     rules_raw = _require(data, "rules", dict, "rules.toml")
     rules = {rule_id: parse_rule(rule_id, raw) for rule_id, raw in rules_raw.items()}
-    for rule in rules.values():
-        check_sms_length(rule, store)
-    return RuleBook(store, rules)
+    book = RuleBook(store, rules)
+    if not templates_checked:
+        check_templates(book)
+    return book
+
+
+def check_templates(book: RuleBook) -> None:
+    """Every template compiles, and every SMS one renders fits its rule's limit (the expensive part
+    of the validation: python-liquid, and a render of every template under every regime)."""
+    from .rendering import TemplateError, compile_template
+
+    for rule in book.rules.values():
+        for locale, source in rule.templates.items():
+            try:
+                compile_template(source)
+            except TemplateError as exc:
+                raise RulesConfigError(f"rules.{rule.rule_id}.templates.{locale}: {exc}") from None
+        check_sms_length(rule, book.store)
 
 
 def sample_variables(store: StoreConfig) -> dict[str, Any]:
     """Typical values for every template variable (docs/templates.md), for the length check."""
+    from .rendering import CHILD_NAME_CHARS, MEMBER_NAME_CHARS
+
     longest_benefit = max(store.tier_benefits.values(), key=len, default="")
     return {
-        "member": {"id": "m-10001", "name": "王小明", "tier": "gold", "points": 1580},
+        # Names as long as rendering lets them be: a rule that loads fits with any member's name
+        "member": {"id": "m-10001", "name": "王" * MEMBER_NAME_CHARS, "tier": "gold", "points": 1580},
         "store": {"name": store.name},
         "rule": "sample",
-        "child": {"name": "乐乐", "age": 4, "birthday": "2026-12-01", "gender": "boy", "birth_date": "2022-12-01"},
+        "child": {
+            "name": "乐" * CHILD_NAME_CHARS,
+            "age": 4,
+            "birthday": "2026-12-01",
+            "gender": "boy",
+            "birth_date": "2022-12-01",
+        },
         "picks": ["恐龙拼图·第2辑", "百变积木桶", "小熊换装套"],
+        "arrivals": ["恐龙拼图·第2辑", "百变积木桶", "小熊换装套"],
         "points": {"delta": 158, "balance": 1580, "reason": "purchase"},
         "expiring": {"amount": 158, "date": "2026-12-31"},
         "tier": {"name": "gold", "old": "silver", "benefits": longest_benefit},
@@ -271,13 +304,22 @@ _SAMPLE_ACTIVITY = {
 
 def check_sms_length(rule: RuleConfig, store: StoreConfig) -> None:
     """Flag, when the rules load, a template whose SMS (with sample values, the opt-out line of a
-    marketing rule and the 【signature】) runs past the rule's ``max_sms_parts``."""
+    marketing rule and the 【signature】) runs past the rule's ``max_sms_parts`` or the longest text
+    its platforms take.
+
+    Which regime (``sms_parts.sms_regime``) a member's SMS is counted under depends on their number,
+    which a rule book cannot know: the store's default phone region only fills in numbers written
+    without a country code, and a member of any locale may give a number of any country (a zh-CN
+    member with a Hong Kong number, an en member with a mainland one). So every template is counted
+    under every regime, China domestic with the store's signature and international, and the
+    larger count must fit: a rule that loads fits its limit on any number."""
     if Channel.SMS not in rule.channels:
         return
     from .governance import with_opt_out
-    from .rendering import render
-    from .segments import count_parts
+    from .rendering import TemplateError, render
+    from .sms_parts import REGIMES, count_parts, fits
 
+    signature = f"【{store.name}】"
     for locale, source in rule.templates.items():
         try:
             text = render(source, {**sample_variables(store), **rule.samples})
@@ -285,15 +327,34 @@ def check_sms_length(rule: RuleConfig, store: StoreConfig) -> None:
             raise RulesConfigError(f"rules.{rule.rule_id}.templates.{locale}: {exc}") from None
         if rule.rule_class == "marketing":
             text = with_opt_out(text, locale, store.opt_out)
-        parts = count_parts(text, china=locale != "en", signature=f"【{store.name}】")
-        if locale == "en":
-            parts = max(parts, count_parts(text))
-        if parts > rule.max_sms_parts:
-            raise RulesConfigError(
-                f"rules.{rule.rule_id}.templates.{locale}: renders to {parts} SMS parts with sample values "
-                f"(limit max_sms_parts = {rule.max_sms_parts}): shorten it or raise the limit"
-            )
+        for regime in REGIMES:
+            parts = count_parts(text, regime, signature)
+            if parts > rule.max_sms_parts:
+                raise RulesConfigError(
+                    f"rules.{rule.rule_id}.templates.{locale}: renders to {parts} SMS parts ({regime.name}) "
+                    f"with sample values (limit max_sms_parts = {rule.max_sms_parts}): shorten it or raise the limit"
+                )
+            if not fits(text, regime, signature):
+                raise RulesConfigError(
+                    f"rules.{rule.rule_id}.templates.{locale}: longer than the {regime.max_chars} characters "
+                    f"an SMS ({regime.name}) may have, with sample values"
+                )
+
+
+def rules_digest(text: str) -> str:
+    """What ``rules.checked`` holds for a rules.toml whose templates were checked in full."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def checked_at_package(path: Path = RULES_FILE) -> bool:
+    """``memberpulse package`` checked these very bytes in full: ``rules.checked`` beside the file
+    holds their digest."""
+    stamp = path.with_name(CHECKED_NAME)
+    if not stamp.is_file():
+        return False
+    return stamp.read_text(encoding="utf-8").strip() == rules_digest(path.read_text(encoding="utf-8"))
 
 
 def load_rule_book(path: Path = RULES_FILE) -> RuleBook:
-    return parse_rule_book(path.read_text(encoding="utf-8"))
+    """The rule book at ``path``; its templates are checked too unless the package checked them."""
+    return parse_rule_book(path.read_text(encoding="utf-8"), templates_checked=checked_at_package(path))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 
 from .action_links import ActionLinks
-from .activities import ActivityEvent, Attendance
+from .activities import ActivityEvent, Standing
 from .model import Coupon, Member, Order, PointsTxn, Product
 from .rulebook import RuleBook, RulesConfigError
 from .rules import RULES, Check, Context, Drop, Plan, Rule
@@ -105,10 +105,10 @@ def reads_catalog(rule_id: str) -> bool:
     return rule is not None and rule.reads_catalog
 
 
-def reads_attendance(rule_id: str) -> bool:
+def reads_standing(rule_id: str) -> bool:
     """The rule's timers check the activity and the member's registration when they fire."""
     rule = RULES.get(rule_id)
-    return rule is not None and rule.reads_attendance
+    return rule is not None and rule.reads_standing
 
 
 def check(
@@ -118,12 +118,12 @@ def check(
     book: RuleBook,
     now: datetime,
     store_zone: str,
-    attendance: Attendance | None = None,
+    standing: Standing | None = None,
     links: ActionLinks | None = None,
 ) -> Check:
     """At firing time: still applies (with refreshed facts), or dropped with a reason — the rule is
     off, the timer is stale, or the rule's own check says so (an activity rule reads
-    ``attendance``: the activity and the member's registration as they are now)."""
+    ``standing``: the activity and the member's registration as they are now)."""
     rule = RULES.get(timer.rule_id)
     config = book.get(timer.rule_id)
     if rule is None or config is None:
@@ -131,6 +131,4 @@ def check(
     if now - timer.due_at > timedelta(hours=config.stale_after_hours):
         hours = (now - timer.due_at).total_seconds() / 3600
         return Drop(f"stale: {hours:.0f} h overdue (stale_after {config.stale_after_hours} h)")
-    return rule.check(
-        timer, member, catalog, Context(config, book, now, store_zone, attendance=attendance, links=links)
-    )
+    return rule.check(timer, member, catalog, Context(config, book, now, store_zone, standing=standing, links=links))

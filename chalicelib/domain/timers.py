@@ -19,6 +19,10 @@ RESEND_RULE = "release_send"
 ACK_RULE = "ack_check"  # an IM message that needs a receipt by now, else SMS instead
 OFFER_RULE = "offer_expiry"  # a seat offered to a member in line: unclaimed by now, it passes on
 
+# A timer already due when written fires at the next sweep: its firing time is at least a minute
+# after the write, so a sweep running at the same moment cannot have passed it already.
+SETTLE = timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class Timer:
@@ -32,3 +36,9 @@ class Timer:
 
 def is_stale(timer_due: datetime, rule: RuleConfig, now: datetime) -> bool:
     return now - timer_due > timedelta(hours=rule.stale_after_hours)
+
+
+def fire_time(due_at: datetime, written: datetime) -> datetime:
+    """When a timer written at ``written`` is released: at its due time, or a minute after the write
+    when that is later (a timer stores and sweeps at second precision)."""
+    return max(due_at, written + SETTLE).replace(microsecond=0)

@@ -1,19 +1,37 @@
-"""Validation of API payloads into domain objects: pure, with errors that name the field.
+"""Validation of API payloads into domain values: pure, with errors that name the field.
 
 Each ``parse_*`` takes the decoded JSON body and returns a domain value or raises
 :class:`ValidationFailed` listing every bad field at once.
+
+Numbers (every numeric field of CONTRACT §3: order ``total``, ``items[].price``/``qty``, points
+``delta``, coupon ``value``, ``stored_value.balance``, product ``price``/``age_*_months``) must be
+finite and at most ``MAX_NUMBER`` (10^15) in size, which keeps them far inside what DynamoDB
+stores (38 significant digits, 10^-130 … 10^126) and exact as floats: ``1e+200``, ``NaN``,
+``Infinity`` or a 40-digit integer is a 400 naming the field, never a failed write.
+
+Dates must be plausible, relative to ``now``, the request time (a parameter: validation stays
+pure). Without ``now`` (offline checks of files) only the fixed ends apply.
+
+| field | earliest | latest |
+|---|---|---|
+| order ``purchased_at`` | 2000-01-01 | ``now`` + 1 day (clocks and zones differ) |
+| member ``joined_at`` | 2000-01-01 | ``now`` + 1 day |
+| ``children[].birthday`` | less than 18 years before ``now`` (a child) | ``now``'s date + 1 day (zones) |
+| ``stored_value.expires_on``, points and coupon ``expires_on`` | 2000-01-01 | ``now`` + 10 years |
+| product ``arrived_on`` | 2000-01-01 | ``now`` + 1 year (announced arrivals) |
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ValidationFailed
-from .isotime import parse_date, parse_iso
+from .isotime import parse_date, parse_iso, years_before
 from .model import Child, Consent, Coupon, Order, OrderItem, PointsTxn, Product, StoredValue
 from .phones import to_e164
 
@@ -23,6 +41,12 @@ GENDERS = ("boy", "girl", "unknown")
 PRODUCT_GENDERS = ("boy", "girl", "any")
 MAX_TEXT = 200
 MAX_LIST = 50
+MAX_NUMBER = 10**15
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CHILD_YEARS = 18
+AHEAD = timedelta(days=1)
+EXPIRY_YEARS = 10
+ARRIVAL_AHEAD = timedelta(days=366)
 
 
 def _finite(value: float) -> bool:
@@ -30,6 +54,47 @@ def _finite(value: float) -> bool:
         return math.isfinite(value)
     except OverflowError:  # an integer too large for a float
         return False
+
+
+def number_problem(value: Any, integer: bool = False) -> str | None:
+    """Why ``value`` is not a number we store (None when it is)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        return "must be an integer" if integer else "must be a number"
+    if not _finite(value):
+        return "must be a finite number"
+    if abs(value) > MAX_NUMBER:
+        return "must be between -1e15 and 1e15"
+    exact = Decimal(value)
+    if exact and exact.adjusted() < -100:
+        return "is too small to store (nearer 0 than 1e-100)"
+    return None
+
+
+class _Window:
+    """A plausible range for a date field; ``latest`` None: no upper end known (no ``now``)."""
+
+    def __init__(self, earliest: date, latest: date | None) -> None:
+        self.earliest, self.latest = earliest, latest
+
+    def problem(self, day: date) -> str | None:
+        if day < self.earliest:
+            return f"must not be before {self.earliest.isoformat()}"
+        if self.latest is not None and day > self.latest:
+            return f"must not be after {self.latest.isoformat()}"
+        return None
+
+
+def _expiry_window(now: datetime | None) -> _Window:
+    latest = years_before(now.date(), -EXPIRY_YEARS) if now else None
+    return _Window(EARLIEST.date(), latest)
+
+
+def _moment_problem(at: datetime, now: datetime | None) -> str | None:
+    if at < EARLIEST:
+        return f"must not be before {EARLIEST.date().isoformat()}"
+    if now is not None and at > now + AHEAD:
+        return "must not be more than a day after the request time"
+    return None
 
 
 class _Collector:
@@ -77,8 +142,9 @@ class _Collector:
             if required:
                 self.fail(key, "is required")
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
-            self.fail(key, "must be a number")
+        problem = number_problem(value)
+        if problem:
+            self.fail(key, problem)
             return None
         if minimum is not None and value < minimum:
             self.fail(key, f"must be at least {minimum:g}")
@@ -91,15 +157,23 @@ class _Collector:
             if required:
                 self.fail(key, "is required")
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, "must be an integer")
+        problem = number_problem(value, integer=True)
+        if problem:
+            self.fail(key, problem)
             return None
         if minimum is not None and value < minimum:
             self.fail(key, f"must be at least {minimum}")
             return None
-        return value
+        return int(value)
 
-    def day(self, key: str, required: bool = False, path: str | None = None, source: Any = None) -> date | None:
+    def day(
+        self,
+        key: str,
+        required: bool = False,
+        path: str | None = None,
+        source: Any = None,
+        window: _Window | None = None,
+    ) -> date | None:
         value = (source if source is not None else self.body).get(key)
         where = path or key
         if value is None:
@@ -109,12 +183,17 @@ class _Collector:
         try:
             if not isinstance(value, str):
                 raise ValueError
-            return parse_date(value)
+            day = parse_date(value)
         except ValueError:
             self.fail(where, "must be a date YYYY-MM-DD")
             return None
+        problem = window.problem(day) if window else None
+        if problem:
+            self.fail(where, problem)
+            return None
+        return day
 
-    def moment(self, key: str, required: bool = False) -> datetime | None:
+    def moment(self, key: str, required: bool = False, now: datetime | None = None) -> datetime | None:
         value = self.body.get(key)
         if value is None:
             if required:
@@ -123,10 +202,15 @@ class _Collector:
         try:
             if not isinstance(value, str):
                 raise ValueError
-            return parse_iso(value)
+            at = parse_iso(value)
         except ValueError:
             self.fail(key, "must be an ISO 8601 time with a zone, e.g. 2026-11-22T10:00:00Z")
             return None
+        problem = _moment_problem(at, now)
+        if problem:
+            self.fail(key, problem)
+            return None
+        return at
 
     def string_list(self, key: str) -> list[str] | None:
         value = self.body.get(key)
@@ -165,8 +249,9 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def parse_member_update(body: Any, default_phone_region: str) -> dict[str, Any]:
-    """The fields a member PUT sets. Omitted fields are left as they are; ``null`` clears optional ones."""
+def parse_member_update(body: Any, default_phone_region: str, now: datetime | None = None) -> dict[str, Any]:
+    """The fields a member PUT sets. Omitted fields are left as they are; ``null`` clears optional ones.
+    ``now``: the request time, for the date windows (module docstring)."""
     c = _Collector(body)
     out: dict[str, Any] = {}
     b = c.body
@@ -199,7 +284,7 @@ def parse_member_update(body: Any, default_phone_region: str) -> dict[str, Any]:
         if locale:
             out["locale"] = locale
     if "joined_at" in b:
-        out["joined_at"] = c.moment("joined_at")
+        out["joined_at"] = c.moment("joined_at", now=now)
     if "tier" in b:
         out["tier"] = c.text("tier", max_len=32)
     if "store_id" in b:
@@ -207,13 +292,13 @@ def parse_member_update(body: Any, default_phone_region: str) -> dict[str, Any]:
     if "tags" in b:
         out["tags"] = c.string_list("tags") or []
     if "children" in b:
-        out["children"] = [] if b["children"] is None else _children(c, b["children"])
+        out["children"] = [] if b["children"] is None else _children(c, b["children"], now)
     if "consent" in b:
         consent = _consent(c, b["consent"])
         if consent is not None:
             out["consent"] = consent
     if "stored_value" in b:
-        out["stored_value"] = _stored_value(c, b["stored_value"])
+        out["stored_value"] = _stored_value(c, b["stored_value"], now)
     unknown = set(b) - {
         "name",
         "phone",
@@ -235,7 +320,7 @@ def parse_member_update(body: Any, default_phone_region: str) -> dict[str, Any]:
     return out
 
 
-def _children(c: _Collector, value: Any) -> list[Child]:
+def _children(c: _Collector, value: Any, now: datetime | None) -> list[Child]:
     if not isinstance(value, list) or len(value) > 20:
         c.fail("children", "must be a list of at most 20 children")
         return []
@@ -249,7 +334,7 @@ def _children(c: _Collector, value: Any) -> list[Child]:
         if not isinstance(name, str) or len(name) > 64:
             c.fail(f"{path}.name", "must be a string of at most 64 characters")
             continue
-        birthday = c.day("birthday", required=True, path=f"{path}.birthday", source=raw)
+        birthday = c.day("birthday", required=True, path=f"{path}.birthday", source=raw, window=_birthdays(now))
         gender = raw.get("gender", "unknown")
         if gender not in GENDERS:
             c.fail(f"{path}.gender", "must be one of " + ", ".join(GENDERS))
@@ -257,6 +342,14 @@ def _children(c: _Collector, value: Any) -> list[Child]:
         if birthday is not None:
             children.append(Child(name=name.strip(), birthday=birthday, gender=gender))
     return children
+
+
+def _birthdays(now: datetime | None) -> _Window | None:
+    """A child's birthday: not after today (a day's grace for zones), less than 18 years ago."""
+    if now is None:
+        return None
+    today = now.date()
+    return _Window(years_before(today, CHILD_YEARS) + timedelta(days=1), today + timedelta(days=1))
 
 
 def _consent(c: _Collector, value: Any) -> dict[str, bool] | None:
@@ -282,24 +375,26 @@ def merge_consent(current: Consent, changes: dict[str, bool]) -> Consent:
     )
 
 
-def _stored_value(c: _Collector, value: Any) -> StoredValue | None:
+def _stored_value(c: _Collector, value: Any, now: datetime | None) -> StoredValue | None:
     if value is None:
         return None
     if not isinstance(value, dict):
         c.fail("stored_value", "must be an object with balance and expires_on")
         return None
-    balance = value.get("balance")
-    if isinstance(balance, bool) or not isinstance(balance, (int, float)) or not _finite(balance) or balance < 0:
-        c.fail("stored_value.balance", "must be a number ≥ 0")
+    balance: Any = value.get("balance")
+    problem = number_problem(balance)
+    if problem or balance < 0:
+        c.fail("stored_value.balance", problem or "must be a number ≥ 0")
         return None
-    expires = c.day("expires_on", path="stored_value.expires_on", source=value)
+    expires = c.day("expires_on", path="stored_value.expires_on", source=value, window=_expiry_window(now))
     return StoredValue(balance=float(balance), expires_on=expires)
 
 
-def parse_order(member_id: str, body: Any) -> Order:
+def parse_order(member_id: str, body: Any, now: datetime | None = None) -> Order:
+    """``now``: the request time (an order is not dated more than a day after it)."""
     c = _Collector(body)
     order_id = c.ident("order_id")
-    purchased_at = c.moment("purchased_at", required=True)
+    purchased_at = c.moment("purchased_at", required=True, now=now)
     total = c.number("total", required=True, minimum=0)
     store_id = c.text("store_id", max_len=64)
     items: list[OrderItem] = []
@@ -332,7 +427,7 @@ def parse_points(member_id: str, body: Any, now: datetime) -> PointsTxn:
     if delta == 0:
         c.fail("delta", "must not be zero")
     reason = c.text("reason", max_len=100) or ""
-    expires_on = c.day("expires_on")
+    expires_on = c.day("expires_on", window=_expiry_window(now))
     if expires_on is not None and delta is not None and delta < 0:
         c.fail("expires_on", "only a credit (delta > 0) has an expiry date")
     c.done()
@@ -345,13 +440,14 @@ def parse_coupon(member_id: str, body: Any, now: datetime) -> Coupon:
     coupon_id = c.ident("coupon_id")
     title = c.text("title", required=True, max_len=100)
     value = c.number("value", required=True, minimum=0)
-    expires_on = c.day("expires_on", required=True)
+    expires_on = c.day("expires_on", required=True, window=_expiry_window(now))
     c.done()
     assert coupon_id and title and value is not None and expires_on
     return Coupon(member_id, coupon_id, title, value, expires_on, now)
 
 
-def parse_product(sku: str, body: Any) -> Product:
+def parse_product(sku: str, body: Any, now: datetime | None = None) -> Product:
+    """``now``: the request time (an arrival is announced at most a year ahead)."""
     check_id(sku, "sku")
     c = _Collector(body)
     name = c.text("name", required=True)
@@ -364,7 +460,8 @@ def parse_product(sku: str, body: Any) -> Product:
     tags = c.string_list("tags") or []
     price = c.number("price", minimum=0)
     accessory_of = c.string_list("accessory_of") or []
-    arrived_on = c.day("arrived_on")
+    latest_arrival = (now + ARRIVAL_AHEAD).date() if now else None
+    arrived_on = c.day("arrived_on", window=_Window(EARLIEST.date(), latest_arrival))
     in_stock = c.body.get("in_stock", True)
     if not isinstance(in_stock, bool):
         c.fail("in_stock", "must be true or false")

@@ -116,7 +116,7 @@ def get_member(member_id: str) -> Response:
 def post_order(request: Request, member_id: str) -> Response:
     from ..adapters.codec import order_to_data
 
-    order, created = bootstrap.app().members.record_order(member_id, json_body(request))
+    order, created = bootstrap.app().members.record_order(member_id, json_body(request), request_time(request))
     return ok({**order_to_data(order), "member_id": member_id, "created": created}, 201 if created else 200)
 
 
@@ -141,9 +141,80 @@ def post_coupon(request: Request, member_id: str) -> Response:
 def put_product(request: Request, sku: str) -> Response:
     from ..adapters.codec import product_to_data
 
-    return ok(product_to_data(bootstrap.app().members.put_product(sku, json_body(request))))
+    product = bootstrap.app().members.put_product(sku, json_body(request), request_time(request))
+    return ok(product_to_data(product))
 
 
 @api
 def get_messages(member_id: str) -> Response:
     return ok(bootstrap.app().members.messages_of(member_id))
+
+
+def wants_csv(request: Request) -> bool:
+    """``Accept: text/csv`` (with a quality above zero) asks for CSV."""
+    for media_range in (request.headers.get("accept") or "").split(","):
+        kind, *options = (part.strip().lower() for part in media_range.split(";"))
+        if kind == "text/csv" and not any(o.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for o in options):
+            return True
+    return False
+
+
+def paged(rows: Any, cursor: str | None) -> Response:
+    """A page of a list: the rows (a JSON array); the next page's cursor, if any, in
+    ``X-Next-Cursor`` (pass it back as ``?cursor=``)."""
+    response = ok(rows)
+    if cursor:
+        response.headers["X-Next-Cursor"] = cursor
+    return response
+
+
+@api
+def get_message_log(request: Request) -> Response:
+    """``GET /v1/messages``: a page of the message log (JSON), or with ``Accept: text/csv`` a bounded
+    CSV export of up to ``limit`` rows (1000 by default, 2000 at most); either way the next page's
+    cursor in ``X-Next-Cursor``."""
+    csv_export = wants_csv(request)
+    rows, cursor = bootstrap.app().message_log.page(request.query_params, request_time(request), csv_export)
+    if not csv_export:
+        return paged(rows, cursor)
+    from ..domain.message_log import to_csv
+
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="messages.csv"',
+    }
+    if cursor:
+        headers["X-Next-Cursor"] = cursor
+    return Response(body=to_csv(rows), status_code=200, headers=headers)
+
+
+@api
+def get_handoffs(request: Request) -> Response:
+    rows, cursor = bootstrap.app().handoff_desk.waiting(request.query_params)
+    return paged(rows, cursor)
+
+
+@api
+def find_members(request: Request) -> Response:
+    return ok(bootstrap.app().member_search.find(request.query_params))
+
+
+@api
+def delete_member(request: Request, member_id: str) -> Response:
+    """Erasure (CONTRACT §9): 204 once the tombstone is written (the purge finishes in the
+    background); a repeated DELETE of an erased member is 204 too; an unknown id 404."""
+    bootstrap.app().erasure.erase(member_id, request_time(request))
+    return Response(body="", status_code=204)
+
+
+@api
+def export_member(request: Request, member_id: str) -> Response:
+    return ok(bootstrap.app().member_data.export(member_id, request_time(request)))
+
+
+@api
+def get_timeline(request: Request, member_id: str) -> Response:
+    """A page of the timeline (a JSON array, CONTRACT §8); the next page's cursor, if any, in the
+    ``X-Next-Cursor`` header (pass it back as ``?cursor=``)."""
+    entries, cursor = bootstrap.app().member_data.timeline(member_id, request.query_params)
+    return paged(entries, cursor)

@@ -12,12 +12,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .. import bootstrap
 from ..domain.inbound_codec import event_from_data
 from ..observability import flush_metrics, logger, metrics
+from .partial_batch import sqs_batch
 
 
 def clock() -> datetime:
@@ -37,8 +37,7 @@ def _record(record: SQSRecord) -> None:
 
 
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS)
     try:
-        return dict(process_partial_response(event=event, record_handler=_record, processor=processor, context=context))
+        return sqs_batch(event, _record)
     finally:
         flush_metrics()

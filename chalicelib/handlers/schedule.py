@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any
 
 from .. import bootstrap
 from ..domain.isotime import parse_iso
 from ..observability import flush_metrics, logger, metrics
+from .partial_batch import sqs_batch
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
 def event_time(event: dict[str, Any]) -> datetime:
@@ -27,6 +28,7 @@ def tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = event_time(event)
     try:
         summary = bootstrap.app().timers.release_due(now)
+        summary["campaigns_started"] = len(bootstrap.app().campaigns.start_due(now))
         metrics.add_metric(name="TimersDue", unit="Count", value=summary["due"])
         logger.info("schedule ran", extra={"at": event["time"], **summary})
         return {"at": event["time"], **summary}
@@ -42,11 +44,8 @@ def _timer_batch(record: SQSRecord) -> None:
 
 
 def fire_timers(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS)
     try:
         with bootstrap.app().adapters.send_queue.batched():  # the batch's send intents go to SQS together
-            return dict(
-                process_partial_response(event=event, record_handler=_timer_batch, processor=processor, context=context)
-            )
+            return sqs_batch(event, _timer_batch)
     finally:
         flush_metrics()

@@ -1,6 +1,6 @@
 """DynamoDB stream entry points (Powertools' ``DynamoDBRecord`` data classes). Each record is
 handled on its own; a failure reports just that record (ReportBatchItemFailures, bisected by
-Lambda), so one poison record never blocks a shard. "Now" is the record's
+Lambda; ``partial_batch.py``), so one poison record never blocks a shard. "Now" is the record's
 ApproximateCreationDateTime: when the change happened.
 
 The event source mappings filter out what these handlers ignore (infra/template.json
@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
     DynamoDBRecordEventName,
@@ -22,6 +21,7 @@ from .. import bootstrap
 from ..adapters import activity_codec, codec
 from ..adapters.stream_images import plain
 from ..observability import flush_metrics, logger, metrics
+from .partial_batch import dynamodb_batch
 
 _CHANGES = (DynamoDBRecordEventName.INSERT, DynamoDBRecordEventName.MODIFY)
 
@@ -60,13 +60,16 @@ def _activity_record(record: DynamoDBRecord) -> None:
     at = record_time(record)
     engine = bootstrap.app().engine
     if kind == "order":
-        count = engine.order_recorded(codec.order_from_data(member_id, data), at)
+        order = codec.order_from_data(member_id, data)
+        bootstrap.app().facts.order_placed(order, at)  # counted first: purchase_milestone reads it
+        count = engine.order_recorded(order, at)
+        bootstrap.app().attribution.order_placed(order, at)
     elif kind == "points":
         count = engine.points_recorded(codec.points_from_data(member_id, data), at)
     elif kind == "coupon":
         count = engine.coupon_issued(codec.coupon_from_data(member_id, data), at)
-    elif kind == "chat":
-        return  # conversation history (services/inbound.py): nothing to plan
+    elif kind in ("chat", "consent"):
+        return  # conversation history (services/inbound.py), consent changes: nothing to plan
     else:
         logger.warning("unknown activity kind", extra={"kind": kind, "member_id": member_id})
         return
@@ -111,15 +114,20 @@ def _activities_record(record: DynamoDBRecord) -> None:
     )
 
 
+def _message_record(record: DynamoDBRecord) -> None:
+    old_raw, new_raw = _images(record)
+    if new_raw is None:
+        return  # an erased message: what it fed stays, naming no one
+    old = codec.message_from_item(old_raw) if old_raw else None
+    bootstrap.app().tallies.message_changed(old, codec.message_from_item(new_raw))
+
+
 def _batch(event: dict[str, Any], context: Any, handler: Callable[[DynamoDBRecord], None]) -> dict[str, Any]:
     bootstrap.counting_aws_calls()
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     try:
         # The batch's send intents go to SQS together, before the batch reports success.
         with bootstrap.app().adapters.send_queue.batched():
-            return dict(
-                process_partial_response(event=event, record_handler=handler, processor=processor, context=context)
-            )
+            return dynamodb_batch(event, handler)
     finally:
         flush_metrics()
         bootstrap.flush_aws_call_counts(handler.__name__.strip("_"))
@@ -139,3 +147,13 @@ def product_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def activities_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _batch(event, context, _activities_record)
+
+
+def message_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The messages stream feeds counters only: it queues no sends (so no send queue is built)."""
+    bootstrap.counting_aws_calls()
+    try:
+        return dynamodb_batch(event, _message_record)
+    finally:
+        flush_metrics()
+        bootstrap.flush_aws_call_counts("message_record")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from ..domain.consent import consent_change
 from ..domain.model import Channel, Member
 from ..domain.reachability import still_unreachable
 from ..ports import MemberStore, VersionConflict
@@ -23,6 +24,7 @@ class ConsentService:
 
     def set_consent(self, member_id: str, channel: Channel, on: bool, now: datetime, source: str) -> Member | None:
         """Set one channel's consent (no write when it already is so); None for an unknown member.
+        ``source``: who said so (``domain/consent.py``: a reply, the provider, the store).
         Raises VersionConflict when every retry met a concurrent change (the caller's record is retried)."""
         for _ in range(RETRIES):
             member = self.members.get(member_id)
@@ -34,8 +36,8 @@ class ConsentService:
             member.consent = replace(member.consent, **{channel.value: on})
             member.unreachable = still_unreachable(before, member)
             member.updated_at = now
-            try:
-                self.members.save(member)
+            try:  # the change is recorded in the member's history with where it came from
+                self.members.save(member, consent_change(member_id, before.consent, member.consent, now, source))
             except VersionConflict:
                 continue
             self.log("consent changed", member_id=member_id, channel=channel.value, consent=on, source=source)

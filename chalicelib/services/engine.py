@@ -2,12 +2,16 @@
 product arriving, their place in a store activity) → every enabled rule's plans: triggers are
 planned and queued now, timers are kept until they fall due (``TimerService`` fires them). One
 place for "which rules react to what": ``domain/rules/`` (one module per rule), applied by
-``domain/scheduling.py``."""
+``domain/scheduling.py``.
+
+``restore`` and ``restore_arrival`` load a member's history, or a catalog's arrivals, that were
+lived elsewhere (``memberpulse simulate``'s snapshot): the same hooks, the same timers, but what
+fired at the time is taken as done."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from ..domain import scheduling
 from ..domain.action_links import ActionLinks
@@ -15,7 +19,7 @@ from ..domain.activities import Activity, ActivityEvent, EventKind, Registration
 from ..domain.audience import arrival_segments, segment_changes
 from ..domain.model import Coupon, Member, Order, PointsTxn, Product
 from ..domain.rulebook import RuleBook
-from ..domain.rules import Plan
+from ..domain.rules import Grant, Plan
 from ..domain.timers import Timer
 from ..domain.triggers import Trigger
 from ..ports import ActivityStore, AudienceStore, Catalog, MemberStore, Planner, TimerKeeper
@@ -51,7 +55,12 @@ class RuleEngine:
 
     def member_changed(self, old: Member | None, new: Member, at: datetime) -> int:
         """A member record created or changed: what fires now (welcome, tier upgrade), the date
-        timers kept in line with the record, the audience segments updated. Safe to replay."""
+        timers kept in line with the record, the audience segments updated. Safe to replay. An
+        erased member's records (the tombstone's own write, or an old record replayed after the
+        erasure) set nothing off: nothing is planned, scheduled or indexed for them again."""
+        if self.members.erased_at(new.member_id) is not None:
+            self.log("change of an erased member ignored", member_id=new.member_id)
+            return 0
         plans = scheduling.on_member_change(old, new, self.book, at, self.store_zone)
         planned = self._carry_out(plans, new, at)
         self.timers.reconcile_member(new, at)
@@ -143,9 +152,50 @@ class RuleEngine:
                 planned += self.activity_event(event, at)
         return planned
 
+    def restore(self, member: Member, orders: Iterable[Order], coupons: Iterable[Coupon], now: datetime) -> int:
+        """A member loaded with their history as of ``now`` (the member already stored): the timers
+        the engine would have kept from each order (oldest first) and coupon, and from the
+        record's own dates, and the member in their audience segments. What fired at the time —
+        welcome, points and coupon notices, timers due before ``now`` — is taken as done, not sent.
+        The catalog is today's (an order's follow-ups were planned with the catalog of its day)."""
+        catalog = self.catalog.products()
+        plans: list[Plan] = []
+        for order in sorted(orders, key=lambda o: (o.purchased_at, o.order_id)):
+            plans += scheduling.on_order(order, member, catalog, self.book, now, self.store_zone)
+        for coupon in sorted(coupons, key=lambda c: (c.issued_at, c.coupon_id)):
+            plans += scheduling.on_coupon(coupon, member, self.book, now, self.store_zone)
+        add, remove = segment_changes(None, member)
+        if add or remove:
+            self.audience.update(member.member_id, add, remove)
+        timers = [p for p in plans if isinstance(p, Timer)]
+        return self.timers.restore(member.member_id, timers, now) + self.timers.restore_dates(member, now)
+
+    def restore_arrival(self, product: Product, now: datetime) -> int:
+        """A product of a loaded catalog, as ``product_changed`` met it when it came in: its
+        audience's arrival timers, those due before ``now`` taken as done (the members restored
+        first, so their audience segments are there)."""
+        if not scheduling.product_arrived(None, product) or product.arrived_on is None:
+            return 0
+        if product.arrived_on < now.date() - timedelta(days=2):
+            return 0  # its day is over in every zone: every arrival timer of it was due before now
+        scheduled = 0
+        seen: set[str] = set()
+        for segment in arrival_segments(product):
+            for member_id, _child in self.audience.members_in(segment):
+                if member_id in seen:
+                    continue
+                seen.add(member_id)
+                member = self.members.get(member_id)
+                if member is not None:
+                    plans = scheduling.on_arrival(product, member, self.book, now, self.store_zone)
+                    scheduled += self.timers.restore(member_id, [p for p in plans if isinstance(p, Timer)], now)
+        return scheduled
+
     def _carry_out(self, plans: list[Plan], member: Member, at: datetime) -> int:
         """Triggers are planned and queued now; timers are kept. Returns how many of each were new."""
         triggers = [p for p in plans if isinstance(p, Trigger)]
         timers = [p for p in plans if isinstance(p, Timer)]
+        for grant in (p for p in plans if isinstance(p, Grant)):
+            self.members.add_coupon(grant.coupon)  # before the message that announces it
         created = len(self.lifecycle.fire(triggers, member, at)) if triggers else 0
         return created + self.timers.schedule(member.member_id, timers, at)

@@ -6,8 +6,10 @@ replay of an event handled to the end does nothing. Every step is itself idempot
 to a value, reply messages keyed on (member, rule, event), tickets keyed on the event), so an event
 whose handling died half-way is simply handled again when SQS redelivers it.
 
-Personal data is never recreated: a receipt for a message or member that no longer exists leaves
-only the non-personal event id in the log, without the phone number or the raw payload.
+Personal data is never recreated: a receipt for a message or member that no longer exists (an
+erased member's) leaves only the non-personal event id in the log. What the log keeps of other
+events is masked (``inbound_codec.kept_record``: no text, no full number) and filed under the
+member, so their erasure reaches it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from ..domain.consent import BY_PROVIDER, BY_REPLY
 from ..domain.inbound import InboundEvent, InboundKind
-from ..domain.inbound_codec import event_to_data
+from ..domain.inbound_codec import kept_record
 from ..domain.model import Channel, Member
 from ..domain.phones import mask, to_e164
 from ..domain.replies import HANDOFF_OPEN, HandoffTicket, reply_occurrence, ticket_id
@@ -88,9 +91,12 @@ class InboundService:
         self.default_region = default_region
         self.picks = picks
         self.log = log or (lambda *a, **k: None)
+
         # What a member's reply leads to (services/replies/chain.py): opt-out words, then the
         # handlers passed in (activities, campaigns …) at their stages, then the router's intents.
-        set_consent = self._set_consent
+        def set_consent(member_id: str, channel: Channel, on: bool, at: datetime) -> Member | None:
+            return self._set_consent(member_id, channel, on, at, BY_REPLY)
+
         intents = IntentReply(set_consent, self._handoff, catalog, picks)
         self.replies = ReplyChain([OptOutReply(set_consent), *replies, intents])
 
@@ -99,30 +105,32 @@ class InboundService:
         if not self.inbound.claim(event.provider, event.event_id, event.kind.value, event.at, now):
             self.log("inbound replay ignored", provider=event.provider, event_id=event.event_id)
             return "duplicate"
+        member_id: str | None = None
         if event.kind is InboundKind.RECEIPT:
-            outcome, keep = self._receipt(event)
+            outcome, keep, member_id = self._receipt(event)
         elif event.kind is InboundKind.FETCH:
             outcome, keep = self._fetch(event, now), True
         else:
-            outcome, keep = self._from_member(event, now)
-        self.inbound.finish(event.provider, event.event_id, outcome, now, event_to_data(event) if keep else None)
+            outcome, keep, member_id = self._from_member(event, now)
+        record = kept_record(event) if keep else None
+        self.inbound.finish(event.provider, event.event_id, outcome, now, record, member_id)
         self.log("inbound handled", provider=event.provider, kind=event.kind.value, outcome=outcome)
         return outcome
 
     # -- receipts ---------------------------------------------------------------------------------
-    def _receipt(self, event: InboundEvent) -> tuple[str, bool]:
+    def _receipt(self, event: InboundEvent) -> tuple[str, bool, str | None]:
         message = self.messages.get(event.message_id) if event.message_id else None
         if message is None and event.provider_message_id:
             found = self.index.by_provider_id(event.provider_message_id)
             message = self.messages.get(found) if found else None
         if message is None or self.members.get(message.member_id) is None:
-            return "receipt for no message", False  # erased or never ours: keep nothing personal
+            return "receipt for no message", False, None  # erased or never ours: keep nothing personal
         if event.status is None:
-            return "receipt without status", True
+            return "receipt without status", True, message.member_id
         applied = self.receipts.apply(
             Receipt(message.message_id, event.provider_message_id, event.status, event.at, event.reason)
         )
-        return ("receipt applied" if applied else "receipt stale"), True
+        return ("receipt applied" if applied else "receipt stale"), True, message.member_id
 
     # -- pulls ------------------------------------------------------------------------------------
     def _fetch(self, event: InboundEvent, now: datetime) -> str:
@@ -135,18 +143,18 @@ class InboundService:
         return f"fetched {len(fetched)}"
 
     # -- what members send ------------------------------------------------------------------------
-    def _from_member(self, event: InboundEvent, now: datetime) -> tuple[str, bool]:
+    def _from_member(self, event: InboundEvent, now: datetime) -> tuple[str, bool, str | None]:
         member = self._sender(event)
         if member is None:
             shown = mask(event.sender) if event.channel is Channel.SMS else event.sender
             self.log("inbound from unknown sender", provider=event.provider, sender=shown)
-            return "unknown sender", True
+            return "unknown sender", True, None
         if event.kind is InboundKind.OPT_OUT:
-            self._set_consent(member.member_id, event.channel, False, now)
-            return "opted out (provider)", True
+            self._set_consent(member.member_id, event.channel, False, now, BY_PROVIDER)
+            return "opted out (provider)", True, member.member_id
         if event.kind is InboundKind.OPT_IN:
-            self._set_consent(member.member_id, event.channel, True, now)
-            return "opted in (provider)", True
+            self._set_consent(member.member_id, event.channel, True, now, BY_PROVIDER)
+            return "opted in (provider)", True, member.member_id
         text = event.text or ""
         self.conversations.append(
             member.member_id,
@@ -158,7 +166,8 @@ class InboundService:
         def respond(to: Member, rule: str, facts: dict[str, Any]) -> None:
             self._reply(to, rule, event, facts, now)
 
-        return self.replies.answer(MemberReply(member, event, text, now, self.classify, respond)), True
+        outcome = self.replies.answer(MemberReply(member, event, text, now, self.classify, respond))
+        return outcome, True, member.member_id
 
     def _sender(self, event: InboundEvent) -> Member | None:
         sender = (event.sender or "").strip()
@@ -178,8 +187,8 @@ class InboundService:
         except ValueError:
             return phone
 
-    def _set_consent(self, member_id: str, channel: Channel, on: bool, now: datetime) -> Member | None:
-        return self.consent.set_consent(member_id, channel, on, now, "member reply" if on else "member opt-out")
+    def _set_consent(self, member_id: str, channel: Channel, on: bool, now: datetime, source: str) -> Member | None:
+        return self.consent.set_consent(member_id, channel, on, now, source)
 
     def _handoff(self, member: Member, event: InboundEvent, text: str, now: datetime) -> str:
         """Open the event's ticket (once) and tell staff (until told: at least once)."""

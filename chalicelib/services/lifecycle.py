@@ -9,7 +9,6 @@ from typing import Any
 from ..domain.eligibility import Ask, Defer, Go, Policy, Stage, decide
 from ..domain.ids import message_id as business_id
 from ..domain.model import Channel, Member, Message, MessageStatus, StatusChange
-from ..domain.planning import plan_message, sms_text
 from ..domain.timers import ACK_RULE, RESEND_RULE, Timer
 from ..domain.triggers import Trigger
 from ..ports import LinkShortener, MemberStore, MessageStore, SendQueue, StoredTimer, TimerStore
@@ -55,6 +54,8 @@ class LifecycleService:
     ) -> list[Message]:
         """Plan, record and queue the triggers' messages. ``channel``/``provider``: only that channel,
         through that provider (replies; see :meth:`reply`)."""
+        from ..domain.planning import plan_message  # (and the rendering): loaded where a message is planned
+
         created: list[Message] = []
         requeue: list[str] = []
         providers = {**self.providers, channel: provider} if channel is not None and provider else self.providers
@@ -166,6 +167,8 @@ class LifecycleService:
         if member is None or not isinstance(decision, Go | Defer):
             self.log("no SMS to fall back to", message_id=message.message_id, reason=getattr(decision, "reason", None))
             return None
+        from ..domain.planning import sms_text
+
         text, parts = sms_text(message.text, rule, member.locale, member.phone, self.book)
         sms = Message(
             message_id=sms_id,

@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from ..domain import validation
+from ..domain.consent import BY_STORE, consent_change
 from ..domain.errors import Conflict, NotFound
 from ..domain.isotime import to_iso
 from ..domain.model import Coupon, Member, Order, PointsTxn, Product
+from ..domain.phones import sms_capable
 from ..domain.planning import describe
 from ..domain.points import apply_txn, expiring
 from ..domain.reachability import still_unreachable
@@ -31,9 +33,15 @@ class MemberService:
     def upsert(self, member_id: str, body: Any, now: datetime) -> tuple[Member, bool]:
         """Create or update a member; returns (member, created). Omitted fields keep their values."""
         validation.check_id(member_id, "member_id")
-        changes = validation.parse_member_update(body, self.default_phone_region)
+        changes = validation.parse_member_update(body, self.default_phone_region, now)
         for _ in range(_RETRIES):
             current = self.members.get(member_id)
+            if current is None:
+                erased = self.members.erased_at(member_id)
+                if erased is not None:
+                    raise Conflict(
+                        f"member {member_id} was erased at {to_iso(erased)}; a returning member gets a new member_id"
+                    )
             created = current is None
             before = copy.deepcopy(current)
             member = current or Member(member_id=member_id, joined_at=now, created_at=now)
@@ -49,8 +57,9 @@ class MemberService:
             if before is not None and before == member:
                 return member, False  # nothing changed: no write, no stream record, no reconcile
             member.updated_at = now
+            consent = consent_change(member_id, before.consent if before else None, member.consent, now, BY_STORE)
             try:
-                self.members.save(member)
+                self.members.save(member, consent)
                 return member, created
             except VersionConflict:
                 continue
@@ -60,8 +69,8 @@ class MemberService:
         member = self._require(member_id)
         return profile(member)
 
-    def record_order(self, member_id: str, body: Any) -> tuple[Order, bool]:
-        order = validation.parse_order(member_id, body)
+    def record_order(self, member_id: str, body: Any, now: datetime | None = None) -> tuple[Order, bool]:
+        order = validation.parse_order(member_id, body, now)
         for _ in range(_RETRIES):
             member = self._require(member_id)
             existing = self.members.get_order(member_id, order.order_id)
@@ -99,8 +108,8 @@ class MemberService:
         self._require(member_id)
         return coupon, self.members.add_coupon(coupon)
 
-    def put_product(self, sku: str, body: Any) -> Product:
-        product = validation.parse_product(sku, body)
+    def put_product(self, sku: str, body: Any, now: datetime | None = None) -> Product:
+        product = validation.parse_product(sku, body, now)
         self.products.put(product)
         return product
 
@@ -122,6 +131,7 @@ def profile(member: Member) -> dict[str, Any]:
         "member_id": member.member_id,
         "name": member.name,
         "phone": member.phone,
+        "sms_unavailable": sms_capable(member.phone) if member.phone else None,  # why no SMS can go there
         "im_user_id": member.im_user_id,
         "timezone": member.timezone,
         "locale": member.locale,

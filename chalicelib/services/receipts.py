@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..domain.model import STATUS_RANK, MessageStatus
 from ..ports import MessageStore, Receipt
 
-_FINAL_WITHOUT_SEND = (MessageStatus.SUPPRESSED, MessageStatus.CAPPED)
+_FINAL_WITHOUT_SEND = (MessageStatus.SUPPRESSED, MessageStatus.CAPPED, MessageStatus.CONTROL)
 
 
 class Receipts:

@@ -16,10 +16,10 @@ from typing import Any
 from ..domain.activities import (
     Activity,
     ActivityStatus,
-    Attendance,
     Feedback,
     Registration,
     RegistrationStatus,
+    Standing,
     WaitlistMode,
     check_in_code,
     next_registration,
@@ -279,14 +279,14 @@ class RegistrationService:
         ]
         return max(attended, key=lambda pair: pair[0].ends_at, default=None)
 
-    def attendance(self, activity_id: str, member_id: str, now: datetime) -> Attendance:
+    def standing(self, activity_id: str, member_id: str, now: datetime) -> Standing:
         stored = self.store.get(activity_id)
         if stored is None:
-            return Attendance(None, None)
+            return Standing(None, None)
         upcoming = tuple(
             a for a in self.store.listed(since=now) if a.status is ActivityStatus.OPEN and a.activity_id != activity_id
         )
-        return Attendance(stored.activity, self.store.registration(activity_id, member_id), upcoming)
+        return Standing(stored.activity, self.store.registration(activity_id, member_id), upcoming)
 
     def _require(self, activity_id: str) -> StoredActivity:
         if not ID_PATTERN.fullmatch(activity_id or ""):

@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.campaign_rule import message_rule
+from ..domain.consent import BY_PROVIDER
 from ..domain.eligibility import Ask, Defer, Go, Policy, Stage, Suppress, cap_periods, decide
 from ..domain.model import PENDING_STATUSES, Channel, Member, Message, MessageStatus
 from ..domain.phones import mask
@@ -175,7 +177,9 @@ class SendService:
         """The send-time decision (``domain/eligibility.py``); ``claim`` is a stale claim being taken
         over (it goes with the outcome when the message does not go out)."""
         member = self.members.get(message.member_id)
-        rule = self.book.rules.get(message.trigger)
+        rule = self.book.rules.get(message.trigger) or message_rule(
+            message.trigger, message.rule_class, message.channel, message.campaign_id
+        )
         stage = Stage.FALLBACK if message.fallback_of is not None else Stage.SEND
         ask = Ask(
             member,
@@ -409,7 +413,7 @@ class SendService:
         at the provider is the member's opt-out, as if they had replied "T" (a START lifts it)."""
         channel = message.channel.value
         if code == "opted_out":
-            self.consent.set_consent(message.member_id, message.channel, False, now, f"{message.provider} opt-out list")
+            self.consent.set_consent(message.member_id, message.channel, False, now, BY_PROVIDER)
             self.log("opted out at the provider", member_id=message.member_id, channel=channel)
             return
         self.members.mark_unreachable(message.member_id, channel, "invalid address")

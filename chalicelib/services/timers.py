@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from ..domain import scheduling
 from ..domain.action_links import ActionLinks
-from ..domain.activities import Attendance
 from ..domain.model import Member, Product
 from ..domain.rulebook import RuleBook
-from ..domain.rules import Check, Drop
 from ..domain.timers import ACK_RULE, OFFER_RULE, RESEND_RULE, Timer
 from ..domain.triggers import Trigger
 from ..ports import ActivityKeeper, Catalog, MemberStore, Planner, StoredTimer, TimerQueue, TimerStore
+
+if TYPE_CHECKING:
+    from ..domain.activities import Standing
+    from ..domain.rules import Check
+
+# The rule table (domain/scheduling.py, every module of domain/rules/) is imported where rules are
+# applied — reconciling a member's dates, firing a timer — not by the sweep, which applies none.
 
 Log = Callable[..., None]
 FIRST_SWEEP_HOURS = 72  # the very first sweep looks this far back
@@ -61,6 +66,8 @@ class TimerService:
     def reconcile_member(self, member: Member, now: datetime) -> dict[str, int]:
         """Bring the member's date-based timers in line with the record: new ones added, moved ones
         rewritten (a purchase moves the wake-up), obsolete ones deleted (a used points lot)."""
+        from ..domain import scheduling
+
         existing = {t.timer.key: t for t in self.timers.for_member(member.member_id)}
         done = frozenset((key, occ) for key, t in existing.items() for occ in t.fired)
         desired = scheduling.member_dates(member, self.book, now, self.store_zone, done)
@@ -100,6 +107,27 @@ class TimerService:
             self.timers.put(to_put, now)
         return len(to_put)
 
+    def restore(self, member_id: str, follow_ups: list[Timer], now: datetime) -> int:
+        """Follow-up timers of history loaded rather than lived through (a snapshot: ``RuleEngine
+        .restore``), as :meth:`schedule` left them when each plan came: a later plan moves its slot;
+        a timer due before ``now`` has had its turn (it is not written, so nothing fires now)."""
+        latest = {t.key: t for t in follow_ups}
+        return self.schedule(member_id, [t for t in latest.values() if t.due_at >= now], now)
+
+    def restore_dates(self, member: Member, now: datetime) -> int:
+        """The member's date timers as :meth:`reconcile_member` and the firing of each would have
+        left them by ``now``: an occurrence due before ``now`` is recorded as fired, without firing
+        (nothing is sent), and the next one is scheduled (this year's birthday done, next year's
+        ahead). Returns how many timers were written."""
+        written = self.reconcile_member(member, now)["scheduled"]
+        while overdue := [
+            t for t in self.timers.for_member(member.member_id) if t.status == "pending" and t.timer.due_at < now
+        ]:
+            for stored in overdue:
+                self.timers.finish(member.member_id, stored.timer.key, stored.timer.occurrence, "fired", None, now)
+            written += self.reconcile_member(member, now)["scheduled"]
+        return written
+
     def release_due(self, now: datetime) -> dict[str, int]:
         """Queue every timer that fell due since the last sweep (through the sparse ``due`` index:
         only due timers are read, each once). A first sweep, or one after a pause of more than
@@ -137,6 +165,9 @@ class TimerService:
         return counts
 
     def _fire_one(self, member_id: str, key: str, now: datetime, catalog: Callable[[], Mapping[str, Product]]) -> str:
+        from ..domain import scheduling
+        from ..domain.rules import Drop
+
         stored = self.timers.get(member_id, key)
         if stored is None or stored.status != "pending" or stored.timer.due_at > now:
             return "skipped"
@@ -154,18 +185,19 @@ class TimerService:
             return "fired"
         member = self.members.get(member_id)
         if member is None:
-            verdict: Check = Drop("member no longer exists")
-        else:
-            products = catalog() if scheduling.reads_catalog(timer.rule_id) else {}
-            attendance = self._attendance(timer, now)
-            verdict = scheduling.check(
-                timer, member, products, self.book, now, self.store_zone, attendance=attendance, links=self.links
-            )
-        if isinstance(verdict, Drop) or member is None:
-            reason = verdict.reason if isinstance(verdict, Drop) else None
-            self.timers.finish(member_id, key, timer.occurrence, "dropped", reason, now)
-            self.log("timer dropped", member_id=member_id, timer=key, reason=reason)
-            if member is not None and scheduling.keeps_member_dates(timer.rule_id):
+            # Gone (erased): nothing to remember for it, and its facts may name a child.
+            self.timers.delete(member_id, [key])
+            self.log("timer dropped", member_id=member_id, timer=key, reason="member no longer exists")
+            return "dropped"
+        products = catalog() if scheduling.reads_catalog(timer.rule_id) else {}
+        standing = self._standing(timer, now)
+        verdict: Check = scheduling.check(
+            timer, member, products, self.book, now, self.store_zone, standing=standing, links=self.links
+        )
+        if isinstance(verdict, Drop):
+            self.timers.finish(member_id, key, timer.occurrence, "dropped", verdict.reason, now)
+            self.log("timer dropped", member_id=member_id, timer=key, reason=verdict.reason)
+            if scheduling.keeps_member_dates(timer.rule_id):
                 self.reconcile_member(member, now)  # the next occurrence (next year's birthday)
             return "dropped"
         trigger = Trigger(timer.rule_id, member_id, timer.occurrence, now, verdict.facts, verdict.send_before)
@@ -175,14 +207,17 @@ class TimerService:
             self.reconcile_member(member, now)  # schedules the next occurrence (next birthday)
         return "fired"
 
-    def _attendance(self, timer: Timer, now: datetime) -> Attendance | None:
+    def _standing(self, timer: Timer, now: datetime) -> Standing | None:
         """For an activity rule's check: the activity and the member's registration as they are now."""
-        if not scheduling.reads_attendance(timer.rule_id):
+        from ..domain import scheduling
+        from ..domain.activities import Standing
+
+        if not scheduling.reads_standing(timer.rule_id):
             return None
         activity_id = timer.facts.get("activity_id")
         if self.activities is None or not isinstance(activity_id, str):
-            return Attendance(None, None)
-        return self.activities.attendance(activity_id, timer.member_id, now)
+            return Standing(None, None)
+        return self.activities.standing(activity_id, timer.member_id, now)
 
     def _expire_offer(self, timer: Timer, now: datetime) -> str:
         if self.activities is None:

@@ -164,6 +164,10 @@ class AwsStack:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def dedupe_rows(self) -> list[dict[str, Any]]:
+        """The inbound table's dedupe rows (one per event), without the kept records beside them."""
+        return [r for r in self.scan("InboundTable") if not r["event_key"]["S"].endswith("#record")]
+
     def put_image(self, logical: str, image: dict[str, Any]) -> None:
         """Write a raw DynamoDB-JSON item (e.g. a stream record's NewImage)."""
         self.dynamodb.put_item(TableName=self.tables[logical], Item=image)
@@ -349,6 +353,15 @@ def sender_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.handlers import sender
 
     monkeypatch.setattr(sender, "clock", lambda: SENDER_NOON)
+
+
+@pytest.fixture(autouse=True)
+def timer_write_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Timers are written when their records are handled: at the records' own (logical) times, never
+    behind the wall clock of the machine running the suite (see DynamoTimerStore)."""
+    from chalicelib.adapters import timer_store
+
+    monkeypatch.setattr(timer_store, "clock", lambda: datetime(1970, 1, 1, tzinfo=UTC))
 
 
 def app_with(**adapters: Any) -> Any:

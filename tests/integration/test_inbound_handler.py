@@ -31,7 +31,7 @@ def test_given_a_record_that_is_no_event_when_handled_then_dropped_without_a_ret
     event = _event(aws, ["not json", json.dumps({"kind": "reply"}), json.dumps(REPLY)])
 
     assert inbound.handle_batch(event, lambda_context) == {"batchItemFailures": []}
-    [row] = aws.scan("InboundTable")
+    [row] = aws.dedupe_rows()
     assert row["outcome"]["S"] == "unknown sender"
 
 
@@ -58,4 +58,4 @@ def test_given_the_sample_inbound_batch_when_handled_then_no_failures(aws, lambd
     from .conftest import load_event
 
     assert inbound.handle_batch(load_event("sqs_inbound_batch.json"), lambda_context) == {"batchItemFailures": []}
-    assert {row["outcome"]["S"] for row in aws.scan("InboundTable")} == {"receipt for no message", "unknown sender"}
+    assert {row["outcome"]["S"] for row in aws.dedupe_rows()} == {"receipt for no message", "unknown sender"}

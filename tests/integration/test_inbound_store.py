@@ -221,3 +221,21 @@ class TestCli:
             "text": "售后",
             "ticket_id": "h-1",
         }
+
+    def test_given_an_erased_members_ticket_not_yet_purged_when_listed_then_it_is_left_out(self, aws) -> None:
+        from memberpulse_cli.aws import Aws
+        from memberpulse_cli.inbound import list_handoffs
+
+        members = DynamoMemberStore()
+        for member_id in ("m-1", "m-2"):
+            members.save(Member(member_id, name="王小明"))
+        store = DynamoHandoffStore()
+        store.open(HandoffTicket("h-1", "m-1", Channel.SMS, "售后", "open", T0))
+        store.open(HandoffTicket("h-2", "m-2", Channel.IM, "客服", "open", T0 + timedelta(hours=1)))
+        members.erase("m-2", T0)
+
+        rows = list_handoffs(
+            Aws(None, REGION), aws.tables["HandoffsTable"], "open", members_table=aws.tables["MembersTable"]
+        )
+
+        assert [r["ticket_id"] for r in rows] == ["h-1"]

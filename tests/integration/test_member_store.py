@@ -254,3 +254,15 @@ class TestOrders:
         store = DynamoMemberStore()
 
         assert store.get_order("m-ord", "o-missing") is None
+
+
+def test_a_provider_marking_an_erased_members_channel_leaves_the_tombstone_as_it_is(aws) -> None:
+    store = DynamoMemberStore()
+    store.save(Member("m-t", name="王小明", phone="+8613800138000"))
+    store.erase("m-t", datetime(2026, 11, 30, tzinfo=UTC))
+    before = aws.dynamodb.get_item(TableName=aws.tables["MembersTable"], Key={"member_id": {"S": "m-t"}})["Item"]
+
+    store.mark_unreachable("m-t", "sms", "invalid address")
+
+    after = aws.dynamodb.get_item(TableName=aws.tables["MembersTable"], Key={"member_id": {"S": "m-t"}})["Item"]
+    assert after == before

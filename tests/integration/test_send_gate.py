@@ -1,6 +1,6 @@
-"""DynamoSendGate on moto: exclusive claims, takeovers by token, frequency-cap counters that count
-each message once and hold under parallel senders, one transaction per round, and a provider rate
-schedule that two gates share without ever booking more than the rate in any second."""
+"""DynamoSendGate on moto, what is its own: one transaction per round, cap counters that hold under
+parallel senders, and a provider rate schedule that two gates share without ever booking more than
+the rate in any second. (Claims, caps and rates as every gate keeps them: tests/integration/contract.)"""
 
 from __future__ import annotations
 
@@ -75,80 +75,7 @@ def transactions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield calls
 
 
-# -- claims --------------------------------------------------------------------------------------------
-
-
-def test_a_claim_is_exclusive() -> None:
-    mid = stored("m-a")
-    gate = DynamoSendGate({})
-    first = gate.claim([request(mid, "c1")], NOW, WALL)
-    assert mid in first.slots and not first.lost and not first.full
-    message = DynamoMessageStore().get(mid)
-    assert message is not None and (message.claim, message.attempts) == ("c1", 1)
-    assert message.claimed_at == NOW
-    second = gate.claim([request(mid, "c2")], NOW, WALL + 1)
-    assert second.lost == {mid} and second.slots == {}
-    message = DynamoMessageStore().get(mid)
-    assert message is not None and message.claim == "c1"
-
-
-def test_a_takeover_needs_the_old_token() -> None:
-    mid = stored("m-a")
-    gate = DynamoSendGate({})
-    gate.claim([request(mid, "c1")], NOW, WALL)
-    wrong = gate.claim([request(mid, "c2", takeover="c-wrong")], NOW, WALL + 200)
-    assert wrong.lost == {mid}
-    right = gate.claim([request(mid, "c3", takeover="c1")], NOW, WALL + 200)
-    assert mid in right.slots
-    message = DynamoMessageStore().get(mid)
-    assert message is not None and (message.claim, message.attempts) == ("c3", 2)
-
-
-def test_a_finished_or_unknown_message_cannot_be_claimed() -> None:
-    sent = stored("m-sent", status=MessageStatus.SENT)
-    result = DynamoSendGate({}).claim([request(sent, "c1"), request("m-missing", "c2")], NOW, WALL)
-    assert result.lost == {sent, "m-missing"}
-    assert result.slots == {}
-
-
-def test_a_lost_claim_does_not_stop_the_rest_of_the_batch() -> None:
-    taken, free = stored("m-taken"), stored("m-free", "m-2")
-    gate = DynamoSendGate({})
-    gate.claim([request(taken, "c0")], NOW, WALL)
-    result = gate.claim([request(taken, "c1"), request(free, "c2")], NOW, WALL)
-    assert result.lost == {taken} and set(result.slots) == {free}
-
-
-# -- caps ----------------------------------------------------------------------------------------------
-
-
-def test_cap_counters_count_each_message_once_and_report_the_full_period() -> None:
-    store, gate = DynamoMessageStore(), DynamoSendGate({})
-    a, b, c = stored("m-a"), stored("m-b"), stored("m-c")
-    assert a in gate.claim([request(a, "c1", periods=CAPS)], NOW, WALL).slots
-    # A retry of the same message (its claim released after a 429) counts no second time
-    assert store.unclaim(a, "c1", "retrying")
-    assert a in gate.claim([request(a, "c2", periods=CAPS)], NOW, WALL).slots
-    assert counter(WEEK) == (1, {a}) and counter(MONTH) == (1, {a})
-    assert b in gate.claim([request(b, "c3", periods=CAPS)], NOW, WALL).slots
-    full = gate.claim([request(c, "c4", periods=CAPS)], NOW, WALL)
-    assert full.full == {c: WEEK} and full.slots == {} and not full.lost
-    assert counter(WEEK) == (2, {a, b}) and counter(MONTH) == (2, {a, b})
-    message = store.get(c)
-    assert message is not None and message.claim is None  # nothing of the failed round stayed
-    # A message already counted still gets through a full period (its retry)
-    assert store.unclaim(b, "c3", "retrying")
-    assert b in gate.claim([request(b, "c5", periods=CAPS)], NOW, WALL).slots
-
-
-def test_the_month_can_be_the_full_period() -> None:
-    gate = DynamoSendGate({})
-    ids = [stored(f"m-{i}") for i in range(3)]
-    for i, mid in enumerate(ids[:2]):
-        week = (f"cap#m-1#week#2026-W{44 + i}", 2)
-        assert mid in gate.claim([request(mid, f"c{i}", periods=(week, (MONTH, 2)))], NOW, WALL).slots
-    result = gate.claim([request(ids[2], "c9", periods=(("cap#m-1#week#2026-W47", 2), (MONTH, 2)))], NOW, WALL)
-    assert result.full == {ids[2]: MONTH}
+# -- DynamoDB's own: transactions, rounds, races (the behaviour itself: tests/integration/contract) --
 
 
 def test_two_members_messages_go_in_one_transaction(transactions: list[int]) -> None:
@@ -167,23 +94,6 @@ def test_one_members_two_marketing_messages_go_in_successive_rounds(transactions
     assert set(result.slots) == {a, b}
     assert transactions == [3, 3]
     assert counter(WEEK) == (2, {a, b})
-
-
-def test_in_successive_rounds_the_earlier_request_wins_the_last_slot() -> None:
-    """The sender orders a batch by rule priority; the gate keeps that order for one counter."""
-    gate = DynamoSendGate({})
-    gate.claim([request(stored("m-0"), "c0", periods=CAPS)], NOW, WALL)
-    high, low = stored("m-high"), stored("m-low")
-    result = gate.claim([request(high, "c1", periods=CAPS), request(low, "c2", periods=CAPS)], NOW, WALL)
-    assert set(result.slots) == {high} and result.full == {low: WEEK}
-
-
-def test_a_batch_of_ten_marketing_messages_for_one_member_is_decided_not_refused() -> None:
-    """Ten requests on one counter take ten rounds (the last eight each find the week full)."""
-    ids = [stored(f"m-{i}") for i in range(10)]
-    result = DynamoSendGate({}).claim([request(mid, f"c{i}", periods=CAPS) for i, mid in enumerate(ids)], NOW, WALL)
-    assert set(result.slots) == set(ids[:2])
-    assert result.full == dict.fromkeys(ids[2:], WEEK)
 
 
 @pytest.fixture
@@ -310,12 +220,6 @@ def test_the_schedule_counts_parts() -> None:
     assert largest_window_count(sends) <= 5
     schedule = CounterModel.get("rate#sandbox", consistent_read=True)
     assert sum(int(p) for _, p in schedule.bookings) <= 5  # only the last window is kept
-
-
-def test_a_provider_without_a_configured_rate_goes_at_once() -> None:
-    mid = stored("m-a")
-    result = DynamoSendGate({"other": 5}).claim([request(mid, "c1")], NOW, WALL)
-    assert result.slots == {mid: WALL}
 
 
 def test_a_gate_whose_schedule_moved_between_its_read_and_its_write_reads_again(

@@ -1,6 +1,8 @@
 """A tiny threaded HTTP server for provider stubs: each stub module supplies a ``handle`` function
 that speaks one provider's documented wire format (and checks its request signing); tests point the
-adapter's endpoint at ``server.url``. Loopback only."""
+adapter's endpoint at ``server.url``. Loopback only. It speaks HTTP/1.1 and keeps connections
+open, as the providers do; each request records the client's port, so a test can tell whether two
+calls shared one connection."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ class StubRequest:
     query: dict[str, str]
     headers: dict[str, str]  # names lower-cased
     body: bytes
+    client_port: int = 0  # one TCP connection, one port
 
 
 @dataclass
@@ -38,6 +41,8 @@ class StubServer:
         outer = self
 
         class _Http(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -47,6 +52,7 @@ class StubServer:
                     dict(parse_qsl(parts.query, keep_blank_values=True)),
                     {k.lower(): v for k, v in self.headers.items()},
                     self.rfile.read(length) if length else b"",
+                    self.client_address[1],
                 )
                 outer.requests.append(request)
                 try:

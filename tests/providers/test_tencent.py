@@ -139,9 +139,8 @@ def test_error_codes_map_to_our_failures(server: StubServer, to: str, code: str,
     assert error.marks_channel == (code in ("invalid_address", "opted_out"))
 
 
-def test_frequency_limit_says_when_to_retry(server: StubServer) -> None:
-    assert send_error(server, "+8613800000003").retry_after == 3600.0  # PhoneNumberDailyLimit
-    assert send_error(server, "+8613800000008").retry_after is None
+def test_a_request_rate_limit_names_no_wait(server: StubServer) -> None:
+    assert send_error(server, "+8613800000008").retry_after is None  # RequestLimitExceeded
 
 
 def test_timeout_when_the_stub_answers_too_late(server: StubServer) -> None:
@@ -219,6 +218,39 @@ def test_lookup_failure_raises_our_error(server: StubServer) -> None:
     with pytest.raises(ProviderError) as caught:
         adapter(server, secret_key="wrong").lookup(message(), NOW)
     assert caught.value.code == "rejected"
+
+
+# --- status query (reconciliation) -------------------------------------------------------------
+
+
+def test_query_status_matches_the_serial_among_the_numbers_reports(stub: TencentStub, server: StubServer) -> None:
+    provider = adapter(server)
+    sent = provider.send(message(to="+8613700000021", mid="q-1"), NOW)
+    other = provider.send(message(to="+8613700000021", mid="q-2"), NOW)
+    assert provider.can_query_status
+    assert provider.query_status("q-1", sent.provider_message_id, "+8613700000021", NOW, NOW) is None  # no report
+    stub.report(other.provider_message_id, delivered=False, description="空号")
+    assert provider.query_status("q-1", sent.provider_message_id, "+8613700000021", NOW, NOW) is None
+    stub.report(sent.provider_message_id)
+    receipt = provider.query_status("q-1", sent.provider_message_id, "+8613700000021", NOW, NOW)
+    assert receipt is not None
+    assert (receipt.message_id, receipt.provider_message_id, receipt.status) == (
+        "q-1",
+        sent.provider_message_id,
+        MessageStatus.DELIVERED,
+    )
+    query = json.loads(server.requests[-1].body)
+    assert query["BeginTime"] == int((NOW - timedelta(minutes=1)).timestamp())
+    assert query["EndTime"] == int(NOW.timestamp())
+    failed = provider.query_status("q-2", other.provider_message_id, "+8613700000021", NOW, NOW)
+    assert failed is not None and (failed.status, failed.reason) == (MessageStatus.UNDELIVERED, "空号")
+
+
+def test_query_status_of_a_send_older_than_tencent_keeps_is_unknown(server: StubServer) -> None:
+    before = len(server.requests)
+    old = NOW - timedelta(days=8)
+    assert adapter(server).query_status("q-3", "2433:1", "+8613700000022", old, NOW) is None
+    assert len(server.requests) == before  # not even asked
 
 
 # --- webhook ---------------------------------------------------------------------------------
@@ -412,12 +444,6 @@ def _outcome(provider: TencentSmsAdapter, request: WebhookRequest) -> None:
     for event in result.events:
         assert event.at.tzinfo is not None
         assert event.event_id
-
-
-@FUZZ
-@given(body=st.binary(max_size=300), method=st.sampled_from(["POST", "GET"]))
-def test_fuzz_random_bytes(body: bytes, method: str) -> None:
-    _outcome(webhook_adapter(), hook(body, method=method))
 
 
 @FUZZ

@@ -70,8 +70,17 @@ def test_adult_words_are_not_a_gender() -> None:
 
 def test_a_bare_count_needs_a_child_named_or_to_be_all_there_is() -> None:
     assert child("等了3个月") is None
-    assert child("宝宝等了3个月") == Child(3, None, "3个月")
+    assert child("宝宝3个月") == Child(3, None, "3个月")
     assert child("3个月") == Child(3, None, "3个月")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["宝宝3个月前买的", "宝宝等了3个月", "宝宝用了3个月就坏了", "baby, 2 years ago", "baby had it for 3 months",
+     "baby: in 2 months", "宝宝3个月后再买", "girl 2 years later"],
+)  # fmt: skip
+def test_a_duration_is_not_an_age(text: str) -> None:
+    assert child(text) is None
 
 
 def test_the_gender_named_once_elsewhere_applies() -> None:

@@ -266,7 +266,7 @@ class TestNewArrivals:
         assert town.audience.segments["born#2022-05"] == {"girl-4": 0}
         assert town.audience.segments["tag#lego"] == {"boy-lego": None, "lego-fan": None}
         town.change("girl-4", START, children=[], tags=["books"])
-        assert "girl-4" not in town.audience.segments["born#2022-05"]
+        assert "girl-4" not in town.audience.segments.get("born#2022-05", {})
         assert town.audience.segments["tag#books"] == {"girl-4": None}
 
     def test_timers_only_for_members_whose_child_fits_or_who_have_the_tag(self, town: World) -> None:
@@ -326,3 +326,58 @@ class TestNewArrivals:
         world.service.product_changed(None, CASTLE, utc(2026, 11, 24, 12))
         # Then she is in its age range and gets the timer
         assert "new_arrivals#NEW-1" in world.pending("just-6")
+
+
+# -- restoring loaded history (memberpulse simulate's snapshot) ---------------------------------------
+
+
+class TestRestore:
+    """A member loaded with history that was lived elsewhere: the timers the engine would have kept,
+    through the same hooks, and nothing sent for what fired at the time."""
+
+    NOW = utc(2026, 12, 1, 0)  # the snapshot's moment: 08:00 in Shanghai
+
+    def loaded(self, m: Member) -> World:
+        world = World()
+        world.members.save(m)
+        return world
+
+    def test_a_birthday_reminder_due_before_now_counts_as_fired_and_next_years_is_scheduled(self) -> None:
+        # Given a boy whose 6th birthday is 2026-12-03: its reminder was due 11-30 10:00, yesterday
+        world = self.loaded(shopper(children=[Child("乐乐", date(2020, 12, 3), "boy")]))
+        # When his record is restored as of 12-01 08:00
+        world.service.restore(world.get("m-1"), [], [], self.NOW)
+        # Then this year's counts as done (not sent, never scheduled again) and next year's waits
+        assert world.pending("m-1")["child_birthday#child0"] == ("0:乐乐:2027", utc(2027, 11, 30, 2))
+        assert world.timers.get("m-1", "child_birthday#child0").fired == ("0:乐乐:2026",)
+        assert world.messages.messages == {} and world.sends.ids == []
+        world.tick(utc(2026, 12, 1, 2))
+        assert world.sent("m-1", "child_birthday") == []
+
+    def test_follow_ups_ahead_are_scheduled_the_later_order_holding_its_slot(self) -> None:
+        world = self.loaded(shopper(last_purchase_at=utc(2026, 11, 25, 3)))
+        early = Order("m-1", "O1", utc(2026, 11, 20, 3), (OrderItem("PZ-1", 1, 59.0),), 59.0)
+        late = Order("m-1", "O2", utc(2026, 11, 25, 3), (OrderItem("PZ-2", 1, 59.0), OrderItem("BL-1", 1, 9.0)), 68.0)
+        coupon = Coupon("m-1", "C1", "满100减20", 20, date(2026, 12, 10), utc(2026, 11, 25, 3))
+        world.service.restore(world.get("m-1"), [late, early], [coupon], self.NOW)
+        pending = world.pending("m-1")
+        assert pending["repurchase#puzzle"] == ("O2:puzzle", utc(2026, 12, 9, 2))
+        assert pending["cross_sell#O1:PZ-1"] == ("O1:PZ-1", utc(2026, 12, 4, 2))
+        assert pending["coupon_expiring#C1"] == ("C1", utc(2026, 12, 7, 2))
+        assert pending["dormant_45d#last_purchase"] == ("2026-11-25", utc(2027, 1, 9, 2))
+        # The care checks were due 11-21 and 11-26: their time has passed, nothing is written
+        assert not [k for k in pending if k.startswith("post_purchase_care")]
+        assert world.messages.messages == {}
+
+    def test_an_arrival_reaches_the_restored_audience_and_an_old_one_no_one(self) -> None:
+        world = self.loaded(with_kid("girl-4", date(2022, 5, 10)))
+        world.service.restore(world.get("girl-4"), [], [], self.NOW)
+        coming = dataclasses.replace(CASTLE, arrived_on=date(2026, 12, 5))
+        assert world.service.restore_arrival(coming, self.NOW) == 1
+        assert world.pending("girl-4")["new_arrivals#NEW-1"] == ("NEW-1", utc(2026, 12, 5, 2))
+        old = dataclasses.replace(CASTLE, sku="OLD-1", arrived_on=date(2026, 11, 20))
+        assert world.service.restore_arrival(old, self.NOW) == 0
+        # Arrived yesterday: its 10:00 was before the snapshot, taken as done
+        yesterday = dataclasses.replace(CASTLE, sku="Y-1", arrived_on=date(2026, 11, 30))
+        assert world.service.restore_arrival(yesterday, self.NOW) == 0
+        assert world.messages.messages == {}

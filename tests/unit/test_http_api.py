@@ -330,3 +330,27 @@ def test_random_json_to_put_member_is_never_a_5xx(api: Api, body: Any) -> None:
     assert response.status_code in (200, 201, 400), (response.status_code, body, response.body[:300])
     if response.status_code == 400:
         assert "fields" in response.json_body["error"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'{"order_id": "o-9", "purchased_at": "2026-11-21T10:00:00Z", "total": 1e+200, '
+         b'"items": [{"sku": "a", "qty": 1, "price": 1}]}', "total"),
+        (b'{"order_id": "o-9", "purchased_at": "2026-11-21T10:00:00Z", "total": NaN, '
+         b'"items": [{"sku": "a", "qty": 1, "price": 1}]}', "total"),
+        (b'{"order_id": "o-9", "purchased_at": "2962-11-21T10:00:00Z", "total": 1, '
+         b'"items": [{"sku": "a", "qty": 1, "price": 1}]}', "purchased_at"),
+        (b'{"order_id": "o-9", "purchased_at": "2026-11-21T10:00:00Z", "total": 1, '
+         b'"items": [{"sku": "a", "qty": 1000000000000000000000000000000000000000, "price": 1}]}', "items[0].qty"),
+    ],
+)  # fmt: skip
+def test_numbers_and_dates_out_of_range_are_400_naming_the_field(api: Api, raw: bytes, field: str) -> None:
+    api.call("PUT", "/v1/members/m-1", {"name": "x"})
+    assert_error(api.call("POST", "/v1/members/m-1/orders", raw=raw), 400, field)
+
+
+def test_a_points_delta_past_dynamodbs_range_is_400(api: Api) -> None:
+    api.call("PUT", "/v1/members/m-1", {"name": "x"})
+    raw = b'{"txn_id": "t-9", "delta": 100000000000000000000000000000000000000000, "reason": "x"}'
+    assert_error(api.call("POST", "/v1/members/m-1/points", raw=raw), 400, "delta")

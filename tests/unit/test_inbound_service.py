@@ -224,6 +224,34 @@ class TestAnswers:
         [answer] = world.replies("m-en")
         assert answer.text.startswith("Ideas for a 3-year-old boy: Dino puzzle")
 
+    def test_given_new_toys_when_replied_then_this_weeks_in_stock_arrivals_are_named_newest_first(
+        self, world: World
+    ) -> None:
+        today = NOW.date()
+        world.catalog.add(
+            Product("P-NEW", "恐龙拼图·第2辑", arrived_on=today - timedelta(days=1)),
+            Product("P-TODAY", "百变积木桶", arrived_on=today),
+            Product("P-WEEK", "小熊换装套", arrived_on=today - timedelta(days=6)),
+            Product("P-OLD", "老款积木", arrived_on=today - timedelta(days=7)),
+            Product("P-OUT", "缺货新品", arrived_on=today, in_stock=False),
+            Product("P-SOON", "下周到货", arrived_on=today + timedelta(days=3)),
+        )
+
+        assert world.service.handle(reply("新玩具"), NOW) == "new_arrivals"
+
+        [answer] = world.replies()
+        assert answer.trigger == "reply_new_arrivals"
+        assert "百变积木桶、恐龙拼图·第2辑、小熊换装套" in answer.text
+        assert not any(name in answer.text for name in ("老款积木", "缺货新品", "下周到货"))
+
+    def test_given_nothing_new_when_asked_then_a_graceful_answer(self, world: World) -> None:
+        world.catalog.add(Product("P-OLD", "老款积木", arrived_on=NOW.date() - timedelta(days=30)))
+
+        world.service.handle(reply("what's new?"), NOW)
+
+        [answer] = world.replies()
+        assert answer.trigger == "reply_new_arrivals" and "还没有新品" in answer.text
+
     def test_given_a_sender_without_country_code_when_replied_then_the_member_is_found_in_the_default_region(
         self, world: World
     ) -> None:
@@ -263,13 +291,15 @@ class TestHistory:
         assert world.replies() == []
         [(key, entry)] = world.conversations.entries.items()
         assert key[0] == "m-1" and key[1].startswith("CHAT#") and entry["text"] == "谢谢，玩具很好"
-        assert world.inbound.rows[("sandbox", "e-1")]["record"]["text"] == "谢谢，玩具很好"
+        kept = world.inbound.rows[("sandbox", "e-1")]["record"]
+        assert "text" not in kept and "raw" not in kept and kept["text_bytes"] == len("谢谢，玩具很好".encode())
+        assert kept["sender"] == "+86*******8000"  # masked: the words live in the history, which erasure reaches
 
     def test_given_an_unknown_sender_when_they_write_then_it_is_recorded_and_nothing_else(self, world: World) -> None:
         outcome = world.service.handle(reply("T", sender="+8613900000000"), NOW)
 
         assert outcome == "unknown sender"
-        assert world.inbound.rows[("sandbox", "e-1")]["record"]["sender"] == "+8613900000000"
+        assert world.inbound.rows[("sandbox", "e-1")]["record"]["sender"] == "+86*******0000"
         assert world.replies() == [] and world.members.writes == 1
 
 

@@ -97,6 +97,7 @@ POINT_IN_TIME_RECOVERY = {
     "HandoffsTable",
     "LinksTable",
     "ActivitiesTable",
+    "CampaignsTable",
 }
 
 
@@ -157,9 +158,40 @@ def record(sample: str, **changes: Any) -> dict[str, Any]:
         ("OnActivitiesChange", "registration_insert.json", {}, True),
         ("OnActivitiesChange", "registration_insert.json", {"eventName": "MODIFY"}, True),  # promoted, cancelled …
         ("OnActivitiesChange", "registration_insert.json", {"eventName": "REMOVE"}, False),
+        ("OnMessageChange", "product_insert.json", {}, True),  # any message written or changed
+        ("OnMessageChange", "product_insert.json", {"eventName": "MODIFY"}, True),
+        ("OnMessageChange", "product_insert.json", {"eventName": "REMOVE"}, False),  # an erasure
     ],
 )
 def test_a_stream_wakes_its_function_only_for_records_it_acts_on(
     function: str, sample: str, changes: dict[str, str], wakes: bool
 ) -> None:
     assert stream_filter(function).matches_event(record(sample, **changes)) is wakes
+
+
+def _api_may(action: str) -> list[Any]:
+    statements = RESOURCES["ApiRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    resources: list[Any] = []
+    for statement in statements:
+        if action in statement["Action"]:
+            found = statement["Resource"]
+            resources += found if isinstance(found, list) else [found]
+    return resources
+
+
+def test_the_api_may_query_the_indexes_the_console_reads() -> None:
+    # The message log (by_day), finding a member by phone (by_phone), handoff tickets (by_status).
+    queries = _api_may("dynamodb:Query")
+    assert {"Fn::Sub": "${MessagesTable.Arn}/index/*"} in queries
+    assert {"Fn::Sub": "${MembersTable.Arn}/index/by_phone"} in queries
+    assert {"Fn::Sub": "${HandoffsTable.Arn}/index/by_status"} in queries
+
+
+def test_the_message_log_index_files_messages_by_day_in_creation_order() -> None:
+    props = RESOURCES["MessagesTable"]["Properties"]
+    [index] = [i for i in props["GlobalSecondaryIndexes"] if i["IndexName"] == "by_day"]
+    assert index["KeySchema"] == [
+        {"AttributeName": "log_day", "KeyType": "HASH"},
+        {"AttributeName": "created_at", "KeyType": "RANGE"},
+    ]
+    assert {"AttributeName": "log_day", "AttributeType": "S"} in props["AttributeDefinitions"]

@@ -353,3 +353,149 @@ def test_load_keywords_reads_a_given_file(tmp_path: Path) -> None:
 def test_load_keywords_names_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(KeywordsConfigError, match=r"missing\.toml: cannot read"):
         load_keywords(tmp_path / "missing.toml")
+
+
+# ---------------------------------------------------------------- as members really write them
+
+EVERY_LOCALE = ("zh-CN", "zh-TW", "en", "fr", "")
+
+# AWS End User Messaging SMS's required opt-out keywords (docs.aws.amazon.com/sms-voice, "Required
+# opt-out keywords") and Twilio's defaults (twilio.com/docs/messaging/tutorials/advanced-opt-out):
+AWS_OPT_OUT = ["ARRET", "CANCEL", "END", "OPT-OUT", "OPTOUT", "QUIT", "REMOVE", "STOP", "TD", "UNSUBSCRIBE"]
+TWILIO_OPT_OUT = ["STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT", "CANCEL"]
+
+
+@pytest.mark.parametrize("locale", EVERY_LOCALE)
+@pytest.mark.parametrize("word", sorted({*AWS_OPT_OUT, *TWILIO_OPT_OUT, "ARRÊT", "Arrêt", "OPT OUT", "STOP ALL", "T"}))
+def test_every_provider_default_opt_out_word_opts_out_in_every_locale(word: str, locale: str) -> None:
+    assert kind(word, locale) == "opt_out"
+    assert kind(word.lower(), locale) == "opt_out"
+
+
+@pytest.mark.parametrize("locale", EVERY_LOCALE)
+@pytest.mark.parametrize(
+    "text",
+    [
+        # CTIA: "STOP PLEASE", "please stop texting" and friends
+        "STOP PLEASE", "Stop please!", "please stop", "Please STOP!!", "pls stop", "stop plz", "STOP NOW",
+        "stop, thanks", "Stop thank you", "stop texting", "please stop texting", "Please stop texting me.",
+        "stop texting me", "Stop sending me messages", "stop sending these", "stop messaging me",
+        "unsubscribe me please", "Unsubscribe me", "remove me from your list", "Please remove me",
+        "take me off your list", "no more texts", "No more messages please", "opt me out",
+        "don't text me again", "do not text me", "stop contacting me", "Cancel please", "quit please",
+        "END.", "unsubscribe!", "Arrêt", "arret svp",
+        # Chinese, as members write them
+        "我要退订", "请退订", "请帮我退订", "麻烦退订", "退订了", "退订吧", "退订T", "回T", "回TD",
+        "回复T", "回T退订", "T退订", "退订！谢谢",
+        "不要再发了", "别再发了", "别再给我发短信了", "不要再发短信了", "别发了", "不要再给我发了",
+        "不想再收到这种短信", "别再發了", "請退訂", "我要退訂", "不要再發了",
+    ],
+)  # fmt: skip
+def test_real_opt_out_phrasings_opt_out(text: str, locale: str) -> None:
+    assert kind(text, locale) == "opt_out", text
+
+
+@pytest.mark.parametrize("locale", EVERY_LOCALE)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop by the store tomorrow?", "Can I stop by the store tomorrow?", "I can't stop playing with it!",
+        "When does the sale end?", "end of season sale?", "quit smoking, bought toys instead", "TD bank",
+        "T-Rex toy in stock?", "T恤还有吗", "T恤有没有3岁的", "退订单怎么弄", "我的退订单号是多少", "请问退订怎么操作",
+        "有新的T恤吗", "不要停产这个系列", "removed the batteries, still broken", "please send more deals",
+        "Thanks!", "好的谢谢", "收到", "please", "请", "我要", "cancelled my order by mistake?",
+    ],
+)  # fmt: skip
+def test_look_alikes_do_not_opt_out(text: str, locale: str) -> None:
+    assert kind(text, locale) != "opt_out", text
+
+
+@pytest.mark.parametrize("locale", EVERY_LOCALE)
+@pytest.mark.parametrize(
+    "text",
+    ["START", "start", "Start please", "YES", "yes please", "UNSTOP", "unstop", "SUBSCRIBE", "订阅", "我要订阅",
+     "重新订阅", "请恢复订阅", "訂閱", "重新訂閱"],
+)  # fmt: skip
+def test_opt_in_words_opt_in_in_every_locale(text: str, locale: str) -> None:
+    assert kind(text, locale) == "opt_in", text
+
+
+@pytest.mark.parametrize("text", ["start time?", "When does it start?", "yesterday's order", "订阅号是哪个"])
+def test_look_alikes_do_not_opt_in(text: str) -> None:
+    assert kind(text, "en") != "opt_in" and kind(text, "zh-CN") != "opt_in"
+
+
+@pytest.mark.parametrize("locale", ("zh-CN", "zh-TW", "en"))
+@pytest.mark.parametrize("text", ["HELP", "help", "Help please", "INFO", "info", "帮助", "请帮助"])
+def test_help_words_are_help(text: str, locale: str) -> None:
+    assert kind(text, locale) == "help", text
+
+
+def test_a_courtesy_word_alone_means_nothing() -> None:
+    assert kind("please") == "none" and kind("thanks") == "none" and kind("请") == "none"
+
+
+def test_courtesy_words_are_configurable() -> None:
+    book = parse_keywords('[settings]\ncourtesy = ["bitte"]\n[locales.en.opt_out]\nwhole = ["STOP"]\n')
+    assert kind("stop bitte", "en", book) == "opt_out"
+    assert kind("stop please", "en", book) == "none"
+    assert "settings.courtesy[0]: must be a string" in config_error("[settings]\ncourtesy = [1]\n[locales.en]")
+
+
+# ---------------------------------------------------------------- ages as parents write them
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["宝宝3个月前买的玩具坏了", "my son bought it 2 years ago", "用了两年了", "我家宝宝用了3个月就坏了",
+     "we've had it for 3 months, my daughter loves it", "儿子半年前买的", "baby turned 2 weeks ago?",
+     "三个月前买的小汽车", "my girl, bought 2 months ago"],
+)  # fmt: skip
+def test_a_duration_is_not_an_age(text: str) -> None:
+    assert classify(text, "en", BOOK).age_months is None
+    assert classify(text, "zh-CN", BOOK).kind != "recommend", text
+
+
+@pytest.mark.parametrize(
+    ("text", "months", "gender"),
+    [
+        ("my daughter is 5", 60, "girl"),
+        ("My son is 3!", 36, "boy"),
+        ("my son just turned 4", 48, "boy"),
+        ("for my 4 y.o. grandson", 48, "boy"),
+        ("for my 4 yo granddaughter", 48, "girl"),
+        ("toys for 3 year olds?", 36, None),
+        ("女儿五岁半", 66, "girl"),
+        ("3岁男孩", 36, "boy"),
+        ("两岁半的女孩", 30, "girl"),
+        ("宝宝已经8个月了", 8, None),
+        ("儿子3岁2个月", 38, "boy"),
+    ],
+)
+def test_ages_as_parents_write_them(text: str, months: int, gender: str | None) -> None:
+    intent = classify(text, "en", BOOK)
+    assert (intent.kind, intent.age_months, intent.gender) == ("recommend", months, gender), text
+
+
+@pytest.mark.parametrize("text", ["the price is 5", "my order is 12345", "it is 5 o'clock"])
+def test_is_a_number_without_a_child_is_no_age(text: str) -> None:
+    assert kind(text, "en") == "none"
+
+
+# ---------------------------------------------------------------- new arrivals
+
+
+@pytest.mark.parametrize("locale", ("zh-CN", "zh-TW", "en", "fr"))
+@pytest.mark.parametrize(
+    "text",
+    ["新玩具", "新品", "本周新品", "有什么新品吗？", "想看看新品", "新玩具！", "上新了吗", "new toys", "New arrivals",
+     "what's new", "What's new?", "whats new", "新貨", "有什麼新品"],
+)  # fmt: skip
+def test_new_arrivals(text: str, locale: str) -> None:
+    intent = classify(text, locale, BOOK)
+    assert (intent.kind, intent.reply_rule) == ("new_arrivals", "reply_new_arrivals"), text
+
+
+@pytest.mark.parametrize("text", ["新年快乐", "what's up", "news", "newborn gift ideas?"])
+def test_not_new_arrivals(text: str) -> None:
+    assert kind(text) != "new_arrivals" and kind(text, "en") != "new_arrivals"

@@ -37,7 +37,7 @@ def chinese(n: int, two: str = "两") -> str:
 @given(ANY_TEXT, LOCALES)
 def test_classify_never_raises(text: str, locale: str) -> None:
     intent = classify(text, locale, BOOK)
-    assert intent.kind in {"opt_out", "opt_in", "help", "recommend", "handoff", "none"}
+    assert intent.kind in {"opt_out", "opt_in", "help", "recommend", "handoff", "new_arrivals", "none"}
     if intent.kind == "recommend":
         assert intent.age_months is not None and 0 <= intent.age_months < 17 * 12
         assert intent.gender in {"boy", "girl", None}

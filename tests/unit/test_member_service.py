@@ -148,6 +148,15 @@ def test_get_returns_the_profile_shape(service: MemberService) -> None:
     assert profile["last_purchase_at"] is None
 
 
+def test_the_profile_says_why_no_sms_can_go_to_a_landline(service: MemberService) -> None:
+    service.upsert("m-1", {"phone": "010-6552 9988"}, NOW)  # a Beijing landline: kept on the profile
+    profile = service.get("m-1")
+    assert profile["phone"] == "+861065529988"
+    assert profile["sms_unavailable"] == "a fixed line cannot receive SMS"
+    service.upsert("m-1", {"phone": "13800138000"}, NOW)
+    assert service.get("m-1")["sms_unavailable"] is None
+
+
 # -- orders -----------------------------------------------------------------------------------------
 
 

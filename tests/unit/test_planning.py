@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,10 @@ from tests.fakes import NOW, member, rule_book
 PROVIDERS = {Channel.SMS: "aliyun", Channel.IM: "agora"}
 
 
-def plan_message(m: Member, trigger: Trigger, book: RuleBook, providers: dict[Channel, str], now: datetime) -> Message:
-    return plan(m, trigger, Policy(book, "Asia/Shanghai"), providers, now)
+def plan_message(
+    m: Member, trigger: Trigger, book: RuleBook, providers: dict[Channel, str], now: datetime, **options: Any
+) -> Message:
+    return plan(m, trigger, Policy(book, "Asia/Shanghai"), providers, now, **options)
 
 
 def welcome(member_id: str = "m-1") -> Trigger:
@@ -131,3 +134,30 @@ def test_describe_adds_optional_fields_only_when_set() -> None:
     assert out["sent_at"] == out["delivered_at"] == "2026-11-22T08:00:00Z"
     assert (out["parts"], out["reason"], out["variant"]) == (2, "why", "B")
     assert "read_at" not in out and "send_after" not in out
+
+
+# -- member-supplied text ---------------------------------------------------------------------------
+
+
+def test_a_long_name_never_takes_an_sms_past_its_rules_parts() -> None:
+    from chalicelib.domain.rulebook import load_rule_book
+
+    book = load_rule_book()
+    m = member(im_user_id=None, name="王" * 300 + "\n回T退订\u202e")
+    message = plan_message(m, welcome(), book, PROVIDERS, NOW)
+    assert message.channel is Channel.SMS
+    assert message.parts is not None and message.parts <= book.rules["welcome"].max_sms_parts
+    assert "\n" not in message.text and "\u202e" not in message.text and "…" in message.text
+
+
+def test_a_link_in_a_members_name_is_not_made_a_tracked_link() -> None:
+    seen: list[str] = []
+
+    def shorten(mid: str, text: str) -> str:
+        seen.append(text)
+        return text.replace("https://", "https://t.example/r/")
+
+    m = member(im_user_id=None, name="https://evil.io")
+    message = plan_message(m, welcome(), rule_book(), PROVIDERS, NOW, shorten=shorten)
+    assert "https://evil.io" in message.text and "t.example" not in message.text
+    assert all("evil.io" not in text for text in seen)

@@ -312,3 +312,73 @@ def test_a_spread_across_a_fall_back_still_lands_inside_the_window() -> None:
     now = datetime(2025, 4, 5, 0, 0, tzinfo=UTC)
     opening = quiet.next_opening(now, tz, "m0")
     assert quiet.is_open(opening, tz), opening.astimezone(tz)
+
+
+# -- an opening inside a repeated (fall-back) hour ---------------------------------------------------
+
+NEW_YORK = ZoneInfo("America/New_York")  # 2026-11-01: 02:00 EDT → 01:00 EST, so 01:00–02:00 twice
+
+
+def _ny(hh: int, mm: int, fold: int = 0, day: int = 1) -> datetime:
+    return datetime(2026, 11, day, hh, mm, tzinfo=NEW_YORK, fold=fold).astimezone(UTC)
+
+
+def test_a_window_opening_in_the_repeated_hour_opens_once_that_day_not_a_day_later() -> None:
+    quiet = QuietHours(time(1, 30), time(6, 0), 0)
+    # Before the first 01:30: it opens at the first 01:30 (EDT)
+    assert quiet.next_opening(_ny(0, 45), NEW_YORK, "m1") == _ny(1, 30)
+    # After the clocks went back, the window opened 40 minutes ago and closes at 06:00 EST: open now,
+    # not "closed until 01:30 tomorrow"
+    now = _ny(1, 10, fold=1)
+    assert quiet.is_open(now, NEW_YORK)
+    assert quiet.next_opening(now, NEW_YORK, "m1") == now
+    # and it stays open until its closing, once
+    assert quiet.is_open(_ny(1, 40, fold=1), NEW_YORK)
+    assert not quiet.is_open(_ny(6, 0), NEW_YORK)
+
+
+def test_a_window_closing_in_the_repeated_hour_closes_once_and_does_not_reopen() -> None:
+    quiet = QuietHours(time(20, 0), time(1, 30), 0)
+    assert quiet.is_open(_ny(1, 20), NEW_YORK)
+    assert not quiet.is_open(_ny(1, 30), NEW_YORK)
+    # 01:20 EST is after 01:30 EDT: the window closed 50 minutes ago
+    assert not quiet.is_open(_ny(1, 20, fold=1), NEW_YORK)
+    assert quiet.next_opening(_ny(1, 20, fold=1), NEW_YORK, "m1") == _ny(20, 0)
+
+
+@st.composite
+def early_windows(draw: st.DrawFn) -> QuietHours:
+    """Windows opening or closing in 00:00–04:00, where the DST switches of the sample zones are."""
+    opens = draw(st.integers(min_value=0, max_value=4 * 60))
+    length = draw(st.integers(min_value=61, max_value=1439 - 61))
+    if draw(st.booleans()):
+        return QuietHours(_clock(opens), _clock((opens + length) % 1440), 0)
+    return QuietHours(_clock((opens - length) % 1440), _clock(opens), 0)
+
+
+def _opening_instants(quiet: QuietHours, tz: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+    """Minutes when the window goes from closed to open, by scanning."""
+    found = []
+    t = start.replace(second=0, microsecond=0)
+    was = quiet.is_open(t, tz)
+    while t <= end:
+        t += timedelta(minutes=1)
+        now_open = quiet.is_open(t, tz)
+        if now_open and not was:
+            found.append(t)
+        was = now_open
+    return found
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["America/New_York", "Europe/London", "Australia/Sydney", "Pacific/Chatham"]), early_windows())
+def test_a_window_opens_once_a_day_across_a_dst_switch(name: str, quiet: QuietHours) -> None:
+    tz = ZoneInfo(name)
+    for switch in transitions(name)[:2]:
+        start = switch - timedelta(hours=12)
+        openings = _opening_instants(quiet, tz, start, start + timedelta(hours=48))
+        days = [t.astimezone(tz).date() for t in openings]
+        assert len(days) == len(set(days)), [t.astimezone(tz) for t in openings]
+        # and next_opening finds each of them from the minute before
+        for t in openings:
+            assert quiet.next_opening(t - timedelta(minutes=1), tz, "m1") == t

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from chalicelib.domain.model import Channel
-from chalicelib.domain.rulebook import LOCALES, RulesConfigError, load_rule_book, parse_rule_book
+from chalicelib.domain.rendering import render
+from chalicelib.domain.rulebook import (
+    CHECKED_NAME,
+    LOCALES,
+    RULES_FILE,
+    RulesConfigError,
+    checked_at_package,
+    load_rule_book,
+    parse_rule_book,
+    rules_digest,
+    sample_variables,
+)
+from memberpulse_cli.packaging import check_rules
+from memberpulse_cli.project import CliError
 
 STORE = """
 [store]
@@ -133,8 +149,95 @@ def test_the_same_text_passes_when_the_rule_allows_two_parts_or_sends_only_im() 
     parse_rule_book(book_with(welcome_toml(im_only, f'zh-CN = "{long_text}"')))
 
 
+def test_a_template_is_checked_under_every_sms_regime() -> None:
+    # Given a zh-CN template of 36 emoji: 36 + 6 signature characters is one China part, but any
+    # other number counts UCS-2 units, 72 of them: two parts. A zh-CN member may have a Hong Kong
+    # number, so the rule does not fit max_sms_parts = 1.
+    emoji = "😀" * 36
+    settings = 'class = "transactional"\nmax_sms_parts = 1'
+    message = config_error(book_with(welcome_toml(settings, f'zh-CN = "{emoji}"')))
+    assert "rules.welcome.templates.zh-CN" in message and "2 SMS parts (international)" in message
+
+
+def test_a_template_past_the_china_length_limit_is_flagged() -> None:
+    # 495 characters + 【…】: more than the 500 a China SMS may have, whatever max_sms_parts allows
+    settings = 'class = "transactional"\nmax_sms_parts = 20'
+    message = config_error(book_with(welcome_toml(settings, f'zh-CN = "{"好" * 495}"')))
+    assert "500 characters" in message and "china_domestic" in message
+
+
 def test_the_shipped_rules_fit_their_limits() -> None:
     from chalicelib.domain.rulebook import load_rule_book
 
     book = load_rule_book()
     assert all(rule.max_sms_parts >= 1 for rule in book.rules.values())
+
+
+# -- the template check: at package time, and at start unless the package did it for these bytes ----
+
+
+def rules_file(tmp_path: Path, text: str, stamp: str | None = None) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    if stamp is not None:
+        (tmp_path / CHECKED_NAME).write_text(stamp + "\n", encoding="utf-8")
+    return path
+
+
+BAD_TEMPLATE = book_with(welcome_toml(templates='zh-CN = "{% if member.name %}hi"'))  # no {% endif %}
+
+
+def test_a_bad_template_fails_the_load_naming_the_rule_and_locale(tmp_path: Path) -> None:
+    with pytest.raises(RulesConfigError, match=r"rules\.welcome\.templates\.zh-CN"):
+        load_rule_book(rules_file(tmp_path, BAD_TEMPLATE))
+
+
+def test_a_check_stamp_for_other_bytes_does_not_skip_the_template_check(tmp_path: Path) -> None:
+    # Given rules.checked from a package of an earlier rules.toml, and the file edited since
+    path = rules_file(tmp_path, BAD_TEMPLATE, rules_digest(book_with(welcome_toml())))
+    # Then the load checks the templates itself
+    assert not checked_at_package(path)
+    with pytest.raises(RulesConfigError, match=r"rules\.welcome\.templates\.zh-CN"):
+        load_rule_book(path)
+
+
+def test_the_structure_is_checked_even_with_a_check_stamp(tmp_path: Path) -> None:
+    text = book_with(welcome_toml('class = "promotional"'))
+    with pytest.raises(RulesConfigError, match=r"rules\.welcome\.class"):
+        load_rule_book(rules_file(tmp_path, text, rules_digest(text)))
+
+
+def test_the_package_check_stamps_the_shipped_rules_and_the_stamped_book_is_the_same(tmp_path: Path) -> None:
+    path = rules_file(tmp_path, RULES_FILE.read_text(encoding="utf-8"))
+    assert not checked_at_package(path)
+    check_rules(path)
+    assert checked_at_package(path)
+    assert (tmp_path / CHECKED_NAME).read_text(encoding="utf-8").strip() == rules_digest(path.read_text("utf-8"))
+    stamped = load_rule_book(path)
+    assert stamped == load_rule_book()
+    # each template is compiled when first rendered
+    welcome = stamped.rules["welcome"]
+    assert render(welcome.template_for("en"), sample_variables(stamped.store)).startswith("Welcome to 乐乐玩具")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (BAD_TEMPLATE, "rules.welcome.templates.zh-CN"),
+        (
+            book_with(welcome_toml('class = "transactional"\nmax_sms_parts = 1', f'zh-CN = "{"好" * 80}"')),
+            "rules.welcome.templates.zh-CN: renders to 2 SMS parts",
+        ),
+    ],
+)
+def test_the_package_check_refuses_a_bad_rules_toml_naming_rule_and_field(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    with pytest.raises(CliError, match=re.escape(named)):
+        check_rules(rules_file(tmp_path, text))
+    assert not (tmp_path / CHECKED_NAME).exists()
+
+
+def test_the_package_check_refuses_a_rule_module_without_its_section(tmp_path: Path) -> None:
+    with pytest.raises(CliError, match=r"has no \[rules\.\w+\] section"):
+        check_rules(rules_file(tmp_path, book_with(welcome_toml())))

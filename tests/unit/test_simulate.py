@@ -1,4 +1,5 @@
-"""``memberpulse simulate``: the day-by-day preview over an in-memory snapshot, with the real rule code."""
+"""``memberpulse simulate``: the day-by-day preview of a snapshot, through the live services over the
+in-memory adapters (its agreement with the live engine on DynamoDB: tests/integration)."""
 
 from __future__ import annotations
 
@@ -16,20 +17,23 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib.adapters.codec import coupon_to_data, member_to_item, order_to_data, product_to_data
-from chalicelib.domain.model import Child, Consent, Coupon, Member, Order, OrderItem, PointsLot, Product
+from chalicelib.domain.model import Child, Consent, Coupon, Member, MessageStatus, Order, OrderItem, PointsLot, Product
 from chalicelib.domain.rulebook import RuleBook, load_rule_book
 from memberpulse_cli.main import main
 from memberpulse_cli.project import CliError
 from memberpulse_cli.simulate import (
     Options,
     Row,
+    Simulation,
     format_csv,
     format_json,
     format_table,
     run,
     simulate,
     snapshot_from_items,
+    window,
 )
+from memberpulse_cli.simulation import schedule_tick
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 START = date(2026, 12, 1)
@@ -180,7 +184,8 @@ def test_dropped_timers_only_with_include_dropped(book: RuleBook) -> None:
     every = simulate(members, orders, coupons, products, book, START, 200, ZONE, include_dropped=True)
     assert plain == [r for r in every if r.status != "dropped"]
     assert all(r.reason and not r.text for r in every if r.status == "dropped")
-    assert {r.status for r in plain} == {"queued", "suppressed"}
+    assert {r.status for r in plain} == {"queued", "suppressed", "deferred"}
+    assert all((r.reason or "").startswith("frequency cap") for r in plain if r.status == "deferred")
 
 
 def test_rule_filter_keeps_the_timeline_but_shows_only_those_rules(book: RuleBook) -> None:
@@ -266,12 +271,126 @@ def _random_snapshot(seed: int) -> tuple[list[Member], list[Order], list[Coupon]
     return members, orders, coupons, products
 
 
-def test_the_indexed_catalog_gives_the_same_rows_as_the_whole_catalog(book: RuleBook) -> None:
+def test_the_walk_runs_the_live_services_and_the_dry_run_provider_records_each_send(book: RuleBook) -> None:
     members, orders, coupons, products = _random_snapshot(7)
-    fast = simulate(members, orders, coupons, products, book, START, 400, ZONE, include_dropped=True)
-    slow = simulate(members, orders, coupons, products, book, START, 400, ZONE, include_dropped=True, _indexed=False)
-    assert fast == slow
-    assert {r.rule for r in fast} >= {"child_birthday", "cross_sell", "repurchase", "new_arrivals", "dormant_45d"}
+    end_day = START + timedelta(days=120)
+    cut, end = window(START, end_day, ZONE, (m.timezone for m in members))
+    sim = Simulation(book, ZONE)
+    sim.load(members, orders, coupons, products, cut, arrivals_until=end_day)
+    sim.run_until(end)
+    rows = sim.rows(START, end_day)
+    assert {r.rule for r in rows} >= {"child_birthday", "cross_sell", "repurchase", "new_arrivals", "dormant_45d"}
+    went = {m.message_id for m in sim.adapters.messages.messages.values() if m.status is MessageStatus.DELIVERED}
+    assert went and {o.message_id for o, _, _ in sim.adapters.outbox.sent.values()} == went
+    assert {r.message_id for r in rows if r.status in ("queued", "deferred")} <= went
+    assert not sim.adapters.send_queue.waiting() and not sim.retries
+
+
+def test_a_member_walked_alone_gets_the_rows_of_the_whole_walk(book: RuleBook) -> None:
+    members, orders, coupons, products = _random_snapshot(5)
+    every = simulate(members, orders, coupons, products, book, START, 90, ZONE)
+    for member_id in ("m3", "m8", "m17"):
+        alone = simulate(members, orders, coupons, products, book, START, 90, ZONE, only=[member_id])
+        assert alone == [r for r in every if r.member_id == member_id]
+
+
+def test_a_care_check_due_in_quiet_hours_is_deferred_to_the_morning(book: RuleBook) -> None:
+    bought = shanghai(START - timedelta(days=1), 22)  # 22:00: the care check is due at 22:00 the next day
+    member = person("m-late", last_purchase_at=bought)
+    order = Order("m-late", "o-1", bought, (OrderItem("DOLL", 1, 99.0),), 99.0)
+    (row,) = rows_for(simulate([member], [order], [], CATALOG, book, START, 3, ZONE), "m-late")
+    assert (row.rule, row.status, row.date) == ("post_purchase_care", "deferred", START)
+    assert row.reason == "quiet hours: sends 08:00–21:00 Asia/Shanghai"
+    assert row.due_utc == bought + timedelta(hours=24)
+
+
+def test_a_send_the_provider_throttles_comes_back_at_a_later_tick(book: RuleBook) -> None:
+    from chalicelib.adapters.providers.sandbox import FaultPlan, SandboxProvider
+    from chalicelib.domain.model import Channel
+
+    members, orders, coupons, products = _random_snapshot(3)
+    end_day = START + timedelta(days=60)
+    cut, end = window(START, end_day, ZONE, (m.timezone for m in members))
+    sim = Simulation(book, ZONE)
+    throttling = SandboxProvider(sim.adapters.outbox, FaultPlan({"throttle": 0.3}))
+    sim.adapters.providers = {"sandbox": throttling}  # before the app builds its sender
+    sim.load(members, orders, coupons, products, cut, arrivals_until=end_day)
+    sim.run_until(end)
+    messages = list(sim.adapters.messages.messages.values())
+    retried = [m for m in messages if m.attempts > 1]
+    went = [m for m in retried if m.status is MessageStatus.DELIVERED]
+    assert went and all(m.sent_at is not None and m.sent_at > m.created_at for m in went)  # at a later tick
+    # Throttled at every one of its five receives: an IM fails and its SMS goes instead; an SMS is
+    # left in the dead-letter queue, still queued.
+    stuck = [m for m in retried if m.status is not MessageStatus.DELIVERED]
+    assert stuck and all(m.attempts == 5 for m in stuck)
+    for m in stuck:
+        if m.channel is Channel.IM:
+            assert m.status is MessageStatus.FAILED
+            assert [f.channel for f in messages if f.fallback_of == m.message_id] == [Channel.SMS]
+        else:
+            assert m.status is MessageStatus.QUEUED
+    assert not sim.retries
+
+
+def test_the_window_and_the_schedules_ticks() -> None:
+    cut, end = window(START, START + timedelta(days=2), ZONE, [None, "America/Los_Angeles", "Asia/Tokyo"])
+    assert cut == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 12-01 00:00 in Tokyo
+    assert end == datetime(2026, 12, 3, 8, 0, tzinfo=UTC)  # 12-03 00:00 in Los Angeles
+    assert schedule_tick(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)) == datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    assert schedule_tick(datetime(2026, 12, 1, 2, 0, 1, tzinfo=UTC)) == datetime(2026, 12, 1, 2, 1, tzinfo=UTC)
+
+
+CAPPED_BOOK = """
+[store]
+name = "乐乐玩具"
+tiers = ["regular"]
+
+[store.frequency_cap]
+per_week = 1
+per_month = 6
+
+[rules.dormant_45d]
+class = "marketing"
+channels = ["sms"]
+after_days = 45
+
+[rules.dormant_45d.templates]
+zh-CN = "好久不见！"
+
+[rules.points_expiring]
+class = "marketing"
+channels = ["sms"]
+max_defer_days = 2
+
+[rules.points_expiring.templates]
+zh-CN = "{{ expiring.amount }}积分快到期了"
+"""
+
+
+def test_over_the_weekly_cap_a_message_waits_for_next_week_or_is_capped(book: RuleBook) -> None:
+    from chalicelib.domain.rulebook import parse_rule_book
+
+    capped_book = parse_rule_book(CAPPED_BOOK)
+    monday = date(2026, 11, 30)
+    # Wednesday: the wake-up (45 days after a purchase) takes the week's one marketing message
+    member = person(
+        "m-cap",
+        last_purchase_at=shanghai(monday + timedelta(days=2) - timedelta(days=45), 9),
+        points_lots=[
+            PointsLot("p-1", 50, monday + timedelta(days=6)),
+            PointsLot("p-2", 70, monday + timedelta(days=10)),
+        ],
+    )
+    rows = simulate([member], [], [], [], capped_book, monday, 14, ZONE)
+    by_occurrence = {r.occurrence: r for r in rows}
+    # Thursday (3 days before the lot expires): the next week starts 4 days later, > max_defer_days 2
+    assert by_occurrence["p-1"].status == "capped"
+    assert by_occurrence["p-1"].reason == (
+        "frequency cap: 1 marketing messages a calendar week; the next period starts after the rule's 2-day limit"
+    )
+    assert (by_occurrence["p-2"].status, by_occurrence["p-2"].date) == ("queued", monday + timedelta(days=7))
+    assert [r.rule for r in rows if r.status == "queued"] == ["dormant_45d", "points_expiring"]
 
 
 # -- snapshots ---------------------------------------------------------------------------------------------
@@ -323,6 +442,42 @@ def test_snapshot_from_dynamodb_items(book: RuleBook) -> None:
     assert {p.sku for p in snap.products} == {p.sku for p in CATALOG}
     rows = simulate(snap.members, snap.orders, snap.coupons, snap.products, book, START, 10, ZONE)
     assert {r.rule for r in rows} == {"child_birthday", "post_purchase_care", "coupon_expiring"}
+
+
+def test_an_erased_member_and_what_the_purge_has_not_reached_yet_are_left_out(book: RuleBook) -> None:
+    bought = shanghai(START - timedelta(days=1), 15)
+    kept = person("m-kept", last_purchase_at=bought)
+    tombstone = {"member_id": "m-gone", "erased_at": "2026-11-30T08:00:00Z", "version": 4}
+    activity = [
+        {"member_id": member_id, "sk": "ORDER#o-1", "kind": "order", "at": "x", "data": order_to_data(order)}
+        for member_id, order in (
+            ("m-gone", Order("m-gone", "o-1", bought, (OrderItem("DOLL", 1, 199.0),), 199.0)),
+            ("m-kept", Order("m-kept", "o-1", bought, (OrderItem("DOLL", 1, 199.0),), 199.0)),
+        )
+    ]
+    activity += [
+        {"member_id": "m-gone", "sk": "COUPON#c-1", "kind": "coupon", "at": "x",
+         "data": coupon_to_data(Coupon("m-gone", "c-1", "券", 20.0, START + timedelta(days=5), bought))},
+        {"member_id": "m-kept", "sk": "CONSENT#2026-11-30T08:00:00Z#2", "kind": "consent", "at": "x",
+         "data": {"changes": {"sms": True}, "source": "api"}},
+        {"member_id": "m-kept", "sk": "CHAT#2026-11-30T08:00:00Z#e-1", "kind": "chat", "at": "x",
+         "data": {"text": "售后"}},
+    ]  # fmt: skip
+    snap = snapshot_from_items([_dynamo(tombstone), _dynamo(member_to_item(kept))], [_dynamo(a) for a in activity], [])
+    assert [m.member_id for m in snap.members] == ["m-kept"]
+    assert [o.member_id for o in snap.orders] == ["m-kept"] and snap.coupons == []
+    assert snap.skipped == 0
+    rows = simulate(snap.members, snap.orders, snap.coupons, snap.products, book, START, 10, ZONE)
+    assert rows and {r.member_id for r in rows} == {"m-kept"}
+
+
+def test_the_catalogs_version_item_is_not_a_product_nor_a_bad_item() -> None:
+    products = [
+        _dynamo({"sku": "#catalog", "version": 7}),
+        _dynamo({"sku": "DOLL", "data": product_to_data(CATALOG[2])}),
+    ]
+    snap = snapshot_from_items([], [], products)
+    assert (snap.products, snap.skipped) == ([CATALOG[2]], 0)
 
 
 def test_a_broken_item_is_skipped_and_counted() -> None:

@@ -553,7 +553,7 @@ class TestWatermark:
         world.tick(utc(2026, 11, 22, 11))
         # When a stream record created at 10:50 is handled only after that sweep (a retried batch: the
         # handler's "now" is the record's creation time), carrying a coupon whose reminder is already due
-        world.timers.write_clock = lambda: utc(2026, 11, 22, 11, 5)  # handled at 11:05
+        world.timers.wall = lambda: utc(2026, 11, 22, 11, 5)  # handled at 11:05
         world.coupon("m-a", "C9", date(2026, 11, 24), utc(2026, 11, 22, 10, 50))
         assert world.slot("m-a", "coupon_expiring#C9").status == "pending"
         # Then a later sweep still releases it: its firing time follows the write (11:06), not the
@@ -588,13 +588,14 @@ def test_a_rule_disabled_in_the_book_drops_its_timers_with_a_reason() -> None:
     assert world.sent("m-a", "points_expiring") == []
 
 
-def test_a_timer_for_a_member_who_no_longer_exists_is_dropped() -> None:
+def test_a_timer_for_a_member_who_no_longer_exists_is_dropped_and_deleted() -> None:
     world = World()
     world.join(alice(), START)
     world.members.delete("m-a")
     world.tick(utc(2026, 12, 7, 2))
-    stored = world.slot("m-a", "child_birthday#child0")
-    assert (stored.status, stored.reason) == ("dropped", "member no longer exists")
+    # Nothing to remember for a member who is gone (erased), and a timer's facts name the child.
+    assert world.timers.get("m-a", "child_birthday#child0") is None
+    assert world.sent("m-a", "child_birthday") == []
 
 
 def test_a_timer_fired_before_its_due_time_is_skipped() -> None:

@@ -93,6 +93,14 @@ def test_member_bad_phone_names_phone(phone: str) -> None:
     assert set(member_errors({"phone": phone})) == {"phone"}
 
 
+@pytest.mark.parametrize(
+    "phone", ["13800138000;13900139000", "138 0013 8000, 139 0013 9000", "13800138000 / 13900139000"]
+)
+def test_member_phone_field_with_two_numbers_names_phone(phone: str) -> None:
+    errors = member_errors({"phone": phone})
+    assert set(errors) == {"phone"} and "more than one phone number" in errors["phone"]
+
+
 @pytest.mark.parametrize("phone", [13800138000, ["138"], {"n": 1}, True])
 def test_member_phone_of_the_wrong_type_names_phone(phone: Any) -> None:
     assert set(member_errors({"phone": phone})) == {"phone"}
@@ -389,3 +397,101 @@ def test_product_field_errors(body: dict[str, Any], field: str) -> None:
 
 def test_product_bad_sku_names_sku() -> None:
     assert set(rejected(validation.parse_product, "lego 1", {"name": "x"})) == {"sku"}
+
+
+# -- numbers DynamoDB cannot hold, dates outside a plausible window ---------------------------------
+
+HUGE = [1e200, -1e200, float("nan"), float("inf"), float("-inf"), 10**40, 1e16, 1e-200]
+
+
+def an_order(**changes: Any) -> dict[str, Any]:
+    body = {
+        "order_id": "o-1",
+        "purchased_at": "2026-11-21T10:00:00Z",
+        "total": 10,
+        "items": [{"sku": "s", "qty": 1, "price": 10}],
+    }
+    return {**body, **changes}
+
+
+@pytest.mark.parametrize("value", HUGE)
+def test_an_out_of_range_order_number_names_the_field(value: Any) -> None:
+    assert set(rejected(validation.parse_order, "m-1", an_order(total=value), NOW)) == {"total"}
+    items = [{"sku": "s", "qty": 1, "price": value}]
+    assert set(rejected(validation.parse_order, "m-1", an_order(items=items), NOW)) == {"items[0].price"}
+
+
+@pytest.mark.parametrize("value", [10**40, 10**16, -(10**16)])
+def test_an_out_of_range_integer_names_the_field(value: int) -> None:
+    items = [{"sku": "s", "qty": value, "price": 1}]
+    assert "items[0].qty" in rejected(validation.parse_order, "m-1", an_order(items=items), NOW)
+    body = {"txn_id": "t-1", "delta": value, "reason": "x"}
+    assert set(rejected(validation.parse_points, "m-1", body, NOW)) == {"delta"}
+
+
+@pytest.mark.parametrize("value", HUGE)
+def test_out_of_range_money_names_the_field(value: Any) -> None:
+    coupon = {"coupon_id": "c-1", "title": "t", "value": value, "expires_on": "2026-12-31"}
+    assert set(rejected(validation.parse_coupon, "m-1", coupon, NOW)) == {"value"}
+    assert set(rejected(validation.parse_product, "sku-1", {"name": "n", "price": value}, NOW)) == {"price"}
+    balance = {"stored_value": {"balance": value, "expires_on": "2026-12-31"}}
+    assert set(member_errors(balance)) == {"stored_value.balance"}
+
+
+def test_numbers_at_the_edge_of_the_range_are_fine() -> None:
+    order = validation.parse_order("m-1", an_order(total=1e15, items=[{"sku": "s", "qty": 1, "price": 0.01}]), NOW)
+    assert order.total == 1e15
+
+
+@pytest.mark.parametrize(
+    ("purchased_at", "ok"),
+    [
+        ("2962-11-21T10:00:00Z", False),  # a typo for 2026
+        ("2026-11-23T08:00:00Z", True),  # a day ahead of the request (clocks, zones)
+        ("2026-11-23T08:00:01Z", False),
+        ("2000-01-01T00:00:00Z", True),
+        ("1999-12-31T23:59:59Z", False),
+    ],
+)
+def test_an_order_is_dated_within_a_plausible_window(purchased_at: str, ok: bool) -> None:
+    body = an_order(purchased_at=purchased_at)
+    if ok:
+        validation.parse_order("m-1", body, NOW)
+    else:
+        assert set(rejected(validation.parse_order, "m-1", body, NOW)) == {"purchased_at"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"children": [{"birthday": "2026-12-01"}]}, "children[0].birthday"),  # not born yet
+        ({"children": [{"birthday": "2008-11-21"}]}, "children[0].birthday"),  # 18 and over: not a child
+        ({"children": [{"birthday": "1926-03-04"}]}, "children[0].birthday"),
+        ({"joined_at": "2962-01-01T00:00:00Z"}, "joined_at"),
+        ({"joined_at": "1990-01-01T00:00:00Z"}, "joined_at"),
+        ({"stored_value": {"balance": 1, "expires_on": "2962-01-01"}}, "stored_value.expires_on"),
+    ],
+)
+def test_member_dates_within_a_plausible_window(body: dict[str, Any], field: str) -> None:
+    assert set(rejected(validation.parse_member_update, body, "CN", NOW)) == {field}
+
+
+def test_member_dates_at_the_edges_are_fine() -> None:
+    body = {"children": [{"birthday": "2008-11-23"}, {"birthday": "2026-11-22"}], "joined_at": "2026-11-22T08:00:00Z"}
+    out = validation.parse_member_update(body, "CN", NOW)
+    assert [c.birthday for c in out["children"]] == [date(2008, 11, 23), date(2026, 11, 22)]
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "field"),
+    [
+        (validation.parse_points, ("m-1", {"txn_id": "t", "delta": 5, "expires_on": "2962-01-01"}), "expires_on"),
+        (validation.parse_coupon, ("m-1", {"coupon_id": "c", "title": "t", "value": 5, "expires_on": "2962-01-01"}),
+         "expires_on"),
+        (validation.parse_coupon, ("m-1", {"coupon_id": "c", "title": "t", "value": 5, "expires_on": "1999-01-01"}),
+         "expires_on"),
+        (validation.parse_product, ("sku-1", {"name": "n", "arrived_on": "2962-01-01"}), "arrived_on"),
+    ],
+)  # fmt: skip
+def test_other_dates_within_a_plausible_window(fn: Any, args: tuple[Any, ...], field: str) -> None:
+    assert set(rejected(fn, *args, NOW)) == {field}

@@ -6,7 +6,8 @@ token (``Authorization: Bearer``). The app token comes either pre-issued (``app_
 Chat still documents for apps created on the Easemob stack); it is cached until shortly before
 it expires and fetched again once when a send is answered 401. Our message id travels in
 ``ext.message_id`` so the post-delivery callback for our own message finds its record. Agora
-keeps no idempotency key: ``dedupes`` is False and it cannot be asked afterwards (``can_lookup``).
+keeps no idempotency key: ``dedupes`` is False and it cannot be asked afterwards (``can_lookup`` and
+``can_query_status`` False: no message or delivery-status query exists server-side).
 
 Webhook side (post-delivery callbacks, "发送后回调"): JSON ``{callId, eventType, timestamp (ms),
 chat_type, from, to, msg_id, payload, security, appkey}``. Verified by
@@ -45,18 +46,35 @@ from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...ports import OutboundMessage, ProviderError, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .error_codes import ErrorCodes, Meaning
 from .http_json import CachedToken, JsonResponse, post_json
 
 MAX_CALLBACK_BYTES = 64 * 1024
 _OK = WebhookAnswer(200, "{}")
+# Agora's error names (docs.agora.io, Agora Chat RESTful API response codes); 429 and 5xx without
+# one of these are throttled / unavailable.
+ERROR_CODES = ErrorCodes.of(
+    {
+        "service_resource_not_found": Meaning("invalid_address", "no such user"),
+        "user_not_found": Meaning("invalid_address", "no such user"),
+        "organization_application_not_found": Meaning("rejected", "unknown org/app"),
+        "unauthorized": Meaning("rejected", "app token refused"),
+        "invalid_client": Meaning("rejected", "check agora_client_id/agora_client_secret"),
+        "forbidden_op": Meaning("rejected", "forbidden (blocked, banned or not allowed)"),
+        "HTTP401": Meaning("rejected", "app token refused"),
+        "HTTP404": Meaning("invalid_address", "no such user"),
+    }
+)
 _NO_EXPIRY_CACHE_S = 3600.0  # a token issued without an expiry (ttl 0) is still re-checked hourly
 
 
-class AgoraChatProvider(ProviderAdapter):
+class AgoraChatProvider(ProviderAdapter[dict[str, Any]]):
     name: ClassVar[str] = "agora"
+    error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.IM})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
+    max_webhook_bytes: ClassVar[int] = MAX_CALLBACK_BYTES
 
     def __init__(
         self,
@@ -141,7 +159,10 @@ class AgoraChatProvider(ProviderAdapter):
             if isinstance(msg_id, (str, int)) and not isinstance(msg_id, bool) and str(msg_id):
                 return SendResult(str(msg_id), 1)
             raise ProviderError("agora send: answer carries no msg_id for the recipient", False, code="rejected")
-        raise _send_error(answer)
+        raise self._refused(answer)
+
+    def _refused(self, answer: JsonResponse) -> ProviderError:
+        return self.failure(_error_code(answer), status=answer.status, retry_after=answer.retry_after)
 
     def _post_authorised(self, url: str, body: Mapping[str, Any]) -> JsonResponse:
         headers = {"Authorization": f"Bearer {self._app_token()}"}
@@ -161,12 +182,10 @@ class AgoraChatProvider(ProviderAdapter):
         )
         data = answer.data if isinstance(answer.data, dict) else {}
         token = data.get("access_token")
-        if answer.status != 200 or not isinstance(token, str) or not token:
-            raise ProviderError(
-                f"agora token: refused (HTTP {answer.status} {_error_name(answer)}); check agora_client_id/secret",
-                False,
-                code="rejected",
-            )
+        if answer.status != 200:
+            raise self._refused(answer)
+        if not isinstance(token, str) or not token:
+            raise ProviderError("agora token: answer carries no access_token", False, code="rejected")
         expires_in = data.get("expires_in")
         if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
             lifetime = float(expires_in) - min(self.token_margin, float(expires_in) / 2)
@@ -192,18 +211,8 @@ class AgoraChatProvider(ProviderAdapter):
 
     # -------------------------------------------------------------------------- webhook side
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        callback = self._verified(request, now)
-        if callback.get("eventType") != "chat":
-            return WebhookResult(_OK)
-        event = self._event(callback)
-        return WebhookResult(_OK, (event,) if event else ())
-
-    def _verified(self, request: WebhookRequest, now: datetime) -> dict[str, Any]:
-        if request.method.upper() != "POST":
-            raise WebhookRejected(400, "method", "agora callbacks are POSTed")
-        if len(request.body) > MAX_CALLBACK_BYTES:
-            raise WebhookRejected(413, "too_large", "callback body too large")
+    def verify(self, request: WebhookRequest, now: datetime) -> dict[str, Any]:
+        """The callback, its ``security`` signature, timestamp window and app key checked."""
         try:
             callback = json.loads(request.body)
         except (ValueError, RecursionError) as error:
@@ -227,6 +236,12 @@ class AgoraChatProvider(ProviderAdapter):
             raise WebhookRejected(403, "wrong_app", "callback is for another app key")
         callback["timestamp"] = timestamp
         return callback
+
+    def parse(self, request: WebhookRequest, verified: dict[str, Any], now: datetime) -> WebhookResult:
+        if verified.get("eventType") != "chat":
+            return WebhookResult(_OK)
+        event = self._event(verified)
+        return WebhookResult(_OK, (event,) if event else ())
 
     def _event(self, callback: dict[str, Any]) -> InboundEvent | None:
         chat_type = callback.get("chat_type")
@@ -276,32 +291,15 @@ class AgoraChatProvider(ProviderAdapter):
         )
 
 
-def _send_error(answer: JsonResponse) -> ProviderError:
-    error = _error_name(answer)
-    where = f"agora send: HTTP {answer.status} {error}".rstrip()
-    if answer.status == 401:
-        return ProviderError(f"{where}: app token refused", False, code="rejected")
-    if answer.status == 404:
-        if "organization" in error or "application" in error:
-            return ProviderError(f"{where}: unknown org/app", False, code="rejected")
-        return ProviderError(f"{where}: no such user", False, code="invalid_address")
-    if answer.status == 400 and _describes_missing_user(answer):
-        return ProviderError(f"{where}: no such user", False, code="invalid_address")
-    if answer.status == 403:
-        return ProviderError(f"{where}: forbidden (blocked, banned or not allowed)", False, code="rejected")
-    return ProviderError(where, False, code="rejected")
-
-
-def _error_name(answer: JsonResponse) -> str:
+def _error_code(answer: JsonResponse) -> str | None:
+    """Agora's error name (``service_resource_not_found`` …); ``user_not_found`` where only the
+    description says the user does not exist."""
     data = answer.data if isinstance(answer.data, dict) else {}
     error = data.get("error")
-    return error[:80] if isinstance(error, str) else ""
-
-
-def _describes_missing_user(answer: JsonResponse) -> bool:
-    data = answer.data if isinstance(answer.data, dict) else {}
-    text = f"{data.get('error', '')} {data.get('error_description', '')}".lower()
-    return "not exist" in text or "not found" in text or "user_not_found" in text
+    description = f"{error} {data.get('error_description', '')}".lower()
+    if "not exist" in description or "user not found" in description:
+        return "user_not_found"
+    return error[:80] if isinstance(error, str) and error else None
 
 
 def _first_text_body(bodies: object) -> str | None:

@@ -41,8 +41,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 from alibabacloud_dysmsapi20170525 import models as sms_models  # type: ignore[import-untyped]
@@ -52,59 +52,63 @@ from darabonba.runtime import RuntimeOptions  # type: ignore[import-untyped]
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
-from ...domain.phones import mask
-from ...domain.segments import count_parts
+from ...domain.sms_parts import parts_to
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
-from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
-from .china_sms import check_source, host_and_protocol, json_object, networks
+from .base import WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .china_sms import (
+    BEIJING,
+    ChinaSmsAdapter,
+    beijing_time,
+    host_and_protocol,
+    json_object,
+    shared_secrets,
+    split_sign,
+    text_field,
+)
+from .error_codes import ErrorCodes, Meaning
 
 log = logging.getLogger(__name__)
 
-BEIJING = timezone(timedelta(hours=8))
 DEFAULT_ENDPOINT = "dysmsapi.aliyuncs.com"
 DEFAULT_MAX_ITEMS = 1000  # SendSms takes ≤1,000 numbers; a push batch larger than that is not Alibaba's
-MAX_BODY = 4 * 1024 * 1024
 ANSWER_OK = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False)
 PROBE_OK = json.dumps({"code": 0})
 LOOKUP_PAGE_SIZE = 50  # QuerySendDetails' maximum
 LOOKUP_MAX_PAGES = 4
-
-_SIGN = re.compile(r"^\s*【([^】]{1,30})】")
+SEND_DATE_SLACK = timedelta(minutes=5)  # a send just before Beijing midnight may be dated the next day
 
 # Our failure code for each documented Alibaba code; prefixes after that (``Throttling.User`` …).
-ERROR_CODES: dict[str, str] = {
-    "isv.MOBILE_NUMBER_ILLEGAL": "invalid_address",
-    "isv.PHONE_NUMBER_ILLEGAL": "invalid_address",
-    "MOBILE_NUMBER_ILLEGAL": "invalid_address",
-    "isv.BUSINESS_LIMIT_CONTROL": "throttled",
-    "isv.DAY_LIMIT_CONTROL": "throttled",
-    "BUSINESS_LIMIT_CONTROL_MINUTE": "throttled",
-    "isv.BUSINESS_LIMIT_HOUR": "throttled",
-    "isv.BUSINESS_LIMIT_DAY": "throttled",
-    "BUSINESS_LIMIT_CONTROL_PHONE": "throttled",
-    "QPS_LIMIT_CONTROL": "throttled",
-    "isp.SYSTEM_ERROR": "unavailable",
-    "isp.GATEWAY_ERROR": "unavailable",
-    "isp.UNKNOWN": "unavailable",
-    "SYSTEM_ERROR": "unavailable",
-    "ServiceUnavailable": "unavailable",
-    "InternalError": "unavailable",
-    "isv.BLACK_KEY_CONTROL_LIMIT": "rejected",
-}
-ERROR_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("Throttling", "throttled"),
-    ("ServiceUnavailable", "unavailable"),
-    ("InternalError", "unavailable"),
+ERROR_CODES = ErrorCodes.of(
+    {
+        "isv.MOBILE_NUMBER_ILLEGAL": "invalid_address",
+        "isv.PHONE_NUMBER_ILLEGAL": "invalid_address",
+        "MOBILE_NUMBER_ILLEGAL": "invalid_address",
+        "isv.BUSINESS_LIMIT_CONTROL": "throttled",
+        "isv.DAY_LIMIT_CONTROL": "throttled",
+        "BUSINESS_LIMIT_CONTROL_MINUTE": "throttled",
+        "isv.BUSINESS_LIMIT_HOUR": "throttled",
+        "isv.BUSINESS_LIMIT_DAY": "throttled",
+        "BUSINESS_LIMIT_CONTROL_PHONE": "throttled",
+        "QPS_LIMIT_CONTROL": "throttled",
+        "isp.SYSTEM_ERROR": "unavailable",
+        "isp.GATEWAY_ERROR": "unavailable",
+        "isp.UNKNOWN": "unavailable",
+        "SYSTEM_ERROR": "unavailable",
+        "ServiceUnavailable": "unavailable",
+        "InternalError": "unavailable",
+        "isv.BLACK_KEY_CONTROL_LIMIT": Meaning("rejected", "a blocked keyword in a template variable"),
+        "HTTP429": Meaning("throttled", retry_after=1.0),  # the gateway's bare 429 says no more
+    },
+    prefixes={"Throttling": "throttled", "ServiceUnavailable": "unavailable", "InternalError": "unavailable"},
 )
-OUR_CODES = frozenset({"throttled", "unavailable", "timeout", "invalid_address", "opted_out", "rejected"})
-RETRYABLE = frozenset({"throttled", "unavailable", "timeout"})
 
 
-class AliyunSmsAdapter(ProviderAdapter):
+class AliyunSmsAdapter(ChinaSmsAdapter):
     name: ClassVar[str] = "aliyun"
-    channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
-    dedupes: ClassVar[bool] = False
+    error_codes = ERROR_CODES
     can_lookup: ClassVar[bool] = True
+    can_query_status: ClassVar[bool] = True
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})  # GET/HEAD: the console's probe
 
     def __init__(
         self,
@@ -126,28 +130,16 @@ class AliyunSmsAdapter(ProviderAdapter):
         scheme picks the protocol, https when none). ``timeout`` bounds each call in seconds (Alibaba
         advises ≥1 s). ``ip_allowlist``: CIDRs allowed to call the webhook (empty: anyone holding
         the path token). ``error_codes`` adds to / overrides the Alibaba code → our code table."""
-        missing = [
-            what
-            for what, value in (
-                ("access key id", access_key_id),
-                ("access key secret", access_key_secret),
-                ("template codes", templates),
-            )
-            if not value
-        ]
-        if missing:
-            self.send_unavailable = f"aliyun: not configured for sending (no {', '.join(missing)})"
-        self.templates = dict(templates)
-        self.sign_name = sign_name.strip()
+        super().__init__(templates=templates, sign_name=sign_name, ip_allowlist=ip_allowlist, max_items=max_items)
+        can_send = self.configured_for_sending(
+            ("access key id", access_key_id), ("access key secret", access_key_secret), ("template codes", templates)
+        )
         self.template_variable = template_variable or "content"
-        self.max_items = max_items
-        self.allowlist = networks(ip_allowlist)
-        self.error_codes = dict(ERROR_CODES)
-        for code, ours in (error_codes or {}).items():
-            if ours not in OUR_CODES:
-                raise ValueError(f"aliyun: unknown failure code {ours!r} for {code!r}")
-            self.error_codes[code] = ours
-        if client is None and not missing:
+        try:
+            self.error_codes = ERROR_CODES.with_overrides(error_codes or {})
+        except ValueError as exc:
+            raise ValueError(f"aliyun: aliyun_error_codes: {exc}") from exc
+        if client is None and can_send:
             host, protocol = host_and_protocol(endpoint, DEFAULT_ENDPOINT, "aliyun")
             client = Client(
                 Config(
@@ -170,15 +162,10 @@ class AliyunSmsAdapter(ProviderAdapter):
         config: dict[str, Any] = {
             "access_key_id": secrets.get("aliyun_access_key_id", ""),
             "access_key_secret": secrets.get("aliyun_access_key_secret", ""),
-            "sign_name": secrets.get("aliyun_sign_name", ""),
-            "templates": json_object(secrets.get("aliyun_templates"), "aliyun_templates"),
+            **shared_secrets(secrets, "aliyun"),
         }
-        if secrets.get("aliyun_endpoint"):
-            config["endpoint"] = secrets["aliyun_endpoint"]
         if secrets.get("aliyun_template_variable"):
             config["template_variable"] = secrets["aliyun_template_variable"]
-        if secrets.get("aliyun_ip_allowlist"):
-            config["ip_allowlist"] = [c.strip() for c in secrets["aliyun_ip_allowlist"].split(",") if c.strip()]
         if secrets.get("aliyun_error_codes"):
             config["error_codes"] = json_object(secrets["aliyun_error_codes"], "aliyun_error_codes")
         config.update(overrides)
@@ -188,8 +175,8 @@ class AliyunSmsAdapter(ProviderAdapter):
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         self.require_send_config()
-        sign, body = self._sign_and_body(message.text)
-        template = self._template(message.trigger)
+        sign, body = self.sign_and_body(message.text)
+        template = self.template(message.trigger)
         request = sms_models.SendSmsRequest(
             phone_numbers=alibaba_number(message.to),
             sign_name=sign,
@@ -199,14 +186,11 @@ class AliyunSmsAdapter(ProviderAdapter):
         )
         answer = self._call("SendSms", self._client.send_sms_with_options, request, message.to)
         code = str(answer.get("Code") or "")
-        if not code:
-            raise ProviderError("aliyun: SendSms answer without a Code", True, code="timeout")
-        if code != "OK":
-            raise self._failure(code, str(answer.get("Message") or ""), None, message.to)
+        if code and code != "OK":
+            raise self.failure(code, detail=str(answer.get("Message") or ""), to=message.to)
         biz_id = answer.get("BizId")
-        if not isinstance(biz_id, str) or not biz_id:
-            # Accepted or not, we cannot tell: treat like a timeout (look up before resending).
-            raise ProviderError("aliyun: OK without a BizId", True, code="timeout")
+        if not code or not isinstance(biz_id, str) or not biz_id:
+            raise self.unreadable("SendSms", message.to)
         return SendResult(biz_id, _parts(message.to, body, sign))
 
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None:
@@ -215,55 +199,54 @@ class AliyunSmsAdapter(ProviderAdapter):
         self.require_send_config()
         today = now.astimezone(BEIJING).date()
         for day in (today, today - timedelta(days=1)):
-            for page in range(1, LOOKUP_MAX_PAGES + 1):
-                request = sms_models.QuerySendDetailsRequest(
-                    phone_number=alibaba_number(message.to),
-                    send_date=day.strftime("%Y%m%d"),
-                    page_size=LOOKUP_PAGE_SIZE,
-                    current_page=page,
-                )
-                answer = self._call(
-                    "QuerySendDetails", self._client.query_send_details_with_options, request, message.to
-                )
-                code = str(answer.get("Code") or "")
-                if code != "OK":
-                    raise self._failure(code, str(answer.get("Message") or ""), None, message.to)
-                details = _details(answer)
-                for detail in details:
-                    if detail.get("OutId") == message.message_id:
-                        return self._found(message, detail, now)
-                if len(details) < LOOKUP_PAGE_SIZE:
-                    break
+            for detail in self._details(message.to, day):
+                if detail.get("OutId") == message.message_id:
+                    return self._found(message, detail, now)
         return None
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """Alibaba's delivery report for a send: ``QuerySendDetails`` by number, send date (Beijing)
+        and BizId (by ``OutId`` for a send that ``lookup`` found, which has no BizId). None while
+        it waits for the carrier (``SendStatus`` 1) or knows no such send; 30 days back at most."""
+        self.require_send_config()
+        biz_id = None if provider_message_id.startswith("outid:") else provider_message_id
+        sent = sent_at.astimezone(BEIJING)
+        for day in sorted({sent.date(), (sent + SEND_DATE_SLACK).date()}):
+            for detail in self._details(to, day, biz_id):
+                if biz_id or detail.get("OutId") == message_id:
+                    return _report(detail, message_id, provider_message_id, now)
+        return None
+
+    def _details(self, to: str, day: date, biz_id: str | None = None) -> Iterator[Mapping[str, Any]]:
+        """``QuerySendDetails`` rows for the number's sends of that Beijing day (one BizId's, when
+        given), newest first, page by page."""
+        for page in range(1, LOOKUP_MAX_PAGES + 1):
+            request = sms_models.QuerySendDetailsRequest(
+                phone_number=alibaba_number(to),
+                send_date=day.strftime("%Y%m%d"),
+                page_size=LOOKUP_PAGE_SIZE,
+                current_page=page,
+                biz_id=biz_id,
+            )
+            answer = self._call("QuerySendDetails", self._client.query_send_details_with_options, request, to)
+            code = str(answer.get("Code") or "")
+            if code != "OK":
+                raise self.failure(code, detail=str(answer.get("Message") or ""), to=to)
+            details = _rows(answer)
+            yield from details
+            if len(details) < LOOKUP_PAGE_SIZE:
+                return
 
     def _found(self, message: OutboundMessage, detail: Mapping[str, Any], now: datetime) -> SendResult:
         content = detail.get("Content")
         text = content if isinstance(content, str) and content else message.text
-        parts = count_parts(text, china=message.to.startswith("+86"))
+        sign, body = split_sign(text)  # the content as the platform kept it, signed or not
+        parts = _parts(message.to, body, sign or self.sign_name)
         provider_id = f"outid:{message.message_id}"
-        status = detail.get("SendStatus")
-        at = beijing_time(detail.get("ReceiveDate")) or now
-        receipts: tuple[Receipt, ...] = ()
-        if status == 3:
-            receipts = (Receipt(message.message_id, provider_id, MessageStatus.DELIVERED, at),)
-        elif status == 2:
-            reason = str(detail.get("ErrCode") or "") or None
-            receipts = (Receipt(message.message_id, provider_id, MessageStatus.UNDELIVERED, at, reason),)
-        return SendResult(provider_id, parts, receipts)
-
-    def _sign_and_body(self, text: str) -> tuple[str, str]:
-        match = _SIGN.match(text)
-        body = text[match.end() :].lstrip() if match else text
-        sign = match.group(1).strip() if match else self.sign_name
-        if not sign:
-            raise ProviderError("aliyun: no SignName (configure one or start the text with 【…】)", False)
-        return sign, body
-
-    def _template(self, trigger: str) -> str:
-        template = self.templates.get(trigger) or self.templates.get("default")
-        if not template:
-            raise ProviderError(f"aliyun: no template code for trigger {trigger!r} and no default", False)
-        return template
+        report = _report(detail, message.message_id, provider_id, now)
+        return SendResult(provider_id, parts, (report,) if report else ())
 
     def _call(self, action: str, method: Any, request: Any, to: str) -> dict[str, Any]:
         try:
@@ -273,63 +256,39 @@ class AliyunSmsAdapter(ProviderAdapter):
         body = getattr(response, "body", None)
         answer = body.to_map() if body is not None else None
         if not isinstance(answer, dict):
-            raise ProviderError(f"aliyun: {action} answer without a body", True, code="timeout")
+            raise self.unreadable(action, to)
         return answer
 
     def _sdk_error(self, action: str, exc: Exception, to: str) -> ProviderError:
         status = getattr(exc, "status_code", None)
         if isinstance(status, int):  # an HTTP error answer the SDK could read
             code = getattr(exc, "code", None)
-            if not isinstance(code, str) or not code or code == "None":
-                code = f"HTTP{status}"
             retry_after = getattr(exc, "retry_after", None)  # x-acs-retry-after, milliseconds
             seconds = retry_after / 1000 if isinstance(retry_after, int | float) and retry_after > 0 else None
-            return self._failure(code, str(getattr(exc, "message", "") or ""), status, to, seconds)
+            return self.failure(
+                code if isinstance(code, str) and code != "None" else None,
+                status=status,
+                detail=str(getattr(exc, "message", "") or ""),
+                retry_after=seconds,
+                to=to,
+            )
         inner = getattr(exc, "inner_exception", None) or exc
         kind = type(inner).__name__
         if "timed out" in str(inner).lower() or "timeout" in kind.lower():
-            log.warning("aliyun %s timed out for %s", action, mask(to))
-            return ProviderError(f"aliyun: {action}: no answer in time", True, code="timeout")
+            return self.no_answer(action, to)
         if isinstance(inner, ValueError) or "json" in str(inner).lower():
-            # An answer we cannot read (not JSON, e.g. a gateway's HTML page): the SDK keeps no
-            # status for it, so accepted or not we cannot tell.
-            log.warning("aliyun %s: unreadable answer for %s", action, mask(to))
-            return ProviderError(f"aliyun: {action}: unreadable answer", True, code="timeout")
-        log.warning("aliyun %s failed for %s: %s", action, mask(to), kind)
-        return ProviderError(f"aliyun: {action}: cannot reach the API ({kind})", True)
-
-    def _failure(
-        self, code: str, text: str, status: int | None, to: str, retry_after: float | None = None
-    ) -> ProviderError:
-        ours = self.error_codes.get(code)
-        if ours is None:
-            ours = next((o for prefix, o in ERROR_PREFIXES if code.startswith(prefix)), None)
-        if ours is None:
-            ours = "unavailable" if status is not None and status >= 500 else "rejected"
-        if ours == "throttled" and status == 429 and retry_after is None:
-            retry_after = 1.0
-        log.info("aliyun refused a request for %s: %s (HTTP %s) → %s", mask(to), code, status, ours)
-        return ProviderError(
-            f"aliyun: {code}: {text}"[:500],
-            ours in RETRYABLE,
-            code=ours,
-            retry_after=retry_after if ours == "throttled" else None,
-        )
+            # Not JSON (e.g. a gateway's HTML page): the SDK keeps no status for it.
+            return self.unreadable(action, to)
+        return self.unreachable(action, kind, to)
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        check_source(self.allowlist, request.source_ip)
-        method = request.method.upper()
-        if method in ("GET", "HEAD"):
+    def parse(self, request: WebhookRequest, verified: None, now: datetime) -> WebhookResult:
+        if request.method.upper() in ("GET", "HEAD"):
             return WebhookResult(WebhookAnswer(200, PROBE_OK))
-        if method != "POST":
-            raise WebhookRejected(400, "method", "Alibaba pushes are POSTs (GET is the probe)")
-        if len(request.body) > MAX_BODY:
-            raise WebhookRejected(413, "too_large", "body too large for an Alibaba push")
-        items = _json_array(request.body)
-        if len(items) > self.max_items:
-            raise WebhookRejected(400, "too_many", f"more than {self.max_items} items in one push")
+        items = self.items(request.body)
+        if not isinstance(items, list):
+            raise WebhookRejected(400, "malformed", "body is not a JSON array")
         events = tuple(self._event(item, now) for item in items)
         return WebhookResult(WebhookAnswer(200, ANSWER_OK), events)
 
@@ -344,9 +303,9 @@ class AliyunSmsAdapter(ProviderAdapter):
         raise WebhookRejected(400, "malformed", "push item is neither a SmsReport nor a SmsUp")
 
     def _receipt(self, item: Mapping[str, Any], raw: str, now: datetime) -> InboundEvent:
-        biz_id = _field(item, "biz_id", required=True)
+        biz_id = text_field(item, "biz_id", required=True)
         success = item.get("success")
-        err_code = _field(item, "err_code")
+        err_code = text_field(item, "err_code")
         if isinstance(success, str) and success.strip().lower() in ("true", "false"):
             success = success.strip().lower() == "true"
         if isinstance(success, bool):
@@ -363,20 +322,20 @@ class AliyunSmsAdapter(ProviderAdapter):
             event_id=f"{biz_id}:{status.value}",
             at=at,
             channel=Channel.SMS,
-            message_id=_field(item, "out_id"),
+            message_id=text_field(item, "out_id"),
             provider_message_id=biz_id,
             status=status,
-            reason=None if delivered else (err_code or _field(item, "err_msg") or "undelivered"),
+            reason=None if delivered else (err_code or text_field(item, "err_msg") or "undelivered"),
             parts=_positive_int(item.get("sms_size")),
             raw=raw,
         )
 
     def _reply(self, item: Mapping[str, Any], raw: str, now: datetime) -> InboundEvent:
-        sequence_id = _field(item, "sequence_id", required=True)
+        sequence_id = text_field(item, "sequence_id", required=True)
         content = item.get("content")
         if not isinstance(content, str):
             raise WebhookRejected(400, "malformed", "SmsUp content is not text")
-        sender = e164_from_alibaba(_field(item, "phone_number", required=True) or "")
+        sender = e164_from_alibaba(text_field(item, "phone_number", required=True) or "")
         if sender is None:
             raise WebhookRejected(400, "malformed", "SmsUp phone_number is not a phone number")
         return InboundEvent(
@@ -417,56 +376,27 @@ def e164_from_alibaba(number: str) -> str | None:
     return "+" + digits
 
 
-def beijing_time(value: object) -> datetime | None:
-    """A naive Beijing time (``2017-01-01 00:00:00`` or ``20170101000000``) as UTC; None if absent
-    or unreadable."""
-    if not isinstance(value, str):
-        return None
-    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S"):
-        try:
-            return datetime.strptime(value.strip(), pattern).replace(tzinfo=BEIJING).astimezone(UTC)
-        except ValueError:
-            continue
+def _parts(to: str, body: str, sign: str) -> int:
+    return parts_to(to, body, f"【{sign}】")
+
+
+def _report(detail: Mapping[str, Any], message_id: str, provider_id: str, now: datetime) -> Receipt | None:
+    """A ``QuerySendDetails`` row's ``SendStatus`` as a receipt: 3 delivered, 2 failed, 1 (still
+    waiting for the carrier) none."""
+    status = detail.get("SendStatus")
+    at = beijing_time(detail.get("ReceiveDate")) or now
+    if status == 3:
+        return Receipt(message_id, provider_id, MessageStatus.DELIVERED, at)
+    if status == 2:
+        reason = str(detail.get("ErrCode") or "") or None
+        return Receipt(message_id, provider_id, MessageStatus.UNDELIVERED, at, reason)
     return None
 
 
-def _parts(to: str, body: str, sign: str) -> int:
-    if to.startswith("+86"):
-        return count_parts(body, china=True, signature=f"【{sign}】")
-    return count_parts(body)
-
-
-def _details(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _rows(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     dtos = answer.get("SmsSendDetailDTOs")
     rows = dtos.get("SmsSendDetailDTO") if isinstance(dtos, dict) else None
     return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
-
-
-def _json_array(body: bytes) -> list[Any]:
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise WebhookRejected(400, "malformed", "body is not JSON") from exc
-    if not isinstance(data, list):
-        raise WebhookRejected(400, "malformed", "body is not a JSON array")
-    return data
-
-
-def _field(item: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
-    """A text field (numbers accepted as their digits); None when empty, 400 when required."""
-    value = item.get(key)
-    text: str | None = None
-    if isinstance(value, str):
-        text = value.strip() or None
-    elif isinstance(value, int) and not isinstance(value, bool):
-        text = str(value)
-    elif isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
-        text = str(int(value))
-    if text is not None and len(text) > 256:
-        text = None
-    if text is None and required:
-        raise WebhookRejected(400, "malformed", f"{key} missing")
-    return text
 
 
 def _positive_int(value: object) -> int | None:

@@ -2,10 +2,11 @@
 
 Send side: one ``SendTextMessage`` per message, our id in ``Context`` (``{"message_id": …}``) so the
 configuration set's delivery events name it. No idempotency key exists (``dedupes`` False) and there
-is no API to read a sent message back (``can_lookup`` False: events only flow out through the
-configuration set). The client makes ONE attempt per call: botocore's own retries would resend a
-message after a read timeout and so could send it twice; our send queue retries instead, with the
-error codes below.
+is no API to read a sent message back (``can_lookup`` and ``can_query_status`` False: the service
+has no message or status query at all; events only flow out through the configuration set, so a
+receipt that never came cannot be asked for). The client makes ONE attempt per call: botocore's own
+retries would resend a message after a read timeout and so could send it twice; our send queue
+retries instead, with the error codes below.
 
 Webhook side: SNS HTTP(S) delivery of (a) the configuration set's SMS events and (b) two-way inbound
 SMS. Every SNS call is verified: ``TopicArn`` must be one we configured (when configured), the
@@ -50,10 +51,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
-from ...domain.phones import mask
-from ...domain.segments import count_parts
-from ...ports import OutboundMessage, ProviderError, SendResult
+from ...domain.sms_parts import parts_to
+from ...ports import OutboundMessage, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .error_codes import ErrorCodes, Meaning
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,22 @@ SIGNED_FIELDS = {
 }
 SIGNATURE_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
 
+# The service model's exceptions; ``Code/Reason`` or ``Code/DestinationPhoneNumber`` (the failing
+# field) where one code covers problems of ours and of the number alike. Quota errors include the
+# monthly spend limit: retried with backoff until it is raised, then failed, so the caps show up as
+# failures instead of silently dropping messages. A ValidationException about anything but the
+# number (country blocked, sender id, registration) is ours to fix: rejected, the channel unmarked.
+ERROR_CODES = ErrorCodes.of(
+    {
+        "ThrottlingException": "throttled",
+        "ServiceQuotaExceededException": Meaning("throttled", "a quota or the monthly spend limit"),
+        "ConflictException/DESTINATION_PHONE_NUMBER_OPTED_OUT": "opted_out",
+        "ValidationException/DestinationPhoneNumber": "invalid_address",
+        "ParamValidationError/DestinationPhoneNumber": "invalid_address",
+        "InternalServerException": "unavailable",
+    }
+)
+
 CertFetcher = Callable[[str], bytes]
 
 
@@ -118,11 +135,13 @@ def fetch_certificate(url: str) -> bytes:
     return data
 
 
-class AwsSmsAdapter(ProviderAdapter):
+class AwsSmsAdapter(ProviderAdapter[dict[str, Any]]):
     name: ClassVar[str] = "aws_sms"
+    error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
+    max_webhook_bytes: ClassVar[int] = MAX_BODY
 
     def __init__(
         self,
@@ -198,28 +217,34 @@ class AwsSmsAdapter(ProviderAdapter):
         try:
             answer = self._client.send_text_message(**params)
         except ClientError as exc:
-            raise _client_error(exc, message) from exc
+            response: Mapping[str, Any] = exc.response
+            error = response.get("Error") or {}
+            reason = str(response.get("Reason") or "")
+            raise self.failure(
+                str(error.get("Code") or ""),
+                status=response.get("ResponseMetadata", {}).get("HTTPStatusCode") or None,
+                detail=reason,
+                to=message.to,
+                qualifiers=(reason, "DestinationPhoneNumber" if _names_destination(response) else ""),
+            ) from exc
         except ParamValidationError as exc:
-            code = "invalid_address" if "DestinationPhoneNumber" in str(exc) else "rejected"
-            raise ProviderError(f"aws_sms: request refused before sending ({code})", False, code=code) from exc
+            names = "DestinationPhoneNumber" if "DestinationPhoneNumber" in str(exc) else ""
+            raise self.failure("ParamValidationError", detail="refused before sending", qualifiers=(names,)) from exc
         except (ReadTimeoutError, ConnectTimeoutError, ConnectionClosedError) as exc:
-            log.warning("aws_sms send to %s: no answer in time", mask(message.to))
-            raise ProviderError(f"aws_sms: no answer ({type(exc).__name__})", True, code="timeout") from exc
+            raise self.no_answer("SendTextMessage", message.to) from exc
         except BotoCoreError as exc:  # EndpointConnectionError and kin: nothing was sent
-            raise ProviderError(f"aws_sms: cannot reach the API ({type(exc).__name__})", True) from exc
+            raise self.unreachable("SendTextMessage", type(exc).__name__, message.to) from exc
         message_id = answer.get("MessageId")
         if not isinstance(message_id, str) or not message_id:
-            raise ProviderError("aws_sms: answer without a MessageId", True, code="timeout")
+            raise self.unreadable("SendTextMessage", message.to)
         # The API does not report parts at send time (events carry totalMessageParts): count them.
-        return SendResult(message_id, count_parts(message.text))
+        return SendResult(message_id, parts_to(message.to, message.text))
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        if request.method.upper() != "POST":
-            raise WebhookRejected(400, "method", "SNS delivers with POST")
-        if len(request.body) > MAX_BODY:
-            raise WebhookRejected(413, "too_large", "body too large for an SNS message")
+    def verify(self, request: WebhookRequest, now: datetime) -> dict[str, Any]:
+        """The SNS envelope, its signature checked (subscription handshakes too) and, for a
+        subscription confirmation, the SubscribeURL pinned to SNS: the route visits it."""
         envelope = _json_object(request.body, "not an SNS JSON message")
         kind = envelope.get("Type")
         if not isinstance(kind, str) or kind not in SIGNED_FIELDS:
@@ -228,13 +253,16 @@ class AwsSmsAdapter(ProviderAdapter):
         if header_kind is not None and header_kind != kind:
             raise WebhookRejected(400, "malformed", "x-amz-sns-message-type disagrees with Type")
         self._verify(envelope, kind, now)
+        if kind == "SubscriptionConfirmation" and not self._is_sns_url(envelope["SubscribeURL"]):
+            raise WebhookRejected(400, "malformed", "SubscribeURL is not an SNS URL")
+        return envelope
+
+    def parse(self, request: WebhookRequest, verified: dict[str, Any], now: datetime) -> WebhookResult:
+        envelope, kind = verified, verified["Type"]
         ok = WebhookAnswer(200, "", "text/plain")
         if kind == "SubscriptionConfirmation":
-            subscribe_url = envelope["SubscribeURL"]
-            if not self._is_sns_url(subscribe_url):
-                raise WebhookRejected(400, "malformed", "SubscribeURL is not an SNS URL")
             log.info("aws_sms: confirming the SNS subscription to %s", envelope["TopicArn"])
-            return WebhookResult(ok, follow_up=(subscribe_url,))
+            return WebhookResult(ok, follow_up=(envelope["SubscribeURL"],))
         if kind == "UnsubscribeConfirmation":
             log.warning("aws_sms: SNS unsubscribed this endpoint from %s", envelope["TopicArn"])
             return WebhookResult(ok)
@@ -321,27 +349,6 @@ class AwsSmsAdapter(ProviderAdapter):
             return _receipt(body, text, now)
         log.warning("aws_sms: ignoring an SNS notification of unknown shape %s", envelope["MessageId"])
         return ()
-
-
-def _client_error(exc: ClientError, message: OutboundMessage) -> ProviderError:
-    response: Mapping[str, Any] = exc.response
-    error = response.get("Error") or {}
-    code = str(error.get("Code") or "")
-    reason = str(response.get("Reason") or "")
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-    text = f"aws_sms: {code or 'error'}{f' ({reason})' if reason else ''} HTTP {status}"
-    log.info("aws_sms refused a send to %s: %s %s", mask(message.to), code, reason)
-    if code in ("ThrottlingException", "ServiceQuotaExceededException"):
-        # Quota errors include the monthly spend limit: retried with backoff until it is raised,
-        # then failed, so the caps show up as failures instead of silently dropping messages.
-        return ProviderError(text, True, code="throttled")
-    if code == "ConflictException" and reason == "DESTINATION_PHONE_NUMBER_OPTED_OUT":
-        return ProviderError(text, False, code="opted_out")
-    if code == "ValidationException" and _names_destination(response):
-        return ProviderError(text, False, code="invalid_address")
-    if code == "InternalServerException" or (isinstance(status, int) and status >= 500):
-        return ProviderError(text, True, code="unavailable")
-    return ProviderError(text, False, code="rejected")
 
 
 def _names_destination(response: Mapping[str, Any]) -> bool:

@@ -1,26 +1,25 @@
-"""JSON over HTTP on the standard library, for the providers that have no official Python SDK
-(Agora Chat, WeCom kf).
+"""JSON over HTTP for the providers that have no official Python SDK (Agora Chat, WeCom kf), on
+urllib3 (which boto3 already brings): one kept-alive connection per provider host instead of a new
+TCP (and TLS) handshake per call.
 
-Why one helper: every such adapter needs the same three things done the same way — a hard
-timeout on every call, a bounded response read, and the transport failures named in our words
-(:class:`~chalicelib.ports.ProviderError` codes) so the send service can decide retry or give up:
+Why one helper: every such adapter needs the same things done the same way — a hard timeout on
+every call, no automatic resend (a resent POST could send a message twice), a bounded response
+read, and the transport failures named in our words (:class:`~chalicelib.ports.ProviderError`
+codes) so the send service can decide retry or give up:
 
-- no answer in time → ``timeout`` (retryable; the provider may or may not have accepted);
-- connection refused / DNS / TLS failure → ``unavailable`` (retryable);
-- HTTP 429 → ``throttled`` with ``retry_after`` from the ``Retry-After`` header when given;
-- HTTP 5xx → ``unavailable``.
+- sent but no answer in time → ``timeout`` (retryable; the provider may or may not have accepted);
+- no connection (refused, DNS, TLS, connect timeout) or one lost mid-answer → ``unavailable``
+  (retryable).
 
-Every other status (2xx and the remaining 4xx) comes back as a :class:`JsonResponse`: what a 401,
-403 or 404 means differs per provider, so the adapter maps those. Error messages name the
-provider and the path only: query strings can hold credentials (WeCom's ``access_token``).
+Every answer, whatever its status, comes back as a :class:`JsonResponse` (with ``Retry-After`` in
+seconds): what a status and the provider's error code mean is the adapter's error-code table's to
+say (``ProviderAdapter.failure``). Error messages name the provider and the path only: query
+strings can hold credentials (WeCom's ``access_token``).
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,9 +27,15 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import urllib3
+
 from ...ports import ProviderError
 
 MAX_RESPONSE_BYTES = 1 << 20  # 1 MiB: no provider answer we read is anywhere near this
+CHUNK_BYTES = 64 * 1024
+# One pool for the process: a kept-alive connection per provider host (a warm Lambda reuses it
+# across invocations; urllib3 replaces one the server has closed). Thread-safe.
+_POOL = urllib3.PoolManager(num_pools=8, maxsize=4, block=False)
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,11 @@ class JsonResponse:
     status: int
     data: Any  # the decoded JSON; None when the body was empty or not JSON
     headers: Mapping[str, str]  # names lower-cased
+
+    @property
+    def retry_after(self) -> float | None:
+        """``Retry-After`` in seconds, when the answer says."""
+        return retry_after_seconds(self.headers.get("retry-after"))
 
 
 def post_json(
@@ -73,40 +83,32 @@ def request_json(
     all_headers = {"Accept": "application/json", **(headers or {})}
     if data is not None:
         all_headers.setdefault("Content-Type", "application/json; charset=utf-8")
-    request = urllib.request.Request(url, data=data, headers=all_headers, method=method)  # noqa: S310 - scheme checked above
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - scheme checked above
-            status = int(answer.status)
-            raw = answer.read(MAX_RESPONSE_BYTES + 1)
-            answer_headers = {k.lower(): v for k, v in answer.headers.items()}
-    except urllib.error.HTTPError as error:
-        status = error.code
-        answer_headers = {k.lower(): v for k, v in (error.headers or {}).items()}
-        try:
-            raw = error.read(MAX_RESPONSE_BYTES + 1)
-        except (OSError, TimeoutError):
-            raw = b""
-    except TimeoutError as error:
-        raise ProviderError(f"{where}: no answer within {timeout:g}s", True, code="timeout") from error
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, TimeoutError):
-            raise ProviderError(f"{where}: no answer within {timeout:g}s", True, code="timeout") from error
-        raise ProviderError(f"{where}: cannot connect ({error.reason})", True, code="unavailable") from error
-    except (OSError, http.client.HTTPException) as error:  # connection reset mid-answer and the like
-        raise ProviderError(f"{where}: connection failed ({error})", True, code="unavailable") from error
-
-    if status == 429:
-        raise ProviderError(
-            f"{where}: throttled (HTTP 429)",
-            True,
-            code="throttled",
-            retry_after=retry_after_seconds(answer_headers.get("retry-after")),
+        answer = _POOL.request(
+            method,
+            url,
+            body=data,
+            headers=all_headers,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=False,  # a resent POST could send a message twice: the send queue retries instead
+            redirect=False,
+            preload_content=False,
         )
-    if status >= 500:
-        raise ProviderError(f"{where}: provider error HTTP {status}", True, code="unavailable")
+        try:
+            raw = _read_at_most(answer, MAX_RESPONSE_BYTES + 1)
+            if len(raw) > MAX_RESPONSE_BYTES:
+                answer.close()  # the rest stays unread: this connection is not reused
+        finally:
+            answer.release_conn()
+    except urllib3.exceptions.ReadTimeoutError as error:  # sent, no answer: accepted or not, who knows
+        raise ProviderError(f"{where}: no answer within {timeout:g}s", True, code="timeout") from error
+    except (urllib3.exceptions.HTTPError, OSError) as error:  # refused, DNS, TLS, connect timeout, reset
+        raise ProviderError(f"{where}: connection failed ({type(error).__name__})", True, code="unavailable") from error
+
     if len(raw) > MAX_RESPONSE_BYTES:
         raise ProviderError(f"{where}: answer larger than {MAX_RESPONSE_BYTES} bytes", True, code="unavailable")
-    return JsonResponse(status, _decode(raw), answer_headers)
+    answer_headers = {k.lower(): v for k, v in answer.headers.items()}
+    return JsonResponse(int(answer.status), _decode(raw), answer_headers)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,18 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _read_at_most(answer: urllib3.BaseHTTPResponse, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = answer.read(min(CHUNK_BYTES, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _decode(raw: bytes) -> Any:

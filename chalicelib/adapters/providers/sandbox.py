@@ -12,6 +12,13 @@ of the same message may succeed. Faults:
 - ``crash``: accepted, then the sender Lambda dies (:class:`SimulatedCrash` is caught nowhere on
   the send path: the whole invocation fails, as if the process had been killed).
 
+Magic numbers (CONTRACT §10), for operators and tests: a phone number whose last seven digits are
+``0000001`` fails for good as an invalid number (``invalid_address``); ``0000002`` as opted out at
+the provider (``opted_out``); ``0000003`` is throttled (429, Retry-After) on its first attempt, then
+delivered; ``0000004`` is accepted and never gets a receipt (``lookup`` finds it accepted, a status
+query knows no more). Every other number is delivered, with a receipt. A magic number decides its
+send whatever the fault plan says; the plan applies to every other number.
+
 Webhook side: JSON receipts ``{message_id, status, at?, reason?}`` (an object or an array) and
 replies ``{"type": "reply", "from", "text", "id"?, "channel"?, "at"?, "media"?: [reference]}``; behind the
 path token only.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,13 +37,36 @@ from typing import Any, ClassVar, Protocol
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.isotime import parse_iso
 from ...domain.model import Channel, MessageStatus
-from ...domain.segments import count_parts
-from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
+from ...domain.sms_parts import parts_to
+from ...ports import OutboundMessage, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .error_codes import ErrorCodes, Meaning
 
 FAULTS = ("throttle", "error", "timeout", "permanent", "crash")
+RETRY_AFTER_SECONDS = 2.0
+# CONTRACT §10: what a phone number's last seven digits make the sandbox do.
+MAGIC_NUMBERS = {
+    "0000001": "invalid_number",
+    "0000002": "opted_out",
+    "0000003": "throttled_once",
+    "0000004": "no_receipt",
+}
+ERROR_CODES = ErrorCodes.of(
+    {
+        "InvalidNumber": Meaning("invalid_address", "invalid number"),
+        "OptedOut": Meaning("opted_out", "the recipient opted out at the provider"),
+        "TooManyRequests": Meaning("throttled", retry_after=RETRY_AFTER_SECONDS),
+        "InternalServerError": "unavailable",
+    }
+)
+_PHONE = re.compile(r"\+\d{8,15}")
 MAX_EVENTS = 100
 _RECEIPT_STATUSES = {MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED, MessageStatus.UNDELIVERED}
+
+
+def sandbox_id(message_id: str) -> str:
+    """The sandbox's message id for ours (its outbox key)."""
+    return "sbx-" + message_id
 
 
 class Outbox(Protocol):
@@ -76,49 +107,71 @@ class FaultPlan:
         return None
 
 
-class SandboxProvider(ProviderAdapter):
+class SandboxProvider(ProviderAdapter[None]):
     name = "sandbox"
+    error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS, Channel.IM})
     can_lookup = True
+    can_query_status = True
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})
 
-    def __init__(self, outbox: Outbox, faults: FaultPlan | None = None) -> None:
+    def __init__(self, outbox: Outbox, faults: FaultPlan | None = None, sign_name: str = "") -> None:
         self.outbox = outbox
         self.faults = faults or FaultPlan({})
+        # Standing in for the store's China SMS platform, it counts the 【signature】 such a
+        # platform adds to a China number's text, as planning does (``domain/sms_parts.py``).
+        self.signature = f"【{sign_name}】" if sign_name else ""
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
-        fault = self.faults.draw(message.message_id, message.attempt)
-        if fault == "throttle":
-            raise ProviderError("429 Too Many Requests", retryable=True, code="throttled", retry_after=2)
+        magic = magic_number(message.to)
+        fault = self.faults.draw(message.message_id, message.attempt) if magic is None else None
+        if magic == "invalid_number" or fault == "permanent":
+            raise self.failure("InvalidNumber", status=400, to=message.to)
+        if magic == "opted_out":
+            raise self.failure("OptedOut", status=400, to=message.to)
+        if (magic == "throttled_once" and message.attempt <= 1) or fault == "throttle":
+            raise self.failure("TooManyRequests", status=429, to=message.to)
         if fault == "error":
-            raise ProviderError("500 Internal Server Error", retryable=True, code="unavailable")
-        if fault == "permanent":
-            raise ProviderError("invalid number", retryable=False, code="invalid_address")
-        provider_message_id = "sbx-" + message.message_id
-        china = message.channel == "sms" and message.to.startswith("+86")
-        parts = count_parts(message.text, china=china) if message.channel == "sms" else 1
+            raise self.failure("InternalServerError", status=500, to=message.to)
+        provider_message_id = sandbox_id(message.message_id)
+        parts = parts_to(message.to, message.text, self.signature) if message.channel == "sms" else 1
         if fault == "timeout":
             if _coin(message):
                 self.outbox.record(provider_message_id, message, parts, now)
-            raise ProviderError("no answer in time", retryable=True, code="timeout")
+            raise self.no_answer("send", message.to)
         self.outbox.record(provider_message_id, message, parts, now)
         if fault == "crash":
             raise SimulatedCrash(f"sender died after the sandbox accepted {message.message_id}")
-        receipt = Receipt(message.message_id, provider_message_id, MessageStatus.DELIVERED, now)
-        return SendResult(provider_message_id, parts, (receipt,))
+        return SendResult(provider_message_id, parts, self._receipts(message.message_id, message.to, now))
 
     def lookup(self, message: OutboundMessage, now: datetime) -> SendResult | None:
-        provider_message_id = "sbx-" + message.message_id
+        provider_message_id = sandbox_id(message.message_id)
         found = self.outbox.find(provider_message_id)
         if found is None:
             return None
         parts, at = found
-        return SendResult(
-            provider_message_id, parts, (Receipt(message.message_id, provider_message_id, MessageStatus.DELIVERED, at),)
-        )
+        return SendResult(provider_message_id, parts, self._receipts(message.message_id, message.to, at))
+
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """From the outbox: delivered when it was sent, unless the number never gets a receipt
+        (``0000004``: None, still unknown) or the outbox has no such send (None)."""
+        found = self.outbox.find(provider_message_id)
+        receipts = self._receipts(message_id, to, found[1]) if found else ()
+        return receipts[0] if receipts else None
+
+    def _receipts(self, message_id: str, to: str, at: datetime) -> tuple[Receipt, ...]:
+        if magic_number(to) == "no_receipt":
+            return ()
+        return (Receipt(message_id, "sbx-" + message_id, MessageStatus.DELIVERED, at),)
 
     # -- webhook side ------------------------------------------------------------------------------
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        if request.method != "POST":
+    def verify(self, request: WebhookRequest, now: datetime) -> None:
+        """The sandbox signs nothing: the path token, checked by the route, is all there is."""
+
+    def parse(self, request: WebhookRequest, verified: None, now: datetime) -> WebhookResult:
+        if request.method.upper() != "POST":
             return WebhookResult(WebhookAnswer(200, json.dumps({"ok": True})))
         try:
             body = json.loads(request.body)
@@ -129,6 +182,11 @@ class SandboxProvider(ProviderAdapter):
             raise WebhookRejected(400, "invalid", f"at most {MAX_EVENTS} events per request")
         events = tuple(_event(item, i, now) for i, item in enumerate(items))
         return WebhookResult(WebhookAnswer(200, json.dumps({"ok": True, "events": len(events)})), events)
+
+
+def magic_number(to: str) -> str | None:
+    """What a phone number's last seven digits make the sandbox do (None: an ordinary number)."""
+    return MAGIC_NUMBERS.get(to[-7:]) if _PHONE.fullmatch(to) else None
 
 
 def _coin(message: OutboundMessage) -> bool:
@@ -197,7 +255,7 @@ def _event(item: Any, index: int, now: datetime) -> InboundEvent:
         at,
         Channel.SMS,
         message_id=message_id,
-        provider_message_id="sbx-" + str(message_id),
+        provider_message_id=sandbox_id(str(message_id)),
         status=status,
         reason=reason,
         raw=raw,

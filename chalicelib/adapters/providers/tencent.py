@@ -44,9 +44,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from tencentcloud.common import credential  # type: ignore[import-untyped]
@@ -60,59 +59,59 @@ from tencentcloud.sms.v20210111.sms_client import SmsClient  # type: ignore[impo
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
-from ...domain.phones import mask
-from ...domain.segments import count_parts
-from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
-from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
-from .china_sms import check_source, host_and_protocol, json_object, networks
+from ...domain.sms_parts import parts_to
+from ...ports import OutboundMessage, Receipt, SendResult
+from .base import WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .china_sms import (
+    ChinaSmsAdapter,
+    beijing_time,
+    host_and_protocol,
+    shared_secrets,
+    split_sign,
+    text_field,
+    unix_time,
+)
+from .error_codes import ErrorCodes, Meaning
 
 log = logging.getLogger(__name__)
 
-BEIJING = timezone(timedelta(hours=8))
 DEFAULT_ENDPOINT = "sms.tencentcloudapi.com"
 DEFAULT_REGION = "ap-guangzhou"
 DEFAULT_MAX_ITEMS = 1000  # Tencent documents ≤100 receipts per callback; leave room, refuse floods
-MAX_BODY = 4 * 1024 * 1024
 ANSWER_OK = json.dumps({"result": 0, "errmsg": "OK"})
 LOOKUP_LIMIT = 100  # PullSmsSendStatusByPhoneNumber's maximum
 MAX_LOOKUP_WINDOW = timedelta(days=7)
+SEND_TIME_SLACK = timedelta(minutes=1)  # our clock and Tencent's may differ a little
 
-_SIGN = re.compile(r"^\s*【([^】]{1,30})】")
-
-ERROR_CODES: dict[str, str] = {
-    "FailedOperation.PhoneNumberInBlacklist": "opted_out",
-    "InvalidParameterValue.IncorrectPhoneNumber": "invalid_address",
-    "FailedOperation.PhoneNumberParseFail": "invalid_address",
-    "LimitExceeded.PhoneNumberCountLimit": "rejected",
-    "LimitExceeded.AppCountryOrRegionInBlacklist": "rejected",
-    "InternalError.Timeout": "timeout",
-    "InternalError.SigFieldMissing": "rejected",
-    "InternalError.SigVerificationFail": "rejected",
-    "ServerNetworkError": "unavailable",
-}
-ERROR_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("LimitExceeded", "throttled"),
-    ("RequestLimitExceeded", "throttled"),
-    ("InternalError", "unavailable"),
+# How long a per-number / per-app frequency limit lasts is as far as its name says (seconds).
+ERROR_CODES = ErrorCodes.of(
+    {
+        "FailedOperation.PhoneNumberInBlacklist": Meaning("opted_out", "unsubscribed or on the carrier's blacklist"),
+        "InvalidParameterValue.IncorrectPhoneNumber": "invalid_address",
+        "FailedOperation.PhoneNumberParseFail": "invalid_address",
+        "LimitExceeded.PhoneNumberCountLimit": Meaning("rejected", "more numbers than one request takes"),
+        "LimitExceeded.AppCountryOrRegionInBlacklist": Meaning("rejected", "the country is blocked for this app"),
+        "LimitExceeded.PhoneNumberThirtySecondLimit": Meaning("throttled", retry_after=30.0),
+        "LimitExceeded.PhoneNumberOneHourLimit": Meaning("throttled", retry_after=3600.0),
+        "LimitExceeded.PhoneNumberDailyLimit": Meaning("throttled", retry_after=3600.0),
+        "LimitExceeded.PhoneNumberSameContentDailyLimit": Meaning("throttled", retry_after=3600.0),
+        "LimitExceeded.DailyLimit": Meaning("throttled", retry_after=3600.0),
+        "LimitExceeded.AppDailyLimit": Meaning("throttled", retry_after=3600.0),
+        "InternalError.Timeout": "timeout",
+        "InternalError.SigFieldMissing": "rejected",
+        "InternalError.SigVerificationFail": "rejected",
+        "ServerNetworkError": Meaning("unavailable", "HTTP error"),
+    },
+    prefixes={"LimitExceeded": "throttled", "RequestLimitExceeded": "throttled", "InternalError": "unavailable"},
 )
-RETRYABLE = frozenset({"throttled", "unavailable", "timeout"})
-# How long a per-number / per-app frequency limit lasts, as far as its name says (seconds).
-RETRY_AFTER: dict[str, float] = {
-    "LimitExceeded.PhoneNumberThirtySecondLimit": 30.0,
-    "LimitExceeded.PhoneNumberOneHourLimit": 3600.0,
-    "LimitExceeded.PhoneNumberDailyLimit": 3600.0,
-    "LimitExceeded.PhoneNumberSameContentDailyLimit": 3600.0,
-    "LimitExceeded.DailyLimit": 3600.0,
-    "LimitExceeded.AppDailyLimit": 3600.0,
-}
 
 
-class TencentSmsAdapter(ProviderAdapter):
+class TencentSmsAdapter(ChinaSmsAdapter):
     name: ClassVar[str] = "tencent"
-    channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
-    dedupes: ClassVar[bool] = False
+    error_codes = ERROR_CODES
     # Its status pull lists only carrier-reported sends: "not found" is not "not sent".
     can_lookup: ClassVar[bool] = False
+    can_query_status: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -133,25 +132,16 @@ class TencentSmsAdapter(ProviderAdapter):
         """``endpoint``: ``sms.tencentcloudapi.com`` or a URL (``http://127.0.0.1:8080`` for a stub;
         the scheme picks the protocol, https when none). ``timeout`` bounds each call in seconds.
         ``ip_allowlist``: CIDRs allowed to call the webhook (empty: anyone holding the path token)."""
-        missing = [
-            what
-            for what, value in (
-                ("secret id", secret_id),
-                ("secret key", secret_key),
-                ("SmsSdkAppId", sdk_app_id),
-                ("template ids", templates),
-            )
-            if not value
-        ]
-        if missing:
-            self.send_unavailable = f"tencent: not configured for sending (no {', '.join(missing)})"
+        super().__init__(templates=templates, sign_name=sign_name, ip_allowlist=ip_allowlist, max_items=max_items)
+        can_send = self.configured_for_sending(
+            ("secret id", secret_id),
+            ("secret key", secret_key),
+            ("SmsSdkAppId", sdk_app_id),
+            ("template ids", templates),
+        )
         self.sdk_app_id = sdk_app_id
-        self.templates = dict(templates)
-        self.sign_name = sign_name.strip()
-        self.max_items = max_items
         self.lookup_window = min(lookup_window, MAX_LOOKUP_WINDOW)
-        self.allowlist = networks(ip_allowlist)
-        if client is None and not missing:
+        if client is None and can_send:
             host, protocol = host_and_protocol(endpoint, DEFAULT_ENDPOINT, "tencent")
             http = HttpProfile(endpoint=host, protocol=protocol, reqTimeout=timeout)
             client = SmsClient(credential.Credential(secret_id, secret_key), region, ClientProfile(httpProfile=http))
@@ -167,15 +157,10 @@ class TencentSmsAdapter(ProviderAdapter):
             "secret_id": secrets.get("tencent_secret_id", ""),
             "secret_key": secrets.get("tencent_secret_key", ""),
             "sdk_app_id": secrets.get("tencent_sdk_app_id", ""),
-            "sign_name": secrets.get("tencent_sign_name", ""),
-            "templates": json_object(secrets.get("tencent_templates"), "tencent_templates", numbers=True),
+            **shared_secrets(secrets, "tencent", numeric_templates=True),
         }
-        if secrets.get("tencent_endpoint"):
-            config["endpoint"] = secrets["tencent_endpoint"]
         if secrets.get("tencent_region"):
             config["region"] = secrets["tencent_region"]
-        if secrets.get("tencent_ip_allowlist"):
-            config["ip_allowlist"] = [c.strip() for c in secrets["tencent_ip_allowlist"].split(",") if c.strip()]
         config.update(overrides)
         return cls(**config)
 
@@ -183,26 +168,23 @@ class TencentSmsAdapter(ProviderAdapter):
 
     def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         self.require_send_config()
-        sign, body = self._sign_and_body(message.text)
+        sign, body = self.sign_and_body(message.text)
         request = sms_models.SendSmsRequest()
         request.PhoneNumberSet = [message.to]
         request.SmsSdkAppId = self.sdk_app_id
         request.SignName = sign
-        request.TemplateId = self._template(message.trigger)
+        request.TemplateId = self.template(message.trigger)
         request.TemplateParamSet = [body]
         request.SessionContext = message.message_id
         response = self._call("SendSms", self._client.SendSms, request, message.to)
         statuses = getattr(response, "SendStatusSet", None)
         status = statuses[0] if isinstance(statuses, list) and statuses else None
         code = getattr(status, "Code", None)
-        if not isinstance(code, str) or not code:
-            # Accepted or not, we cannot tell: treat like a timeout (look up before resending).
-            raise ProviderError("tencent: answer without a send status", True, code="timeout")
-        if code.lower() != "ok":
-            raise self._failure(code, str(getattr(status, "Message", "") or ""), message.to)
+        if isinstance(code, str) and code and code.lower() != "ok":
+            raise self.failure(code, detail=str(getattr(status, "Message", "") or ""), to=message.to)
         serial = getattr(status, "SerialNo", None)
-        if not isinstance(serial, str) or not serial:
-            raise ProviderError("tencent: Ok without a SerialNo", True, code="timeout")
+        if not isinstance(code, str) or not code or not isinstance(serial, str) or not serial:
+            raise self.unreadable("SendSms", message.to)
         fee = getattr(status, "Fee", None)
         parts = fee if isinstance(fee, int) and not isinstance(fee, bool) and fee > 0 else None
         return SendResult(serial, parts or _parts(message.to, body, sign))
@@ -211,49 +193,45 @@ class TencentSmsAdapter(ProviderAdapter):
         """Tencent's record of ``message`` by ``SessionContext`` among the number's reported
         statuses of the last ``lookup_window``; None when not (yet) there."""
         self.require_send_config()
-        request = sms_models.PullSmsSendStatusByPhoneNumberRequest()
-        request.BeginTime = int((now - self.lookup_window).timestamp())
-        request.EndTime = int(now.timestamp())
-        request.Offset = 0
-        request.Limit = LOOKUP_LIMIT
-        request.PhoneNumber = message.to
-        request.SmsSdkAppId = self.sdk_app_id
-        response = self._call(
-            "PullSmsSendStatusByPhoneNumber", self._client.PullSmsSendStatusByPhoneNumber, request, message.to
-        )
-        rows = getattr(response, "PullSmsSendStatusSet", None)
-        for row in rows if isinstance(rows, list) else []:
-            if getattr(row, "SessionContext", None) != message.message_id:
-                continue
+        for row in self._statuses(message.to, now - self.lookup_window, now):
             serial = getattr(row, "SerialNo", None)
-            if not isinstance(serial, str) or not serial:
+            if getattr(row, "SessionContext", None) != message.message_id or not isinstance(serial, str) or not serial:
                 continue
-            sign, body = _split_sign(message.text)
+            sign, body = split_sign(message.text)
             parts = _parts(message.to, body, sign or self.sign_name)
-            report = getattr(row, "ReportStatus", None)
-            stamp = getattr(row, "UserReceiveTime", None)
-            at = _unix_time(stamp) or now
-            receipts: tuple[Receipt, ...] = ()
-            if report == "SUCCESS":
-                receipts = (Receipt(message.message_id, serial, MessageStatus.DELIVERED, at),)
-            elif report == "FAIL":
-                reason = str(getattr(row, "Description", "") or "") or "FAIL"
-                receipts = (Receipt(message.message_id, serial, MessageStatus.UNDELIVERED, at, reason),)
-            return SendResult(serial, parts, receipts)
+            report = _report(row, message.message_id, serial, now)
+            return SendResult(serial, parts, (report,) if report else ())
         return None
 
-    def _sign_and_body(self, text: str) -> tuple[str, str]:
-        sign, body = _split_sign(text)
-        sign = sign or self.sign_name
-        if not sign:
-            raise ProviderError("tencent: no SignName (configure one or start the text with 【…】)", False)
-        return sign, body
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """The carrier's report on a send, matched by ``SerialNo`` among the number's statuses
+        since it was sent (``PullSmsSendStatusByPhoneNumber``, 2021-01-11, which reaches 7 days
+        back); None while no report came, or when the send is older than that."""
+        self.require_send_config()
+        if now - sent_at > MAX_LOOKUP_WINDOW:
+            return None
+        for row in self._statuses(to, sent_at - SEND_TIME_SLACK, now):
+            if getattr(row, "SerialNo", None) == provider_message_id:
+                return _report(row, message_id, provider_message_id, now)
+        return None
 
-    def _template(self, trigger: str) -> str:
-        template = self.templates.get(trigger) or self.templates.get("default")
-        if not template:
-            raise ProviderError(f"tencent: no template id for trigger {trigger!r} and no default", False)
-        return template
+    def _statuses(self, to: str, begin: datetime, end: datetime) -> list[Any]:
+        """The number's delivery statuses reported between ``begin`` and ``end`` (≤100 rows;
+        Tencent fixes ``Offset`` at 0)."""
+        request = sms_models.PullSmsSendStatusByPhoneNumberRequest()
+        request.BeginTime = int(max(begin, end - MAX_LOOKUP_WINDOW).timestamp())
+        request.EndTime = int(end.timestamp())
+        request.Offset = 0
+        request.Limit = LOOKUP_LIMIT
+        request.PhoneNumber = to
+        request.SmsSdkAppId = self.sdk_app_id
+        response = self._call(
+            "PullSmsSendStatusByPhoneNumber", self._client.PullSmsSendStatusByPhoneNumber, request, to
+        )
+        rows = getattr(response, "PullSmsSendStatusSet", None)
+        return rows if isinstance(rows, list) else []
 
     def _call(self, action: str, method: Any, request: Any, to: str) -> Any:
         try:
@@ -263,42 +241,20 @@ class TencentSmsAdapter(ProviderAdapter):
             text = str(exc.get_message() or "")
             if code == "ClientNetworkError":
                 if "timed out" in text.lower() or "timeout" in text.lower():
-                    log.warning("tencent %s timed out for %s", action, mask(to))
-                    raise ProviderError(f"tencent: {action}: no answer in time", True, code="timeout") from exc
-                log.warning("tencent %s cannot reach the API for %s", action, mask(to))
-                raise ProviderError(f"tencent: {action}: cannot reach the API", True) from exc
+                    raise self.no_answer(action, to) from exc
+                raise self.unreachable(action, "network error", to) from exc
             if code in ("JSONDecodeError", "KeyError", "TypeError", "ValueError"):
-                # An answer we cannot read: accepted or not, we cannot tell.
-                raise ProviderError(f"tencent: {action}: unreadable answer", True, code="timeout") from exc
-            raise self._failure(code, text if code != "ServerNetworkError" else "HTTP error", to) from exc
+                raise self.unreadable(action, to) from exc
+            raise self.failure(code, detail=text if code != "ServerNetworkError" else "", to=to) from exc
         except Exception as exc:  # the SDK wraps almost everything; anything else is not an answer
-            log.warning("tencent %s failed for %s: %s", action, mask(to), type(exc).__name__)
-            raise ProviderError(f"tencent: {action}: {type(exc).__name__}", True, code="timeout") from exc
-
-    def _failure(self, code: str, text: str, to: str) -> ProviderError:
-        ours = ERROR_CODES.get(code)
-        if ours is None:
-            ours = next((o for prefix, o in ERROR_PREFIXES if code.startswith(prefix)), "rejected")
-        log.info("tencent refused a request for %s: %s → %s", mask(to), code, ours)
-        retry_after = RETRY_AFTER.get(code) if ours == "throttled" else None
-        return ProviderError(f"tencent: {code}: {text}"[:500], ours in RETRYABLE, code=ours, retry_after=retry_after)
+            raise self.unreadable(action, to) from exc
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        check_source(self.allowlist, request.source_ip)
-        if request.method.upper() != "POST":
-            raise WebhookRejected(400, "method", "Tencent callbacks are POSTs")
-        if len(request.body) > MAX_BODY:
-            raise WebhookRejected(413, "too_large", "body too large for a Tencent callback")
-        try:
-            data = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise WebhookRejected(400, "malformed", "body is not JSON") from exc
+    def parse(self, request: WebhookRequest, verified: None, now: datetime) -> WebhookResult:
+        data = self.items(request.body)
         answer = WebhookAnswer(200, ANSWER_OK)
         if isinstance(data, list):
-            if len(data) > self.max_items:
-                raise WebhookRejected(400, "too_many", f"more than {self.max_items} receipts in one callback")
             return WebhookResult(answer, tuple(self._receipt(item, now) for item in data))
         if isinstance(data, dict) and "text" in data:
             return WebhookResult(answer, (self._reply(data, now),))
@@ -309,8 +265,8 @@ class TencentSmsAdapter(ProviderAdapter):
     def _receipt(self, item: object, now: datetime) -> InboundEvent:
         if not isinstance(item, dict):
             raise WebhookRejected(400, "malformed", "receipt is not an object")
-        sid = _field(item, "sid", required=True)
-        report = _field(item, "report_status", required=True)
+        sid = text_field(item, "sid", required=True)
+        report = text_field(item, "report_status", required=True)
         if report not in ("SUCCESS", "FAIL"):
             raise WebhookRejected(400, "malformed", "report_status is neither SUCCESS nor FAIL")
         delivered = report == "SUCCESS"
@@ -318,12 +274,12 @@ class TencentSmsAdapter(ProviderAdapter):
             provider=self.name,
             kind=InboundKind.RECEIPT,
             event_id=f"{sid}:{report}",
-            at=_beijing_time(item.get("user_receive_time")) or now,
+            at=beijing_time(item.get("user_receive_time")) or now,
             channel=Channel.SMS,
-            message_id=_field(item, "ext"),
+            message_id=text_field(item, "ext"),
             provider_message_id=sid,
             status=MessageStatus.DELIVERED if delivered else MessageStatus.UNDELIVERED,
-            reason=None if delivered else (_field(item, "errmsg") or _field(item, "description") or "FAIL"),
+            reason=None if delivered else (text_field(item, "errmsg") or text_field(item, "description") or "FAIL"),
             raw=json.dumps(item, ensure_ascii=False, sort_keys=True),
         )
 
@@ -331,14 +287,14 @@ class TencentSmsAdapter(ProviderAdapter):
         text = item.get("text")
         if not isinstance(text, str):
             raise WebhookRejected(400, "malformed", "reply text is not text")
-        nationcode = _digits(_field(item, "nationcode", required=True), 1, 4)
-        mobile = _digits(_field(item, "mobile", required=True), 4, 15)
+        nationcode = _digits(text_field(item, "nationcode", required=True), 1, 4)
+        mobile = _digits(text_field(item, "mobile", required=True), 4, 15)
         if nationcode is None or mobile is None:
             raise WebhookRejected(400, "malformed", "reply sender is not a phone number")
         stamp = item.get("time")
         if isinstance(stamp, str) and stamp.strip().isdigit():
             stamp = int(stamp.strip())
-        at = _unix_time(stamp)
+        at = unix_time(stamp)
         if at is None:
             raise WebhookRejected(400, "malformed", "reply time is not a unix timestamp")
         digest = hashlib.sha256(f"{nationcode}|{mobile}|{text}".encode()).hexdigest()[:24]
@@ -357,34 +313,20 @@ class TencentSmsAdapter(ProviderAdapter):
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _split_sign(text: str) -> tuple[str, str]:
-    match = _SIGN.match(text)
-    if not match:
-        return "", text
-    return match.group(1).strip(), text[match.end() :].lstrip()
+def _report(row: Any, message_id: str, serial: str, now: datetime) -> Receipt | None:
+    """A pulled status as a receipt: ``ReportStatus`` SUCCESS delivered, FAIL undelivered."""
+    at = unix_time(getattr(row, "UserReceiveTime", None)) or now
+    report = getattr(row, "ReportStatus", None)
+    if report == "SUCCESS":
+        return Receipt(message_id, serial, MessageStatus.DELIVERED, at)
+    if report == "FAIL":
+        reason = str(getattr(row, "Description", "") or "") or "FAIL"
+        return Receipt(message_id, serial, MessageStatus.UNDELIVERED, at, reason)
+    return None
 
 
 def _parts(to: str, body: str, sign: str) -> int:
-    if to.startswith("+86"):
-        return count_parts(body, china=True, signature=f"【{sign}】" if sign else "")
-    return count_parts(body)
-
-
-def _beijing_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING).astimezone(UTC)
-    except ValueError:
-        return None
-
-
-def _unix_time(value: object) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not 0 < value < 32_503_680_000:  # before year 3000
-        return None
-    return datetime.fromtimestamp(int(value), UTC)
+    return parts_to(to, body, f"【{sign}】" if sign else "")
 
 
 def _digits(value: str | None, shortest: int, longest: int) -> str | None:
@@ -392,18 +334,3 @@ def _digits(value: str | None, shortest: int, longest: int) -> str | None:
     if text.isascii() and text.isdigit() and shortest <= len(text) <= longest:
         return text
     return None
-
-
-def _field(item: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
-    """A text field (numbers accepted as their digits); None when empty, 400 when required."""
-    value = item.get(key)
-    text: str | None = None
-    if isinstance(value, str):
-        text = value.strip() or None
-    elif isinstance(value, int) and not isinstance(value, bool):
-        text = str(value)
-    if text is not None and len(text) > 512:
-        text = None
-    if text is None and required:
-        raise WebhookRejected(400, "malformed", f"{key} missing")
-    return text

@@ -4,9 +4,10 @@ Send side: one ``Messages.create`` per message (``To``, ``From`` or ``MessagingS
 ``StatusCallback``). Twilio has no idempotency key, so a resend after a crash may go out twice
 (``dedupes`` stays False) and, as Twilio cannot list messages by our id, ``lookup`` cannot tell
 either (``can_lookup`` False: a Messages list call can filter only by To/From/date, which does not
-identify one message of ours). Our message id rides along in the StatusCallback URL's query string
-(``?message_id=…``): Twilio calls back exactly that URL and signs it, so status callbacks carry our
-id, authenticated, without a lookup by MessageSid.
+identify one message of ours); ``query_status`` fetches a message by its Sid (``GET
+…/Messages/{Sid}.json``) for reconciliation. Our message id rides along in the StatusCallback URL's
+query string (``?message_id=…``): Twilio calls back exactly that URL and signs it, so status
+callbacks carry our id, authenticated, without a lookup by MessageSid.
 
 Webhook side: every call must carry a valid ``X-Twilio-Signature`` (HMAC-SHA1 of the auth token over
 the public URL + the sorted form params) checked with ``twilio.request_validator.RequestValidator``
@@ -28,7 +29,7 @@ import logging
 import re
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -44,9 +45,10 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...domain.phones import mask
-from ...domain.segments import count_parts
-from ...ports import OutboundMessage, ProviderError, SendResult
+from ...domain.sms_parts import parts_to
+from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .base import ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .error_codes import ErrorCodes, Meaning
 from .http_json import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -56,9 +58,15 @@ MAX_BODY = 64 * 1024  # a Twilio form is a few KiB; anything far larger is not T
 MAX_FIELDS = 200
 PHONE_IN_TEXT = re.compile(r"\+\d{6,15}")
 
-INVALID_ADDRESS_CODES = frozenset({21211, 21614})  # "'To' number is not valid" / "not a mobile number"
-OPTED_OUT_CODES = frozenset({21610})  # "attempt to send to unsubscribed recipient"
-THROTTLED_CODES = frozenset({20429})  # "too many requests"
+# twilio.com/docs/api/errors; HTTP 429 and 5xx without one of these are throttled / unavailable.
+ERROR_CODES = ErrorCodes.of(
+    {
+        "21211": Meaning("invalid_address", "'To' number is not valid"),
+        "21614": Meaning("invalid_address", "'To' number is not a mobile number"),
+        "21610": Meaning("opted_out", "the recipient unsubscribed (replied STOP)"),
+        "20429": Meaning("throttled", "too many requests"),
+    }
+)
 
 # Status callback values that say something we do not know yet. queued/accepted/sending/scheduled
 # only echo what our own "sent" after a successful send already records, so they yield no event;
@@ -109,11 +117,14 @@ class _FormParams(dict[str, str]):
         return self._all.get(name, [])
 
 
-class TwilioSmsAdapter(ProviderAdapter):
+class TwilioSmsAdapter(ProviderAdapter[_FormParams]):
     name: ClassVar[str] = "twilio"
+    error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS})
     dedupes: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
+    can_query_status: ClassVar[bool] = True
+    max_webhook_bytes: ClassVar[int] = MAX_BODY
 
     def __init__(
         self,
@@ -132,17 +143,11 @@ class TwilioSmsAdapter(ProviderAdapter):
         and what inbound signatures are checked against."""
         if not auth_token:
             raise ValueError("twilio: the auth token is required (it checks every webhook's signature)")
-        missing = [
-            what
-            for what, value in (
-                ("account sid", account_sid),
-                ("From number or MessagingServiceSid", from_number or messaging_service_sid),
-                ("public webhook URL", public_webhook_url),
-            )
-            if not value
-        ]
-        if missing:
-            self.send_unavailable = f"twilio: not configured for sending (no {', '.join(missing)})"
+        can_send = self.configured_for_sending(
+            ("account sid", account_sid),
+            ("From number or MessagingServiceSid", from_number or messaging_service_sid),
+            ("public webhook URL", public_webhook_url),
+        )
         self.account_sid = account_sid
         self.from_number = from_number or None
         self.messaging_service_sid = messaging_service_sid or None
@@ -150,7 +155,7 @@ class TwilioSmsAdapter(ProviderAdapter):
         self._validator = RequestValidator(auth_token)
         self._http = _HeaderKeepingHttpClient(timeout)
         self._timeout = timeout
-        if client is None and not missing:
+        if client is None and can_send:
             client = Client(account_sid, auth_token, http_client=self._http)
             if base_url:
                 # Every v2010 request is built from the API domain's base_url at call time.
@@ -193,35 +198,49 @@ class TwilioSmsAdapter(ProviderAdapter):
         try:
             created = self._client.messages.create(**params)
         except (TwilioRestException, TwilioServiceException) as exc:
-            raise self._api_error(exc, message, now) from exc
+            raise self._api_error(exc, message.to, now) from exc
         except requests.exceptions.Timeout as exc:
-            log.warning("twilio send timed out for %s", mask(message.to))
-            raise ProviderError("twilio: no answer in time", True, code="timeout") from exc
+            raise self.no_answer("send", message.to) from exc
         except requests.exceptions.RequestException as exc:
-            raise ProviderError(f"twilio: cannot reach the API ({type(exc).__name__})", True) from exc
+            raise self.unreachable("send", type(exc).__name__, message.to) from exc
         sid = getattr(created, "sid", None)
         if not isinstance(sid, str) or not sid:
-            # Accepted or not, we cannot tell: the caller treats it like a timeout.
-            raise ProviderError("twilio: answer without a MessageSid", True, code="timeout")
-        return SendResult(sid, _segments(getattr(created, "num_segments", None), message.text))
+            raise self.unreadable("send", message.to)
+        return SendResult(sid, _segments(getattr(created, "num_segments", None), message.to, message.text))
 
-    def _api_error(self, exc: Any, message: OutboundMessage, now: datetime) -> ProviderError:
-        status = exc.status if isinstance(exc.status, int) else 0
+    def query_status(
+        self, message_id: str, provider_message_id: str, to: str, sent_at: datetime, now: datetime
+    ) -> Receipt | None:
+        """The message as Twilio has it now (``GET …/Messages/{Sid}.json``): its final status as
+        a receipt (delivered, undelivered or failed with the error code, read), None while it is
+        still on its way or Twilio no longer has it (404: deleted or redacted)."""
+        self.require_send_config()
+        try:
+            found = self._client.messages(provider_message_id).fetch()
+        except (TwilioRestException, TwilioServiceException) as exc:
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise self._api_error(exc, to, now) from exc
+        except requests.exceptions.Timeout as exc:
+            raise self.no_answer("fetch", to) from exc
+        except requests.exceptions.RequestException as exc:
+            raise self.unreachable("fetch", type(exc).__name__, to) from exc
+        status = RECEIPT_STATUSES.get(str(getattr(found, "status", "") or "").lower())
+        if status is None or status is MessageStatus.SENT:
+            return None
+        updated = getattr(found, "date_updated", None)
+        at = updated.astimezone(UTC) if isinstance(updated, datetime) and updated.tzinfo else now
+        error_code = getattr(found, "error_code", None)
+        reason = str(error_code) if error_code and status is not MessageStatus.DELIVERED else None
+        return Receipt(message_id, provider_message_id, status, at, reason)
+
+    def _api_error(self, exc: Any, to: str, now: datetime) -> ProviderError:
+        status = exc.status if isinstance(exc.status, int) else None
         code = exc.code if isinstance(exc.code, int) else None
         detail = str(getattr(exc, "msg", "") or getattr(exc, "title", "") or "")
         # Twilio's messages quote the number ("The 'To' number +1… is not valid"): mask it.
         detail = PHONE_IN_TEXT.sub(lambda found: mask(found.group()), detail)
-        text = f"twilio: HTTP {status} error {code}: {detail}"
-        log.info("twilio refused a send to %s: HTTP %s code %s", mask(message.to), status, code)
-        if code in INVALID_ADDRESS_CODES:
-            return ProviderError(text, False, code="invalid_address")
-        if code in OPTED_OUT_CODES:
-            return ProviderError(text, False, code="opted_out")
-        if code in THROTTLED_CODES or status == 429:
-            return ProviderError(text, True, code="throttled", retry_after=self._retry_after(now))
-        if status >= 500:
-            return ProviderError(text, True, code="unavailable")
-        return ProviderError(text, False, code="rejected")
+        return self.failure(code, status=status, detail=detail, retry_after=self._retry_after(now), to=to)
 
     def _retry_after(self, now: datetime) -> float | None:
         headers = self._http.last_headers
@@ -232,17 +251,18 @@ class TwilioSmsAdapter(ProviderAdapter):
 
     # --- webhook side ----------------------------------------------------------------------
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        if request.method.upper() != "POST":
-            raise WebhookRejected(400, "method", "Twilio webhooks are POSTs")
-        if len(request.body) > MAX_BODY:
-            raise WebhookRejected(413, "too_large", "body too large for a Twilio webhook")
+    def verify(self, request: WebhookRequest, now: datetime) -> _FormParams:
+        """``X-Twilio-Signature`` over the URL Twilio called and the form; the form, decoded."""
         signature = request.headers.get("x-twilio-signature", "")
         if not signature:
             raise WebhookRejected(403, "unsigned", "X-Twilio-Signature missing")
         params = _parse_form(request.body)
         if not self._signed(request, params, signature):
             raise WebhookRejected(403, "bad_signature", "X-Twilio-Signature does not match")
+        return params
+
+    def parse(self, request: WebhookRequest, verified: _FormParams, now: datetime) -> WebhookResult:
+        params = verified
         raw = json.dumps(params, ensure_ascii=False, sort_keys=True)
         if "MessageStatus" in params:
             return WebhookResult(WebhookAnswer(200, "", "text/plain"), self._receipt(params, request, raw, now))
@@ -332,7 +352,7 @@ def _int_or_none(value: object) -> int | None:
     return number if number is not None and number > 0 else None
 
 
-def _segments(reported: object, text: str) -> int:
+def _segments(reported: object, to: str, text: str) -> int:
     """Twilio's ``num_segments`` (a string in the API's JSON); 0 for Messaging Service sends until
     a sender is chosen, so then our own count."""
-    return _int_or_none(reported) or count_parts(text)
+    return _int_or_none(reported) or parts_to(to, text)

@@ -7,7 +7,9 @@ keeps one message per ``msgid`` (``dedupes``). The ``access_token`` from ``getto
 for its ``expires_in`` (7,200 s) less a margin and fetched again once when WeCom answers 40014 /
 42001. kf is reactive only: at most 5 messages within 48 h after the member last wrote; past
 that WeCom refuses (95001 over the count, 95018 session not open for API sends) and we report
-``rejected`` with that reason — retrying cannot help until the member writes again.
+``rejected`` with that reason — retrying cannot help until the member writes again. kf has no
+delivery receipts and no message-status query (``can_query_status`` False): only a failure event
+(``msg_send_fail``, pulled by :meth:`fetch`) ever says what became of a message.
 
 Webhook side: WeCom's callback encryption (developer.work.weixin.qq.com/document/path/91144).
 ``GET`` is the URL check: verify ``msg_signature`` over (token, timestamp, nonce, echostr) and
@@ -18,8 +20,9 @@ it becomes one ``FETCH`` event and we answer at once with an empty 200 (WeCom re
 not answered within 5 s). The inbound worker then calls :meth:`fetch`, which pulls with
 ``kf/sync_msg`` from the cursor kept in ``Cursors`` under ``wecom:{open_kfid}``.
 
-XML safety without defusedxml: bodies are size-capped, must be UTF-8, and any DOCTYPE/ENTITY
-declaration is refused before parsing, so no entity can be defined, let alone expanded.
+XML safety: bodies are size-capped and must be UTF-8, and ``defusedxml`` parses them with every DTD
+refused (``forbid_dtd``), so no entity can be defined, let alone expanded or fetched (billion
+laughs, external and parameter entities); only XML's predefined entities (``&amp;`` …) remain.
 
 :func:`signed_callback` builds an encrypted, signed callback (tests; a future ``memberpulse
 reply`` CLI that plays a member writing in).
@@ -36,28 +39,55 @@ import os
 import re
 import struct
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
+from xml.etree.ElementTree import ParseError
 
+import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from defusedxml import DefusedXmlException
 
 from ...domain.inbound import InboundEvent, InboundKind
 from ...domain.model import Channel, MessageStatus
 from ...ports import OutboundMessage, ProviderError, SendResult
 from .base import Cursors, ProviderAdapter, WebhookAnswer, WebhookRejected, WebhookRequest, WebhookResult
+from .error_codes import ErrorCodes, Meaning
 from .http_json import CachedToken, JsonResponse, get_json, post_json
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 MAX_XML_BYTES = 64 * 1024
 _BLOCK = 32  # WeCom pads to 32-byte blocks (PKCS#7 with k = 32), not AES's 16
 _MSGID = re.compile(r"[0-9A-Za-z_-]{1,32}")
-_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _EMPTY_OK = WebhookAnswer(200, "", "text/plain")
 _TOKEN_EXPIRED = frozenset({40014, 42001})  # invalid / expired access_token: fetch a new one, once
-_THROTTLED = frozenset({45009, 45011, 45033})  # API quota, minute quota, concurrent calls
+_CREDENTIALS = Meaning("rejected", "credentials refused; check wecom_corp_id/wecom_secret")
+# errcodes (developer.work.weixin.qq.com/document/path/90313); HTTP 429 and 5xx: throttled / unavailable.
+ERROR_CODES = ErrorCodes.of(
+    {
+        "-1": Meaning("unavailable", "system busy"),
+        "45009": Meaning("throttled", "API call quota"),
+        "45011": Meaning("throttled", "API minute quota"),
+        "45033": Meaning("throttled", "too many concurrent calls"),
+        "95001": Meaning(
+            "rejected", "over kf's 5 messages per 48 h since the member last wrote; wait for the member to write"
+        ),
+        "95013": Meaning("rejected", "the member's kf session is ended or taken over by staff"),
+        "95018": Meaning(
+            "rejected",
+            "the member's kf session is not open for API messages "
+            "(ended, over 48 h since the member last wrote, or taken over by staff)",
+        ),
+        "40003": Meaning("invalid_address", "unknown external_userid"),
+        "40096": Meaning("invalid_address", "unknown external_userid"),
+        "40001": _CREDENTIALS,
+        "40013": _CREDENTIALS,
+        "40014": _CREDENTIALS,
+        "42001": _CREDENTIALS,
+        "42009": _CREDENTIALS,
+    }
+)
 
 # msg_send_fail.fail_type, as WeCom documents them (the number always goes into the reason too).
 FAIL_TYPES: dict[int, str] = {
@@ -74,11 +104,14 @@ FAIL_TYPES: dict[int, str] = {
 }
 
 
-class WeComKfProvider(ProviderAdapter):
+class WeComKfProvider(ProviderAdapter[bytes]):
     name: ClassVar[str] = "wecom"
+    error_codes = ERROR_CODES
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.IM})
     dedupes: ClassVar[bool] = True
     can_lookup: ClassVar[bool] = False
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "POST"})  # GET: the URL check
+    max_webhook_bytes: ClassVar[int] = MAX_XML_BYTES
 
     def __init__(
         self,
@@ -154,14 +187,14 @@ class WeComKfProvider(ProviderAdapter):
                 provider=self.name,
                 timeout=self.timeout,
             )
-            data = _errcode_body(answer, what)
+            data = self._errcode_body(answer, what)
             errcode = data["errcode"]
             if errcode == 0:
                 return data
             if errcode in _TOKEN_EXPIRED and attempt == 1:
                 self._access_token = None
                 continue
-            raise _errcode_error(errcode, data.get("errmsg"), what)
+            raise self._errcode_error(errcode, data.get("errmsg"), what)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _token(self) -> str:
@@ -170,29 +203,55 @@ class WeComKfProvider(ProviderAdapter):
             return self._access_token.value
         query = urlencode({"corpid": self.corp_id, "corpsecret": self.secret})
         answer = get_json(f"{self.base_url}/cgi-bin/gettoken?{query}", provider=self.name, timeout=self.timeout)
-        data = _errcode_body(answer, "gettoken")
+        data = self._errcode_body(answer, "gettoken")
         token = data.get("access_token")
         if data["errcode"] != 0 or not isinstance(token, str) or not token:
-            raise _errcode_error(data["errcode"] or 40001, data.get("errmsg"), "gettoken")
+            raise self._errcode_error(data["errcode"] or 40001, data.get("errmsg"), "gettoken")
         expires_in = data.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int) and expires_in > 0 else 7200.0
         self._access_token = CachedToken(token, now + lifetime - min(self.token_margin, lifetime / 2))
         return token
 
+    def _errcode_body(self, answer: JsonResponse, what: str) -> dict[str, Any]:
+        """WeCom answers HTTP 200 with ``{errcode, errmsg, …}``; anything else is no answer of its."""
+        data = answer.data if isinstance(answer.data, dict) else None
+        errcode = data.get("errcode", 0) if data is not None else None
+        if answer.status != 200:
+            raise self.failure(None, status=answer.status, detail=what, retry_after=answer.retry_after)
+        if data is None or not isinstance(errcode, int) or isinstance(errcode, bool):
+            raise self.unreadable(what)
+        return {**data, "errcode": errcode}
+
+    def _errcode_error(self, errcode: int, errmsg: object, what: str) -> ProviderError:
+        detail = errmsg.split(",")[0][:120] if isinstance(errmsg, str) else ""
+        return self.failure(errcode, detail=f"{what}: {detail}".rstrip(": "))
+
     # -------------------------------------------------------------------------- webhook side
 
-    def handle_webhook(self, request: WebhookRequest, now: datetime) -> WebhookResult:
-        method = request.method.upper()
-        if method == "GET":
-            return self._url_check(request.query)
-        if method != "POST":
-            raise WebhookRejected(400, "method", "wecom callbacks are GET (URL check) or POST")
+    def verify(self, request: WebhookRequest, now: datetime) -> bytes:
+        """``msg_signature`` over the ``echostr`` (GET, the URL check) or the ``Encrypt`` element
+        (POST), then decryption, which also checks the corp id: the decrypted message."""
         signature, timestamp, nonce = _signed_query(request.query)
-        encrypted = _parse_xml(request.body).get("Encrypt")
-        if not encrypted:
-            raise WebhookRejected(400, "malformed", "callback has no Encrypt element")
+        if request.method.upper() == "GET":
+            encrypted = request.query.get("echostr")
+            if not encrypted:
+                raise WebhookRejected(400, "malformed", "URL check without echostr")
+            if " " in encrypted and not self._signature_matches(signature, timestamp, nonce, encrypted):
+                encrypted = encrypted.replace(" ", "+")  # a '+' that a form-style query parser turned into ' '
+        else:
+            encrypted = _parse_xml(request.body).get("Encrypt") or ""
+            if not encrypted:
+                raise WebhookRejected(400, "malformed", "callback has no Encrypt element")
         self._check_signature(signature, timestamp, nonce, encrypted)
-        fields = _parse_xml(self._decrypt(encrypted))
+        return self._decrypt(encrypted)
+
+    def parse(self, request: WebhookRequest, verified: bytes, now: datetime) -> WebhookResult:
+        if request.method.upper() == "GET":
+            try:
+                return WebhookResult(WebhookAnswer(200, verified.decode(), "text/plain"))
+            except UnicodeDecodeError as error:
+                raise WebhookRejected(400, "malformed", "echostr is not UTF-8") from error
+        fields = _parse_xml(verified)
         if fields.get("MsgType") != "event" or fields.get("Event") != "kf_msg_or_event":
             return WebhookResult(_EMPTY_OK)
         kf_token, open_kfid = fields.get("Token"), fields.get("OpenKfId")
@@ -209,20 +268,6 @@ class WeComKfProvider(ProviderAdapter):
             raw=_json_text({k: v for k, v in fields.items() if k != "Token"}),
         )
         return WebhookResult(_EMPTY_OK, (event,))
-
-    def _url_check(self, query: Mapping[str, str]) -> WebhookResult:
-        signature, timestamp, nonce = _signed_query(query)
-        echostr = query.get("echostr")
-        if not echostr:
-            raise WebhookRejected(400, "malformed", "URL check without echostr")
-        if " " in echostr and not self._signature_matches(signature, timestamp, nonce, echostr):
-            echostr = echostr.replace(" ", "+")  # a '+' that a form-style query parser turned into ' '
-        self._check_signature(signature, timestamp, nonce, echostr)
-        try:
-            reply = self._decrypt(echostr).decode()
-        except UnicodeDecodeError as error:
-            raise WebhookRejected(400, "malformed", "echostr is not UTF-8") from error
-        return WebhookResult(WebhookAnswer(200, reply, "text/plain"))
 
     def _signature_matches(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> bool:
         expected = msg_signature(self.token, timestamp, nonce, encrypted)
@@ -313,44 +358,6 @@ class WeComKfProvider(ProviderAdapter):
                 raw=_json_text(item),
             )
         return None
-
-
-# ------------------------------------------------------------------------------- errcodes
-
-
-def _errcode_body(answer: JsonResponse, what: str) -> dict[str, Any]:
-    data = answer.data if isinstance(answer.data, dict) else None
-    errcode = data.get("errcode", 0) if data is not None else None
-    if answer.status != 200 or data is None or not isinstance(errcode, int) or isinstance(errcode, bool):
-        raise ProviderError(f"wecom {what}: unexpected answer (HTTP {answer.status})", True, code="unavailable")
-    return {**data, "errcode": errcode}
-
-
-def _errcode_error(errcode: int, errmsg: object, what: str) -> ProviderError:
-    where = f"wecom {what}: errcode {errcode}"
-    if errcode == -1:
-        return ProviderError(f"{where} (system busy)", True, code="unavailable")
-    if errcode in _THROTTLED:
-        return ProviderError(f"{where} (call frequency limit)", True, code="throttled")
-    if errcode == 95001:
-        return ProviderError(
-            f"{where}: over kf's 5 messages per 48 h since the member last wrote; wait for the member to write",
-            False,
-            code="rejected",
-        )
-    if errcode in (95013, 95018):
-        return ProviderError(
-            f"{where}: the member's kf session is not open for API messages "
-            "(ended, over 48 h since the member last wrote, or taken over by staff)",
-            False,
-            code="rejected",
-        )
-    if errcode in (40003, 40096):
-        return ProviderError(f"{where}: unknown external_userid", False, code="invalid_address")
-    if errcode in _TOKEN_EXPIRED or errcode in (40001, 40013, 42009):
-        return ProviderError(f"{where}: credentials refused; check wecom_corp_id/wecom_secret", False)
-    detail = errmsg.split(",")[0][:120] if isinstance(errmsg, str) else ""
-    return ProviderError(f"{where} {detail}".rstrip(), False, code="rejected")
 
 
 def kf_msgid(message_id: str) -> str:
@@ -444,19 +451,18 @@ def _signed_query(query: Mapping[str, str]) -> tuple[str, str, str]:
 
 def _parse_xml(data: bytes) -> dict[str, str]:
     """The root's child elements as {tag: text}. Refuses what could make the parser expensive
-    or reach outside: oversize input, non-UTF-8, any DOCTYPE/ENTITY declaration."""
+    or reach outside: oversize input, non-UTF-8, any DTD (so any entity declaration)."""
     if len(data) > MAX_XML_BYTES:
         raise WebhookRejected(413, "too_large", "XML body too large")
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise WebhookRejected(400, "malformed", "XML body is not UTF-8") from error
-    if _DECLARATION.search(text):
-        raise WebhookRejected(400, "malformed", "XML declarations (DOCTYPE/ENTITY) are not accepted")
     try:
-        parser = ET.XMLParser(encoding="utf-8")  # noqa: S314 - input is size-capped and declaration-free
-        root = ET.fromstring(data, parser=parser)  # noqa: S314 - input is size-capped and declaration-free
-    except (ET.ParseError, ValueError, RecursionError) as error:
+        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as error:
+        raise WebhookRejected(400, "malformed", "XML with a DTD or entity declarations is not accepted") from error
+    except (ParseError, ValueError, RecursionError) as error:
         raise WebhookRejected(400, "malformed", "XML body does not parse") from error
     return {child.tag: (child.text or "").strip() for child in root if isinstance(child.tag, str)}
 

@@ -11,9 +11,9 @@ import pkgutil
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from .base import Check, Context, Drop, Fire, Plan, Rule
+from .base import Check, Context, Drop, Fire, Grant, Plan, Rule
 
-__all__ = ["RULES", "Check", "Context", "Drop", "Fire", "Plan", "Rule", "discover"]
+__all__ = ["RULES", "Check", "Context", "Drop", "Fire", "Grant", "Plan", "Rule", "discover"]
 
 
 def discover() -> dict[str, Rule]:

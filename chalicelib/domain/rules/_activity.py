@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..activities import Activity, ActivityEvent, Attendance, EventKind, Registration, RegistrationStatus
+from ..activities import Activity, ActivityEvent, EventKind, Registration, RegistrationStatus, Standing
 from ..activity_facts import activity_facts
 from ..model import Member
 from .base import Context, Drop
@@ -50,7 +50,7 @@ def holds_seat(event: ActivityEvent) -> Registration | None:
 def place_of(ctx: Context, activity_id: str, ticket: int) -> tuple[Activity, Registration] | Drop:
     """At firing: the activity and the member's registration still as the timer knew them (the same
     place, a seat), or why not."""
-    seen: Attendance | None = ctx.attendance
+    seen: Standing | None = ctx.standing
     if seen is None or seen.activity is None:
         return Drop("activity no longer exists")
     activity, reg = seen.activity, seen.registration

@@ -17,7 +17,7 @@ from .base import Check, Context, Drop, Fire, Plan, Rule
 
 class ActivityFeedback(Rule):
     rule_id = "activity_feedback"
-    reads_attendance = True
+    reads_standing = True
 
     def on_activity(self, event: ActivityEvent, member: Member, ctx: Context) -> list[Plan]:
         reg = holds_seat(event)

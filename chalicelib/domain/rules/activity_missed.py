@@ -18,7 +18,7 @@ from .base import Check, Context, Drop, Fire, Plan, Rule
 
 class ActivityMissed(Rule):
     rule_id = "activity_missed"
-    reads_attendance = True
+    reads_standing = True
 
     def on_activity(self, event: ActivityEvent, member: Member, ctx: Context) -> list[Plan]:
         reg = holds_seat(event)
@@ -38,7 +38,7 @@ class ActivityMissed(Rule):
         if not reg.no_show(activity, ctx.now):
             return Drop("checked in" if reg.checked_in_at is not None else "activity not over")
         out = facts(ctx, member, activity, reg)
-        upcoming = ctx.attendance.upcoming if ctx.attendance is not None else ()
+        upcoming = ctx.standing.upcoming if ctx.standing is not None else ()
         out.update(next_date_facts(upcoming, activity, ctx.zone(member), member.locale))
         latest = activity.ends_at + timedelta(minutes=MAX_FEEDBACK_AFTER_MINUTES)
         return Fire(out, send_before=latest)

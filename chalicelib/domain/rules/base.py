@@ -17,14 +17,23 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from ..action_links import ActionLinks
-from ..activities import ActivityEvent, Attendance
+from ..activities import ActivityEvent, Standing
 from ..calendar import at_local, parse_clock, zone
 from ..model import Coupon, Member, Order, PointsTxn, Product
 from ..rulebook import RuleBook, RuleConfig
 from ..timers import Timer, is_stale
 from ..triggers import Trigger
 
-Plan = Trigger | Timer
+
+@dataclass(frozen=True)
+class Grant:
+    """Issue the member a coupon (idempotent on ``coupon.coupon_id``): a milestone's reward. The
+    engine writes it; the coupon's own announcement is the granting rule's message."""
+
+    coupon: Coupon
+
+
+Plan = Trigger | Timer | Grant
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class Context:
     """What a rule reads besides its event: its own configuration, the store's, "now" and the
     store's zone. ``done`` holds the (slot, occurrence) pairs that already fired for the member, so
     a recomputation never schedules one of them again. An activity rule's check also reads
-    ``attendance`` (the activity and the member's registration as they are now); ``links`` makes
+    ``standing`` (the activity and the member's registration as they are now); ``links`` makes
     the signed register/cancel/claim links (None: the store has no public URL for them)."""
 
     config: RuleConfig
@@ -58,7 +67,7 @@ class Context:
     now: datetime
     store_zone: str
     done: frozenset[tuple[str, str]] = field(default_factory=frozenset)
-    attendance: Attendance | None = None
+    standing: Standing | None = None
     links: ActionLinks | None = None
 
     @property
@@ -107,7 +116,7 @@ class Rule:
 
     rule_id: ClassVar[str]
     reads_catalog: ClassVar[bool] = False  # its check needs the current product catalog
-    reads_attendance: ClassVar[bool] = False  # its check needs the activity and registration as they are now
+    reads_standing: ClassVar[bool] = False  # its check needs the activity and registration as they are now
 
     def on_member_change(self, old: Member | None, new: Member, ctx: Context) -> list[Plan]:
         """A member record was created (``old`` None) or changed."""

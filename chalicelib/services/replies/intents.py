@@ -1,5 +1,6 @@
 """The keyword router's other intents: opt-in (START, 订阅), HELP, a child's age (→ picks in stock),
-售后/客服/human (→ a handoff ticket and staff told). Last in the chain before history."""
+new arrivals (→ what came in lately), 售后/客服/human (→ a handoff ticket and staff told). Last in
+the chain before history."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from typing import Any
 
 from ...domain.inbound import InboundEvent
 from ...domain.model import Channel, Member
-from ...domain.replies import REPLY_FOR_INTENT, REPLY_HANDOFF, REPLY_RECOMMENDATION, recommendation_facts
+from ...domain.replies import (
+    REPLY_FOR_INTENT,
+    REPLY_HANDOFF,
+    REPLY_NEW_ARRIVALS,
+    REPLY_RECOMMENDATION,
+    new_arrival_facts,
+    recommendation_facts,
+)
 from ...ports import Catalog
 from .chain import MemberReply, ReplyHandler, Stage
 
@@ -38,6 +46,8 @@ class IntentReply(ReplyHandler):
             member = self.set_consent(member.member_id, reply.event.channel, True, reply.now) or member
         elif kind == "recommend" or rule == REPLY_RECOMMENDATION:
             facts = recommendation_facts(self.catalog.products(), intent.age_months, intent.gender, self.picks)
+        elif kind == "new_arrivals" or rule == REPLY_NEW_ARRIVALS:
+            facts = new_arrival_facts(self.catalog.products(), reply.now, self.picks)
         elif kind == "handoff" or rule == REPLY_HANDOFF:
             facts = {"ticket": {"id": self.handoff(member, reply.event, reply.text, reply.now)}}
         reply.respond(member, rule, facts)

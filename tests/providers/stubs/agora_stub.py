@@ -114,6 +114,22 @@ class AgoraStub:
         )
 
 
+def echo_callback(stub: AgoraStub, msg_id: str, secret: str, timestamp_ms: int) -> bytes:
+    """The post-delivery callback Agora sends for a message the store's sender sent (its echo)."""
+    sent = next(m for m in stub.sent if m["msg_id"] == msg_id)
+    return signed_callback(
+        secret,
+        call_id=f"{stub.org}#{stub.app}_{msg_id}",
+        timestamp_ms=timestamp_ms,
+        eventType="chat",
+        chat_type="chat",
+        appkey=f"{stub.org}#{stub.app}",
+        **{"from": sent["from"], "to": sent["to"][0]},
+        msg_id=msg_id,
+        payload={"bodies": [{"type": "txt", "msg": sent["body"]["msg"]}], "ext": sent.get("ext", {})},
+    )
+
+
 def signed_callback(secret: str, *, call_id: str, timestamp_ms: int, **fields: Any) -> bytes:
     """A post-delivery callback as Agora POSTs it: ``security = MD5(callId + secret + timestamp)``."""
     security = hashlib.md5(f"{call_id}{secret}{timestamp_ms}".encode()).hexdigest()

@@ -1,8 +1,9 @@
 """An Alibaba Cloud SMS stub (dysmsapi 2017-05-25, RPC style): ``SendSms`` and ``QuerySendDetails``
-as the official SDK calls them — parameters in the query string, ``x-acs-action``/``x-acs-version``
-headers, and an ``Authorization: ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…`` header
-that the stub recomputes with the known AccessKey secret (answering ``SignatureDoesNotMatch`` /
-``InvalidAccessKeyId.NotFound`` like Alibaba when it does not match).
+(by number and send date, optionally one ``BizId``) as the official SDK calls them — parameters in
+the query string, ``x-acs-action``/``x-acs-version`` headers, and an ``Authorization:
+ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…`` header that the stub recomputes with the
+known AccessKey secret (answering ``SignatureDoesNotMatch`` / ``InvalidAccessKeyId.NotFound`` like
+Alibaba when it does not match).
 
 Business errors come back as HTTP 200 with ``Code`` ≠ ``OK``; gateway errors as HTTP 4xx/5xx with the
 error JSON. Magic mainland numbers pick the outcome:
@@ -97,6 +98,24 @@ class AliyunStub:
             return self._query(request.query)
         return _error(404, "InvalidAction.NotFound", f"Specified api {action} is not found.")
 
+    def report(self, biz_id: str, delivered: bool = True, err_code: str = "DELIVERED") -> dict[str, Any]:
+        """The carrier's word on a send: ``QuerySendDetails`` knows it from now on, and this is
+        the SmsReport item Alibaba pushes for it."""
+        record = next(r for r in self.records if r["BizId"] == biz_id)
+        at = datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+        record.update(SendStatus=3 if delivered else 2, ErrCode=err_code, ReceiveDate=at)
+        return {
+            "phone_number": record["PhoneNum"],
+            "send_time": record["SendDate"],
+            "report_time": at,
+            "success": delivered,
+            "err_code": err_code,
+            "err_msg": "用户接收成功" if delivered else "失败",
+            "sms_size": "1",
+            "biz_id": biz_id,
+            "out_id": record["OutId"],
+        }
+
     # --- signing ----------------------------------------------------------------------------
 
     def _check_signature(self, request: StubRequest) -> tuple[str, str] | None:
@@ -164,6 +183,7 @@ class AliyunStub:
                     "SendDate": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
                     "ReceiveDate": "",
                     "OutId": query.get("OutId", ""),
+                    "BizId": biz_id,  # a filter only: QuerySendDetails rows do not carry it
                 }
             )
         return _ok({"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": _request_id()})
@@ -178,9 +198,11 @@ class AliyunStub:
         day = query["SendDate"]
         with self._lock:
             rows = [
-                r
+                {k: v for k, v in r.items() if k != "BizId"}
                 for r in self.records
-                if r["PhoneNum"] == query["PhoneNumber"] and r["SendDate"][:10].replace("-", "") == day
+                if r["PhoneNum"] == query["PhoneNumber"]
+                and r["SendDate"][:10].replace("-", "") == day
+                and query.get("BizId", r["BizId"]) == r["BizId"]
             ]
         rows = list(reversed(rows))[(page - 1) * size : page * size]
         return _ok(

@@ -81,7 +81,24 @@ class AwsSmsStub:
     region: str
     slow_seconds: float = 1.5
     sent: list[dict[str, Any]] = field(default_factory=list)
+    accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # MessageId → the request
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def delivery_event(self, message_id: str, event_type: str = "TEXT_DELIVERED") -> dict[str, Any]:
+        """The configuration set's event for an accepted message, as it reaches the SNS topic."""
+        sent = self.accepted[message_id]
+        return {
+            "eventType": event_type,
+            "eventVersion": "1.0",
+            "eventTimestamp": int(time.time() * 1000),
+            "isFinal": True,
+            "originationPhoneNumber": sent.get("OriginationIdentity", ""),
+            "destinationPhoneNumber": sent["DestinationPhoneNumber"],
+            "messageId": message_id,
+            "messageType": sent.get("MessageType", "TRANSACTIONAL"),
+            "context": sent.get("Context", {}),
+            "totalMessageParts": 1,
+        }
 
     def handle(self, request: StubRequest) -> StubResponse:
         if not self._signature_ok(request):
@@ -101,9 +118,11 @@ class AwsSmsStub:
             time.sleep(self.slow_seconds)
         if destination == "+15555550010":
             return StubResponse(503, b"Service Unavailable", {"Content-Type": "text/plain"})
+        message_id = str(uuid.uuid4())
         with self._lock:
             self.sent.append(body)
-        return StubResponse(200, json.dumps({"MessageId": str(uuid.uuid4())}), _json_headers())
+            self.accepted[message_id] = body
+        return StubResponse(200, json.dumps({"MessageId": message_id}), _json_headers())
 
     def _signature_ok(self, request: StubRequest) -> bool:
         header = request.headers.get("authorization", "")

@@ -181,6 +181,23 @@ class TencentStub:
             )
         return _ok({"SendStatusSet": result})
 
+    def report(self, serial: str, delivered: bool = True, description: str = "DELIVRD") -> dict[str, Any]:
+        """The carrier's word on a send: the status pull lists it from now on, and this is the
+        receipt Tencent calls back with (``ext`` = the send's SessionContext)."""
+        status = next(s for s in self.statuses if s["SerialNo"] == serial)
+        at = int(time.time())
+        status.update(ReportStatus="SUCCESS" if delivered else "FAIL", Description=description, UserReceiveTime=at)
+        return {
+            "user_receive_time": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at + 8 * 3600)),
+            "nationcode": "86",
+            "mobile": status["PhoneNumber"].removeprefix("+86"),
+            "report_status": status["ReportStatus"],
+            "errmsg": description,
+            "description": "用户短信送达成功" if delivered else "失败",
+            "sid": serial,
+            "ext": status["SessionContext"],
+        }
+
     def _pull(self, params: dict[str, Any]) -> StubResponse:
         for name in ("BeginTime", "Offset", "Limit", "PhoneNumber"):
             if name not in params:

@@ -1,6 +1,7 @@
-"""A Twilio REST stub: ``POST /2010-04-01/Accounts/{Sid}/Messages.json``, form-encoded, HTTP Basic
-auth with the account SID and auth token; answers Twilio's Message JSON or its error JSON
-``{code, message, more_info, status}``.
+"""A Twilio REST stub: ``POST /2010-04-01/Accounts/{Sid}/Messages.json``, form-encoded, and ``GET
+…/Messages/{MessageSid}.json`` (the message as it stands), HTTP Basic auth with the account SID and
+auth token; answers Twilio's Message JSON or its error JSON ``{code, message, more_info, status}``.
+:meth:`TwilioStub.deliver` moves a message on and builds the signed status callback Twilio sends.
 
 Twilio's magic test numbers pick the outcome (twilio.com/docs/iam/test-credentials), plus a few of
 ours for server-side trouble:
@@ -18,10 +19,14 @@ import base64
 import hmac
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
+
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from tests.providers.stubkit import StubRequest, StubResponse
 
@@ -41,6 +46,7 @@ class TwilioStub:
     auth_token: str
     slow_seconds: float = 1.5
     sent: list[dict[str, str]] = field(default_factory=list)
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # sid → the Message resource
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,6 +57,10 @@ class TwilioStub:
     def handle(self, request: StubRequest) -> StubResponse:
         if not self._authorised(request.headers.get("authorization", "")):
             return _error(401, 20003, "Authenticate")
+        fetched = re.fullmatch(rf"{self.path[:-5]}/(SM[0-9a-f]{{32}})\.json", request.path)
+        if request.method == "GET" and fetched:
+            found = self.messages.get(fetched.group(1))
+            return StubResponse(200, json.dumps(found)) if found else _error(404, 20404, "not found")
         if request.method != "POST" or request.path != self.path:
             return _error(404, 20404, f"The requested resource {request.path} was not found")
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
@@ -99,7 +109,36 @@ class TwilioStub:
             "to": to,
             "uri": f"{self.path[:-5]}/{sid}.json",
         }
+        if sid:
+            with self._lock:
+                self.messages[sid] = {**payload, "status_callback": form.get("StatusCallback")}
         return StubResponse(201, json.dumps(payload))
+
+    def deliver(
+        self, sid: str, status: str = "delivered", error_code: int | None = None
+    ) -> tuple[str, dict[str, str], str]:
+        """Move a message on (the fetch shows it from now on) and build the status callback Twilio
+        sends for it: (its StatusCallback URL, the form, X-Twilio-Signature)."""
+        message = self.messages[sid]
+        message.update(
+            status=status,
+            error_code=error_code,
+            date_updated="Thu, 24 Aug 2023 05:02:10 +0000",
+            date_sent="Thu, 24 Aug 2023 05:01:46 +0000",
+        )
+        form = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "From": message["from"] or "",
+            "To": message["to"],
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            **({"ErrorCode": str(error_code)} if error_code else {}),
+        }
+        url = message["status_callback"] or ""
+        return url, form, RequestValidator(self.auth_token).compute_signature(url, form)
 
     def _authorised(self, header: str) -> bool:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
