@@ -538,7 +538,8 @@ class App:
     def registrations(self) -> RegistrationService:
         from .services.registrations import RegistrationService
 
-        return RegistrationService(self.adapters.activities, self.adapters.members, self.log)
+        a = self.adapters
+        return RegistrationService(a.activities, a.members, self.log, attendance=a.attendance)
 
     @cached_property
     def activities(self) -> ActivityService:
@@ -638,12 +639,17 @@ class App:
         from .domain.keywords import classify
         from .services.inbound import InboundService
         from .services.replies.activities import CancelPlaceReply, ClaimOfferReply, FeedbackReply, SignUpReply
+        from .services.replies.campaigns import CampaignKeywordReply, PollVoteReply
 
         a = self.adapters
         words, zone = self.activity_words, self.settings.store_timezone
+        # CONTRACT §7's order within a stage: an offer to claim, feedback asked for, a poll; then
+        # campaign keywords before activity keywords.
         activity_replies = [
             ClaimOfferReply(self.registrations, words, zone),
             FeedbackReply(self.registrations, words),
+            PollVoteReply(self.campaign_replies),
+            CampaignKeywordReply(self.campaign_replies),
             CancelPlaceReply(self.registrations, words, zone),
             SignUpReply(self.registrations, a.activities, zone),
         ]
@@ -739,9 +745,12 @@ class App:
     def campaign_replies(self) -> CampaignReplies:
         """The campaign side of the inbound reply chain: ``try_vote`` and ``try_keyword``."""
         from .services.campaign_replies import CampaignReplies
+        from .services.registrations import KeywordSignUps
 
         a = self.adapters
-        return CampaignReplies(a.campaigns, a.polls, a.messages, a.members, None, self.log)
+        return CampaignReplies(
+            a.campaigns, a.polls, a.messages, a.members, KeywordSignUps(self.registrations), self.log
+        )
 
 
 def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None, **kwargs: Any) -> App:

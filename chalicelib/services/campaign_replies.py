@@ -154,6 +154,8 @@ class CampaignReplies:
             raise RuntimeError("activity registration is not wired (the activities service provides it)")
         assert action.activity_id is not None
         status = self.registrations.register(action.activity_id, member.member_id, now)
+        if status == "closed":  # the activity takes no sign-ups now: nothing held, the member told
+            return Handled("activity closed", REPLY_ENDED, {"what": "keyword"})
         return Handled(f"registered: {status}", None, {"activity": {"id": action.activity_id, "status": status}})
 
     def _tag(self, member_id: str, tag: str, now: datetime) -> None:

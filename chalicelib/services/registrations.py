@@ -29,7 +29,7 @@ from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.feedback import merge_feedback
 from ..domain.validation import ID_PATTERN
 from ..domain.waitlist import Place, SeatBook, fill, release
-from ..ports import ActivityStore, MemberStore, StoredActivity
+from ..ports import ActivityStore, Attendance, MemberStore, StoredActivity
 
 Log = Callable[..., None]
 RETRIES = 8
@@ -39,10 +39,14 @@ LAPSED_TOLD_FOR = timedelta(hours=72)  # a late 确认 is told its offer lapsed 
 
 
 class RegistrationService:
-    def __init__(self, store: ActivityStore, members: MemberStore, log: Log | None = None) -> None:
+    def __init__(
+        self, store: ActivityStore, members: MemberStore, log: Log | None = None, attendance: Attendance | None = None
+    ) -> None:
+        """``attendance``: told of every check-in (the member's record: segments' ``attended_activity``)."""
         self.store = store
         self.members = members
         self.log = log or (lambda *a, **k: None)
+        self.attendance = attendance
 
     # -- signing up --------------------------------------------------------------------------------
     def register(
@@ -204,12 +208,18 @@ class RegistrationService:
                     f"the registration is {reg.status.value}", {field: f"is {reg.status.value}, not confirmed"}
                 )
             if reg.checked_in_at is not None:
+                self._attended(reg)  # again: a check-in that died before telling the member's record
                 return reg
             here = replace(reg, checked_in_at=now)
             if self.store.record(here, reg):
                 self.log("checked in", activity_id=activity_id, member_id=reg.member_id)
+                self._attended(here)
                 return here
         raise Conflict("the registration changed concurrently; try again")
+
+    def _attended(self, reg: Registration) -> None:
+        if self.attendance is not None and reg.checked_in_at is not None:
+            self.attendance.attended(reg.member_id, reg.activity_id, reg.checked_in_at)
 
     def _find(self, activity_id: str, body: dict[str, Any]) -> Registration | None:
         member_id = body.get("member_id")
@@ -295,3 +305,20 @@ class RegistrationService:
         if stored is None:
             raise NotFound(f"activity {activity_id}")
         return stored
+
+
+class KeywordSignUps:
+    """The ``Registrations`` port (a campaign reply keyword whose action is an activity) over
+    :class:`RegistrationService`: the member signed up as a reply would (source ``keyword``), the
+    confirmation or place in line following from the stream. An activity that takes no sign-ups now
+    (closed, started, called off) gives ``closed``; an unknown one raises NotFound."""
+
+    def __init__(self, registrations: RegistrationService) -> None:
+        self.registrations = registrations
+
+    def register(self, activity_id: str, member_id: str, now: datetime) -> str:
+        try:
+            reg, _, _ = self.registrations.register(activity_id, member_id, now, source="keyword")
+        except Conflict:
+            return "closed"
+        return reg.status.value
