@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.isotime import parse_iso, to_iso
 
 from .client import ApiClient
+from .project import CliError
 from .stackinfo import read_stack_file
 from .waiting import run_schedule, settle
 
@@ -375,12 +376,9 @@ def _campaign(stack: dict[str, Any], api: ApiClient) -> None:
 
 
 def _campaign_replies(stack: dict[str, Any], api: ApiClient, campaign_id: str) -> None:
-    """The keyword and the poll, answered by members.
-
-    PENDING WIRING (issue 10's reply chain): these replies reach the campaign's handlers only once
-    ``services/inbound.py`` routes replies through ``CampaignReplies.try_vote`` (the member's open
-    context) and ``try_keyword`` (campaign keywords). Until then the step reports that the replies
-    were kept as conversation history and the poll shows no votes."""
+    """The keyword and the poll, answered by members: each reply goes through the reply chain
+    (``services/inbound.py``): a vote is the member's open context (``CampaignReplies.try_vote``), 团圆
+    the campaign's keyword (``try_keyword``), acted on once however often it is sent."""
     import time
 
     from .inbound import sandbox_reply
@@ -411,9 +409,11 @@ def _campaign_replies(stack: dict[str, Any], api: ApiClient, campaign_id: str) -
         if poll["voters"] and coupons:
             break
         time.sleep(1)
-    if not poll.get("voters"):
-        _line("      [pending wiring] the reply chain does not route campaign replies yet (issue 10): kept as history")
-        return
+    if not poll.get("voters") or not coupons:
+        raise CliError(
+            f"the campaign replies were not acted on within 20 s (poll voters {poll.get('voters', 0)}, "
+            f"coupons {len(coupons)}): see the OnInbound function's log in .local/ministack.log"
+        )
     tally = ", ".join(f"{k}. {v['label']}: {v['votes']}" for k, v in poll["options"].items())
     _line(f"      coupons issued to {first}: {len(coupons)} (however often 团圆 is sent)")
     _line(f"      poll: {tally}; voters {poll['voters']} (one vote each, the last one counts)")
