@@ -11,7 +11,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,9 +25,6 @@ from .project import LOCAL, CliError, Progress
 from .stackinfo import write_stack_file
 
 MINISTACK_VENV = LOCAL / "ministack-venv"
-# MiniStack unpacks each function it runs into <temp>/ministack-lambda-<function name>-<random>/ and
-# leaves the copy behind when it stops (a stack's copies take a few GB after a day of tests).
-FUNCTION_COPY_PREFIX = "ministack-lambda-"
 LOCAL_STAGE = "dev"
 # MiniStack runs one worker process per concurrent invocation, each with its own unzipped copy of
 # the code (~155 MB), and caps none: a burst of 200 API requests would start 200 of them and fill
@@ -152,11 +148,6 @@ class MiniStack:
         progress.step(
             f"MiniStack stopped (pid {pid})" + (f"; {len(leftovers)} worker copies removed" if leftovers else "")
         )
-        removed = remove_function_copies(self.stack_file)
-        if removed:
-            progress.step(
-                f"removed {removed} copies of the stack's functions MiniStack left in {tempfile.gettempdir()}"
-            )
         return True
 
     def reset(self, progress: Progress) -> None:
@@ -164,7 +155,6 @@ class MiniStack:
         req = urllib.request.Request(f"{self.endpoint}/_ministack/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(req, timeout=30):  # noqa: S310 (http://127.0.0.1)
             pass
-        remove_function_copies(self.stack_file)
         self.stack_file.unlink(missing_ok=True)
         progress.step("MiniStack state reset")
 
@@ -226,22 +216,3 @@ class MiniStack:
         key = create_key(aws, table, "dev (make up)")
         progress.step("created a dev API key")
         return key
-
-
-def remove_function_copies(stack_file: Path, temp_dir: Path | None = None) -> int:
-    """Delete the copies of this stack's functions (named in its stack.json) that MiniStack left in
-    the temp directory; another stack's, and anything else there, stay. Returns how many went."""
-    try:
-        functions = json.loads(stack_file.read_text()).get("functions") or {}
-    except (OSError, ValueError):
-        return 0
-    base = temp_dir or Path(tempfile.gettempdir())
-    removed = 0
-    for name in set(functions.values()):
-        if not isinstance(name, str) or not name or "/" in name:
-            continue
-        for copy in base.glob(f"{FUNCTION_COPY_PREFIX}{name}-*"):
-            if copy.is_dir():
-                shutil.rmtree(copy, ignore_errors=True)
-                removed += 1
-    return removed
