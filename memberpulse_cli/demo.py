@@ -313,7 +313,7 @@ def _campaign(stack: dict[str, Any], api: ApiClient) -> None:
     console = wide_console()
     now = datetime.now(UTC)
     today = now.astimezone(SHANGHAI).date()
-    _line("\n6. A campaign: new train sets, to parents of 3–6-year-olds (memberpulse campaigns …)")
+    _line("\n8. A campaign: new train sets, to parents of 3–6-year-olds (memberpulse campaigns …)")
     for i in range(PARENTS):
         born = today.replace(year=today.year - 3 - i % 4) - timedelta(days=17 * i)
         api.ok(
