@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.unit.activity_world import MONDAY, SATURDAY, STARTS, World
+from tests.unit.activity_world import ENDS, MONDAY, SATURDAY, STARTS, World
 
 LATER = MONDAY + timedelta(hours=1)
 EVERYONE = {"name": "everyone", "conditions": [{"field": "joined_days_ago", "op": "gte", "value": 0}]}
@@ -84,3 +84,19 @@ def test_a_check_in_is_kept_on_the_members_record_for_segments() -> None:
     world.register("sat-lego", "m-1")
     world.registrations.check_in("sat-lego", {"member_id": "m-1"}, STARTS)
     assert world.fakes.members.attended("m-1", "sat-lego", STARTS) is False  # known already
+
+
+def test_a_campaign_keyword_is_not_taken_for_words_of_feedback_after_an_activity() -> None:
+    world = World()
+    world.put("sat-lego", SATURDAY)
+    world.register("sat-lego", "m-1")
+    coupon = {"coupon": {"title": "团圆券", "value": 20, "expires_on": "2026-12-31"}}
+    sent_campaign(
+        world, campaign(reply_keyword={"keyword": "团圆", "expires_at": "2026-12-10T00:00:00Z", "action": coupon})
+    )
+    world.registrations.check_in("sat-lego", {"member_id": "m-1"}, STARTS)
+    after = ENDS + timedelta(minutes=61)
+    world.tick(after)  # feedback asked for: words are feedback for 72 hours
+    assert world.reply(1, "团圆", after + timedelta(minutes=3)) == "campaign coupon issued"
+    assert world.activities.feedback("sat-lego") == []
+    assert world.reply(1, "好玩", after + timedelta(minutes=4)) == "activity feedback"

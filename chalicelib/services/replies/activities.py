@@ -79,9 +79,12 @@ class FeedbackReply(ReplyHandler):
             return None
         said = parse_feedback(reply.text)
         media = reply.event.media
-        # Words alone are feedback unless they ask for something else (售后, an age, HELP …).
+        # Words alone are feedback unless they ask for something else (售后, an age, HELP …, a
+        # campaign's keyword).
         words_only = said.rating is None and not media
-        if words_only and (not said.text or reply.intent.kind != "none" or self.words.any(reply.text)):
+        if words_only and (
+            not said.text or reply.intent.kind != "none" or self.words.any(reply.text) or reply.names_keyword()
+        ):
             return None
         activity, _ = context
         self.registrations.add_feedback(activity.activity_id, reply.member.member_id, said, media, reply.at)

@@ -39,3 +39,6 @@ class CampaignKeywordReply(ReplyHandler):
 
     def handle(self, reply: MemberReply) -> str | None:
         return _answered(reply, self.campaigns.try_keyword(reply.member, reply.text, reply.at))
+
+    def names_keyword(self, reply: MemberReply) -> bool:
+        return self.campaigns.keyword_campaign(reply.member, reply.text, reply.at) is not None

@@ -50,6 +50,7 @@ class MemberReply:
     classify: Callable[[str, str], Intent]
     respond: Callable[[Member, str, dict[str, Any]], None]  # (member, reply rule, facts)
     memo: dict[str, Any] = field(default_factory=dict)  # what handlers looked up, shared along the chain
+    keywords: tuple[ReplyHandler, ...] = ()  # the chain's keyword handlers (set by ReplyChain.answer)
 
     @property
     def at(self) -> datetime:
@@ -62,6 +63,11 @@ class MemberReply:
 
     def answer(self, rule_id: str, facts: dict[str, Any]) -> None:
         self.respond(self.member, rule_id, facts)
+
+    def names_keyword(self) -> bool:
+        """The text is a keyword a later handler acts on (a context handler that takes free words,
+        like feedback, leaves it to them)."""
+        return any(h.names_keyword(self) for h in self.keywords)
 
 
 class ReplyHandler:
@@ -76,12 +82,17 @@ class ReplyHandler:
         """This reply, although an opt-out word, is this handler's (see the module docstring)."""
         return False
 
+    def names_keyword(self, reply: MemberReply) -> bool:
+        """(A keyword handler) the text is one of its keywords for this member, without acting."""
+        return False
+
 
 class ReplyChain:
     def __init__(self, handlers: Iterable[ReplyHandler]) -> None:
         self.handlers = sorted(handlers, key=lambda h: h.stage)  # stable: one stage keeps its order
 
     def answer(self, reply: MemberReply) -> str:
+        reply.keywords = tuple(h for h in self.handlers if h.stage is Stage.KEYWORD)
         for handler in self.handlers:
             if handler.stage is Stage.OPT_OUT and any(h.claims_opt_out_word(reply) for h in self.handlers):
                 continue
