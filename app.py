@@ -17,6 +17,7 @@ app = Chalice(app_name="memberpulse")
 MEMBERS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/members/stream/set-by-infra"
 ACTIVITY_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/activity/stream/set-by-infra"
 PRODUCTS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/products/stream/set-by-infra"
+ACTIVITIES_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/activities/stream/set-by-infra"
 SEND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:send-set-by-infra"
 TIMER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:timers-set-by-infra"
 INBOUND_QUEUE = "arn:aws:sqs:us-east-1:000000000000:inbound-set-by-infra"
@@ -145,6 +146,74 @@ def put_product(sku: str) -> Response:
     from chalicelib.handlers import http
 
     return http.put_product(_request(), sku)
+
+
+@app.route("/v1/activities", methods=["GET"])
+def list_activities() -> Response:
+    from chalicelib.handlers import activities
+
+    return activities.list_activities(_request())
+
+
+@app.route("/v1/activities/{activity_id}", methods=["PUT"])
+def put_activity(activity_id: str) -> Response:
+    from chalicelib.handlers import activities
+
+    return activities.put_activity(_request(), activity_id)
+
+
+@app.route("/v1/activities/{activity_id}", methods=["GET"])
+def get_activity(activity_id: str) -> Response:
+    from chalicelib.handlers import activities
+
+    return activities.get_activity(_request(), activity_id)
+
+
+@app.route("/v1/activities/{activity_id}/registrations", methods=["POST"])
+def register(activity_id: str) -> Response:
+    from chalicelib.handlers import activities
+
+    return activities.register(_request(), activity_id)
+
+
+@app.route("/v1/activities/{activity_id}/registrations", methods=["GET"])
+def get_registrations(activity_id: str) -> Response:
+    from chalicelib.handlers import activities
+
+    return activities.registrations(_request(), activity_id)
+
+
+@app.route("/v1/activities/{activity_id}/registrations/{member_id}", methods=["DELETE"])
+def cancel_registration(activity_id: str, member_id: str) -> Response:
+    from chalicelib.handlers import activities
+
+    return activities.cancel(_request(), activity_id, member_id)
+
+
+@app.route("/v1/activities/{activity_id}/checkins", methods=["POST"])
+def check_in(activity_id: str) -> Response:
+    from chalicelib.handlers import activities
+
+    return activities.check_in(_request(), activity_id)
+
+
+@app.route("/v1/activities/{activity_id}/feedback", methods=["GET"])
+def get_feedback(activity_id: str) -> Response:
+    from chalicelib.handlers import activities
+
+    return activities.feedback(_request(), activity_id)
+
+
+@app.route(
+    "/a/{activity_id}/{token}",
+    methods=["GET", "POST"],
+    # a browser's GET names no type (Chalice then assumes JSON); the page's button posts a form
+    content_types=["application/json", "application/x-www-form-urlencoded", "text/plain"],
+)
+def action_link(activity_id: str, token: str) -> Response:
+    from chalicelib.handlers import action_links
+
+    return action_links.page(_request(), activity_id, token)
 
 
 @app.route("/v1/segments/{segment_id}", methods=["PUT"])
@@ -288,6 +357,13 @@ def on_product_change(event: DynamoDBEvent) -> dict[str, Any]:
     from chalicelib.handlers import streams
 
     return streams.product_changed(event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(stream_arn=ACTIVITIES_STREAM, batch_size=50)
+def on_activities_change(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.handlers import streams
+
+    return streams.activities_changed(event.to_dict(), event.context)
 
 
 @app.on_dynamodb_record(stream_arn=MESSAGES_STREAM, batch_size=100)

@@ -1,13 +1,24 @@
 """`make bench`: every benchmark, figures as ratios from one run. `python -m bench NAME …` runs some
-(package, startup, send, campaigns, funnel, webhooks, simulate, console, sweep — the sweep takes about 25
-minutes)."""
+(package, startup, send, campaigns, funnel, webhooks, simulate, activities, console, sweep — the sweep
+takes about 25 minutes)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-ALL = ("package", "startup", "send", "campaigns", "funnel", "webhooks", "simulate", "console", "sweep")
+ALL = (
+    "package",
+    "startup",
+    "send",
+    "campaigns",
+    "funnel",
+    "webhooks",
+    "simulate",
+    "activities",
+    "console",
+    "sweep",
+)
 MODULES = {
     "package": "package_size",
     "startup": "startup",
@@ -16,6 +27,7 @@ MODULES = {
     "funnel": "funnel_bench",
     "webhooks": "webhook_bench",
     "simulate": "simulate_bench",
+    "activities": "activities_bench",
     "console": "console_bench",
     "sweep": "sweep",
 }

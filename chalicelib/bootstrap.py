@@ -21,11 +21,14 @@ from .domain.model import Channel
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from .domain.action_links import ActionLinks
+    from .domain.activity_words import ActivityWords
     from .domain.eligibility import Policy
     from .domain.keywords import KeywordBook
     from .domain.rulebook import RuleBook
     from .ports import (
         ActivityLog,
+        ActivityStore,
         ApiKeyStore,
         Attendance,
         AudienceStore,
@@ -49,7 +52,6 @@ if TYPE_CHECKING:
         PollBox,
         ProductStore,
         Provider,
-        Registrations,
         SegmentStore,
         SendGate,
         SendQueue,
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
         TimerQueue,
         TimerStore,
     )
+    from .services.activities import ActivityService
     from .services.attribution import Attribution
     from .services.campaign_planner import CampaignPlanner
     from .services.campaign_replies import CampaignReplies
@@ -78,6 +81,7 @@ if TYPE_CHECKING:
     from .services.message_log import MessageLogService
     from .services.receipts import Receipts
     from .services.reconciler import Reconciler
+    from .services.registrations import RegistrationService
     from .services.segments import SegmentService
     from .services.sending import SendService
     from .services.tallies import TallyService
@@ -154,8 +158,7 @@ class Adapters(Protocol):
     @property
     def attendance(self) -> Attendance: ...
     @property
-    def registrations(self) -> Registrations | None:
-        """Activity registration (the activities work provides it); None until it is wired."""
+    def activities(self) -> ActivityStore: ...
 
     def secrets(self) -> Mapping[str, str]:
         """The stage's secrets (webhook tokens, provider keys), current within the cache window."""
@@ -342,6 +345,12 @@ class AwsAdapters:
         return HttpFollowUp(timeout=3.0)
 
     @cached_property
+    def activities(self) -> ActivityStore:
+        from .adapters.activity_store import DynamoActivityStore
+
+        return DynamoActivityStore()
+
+    @cached_property
     def segments(self) -> SegmentStore:
         from .adapters.segment_store import DynamoSegmentStore
 
@@ -376,10 +385,6 @@ class AwsAdapters:
         from .adapters.member_store import DynamoMemberStore
 
         return DynamoMemberStore()
-
-    @property
-    def registrations(self) -> Registrations | None:
-        return None  # the activities work (issue 10) provides its registration service here
 
     def secrets(self) -> Mapping[str, str]:
         """Webhook path tokens and provider secrets: Secrets Manager (cached by Powertools for 5 minutes)."""
@@ -514,6 +519,37 @@ class App:
         return ClickTracker(self.adapters.links, secret, s.public_api_url, self.log)
 
     @cached_property
+    def action_links(self) -> ActionLinks | None:
+        """Signed register/cancel/claim links in activity messages: with a public URL and the
+        stage's ``activity_link_key``; None (messages say the reply words only) otherwise."""
+        from .domain.action_links import ActionLinks
+
+        s = self.settings
+        if not s.public_api_url:
+            return None
+        links = ActionLinks(s.public_api_url, self.adapters.secrets().get("activity_link_key", ""))
+        return links if links.enabled else None
+
+    @cached_property
+    def activity_words(self) -> ActivityWords:
+        from .domain.activity_words import load_activity_words
+
+        return load_activity_words()
+
+    @cached_property
+    def registrations(self) -> RegistrationService:
+        from .services.registrations import RegistrationService
+
+        a = self.adapters
+        return RegistrationService(a.activities, a.members, self.log, attendance=a.attendance)
+
+    @cached_property
+    def activities(self) -> ActivityService:
+        from .services.activities import ActivityService
+
+        return ActivityService(self.adapters.activities, self.registrations, self.log)
+
+    @cached_property
     def lifecycle(self) -> LifecycleService:
         from .services.lifecycle import LifecycleService
 
@@ -544,6 +580,8 @@ class App:
             self.lifecycle,
             self.settings.store_timezone,
             self.log,
+            activities=self.registrations,
+            links=self.action_links,
         )
 
     @cached_property
@@ -560,6 +598,8 @@ class App:
             a.audience,
             self.settings.store_timezone,
             self.log,
+            activities=a.activities,
+            links=self.action_links,
         )
 
     @cached_property
@@ -609,8 +649,21 @@ class App:
     def inbound(self) -> InboundService:
         from .domain.keywords import classify
         from .services.inbound import InboundService
+        from .services.replies.activities import CancelPlaceReply, ClaimOfferReply, FeedbackReply, SignUpReply
+        from .services.replies.campaigns import CampaignKeywordReply, PollVoteReply
 
         a = self.adapters
+        words, zone = self.activity_words, self.settings.store_timezone
+        # CONTRACT §7's order within a stage: an offer to claim, feedback asked for, a poll; then
+        # campaign keywords before activity keywords.
+        activity_replies = [
+            ClaimOfferReply(self.registrations, words, zone),
+            FeedbackReply(self.registrations, words),
+            PollVoteReply(self.campaign_replies),
+            CampaignKeywordReply(self.campaign_replies),
+            CancelPlaceReply(self.registrations, words, zone),
+            SignUpReply(self.registrations, a.activities, zone),
+        ]
         book = self.keywords
         reply_rule = self.book.rules.get("reply_recommendation")
         return InboundService(
@@ -632,6 +685,7 @@ class App:
             default_region=self.settings.default_phone_region,
             picks=int(reply_rule.params.get("picks", 3)) if reply_rule else 3,
             log=self.log,
+            replies=activity_replies,
         )
 
     # -- segments, campaigns, attribution, counters (issue 11) ----------------------------------------
@@ -708,9 +762,12 @@ class App:
     def campaign_replies(self) -> CampaignReplies:
         """The campaign side of the inbound reply chain: ``try_vote`` and ``try_keyword``."""
         from .services.campaign_replies import CampaignReplies
+        from .services.registrations import KeywordSignUps
 
         a = self.adapters
-        return CampaignReplies(a.campaigns, a.polls, a.messages, a.members, a.registrations, self.log)
+        return CampaignReplies(
+            a.campaigns, a.polls, a.messages, a.members, KeywordSignUps(self.registrations), self.log
+        )
 
 
 def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None, **kwargs: Any) -> App:

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function imports the domain modules its own work needs
+    from .domain.activities import Activity, Registration, Standing
     from .domain.consent import ConsentChange
     from .domain.inbound import InboundEvent
     from .domain.links import Link
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: a function imports the domain modules its
     from .domain.replies import HandoffTicket
     from .domain.timers import Timer
     from .domain.triggers import Trigger
+    from .domain.waitlist import Placement, SeatBook
 
 if TYPE_CHECKING:  # the message log's types (their module loads the message's public shape)
     from .domain.message_log import LogPage, LogPosition, LogQuery
@@ -420,6 +422,76 @@ class Catalog(Protocol):
     def products(self) -> Mapping[str, Product]:
         """The catalog as it is now: never older than the last product change written before the
         call (a cache must check). A decision to drop or change a message reads this."""
+
+
+# -- store activities (services/activities.py, services/registrations.py) ----------------------------
+
+
+@dataclass(frozen=True)
+class StoredActivity:
+    """An activity as kept: its definition and its book of seats and waiting members."""
+
+    activity: Activity
+    book: SeatBook
+
+
+class ActivityStore(Protocol):
+    """Activities, their seats and waiting lines, registrations and invitations. Every change of the
+    book (who holds a seat, who waits) is atomic with the registrations it concerns."""
+
+    def get(self, activity_id: str) -> StoredActivity | None: ...
+
+    def save(self, activity: Activity) -> None:
+        """Create (version 0 → 1, an empty book) or replace the definition if ``activity.version``
+        is still the stored one (VersionConflict otherwise); the book is never touched here."""
+
+    def listed(self, since: datetime | None = None, limit: int = 500) -> list[Activity]:
+        """Activities by start time (from ``since``), soonest first."""
+
+    def place(self, activity_id: str, member_id: str, now: datetime) -> Placement | None:
+        """Give the member a seat or a place in line, or the place they hold, in ONE atomic step
+        with the ticket that fixes their arrival order (``domain/waitlist.place``, with the line
+        first while the activity promotes). None when the activity takes no sign-ups now."""
+
+    def record(self, registration: Registration, expected: Registration | None) -> bool:
+        """Write the member's registration: new (``expected`` None: only if there is none) or over
+        ``expected`` (only if still at its version). False when someone else wrote first."""
+
+    def move(
+        self,
+        activity_id: str,
+        book: SeatBook,
+        leaving: Registration | None,
+        promoted: list[tuple[Registration, Registration | None]],
+    ) -> bool:
+        """Atomically: ``leaving`` (its new state) leaves the book, each promoted member (new
+        state, state read) moves from the line to a seat, as long as the book and each registration
+        are still as read (``book``, versions). False when anything moved meanwhile: read again."""
+
+    def registration(self, activity_id: str, member_id: str) -> Registration | None: ...
+
+    def registrations(self, activity_id: str) -> list[Registration]: ...
+
+    def of_member(self, member_id: str) -> list[Registration]:
+        """Every registration of the member (any activity, any status)."""
+
+    def invite(self, activity_id: str, member_ids: list[str], at: datetime) -> None:
+        """Record invitations (each member once per activity; a stream record each)."""
+
+    def invited(self, activity_id: str) -> list[str]: ...
+
+    def last_invited(self, member_id: str) -> str | None:
+        """The activity the member was invited to last."""
+
+
+class ActivityKeeper(Protocol):
+    """What the timers ask of the activities (``RegistrationService``)."""
+
+    def expire_offer(self, activity_id: str, member_id: str, ticket: int, now: datetime) -> str:
+        """An offer's claim window passed: unclaimed, the seat passes on. Returns what happened."""
+
+    def standing(self, activity_id: str, member_id: str, now: datetime) -> Standing:
+        """The activity and the member's registration as they are now (an activity rule's check)."""
 
 
 # -- inbound: receipts, replies, handoffs, clicks (services/inbound.py, handlers/webhooks.py) --------

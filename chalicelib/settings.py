@@ -47,6 +47,7 @@ class Settings:
     cursors_table: str
     inbound_queue_url: str
     staff_topic_arn: str
+    activities_table: str
     erasure_queue_url: str
     campaigns_table: str
     campaign_queue_url: str
@@ -76,6 +77,7 @@ REQUIRED_WHEN_DEPLOYED = (
     "HANDOFFS_TABLE",
     "LINKS_TABLE",
     "CURSORS_TABLE",
+    "ACTIVITIES_TABLE",
     "CAMPAIGNS_TABLE",
     "TIMER_QUEUE_URL",
     "SEND_QUEUE_URL",
@@ -150,6 +152,7 @@ def _read() -> Settings:
         cursors_table=_env("CURSORS_TABLE", "memberpulse-cursors"),
         inbound_queue_url=_env("INBOUND_QUEUE_URL", ""),
         staff_topic_arn=_env("STAFF_TOPIC_ARN", ""),
+        activities_table=_env("ACTIVITIES_TABLE", "memberpulse-activities"),
         erasure_queue_url=_env("ERASURE_QUEUE_URL", ""),
         campaigns_table=_env("CAMPAIGNS_TABLE", "memberpulse-campaigns"),
         campaign_queue_url=_env("CAMPAIGN_QUEUE_URL", ""),

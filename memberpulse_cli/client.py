@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +19,14 @@ class Reply:
     body: Any
 
 
+THROTTLED = 429
+THROTTLE_RETRIES = 60
+
+
 class ApiClient:
+    """Calls the API; a throttled request (429) is sent again after a growing, jittered pause (every
+    write of the API is idempotent on its business key), a connection failure up to three times."""
+
     def __init__(self, api_url: str, api_key: str | None, timeout: float = 30.0) -> None:
         self.api_url = api_url.rstrip("/")
         self.api_key = api_key
@@ -41,16 +49,21 @@ class ApiClient:
             req.add_header("Authorization", f"Bearer {self.api_key}")
         for key, value in (headers or {}).items():
             req.add_header(key, value)
-        for attempt in range(3):
+        failures = 0
+        for throttled in range(THROTTLE_RETRIES + 1):
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                     return Reply(resp.status, _decode(resp.read()))
             except urllib.error.HTTPError as exc:
-                return Reply(exc.code, _decode(exc.read()))
+                reply = Reply(exc.code, _decode(exc.read()))
+                if exc.code != THROTTLED or throttled == THROTTLE_RETRIES:
+                    return reply
+                time.sleep(min(0.1 * 2**throttled, 2.0) * (0.5 + random.random()))
             except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-                if attempt == 2:
+                failures += 1
+                if failures == 3:
                     raise CliError(f"cannot reach {self.api_url}: {exc}") from None
-                time.sleep(1 + attempt)
+                time.sleep(failures)
         raise AssertionError("unreachable")
 
     def ok(self, method: str, path: str, body: Any = None) -> Any:

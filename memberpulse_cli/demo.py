@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.isotime import parse_iso, to_iso
 
 from .client import ApiClient
+from .project import CliError
 from .stackinfo import read_stack_file
 from .waiting import run_schedule, settle
 
@@ -175,6 +176,10 @@ def run_demo(stack_file: Path) -> int:
             seen |= {m["message_id"] for m in new}
 
     messages = _reply_stop(stack, api, ids, start, seen)
+    from .demo_activities import run_contest
+
+    contest = run_contest(stack, api, _line, _print)
+    messages = settle(api, ids + contest, quiet_for=1.5)
     _summary(api, messages)
     _campaign(stack, api)
     _line(f"\nThe stack is still up. API: {stack['api_url']}")
@@ -252,7 +257,7 @@ def _summary(api: ApiClient, messages: list[dict[str, Any]]) -> None:
         time.sleep(1.0)
         rows = funnel(api, params)
     _line(
-        f"\n5. What worked, per rule: the funnel of the messages planned {first} … {last}"
+        f"\n7. What worked, per rule: the funnel of the messages planned {first} … {last}"
         f"\n   (memberpulse report --from {first} --to {last}; the console's 什么有效 page shows the same)"
     )
     wide_console().print(funnel_table(rows, "rule", ""))
@@ -315,7 +320,7 @@ def _campaign(stack: dict[str, Any], api: ApiClient) -> None:
     console = wide_console()
     now = datetime.now(UTC)
     today = now.astimezone(SHANGHAI).date()
-    _line("\n6. A campaign: new train sets, to parents of 3–6-year-olds (memberpulse campaigns …)")
+    _line("\n8. A campaign: new train sets, to parents of 3–6-year-olds (memberpulse campaigns …)")
     for i in range(PARENTS):
         born = today.replace(year=today.year - 3 - i % 4) - timedelta(days=17 * i)
         api.ok(
@@ -378,12 +383,9 @@ def _campaign(stack: dict[str, Any], api: ApiClient) -> None:
 
 
 def _campaign_replies(stack: dict[str, Any], api: ApiClient, campaign_id: str) -> None:
-    """The keyword and the poll, answered by members.
-
-    PENDING WIRING (issue 10's reply chain): these replies reach the campaign's handlers only once
-    ``services/inbound.py`` routes replies through ``CampaignReplies.try_vote`` (the member's open
-    context) and ``try_keyword`` (campaign keywords). Until then the step reports that the replies
-    were kept as conversation history and the poll shows no votes."""
+    """The keyword and the poll, answered by members: each reply goes through the reply chain
+    (``services/inbound.py``): a vote is the member's open context (``CampaignReplies.try_vote``), 团圆
+    the campaign's keyword (``try_keyword``), acted on once however often it is sent."""
     import time
 
     from .inbound import sandbox_reply
@@ -414,9 +416,11 @@ def _campaign_replies(stack: dict[str, Any], api: ApiClient, campaign_id: str) -
         if poll["voters"] and coupons:
             break
         time.sleep(1)
-    if not poll.get("voters"):
-        _line("      [pending wiring] the reply chain does not route campaign replies yet (issue 10): kept as history")
-        return
+    if not poll.get("voters") or not coupons:
+        raise CliError(
+            f"the campaign replies were not acted on within 20 s (poll voters {poll.get('voters', 0)}, "
+            f"coupons {len(coupons)}): see the OnInbound function's log in .local/ministack.log"
+        )
     tally = ", ".join(f"{k}. {v['label']}: {v['votes']}" for k, v in poll["options"].items())
     _line(f"      coupons issued to {first}: {len(coupons)} (however often 团圆 is sent)")
     _line(f"      poll: {tally}; voters {poll['voters']} (one vote each, the last one counts)")

@@ -54,6 +54,7 @@ def initial_secrets() -> dict[str, str]:
             "wecom_aes_key": secrets.token_urlsafe(43)[:43].replace("-", "A").replace("_", "B"),
             "wecom_corp_id": "ww" + secrets.token_hex(8),
             "click_signing_key": secrets.token_hex(32),
+            "activity_link_key": secrets.token_hex(32),  # signs register/cancel/claim links
         }
     )
     return values

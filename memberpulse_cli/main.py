@@ -73,7 +73,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not sep or not key:
             raise CliError(f"--parameter {item!r}: expected KEY=VALUE (a parameter of infra/template.json)")
         parameters[key] = value
-    data = _local(args).up(Progress(), fresh=args.fresh, parameters=parameters)
+    data = _local(args).up(Progress(), fresh=args.fresh, parameters=parameters, api_concurrency=args.api_concurrency)
     print(f"API:   {data['api_url']}\nKey:   {data['api_key']}\nState: {_local(args).stack_file}")
     return 0
 
@@ -155,6 +155,23 @@ def cmd_handoffs(args: argparse.Namespace) -> int:
     )
     print(json.dumps(rows, indent=2, ensure_ascii=False))
     print(f"{len(rows)} {args.status} handoff tickets", file=sys.stderr)
+    return 0
+
+
+def cmd_activities(args: argparse.Namespace) -> int:
+    import os
+
+    from .activities import run
+    from .client import ApiClient
+    from .stackinfo import read_stack_file
+
+    api_url, api_key = args.api_url, args.api_key or os.environ.get("MEMBERPULSE_API_KEY")
+    if not api_url:
+        stack = read_stack_file(Path(args.stack_file))
+        api_url, api_key = stack["api_url"], api_key or stack.get("api_key")
+    options = {k: getattr(args, k, None) for k in ("since", "member", "code")}
+    client = ApiClient(api_url, api_key)
+    print(run(client, args.activities_verb, getattr(args, "activity_id", None), as_json=args.json, **options))
     return 0
 
 
@@ -288,6 +305,12 @@ def _stack_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint-url", help="with --stage: an AWS endpoint (e.g. the local stack)")
 
 
+def _activities_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
+    _api_options(p)
+    p.set_defaults(fn=cmd_activities)
+
+
 def _local_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=4566, help="MiniStack gateway port (default 4566)")
     p.add_argument("--state-dir", help="where pid, log and stack.json go (default .local/)")
@@ -321,6 +344,14 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="a template parameter for the deploy, e.g. SendRates=sandbox=20 (repeatable)",
+    )
+    p.add_argument(
+        "--api-concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="API invocations MiniStack runs at once (default 4; more are throttled with 429; 0: no cap). "
+        "MiniStack starts a process with its own copy of the code for each",
     )
     p.set_defaults(fn=cmd_up)
 
@@ -480,6 +511,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--most", type=int, default=100, help="at most this many (default 100)")
     _stack_options(p)
     p.set_defaults(fn=cmd_handoffs)
+
+    acts = verbs.add_parser(
+        "activities", help="store activities: list, show, registrations, checkin (through the API)"
+    ).add_subparsers(dest="activities_verb", required=True)
+    p = acts.add_parser("list", help="activities by start time: seats taken and left, waitlist, offers")
+    p.add_argument("--from", dest="since", metavar="ISO8601", help="only those starting from this time")
+    _activities_options(p)
+    p = acts.add_parser("show", help="one activity: its settings, counts and registrations")
+    p.add_argument("activity_id")
+    _activities_options(p)
+    p = acts.add_parser("registrations", help="who holds a seat, an offer (until when) or a place in line")
+    p.add_argument("activity_id")
+    _activities_options(p)
+    p = acts.add_parser("checkin", help="check a member in at the door, by member id or the code they were sent")
+    p.add_argument("activity_id")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--member", metavar="MEMBER_ID", help="the member's id")
+    who.add_argument("--code", help="the check-in code from activity_confirmed (any case)")
+    _activities_options(p)
 
     segments = verbs.add_parser("segments", help="segments of members (CONTRACT §7)").add_subparsers(
         dest="segments_verb", required=True

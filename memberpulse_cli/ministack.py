@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,10 +25,36 @@ from .project import LOCAL, CliError, Progress
 from .stackinfo import write_stack_file
 
 MINISTACK_VENV = LOCAL / "ministack-venv"
-# MiniStack unpacks each function it runs into <temp>/ministack-lambda-<function name>-<random>/ and
-# leaves the copy behind when it stops (a stack's copies take a few GB after a day of tests).
-FUNCTION_COPY_PREFIX = "ministack-lambda-"
 LOCAL_STAGE = "dev"
+# MiniStack runs one worker process per concurrent invocation, each with its own unzipped copy of
+# the code (~155 MB), and caps none: a burst of 200 API requests would start 200 of them and fill
+# the disk. Locally the API function gets this many at once (the rest are throttled: 429, which
+# clients retry); on AWS it scales.
+LOCAL_API_CONCURRENCY = 4
+
+
+_WORKER_DIR = re.compile(rb"(/[^\0 ]*/ministack-lambda-[^/\0 ]+)/")
+
+
+def worker_dirs(group: int) -> set[Path]:
+    """The unzipped code copies (``…/ministack-lambda-<function>-<random>``) of the Lambda workers in
+    MiniStack's process group. MiniStack removes one when it retires the worker itself, but not when
+    the whole group is stopped: collected before ``stop`` so they do not pile up (~155 MB each)."""
+    found: set[Path] = set()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != group:
+                continue
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ProcessLookupError):
+            continue
+        found.update(Path(m.decode()) for m in _WORKER_DIR.findall(cmdline.replace(b"\0", b" ") + b" "))
+    return {d for d in found if d.is_dir()}
 
 
 @dataclass
@@ -106,6 +132,7 @@ class MiniStack:
             progress.step("MiniStack is not running (no live pid)")
             self.pid_file.unlink(missing_ok=True)
             return False
+        leftovers = worker_dirs(pid)
         os.killpg(pid, signal.SIGTERM)
         for _ in range(50):
             try:
@@ -116,12 +143,11 @@ class MiniStack:
         else:
             os.killpg(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
-        progress.step(f"MiniStack stopped (pid {pid})")
-        removed = remove_function_copies(self.stack_file)
-        if removed:
-            progress.step(
-                f"removed {removed} copies of the stack's functions MiniStack left in {tempfile.gettempdir()}"
-            )
+        for leftover in leftovers:
+            shutil.rmtree(leftover, ignore_errors=True)
+        progress.step(
+            f"MiniStack stopped (pid {pid})" + (f"; {len(leftovers)} worker copies removed" if leftovers else "")
+        )
         return True
 
     def reset(self, progress: Progress) -> None:
@@ -129,11 +155,16 @@ class MiniStack:
         req = urllib.request.Request(f"{self.endpoint}/_ministack/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(req, timeout=30):  # noqa: S310 (http://127.0.0.1)
             pass
-        remove_function_copies(self.stack_file)
         self.stack_file.unlink(missing_ok=True)
         progress.step("MiniStack state reset")
 
-    def up(self, progress: Progress, fresh: bool = False, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    def up(
+        self,
+        progress: Progress,
+        fresh: bool = False,
+        parameters: dict[str, str] | None = None,
+        api_concurrency: int = LOCAL_API_CONCURRENCY,
+    ) -> dict[str, Any]:
         self.start(progress)
         if fresh:
             self.reset(progress)
@@ -148,6 +179,7 @@ class MiniStack:
         )
         aws = Aws(self.endpoint)
         self._pause_schedules(aws, info.stack_name, progress)
+        self._cap_api(aws, info.functions.get("app"), api_concurrency, progress)
         secrets = explained(lambda: ensure_secrets(aws, f"memberpulse/{LOCAL_STAGE}", progress), self.endpoint)
         api_key = self._dev_key(aws, info.tables["api_keys"], progress)
         data = write_stack_file(info, api_key, secrets, self.stack_file)
@@ -165,6 +197,17 @@ class MiniStack:
                 events.disable_rule(Name=rule["Name"])
                 progress.step(f"schedule {rule['Name']} paused (local time is driven by run-schedule)")
 
+    def _cap_api(self, aws: Aws, function: str | None, concurrency: int, progress: Progress) -> None:
+        """Reserve ``concurrency`` for the API function (0: none); see LOCAL_API_CONCURRENCY."""
+        if not function:
+            return
+        client = aws.client("lambda")
+        if concurrency > 0:
+            client.put_function_concurrency(FunctionName=function, ReservedConcurrentExecutions=concurrency)
+            progress.step(f"API function: {concurrency} invocations at once (MiniStack starts a process for each)")
+        else:
+            client.delete_function_concurrency(FunctionName=function)
+
     def _dev_key(self, aws: Aws, table: str, progress: Progress) -> str:
         if self.stack_file.exists():
             old = json.loads(self.stack_file.read_text()).get("api_key")
@@ -173,22 +216,3 @@ class MiniStack:
         key = create_key(aws, table, "dev (make up)")
         progress.step("created a dev API key")
         return key
-
-
-def remove_function_copies(stack_file: Path, temp_dir: Path | None = None) -> int:
-    """Delete the copies of this stack's functions (named in its stack.json) that MiniStack left in
-    the temp directory; another stack's, and anything else there, stay. Returns how many went."""
-    try:
-        functions = json.loads(stack_file.read_text()).get("functions") or {}
-    except (OSError, ValueError):
-        return 0
-    base = temp_dir or Path(tempfile.gettempdir())
-    removed = 0
-    for name in set(functions.values()):
-        if not isinstance(name, str) or not name or "/" in name:
-            continue
-        for copy in base.glob(f"{FUNCTION_COPY_PREFIX}{name}-*"):
-            if copy.is_dir():
-                shutil.rmtree(copy, ignore_errors=True)
-                removed += 1
-    return removed

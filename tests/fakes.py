@@ -30,6 +30,7 @@ from chalicelib.ports import (
 )
 from memberpulse_cli.memory import (
     MemoryActivityLog,
+    MemoryActivityStore,
     MemoryAdapters,
     MemoryApiKeyStore,
     MemoryAudienceStore,
@@ -518,16 +519,25 @@ class FakeCampaignQueue(MemoryCampaignQueue):
     pass
 
 
-class FakeRegistrations:
-    """``Registrations`` (the activities work's port, not in the product yet): every member confirmed,
-    once (``registered``: (activity, member) → when)."""
+# -- store activities ----------------------------------------------------------------------------------
+
+
+class FakeActivityStore(MemoryActivityStore):
+    """``before_next_move`` runs once just before the next ``move`` checks (a concurrent writer);
+    ``writes`` counts the writes that went through."""
 
     def __init__(self) -> None:
-        self.registered: dict[tuple[str, str], datetime] = {}
+        super().__init__()
+        self.before_next_move: Callable[[], None] | None = None
+        self.writes = 0
 
-    def register(self, activity_id: str, member_id: str, now: datetime) -> str:
-        self.registered.setdefault((activity_id, member_id), now)
-        return "confirmed"
+    def _wrote(self) -> None:
+        self.writes += 1
+
+    def _moving(self) -> None:
+        hook, self.before_next_move = self.before_next_move, None
+        if hook is not None:
+            hook()
 
 
 class FakeAdapters(MemoryAdapters):
@@ -570,7 +580,7 @@ class FakeAdapters(MemoryAdapters):
         self.tallies = FakeTallies()
         self.campaign_queue = FakeCampaignQueue()
         self.attendance = self.members
-        self.registrations = FakeRegistrations()
+        self.activities = FakeActivityStore()
 
 
 def fake_app(

@@ -152,6 +152,7 @@ class MessageModel(Model):
     rule_class = UnicodeAttribute(default="transactional")
     variant = UnicodeAttribute(null=True)
     send_after = UnicodeAttribute(null=True)
+    send_before = UnicodeAttribute(null=True)  # goes before this moment or not at all
     sent_at = UnicodeAttribute(null=True)
     delivered_at = UnicodeAttribute(null=True)
     read_at = UnicodeAttribute(null=True)
@@ -399,6 +400,94 @@ class CursorModel(Model):
     cursor_key = UnicodeAttribute(hash_key=True)
     value = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
+
+
+# -- store activities (adapters/activity_store.py) -----------------------------------------------------
+
+
+class ActivitiesByStart(GlobalSecondaryIndex["StoreActivityModel"]):
+    """Activities by start time (sparse: only activity items carry ``listing``)."""
+
+    class Meta:
+        index_name = "by_start"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    starts_at = UnicodeAttribute(range_key=True)
+
+
+class StoreActivityModel(Model):
+    """A store activity (``sk`` ``#activity``): its definition, and its book: ``seats`` and
+    ``waiting`` map each member holding a seat / waiting in line to their ticket, ``seq`` is the
+    last ticket drawn. Registrations and invitations share the partition (``PlaceModel``)."""
+
+    class Meta:
+        table_name = _s.activities_table
+
+    activity_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    listing = UnicodeAttribute(null=True)
+    title = UnicodeAttribute()
+    starts_at = UnicodeAttribute()
+    ends_at = UnicodeAttribute()
+    location = UnicodeAttribute()
+    capacity = NumberAttribute()
+    signup_keyword = UnicodeAttribute()
+    signup_closes_at = UnicodeAttribute(null=True)
+    offers_stop_at = UnicodeAttribute()
+    waitlist_mode = UnicodeAttribute()
+    claim_minutes = NumberAttribute()
+    reminders_minutes: ListAttribute[Any] = ListAttribute(null=True)
+    feedback_after_minutes = NumberAttribute()
+    audience_segment = UnicodeAttribute(null=True)
+    invite: ListAttribute[Any] = ListAttribute(null=True)
+    status = UnicodeAttribute()
+    utc_offset_minutes = NumberAttribute(default=0)
+    revision = NumberAttribute(default=0)
+    changed: ListAttribute[Any] = ListAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+    seats: MapAttribute[str, Any] = MapAttribute(null=True)
+    waiting: MapAttribute[str, Any] = MapAttribute(null=True)
+    seq = NumberAttribute(default=0)
+    by_start = ActivitiesByStart()
+
+
+class PlacesByMember(GlobalSecondaryIndex["PlaceModel"]):
+    """A member's registrations (``R#<activity>``) and invitations (``I#<time>#<activity>``)."""
+
+    class Meta:
+        index_name = "by_member"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    member_sort = UnicodeAttribute(range_key=True)
+
+
+class PlaceModel(Model):
+    """A member's registration (``sk`` ``REG#<member>``) or invitation (``INV#<member>``) in an activity."""
+
+    class Meta:
+        table_name = _s.activities_table
+
+    activity_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    member_id = UnicodeAttribute()
+    member_sort = UnicodeAttribute()
+    status = UnicodeAttribute(null=True)
+    ticket = NumberAttribute(null=True)
+    registered_at = UnicodeAttribute(null=True)
+    code = UnicodeAttribute(null=True)
+    offer_expires_at = UnicodeAttribute(null=True)
+    checked_in_at = UnicodeAttribute(null=True)
+    cancelled_at = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    feedback: MapAttribute[str, Any] = MapAttribute(null=True)
+    source = UnicodeAttribute(null=True)
+    invited_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+    by_member = PlacesByMember()
 
 
 # -- segments and campaigns (adapters/segment_store.py, campaign_store.py, poll_box.py) -----------------

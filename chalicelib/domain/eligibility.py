@@ -16,7 +16,9 @@ an address, an address that can take this channel (no SMS to a fixed line or a 4
 marked unreachable, consent on the channel (a rule that ``confirms_opt_out`` or
 ``answers_opted_out`` is exempt: the confirmation of an opt-out, and HELP, which carriers require to
 be answered anyway); then the frequency cap the send gate found full; the message's own
-``send_after``; quiet hours in the member's zone (``urgent`` rules ignore them).
+``send_after``; quiet hours in the member's zone (``urgent`` rules ignore them). Last, a message that
+must go before a moment (``send_before``: a reminder, before its activity starts) and would go at or
+after it is ``Suppress``-ed as expired, never sent late.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from enum import StrEnum
 
 from .calendar import at_local, local_date, zone
 from .governance import month_key, next_period_start, week_key
+from .isotime import to_iso
 from .model import Channel, Member, MessageStatus
 from .phones import sms_capable
 from .rulebook import RuleBook, RuleConfig
@@ -81,6 +84,7 @@ class Ask:
     send_after: datetime | None = None
     cap_full: str | None = None  # the cap period the send gate found full (``cap#m#week#…``)
     reason: str | None = None  # why it waits already (with ``send_after``)
+    send_before: datetime | None = None  # it must go before this moment or not at all
 
 
 def address_problem(channel: Channel, address: str) -> str | None:
@@ -98,6 +102,23 @@ class Policy:
 
 
 def decide(ask: Ask, policy: Policy, now: datetime) -> Decision:
+    return _expired(_decide(ask, policy, now), ask.send_before, now)
+
+
+def _expired(decision: Decision, send_before: datetime | None, now: datetime) -> Decision:
+    """A message that would go at or after its ``send_before`` is dropped as expired."""
+    if send_before is None:
+        return decision
+    limit = to_iso(send_before)
+    if isinstance(decision, Go) and now >= send_before:
+        return Suppress(f"expired: was to go before {limit}")
+    if isinstance(decision, Defer) and decision.until >= send_before:
+        waits = f"{decision.reason} until {to_iso(decision.until)}"
+        return Suppress(f"expired: was to go before {limit}; {waits}")
+    return decision
+
+
+def _decide(ask: Ask, policy: Policy, now: datetime) -> Decision:
     member, rule = ask.member, ask.rule
     if member is None:
         return Suppress("member no longer exists")

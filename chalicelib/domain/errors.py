@@ -19,4 +19,9 @@ class NotFound(Exception):
 
 
 class Conflict(Exception):
-    """The same business key was sent again with different content."""
+    """The request clashes with the current state: the same business key sent again with other
+    content, or a change the record's state does not allow now (``fields`` names what is in the way)."""
+
+    def __init__(self, message: str = "conflict", fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}

@@ -58,6 +58,21 @@ class QuietHours:
                 return spread_opening
         raise AssertionError("a daily window always opens within two days")
 
+    def last_open_minute_before(self, at: datetime, tz: ZoneInfo) -> datetime:
+        """The latest whole minute at or before ``at`` when the window is open: ``at`` itself when
+        it is open, else the last minute before the window last closed (08:00–21:00: a moment at
+        06:30 gives 20:59 the evening before). For a message that must not go later than it is
+        meant to (a reminder before an activity starts), where ``next_opening`` would send it late."""
+        if self.is_open(at, tz):
+            return at
+        local_day = at.astimezone(tz).date()
+        for offset in (0, 1, 2):
+            day = local_day - timedelta(days=offset)
+            last = at_local(day, self.closes, tz) - timedelta(minutes=1)
+            if last <= at and self.is_open(last, tz):
+                return last.replace(second=0, microsecond=0)
+        raise AssertionError("a daily window always closes within two days")
+
 
 def spread(key: str, minutes: int) -> timedelta:
     if minutes <= 0:

@@ -55,6 +55,7 @@ class InboundEvent:
     reason: str | None = None  # receipts: the provider's error code or text
     sender: str | None = None  # replies: E.164 phone or IM user id
     text: str | None = None  # replies: what the member wrote
+    media: tuple[str, ...] = ()  # replies: images the member sent, as the provider's references (URL, media id)
     parts: int | None = None  # receipts: parts billed, where reported
     raw: str = ""  # the provider's payload for this event, as JSON text
 

@@ -29,6 +29,7 @@ def event_to_data(event: InboundEvent) -> dict[str, Any]:
         "reason": event.reason,
         "sender": event.sender,
         "text": event.text,
+        "media": list(event.media) or None,
         "parts": event.parts,
         "raw": event.raw,
     }
@@ -51,6 +52,7 @@ def event_from_data(data: dict[str, Any]) -> InboundEvent:
         reason=_opt_str(data.get("reason")),
         sender=_opt_str(data.get("sender")),
         text=_opt_str(data.get("text")),
+        media=tuple(str(m) for m in data.get("media") or ()),
         parts=int(parts) if parts is not None else None,
         raw=str(data.get("raw") or ""),
     )

@@ -284,7 +284,7 @@ def parse_keywords(text: str, source: str = "keywords.toml") -> KeywordBook:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise KeywordsConfigError(f"{source}: {exc}") from None
-    _only(data, ("settings", "locales"), source)
+    _only(data, ("settings", "locales", "activities"), source)  # activities: domain/activity_words.py
     settings = _table(data.get("settings", {}), "settings")
     _only(settings, ("within_max_chars", "courtesy", "asides"), "settings")
     limit = settings.get("within_max_chars", 60)

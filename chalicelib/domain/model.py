@@ -194,6 +194,7 @@ class Message:
     rule_class: str = "transactional"
     variant: str | None = None
     send_after: datetime | None = None
+    send_before: datetime | None = None  # goes before this moment or not at all (a reminder: the start)
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
     read_at: datetime | None = None

@@ -52,7 +52,7 @@ def plan_message(
     rule = book.rules[trigger.rule_id]
     mid = message_id(member.member_id, trigger.rule_id, trigger.occurrence)
     channels = (channel_forced,) if channel_forced is not None else rule.channels
-    decision = decide(Ask(member, rule, channels, mid, now, Stage.PLAN), policy, now)
+    decision = decide(Ask(member, rule, channels, mid, now, Stage.PLAN, send_before=trigger.send_before), policy, now)
     text = render(
         rule.template_for(member.locale),
         template_variables(member, trigger, book),
@@ -83,6 +83,7 @@ def plan_message(
         rule_class=rule.rule_class,
         reason=reason,
         send_after=send_after,
+        send_before=trigger.send_before,
         parts=parts,
         history=[StatusChange(status, now, reason)],
     )
@@ -107,7 +108,7 @@ def describe(message: Message) -> dict[str, Any]:
         "text": message.text,
         "created_at": to_iso(message.created_at),
     }
-    for key in ("send_after", "sent_at", "delivered_at", "read_at", "clicked_at"):
+    for key in ("send_after", "send_before", "sent_at", "delivered_at", "read_at", "clicked_at"):
         value = getattr(message, key)
         if value is not None:
             out[key] = to_iso(value)

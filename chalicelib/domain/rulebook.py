@@ -270,7 +270,36 @@ def sample_variables(store: StoreConfig) -> dict[str, Any]:
         "next": ["恐龙拼图·第2辑", "恐龙拼图·第3辑"],
         "ask": {"age_months": 36, "age_years": 3, "gender": "boy"},
         "ticket": {"id": "h0123456789abcdef012"},
+        "activity": _SAMPLE_ACTIVITY,
+        "reminder": {"minutes": 60},
+        "next_activity": {"title": "周六积木大赛", "starts": "12月5日（周六）14:00", "keyword": "报名"},
+        "outcome": "cancelled",
+        "choices": [
+            {"reply": "报名1", "title": "周六积木大赛", "starts": "11月28日（周六）14:00"},
+            {"reply": "报名2", "title": "绘本故事会", "starts": "11月29日（周日）10:00"},
+        ],
     }
+
+
+# A typical activity as messages show it (with the signed links a store with a public URL gets).
+_LINK = "https://api.example-toys.cn/a/sat-lego-1128/rAbCdEfGhIj0123456789ab"
+_SAMPLE_ACTIVITY = {
+    "id": "sat-lego-1128",
+    "title": "周六积木大赛",
+    "location": "乐乐玩具万象城店",
+    "starts": "11月28日（周六）14:00",
+    "date": "11月28日（周六）",
+    "time": "14:00",
+    "ends": "16:00",
+    "keyword": "报名",
+    "cancelled": False,
+    "changed": ["starts_at"],
+    "code": "K7M2QX",
+    "position": 2,
+    "deadline": "11月27日（周五）20:00",
+    "offers": True,
+    "links": {"register": _LINK, "cancel": _LINK, "claim": _LINK},
+}
 
 
 def check_sms_length(rule: RuleConfig, store: StoreConfig) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 
+from .action_links import ActionLinks
+from .activities import ActivityEvent, Standing
 from .model import Coupon, Member, Order, PointsTxn, Product
 from .rulebook import RuleBook, RulesConfigError
 from .rules import RULES, Check, Context, Drop, Plan, Rule
@@ -23,12 +25,16 @@ def check_sections(book: RuleBook, rules: Mapping[str, Rule] = RULES) -> None:
 
 
 def _enabled(
-    book: RuleBook, now: datetime, store_zone: str, done: frozenset[tuple[str, str]] = frozenset()
+    book: RuleBook,
+    now: datetime,
+    store_zone: str,
+    done: frozenset[tuple[str, str]] = frozenset(),
+    links: ActionLinks | None = None,
 ) -> Iterator[tuple[Rule, Context]]:
     for rule_id, rule in RULES.items():
         config = book.get(rule_id)
         if config is not None:
-            yield rule, Context(config, book, now, store_zone, done)
+            yield rule, Context(config, book, now, store_zone, done, links=links)
 
 
 def _collect(book: RuleBook, now: datetime, store_zone: str, hook: Callable[[Rule, Context], list[Plan]]) -> list[Plan]:
@@ -55,6 +61,17 @@ def on_coupon(coupon: Coupon, member: Member, book: RuleBook, now: datetime, sto
 
 def on_arrival(product: Product, member: Member, book: RuleBook, now: datetime, store_zone: str) -> list[Plan]:
     return _collect(book, now, store_zone, lambda rule, ctx: rule.on_arrival(product, member, ctx))
+
+
+def on_activity(
+    event: ActivityEvent, member: Member, book: RuleBook, now: datetime, store_zone: str, links: ActionLinks | None
+) -> list[Plan]:
+    """Something happened to the member's place in an activity: every enabled rule's plans."""
+    return [
+        plan
+        for rule, ctx in _enabled(book, now, store_zone, links=links)
+        for plan in rule.on_activity(event, member, ctx)
+    ]
 
 
 def product_arrived(old: Product | None, new: Product) -> bool:
@@ -88,11 +105,25 @@ def reads_catalog(rule_id: str) -> bool:
     return rule is not None and rule.reads_catalog
 
 
+def reads_standing(rule_id: str) -> bool:
+    """The rule's timers check the activity and the member's registration when they fire."""
+    rule = RULES.get(rule_id)
+    return rule is not None and rule.reads_standing
+
+
 def check(
-    timer: Timer, member: Member, catalog: Mapping[str, Product], book: RuleBook, now: datetime, store_zone: str
+    timer: Timer,
+    member: Member,
+    catalog: Mapping[str, Product],
+    book: RuleBook,
+    now: datetime,
+    store_zone: str,
+    standing: Standing | None = None,
+    links: ActionLinks | None = None,
 ) -> Check:
     """At firing time: still applies (with refreshed facts), or dropped with a reason — the rule is
-    off, the timer is stale, or the rule's own check says so."""
+    off, the timer is stale, or the rule's own check says so (an activity rule reads
+    ``standing``: the activity and the member's registration as they are now)."""
     rule = RULES.get(timer.rule_id)
     config = book.get(timer.rule_id)
     if rule is None or config is None:
@@ -100,4 +131,4 @@ def check(
     if now - timer.due_at > timedelta(hours=config.stale_after_hours):
         hours = (now - timer.due_at).total_seconds() / 3600
         return Drop(f"stale: {hours:.0f} h overdue (stale_after {config.stale_after_hours} h)")
-    return rule.check(timer, member, catalog, Context(config, book, now, store_zone))
+    return rule.check(timer, member, catalog, Context(config, book, now, store_zone, standing=standing, links=links))

@@ -17,6 +17,7 @@ from .rulebook import RuleConfig
 # a deferred message goes back on the send queue when its window opens (stored name kept as it was)
 RESEND_RULE = "release_send"
 ACK_RULE = "ack_check"  # an IM message that needs a receipt by now, else SMS instead
+OFFER_RULE = "offer_expiry"  # a seat offered to a member in line: unclaimed by now, it passes on
 
 # A timer already due when written fires at the next sweep: its firing time is at least a minute
 # after the write, so a sweep running at the same moment cannot have passed it already.

@@ -19,3 +19,4 @@ class Trigger:
     occurrence: str
     at: datetime
     facts: dict[str, Any] = field(default_factory=dict)
+    send_before: datetime | None = None  # the message goes before this moment or not at all

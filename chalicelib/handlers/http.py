@@ -70,7 +70,7 @@ def api(fn: Callable[..., Response]) -> Callable[..., Response]:
         except NotFound as exc:
             return error(404, "not_found", str(exc))
         except Conflict as exc:
-            return error(409, "conflict", str(exc))
+            return error(409, "conflict", str(exc), exc.fields)
         except _TooLarge:
             return error(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
 

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 
 from .. import bootstrap
-from ..adapters import codec
+from ..adapters import activity_codec, codec
 from ..adapters.stream_images import plain
 from ..observability import flush_metrics, logger, metrics
 from .partial_batch import dynamodb_batch
@@ -87,6 +87,33 @@ def _product_record(record: DynamoDBRecord) -> None:
         logger.info("new arrival scheduled", extra={"sku": new.sku, "members": scheduled})
 
 
+def _activities_record(record: DynamoDBRecord) -> None:
+    """The activities table: a registration written (what it means for the member), an invitation
+    (new), an activity moved or called off (a new revision: every registered member is told)."""
+    old_raw, new_raw = _images(record)
+    if new_raw is None:
+        return
+    at = record_time(record)
+    engine = bootstrap.app().engine
+    kind = activity_codec.kind_of(new_raw)
+    if kind == "registration":
+        old = activity_codec.registration_from_item(old_raw) if old_raw else None
+        count = engine.registration_changed(old, activity_codec.registration_from_item(new_raw), at)
+    elif kind == "invitation" and old_raw is None:
+        count = engine.member_invited(new_raw["activity_id"], new_raw["member_id"], at)
+    elif (
+        kind == "activity"
+        and old_raw is not None
+        and int(new_raw.get("revision") or 0) > int(old_raw.get("revision") or 0)
+    ):
+        count = engine.activity_changed(activity_codec.activity_from_item(new_raw), at)
+    else:
+        return  # a seat taken or freed (the registration's own record says what it means), a new activity
+    logger.info(
+        "activity record handled", extra={"kind": kind, "activity_id": new_raw.get("activity_id"), "count": count}
+    )
+
+
 def _message_record(record: DynamoDBRecord) -> None:
     old_raw, new_raw = _images(record)
     if new_raw is None:
@@ -116,6 +143,10 @@ def activity_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def product_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _batch(event, context, _product_record)
+
+
+def activities_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _batch(event, context, _activities_record)
 
 
 def message_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -110,24 +110,32 @@ class CampaignReplies:
         return None
 
     # -- keywords -----------------------------------------------------------------------------------
-    def try_keyword(self, member: Member, text: str, now: datetime) -> Handled | None:
+    def keyword_campaign(self, member: Member, text: str, now: datetime) -> Campaign | None:
+        """The campaign that messaged the member lately whose reply keyword the text is, if any."""
         word = normalize(text)
         if not word:
             return None
         for campaign in self.sent_campaigns(member, now):
             keyword = campaign.reply_keyword
-            if keyword is None or normalize(keyword.keyword) != word:
-                continue
-            facts: dict[str, Any] = {"keyword": keyword.keyword, "campaign": {"name": campaign.name}}
-            if now > keyword.expires_at:
-                return Handled("keyword expired", REPLY_ENDED, {**facts, "what": "keyword"}, campaign.campaign_id)
-            if self.campaigns.keyword_claimed(campaign.campaign_id, member.member_id):
-                return Handled("keyword used before", REPLY_KEYWORD, {**facts, "already": True}, campaign.campaign_id)
-            done = self._act(campaign, member, now)
-            self.campaigns.claim_keyword(campaign.campaign_id, member.member_id, now)
-            self.log("campaign keyword", campaign_id=campaign.campaign_id, action=done.outcome)
-            return replace(done, facts={**facts, **done.facts}, campaign_id=campaign.campaign_id)
+            if keyword is not None and normalize(keyword.keyword) == word:
+                return campaign
         return None
+
+    def try_keyword(self, member: Member, text: str, now: datetime) -> Handled | None:
+        campaign = self.keyword_campaign(member, text, now)
+        if campaign is None:
+            return None
+        keyword = campaign.reply_keyword
+        assert keyword is not None
+        facts: dict[str, Any] = {"keyword": keyword.keyword, "campaign": {"name": campaign.name}}
+        if now > keyword.expires_at:
+            return Handled("keyword expired", REPLY_ENDED, {**facts, "what": "keyword"}, campaign.campaign_id)
+        if self.campaigns.keyword_claimed(campaign.campaign_id, member.member_id):
+            return Handled("keyword used before", REPLY_KEYWORD, {**facts, "already": True}, campaign.campaign_id)
+        done = self._act(campaign, member, now)
+        self.campaigns.claim_keyword(campaign.campaign_id, member.member_id, now)
+        self.log("campaign keyword", campaign_id=campaign.campaign_id, action=done.outcome)
+        return replace(done, facts={**facts, **done.facts}, campaign_id=campaign.campaign_id)
 
     def _act(self, campaign: Campaign, member: Member, now: datetime) -> Handled:
         assert campaign.reply_keyword is not None
@@ -154,6 +162,8 @@ class CampaignReplies:
             raise RuntimeError("activity registration is not wired (the activities service provides it)")
         assert action.activity_id is not None
         status = self.registrations.register(action.activity_id, member.member_id, now)
+        if status == "closed":  # the activity takes no sign-ups now: nothing held, the member told
+            return Handled("activity closed", REPLY_ENDED, {"what": "keyword"})
         return Handled(f"registered: {status}", None, {"activity": {"id": action.activity_id, "status": status}})
 
     def _tag(self, member_id: str, tag: str, now: datetime) -> None:

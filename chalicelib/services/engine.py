@@ -1,7 +1,8 @@
 """The rule engine: what happened to a member's data (a change, an order, points, a coupon, a
-product arriving) → every enabled rule's plans: triggers are planned and queued now, timers are
-kept until they fall due (``TimerService`` fires them). One place for "which rules react to what":
-``domain/rules/`` (one module per rule), applied by ``domain/scheduling.py``.
+product arriving, their place in a store activity) → every enabled rule's plans: triggers are
+planned and queued now, timers are kept until they fall due (``TimerService`` fires them). One
+place for "which rules react to what": ``domain/rules/`` (one module per rule), applied by
+``domain/scheduling.py``.
 
 ``restore`` and ``restore_arrival`` load a member's history, or a catalog's arrivals, that were
 lived elsewhere (``memberpulse simulate``'s snapshot): the same hooks, the same timers, but what
@@ -13,13 +14,15 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from ..domain import scheduling
+from ..domain.action_links import ActionLinks
+from ..domain.activities import Activity, ActivityEvent, EventKind, Registration, offer_expiry, registration_event
 from ..domain.audience import arrival_segments, segment_changes
 from ..domain.model import Coupon, Member, Order, PointsTxn, Product
 from ..domain.rulebook import RuleBook
 from ..domain.rules import Grant, Plan
 from ..domain.timers import Timer
 from ..domain.triggers import Trigger
-from ..ports import AudienceStore, Catalog, MemberStore, Planner, TimerKeeper
+from ..ports import ActivityStore, AudienceStore, Catalog, MemberStore, Planner, TimerKeeper
 
 Log = Callable[..., None]
 
@@ -35,7 +38,12 @@ class RuleEngine:
         audience: AudienceStore,
         store_zone: str,
         log: Log | None = None,
+        *,
+        activities: ActivityStore | None = None,
+        links: ActionLinks | None = None,
     ) -> None:
+        self.activities = activities
+        self.links = links
         self.book = book
         self.members = members
         self.lifecycle = lifecycle
@@ -97,6 +105,51 @@ class RuleEngine:
                 if member is not None:
                     plans = scheduling.on_arrival(new, member, self.book, at, self.store_zone)
                     planned += self._carry_out(plans, member, at)
+        return planned
+
+    # -- store activities --------------------------------------------------------------------------
+    def activity_event(self, event: ActivityEvent, at: datetime) -> int:
+        """Something happened to a member's place in an activity: the rules' messages and timers;
+        an offer also gets its deadline (an engine timer: unclaimed, the seat passes on)."""
+        member = self.members.get(event.member_id)
+        if member is None:
+            return 0
+        plans = scheduling.on_activity(event, member, self.book, at, self.store_zone, self.links)
+        planned = self._carry_out(plans, member, at)
+        deadline = offer_expiry(event.registration) if event.registration is not None else None
+        if event.kind is EventKind.OFFERED and deadline is not None:
+            self.timers.schedule(member.member_id, [deadline], at)
+        return planned
+
+    def registration_changed(self, old: Registration | None, new: Registration, at: datetime) -> int:
+        """A registration written (the store's stream): what it means for the member, if anything."""
+        kind = registration_event(old, new)
+        stored = self.activities.get(new.activity_id) if kind is not None and self.activities else None
+        if kind is None or stored is None:
+            return 0
+        position = stored.book.position(new.member_id)
+        event = ActivityEvent(kind, stored.activity, new.member_id, new, position)
+        return self.activity_event(event, at)
+
+    def member_invited(self, activity_id: str, member_id: str, at: datetime) -> int:
+        stored = self.activities.get(activity_id) if self.activities else None
+        if stored is None:
+            return 0
+        return self.activity_event(ActivityEvent(EventKind.INVITED, stored.activity, member_id), at)
+
+    def activity_changed(self, activity: Activity, at: datetime) -> int:
+        """The store moved or called off an activity: each member holding a place hears it once
+        (``activity_changed``, keyed on the revision) and their timers follow the new times."""
+        if self.activities is None:
+            return 0
+        stored = self.activities.get(activity.activity_id)
+        current = stored.activity if stored is not None and stored.activity.revision >= activity.revision else activity
+        planned = 0
+        for reg in self.activities.registrations(activity.activity_id):
+            if reg.active:
+                position = stored.book.position(reg.member_id) if stored is not None else None
+                event = ActivityEvent(EventKind.CHANGED, current, reg.member_id, reg, position)
+                planned += self.activity_event(event, at)
         return planned
 
     def restore(self, member: Member, orders: Iterable[Order], coupons: Iterable[Coupon], now: datetime) -> int:

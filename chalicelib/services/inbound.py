@@ -14,7 +14,7 @@ member, so their erasure reaches it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,18 +23,7 @@ from ..domain.inbound import InboundEvent, InboundKind
 from ..domain.inbound_codec import kept_record
 from ..domain.model import Channel, Member
 from ..domain.phones import mask, to_e164
-from ..domain.replies import (
-    HANDOFF_OPEN,
-    REPLY_FOR_INTENT,
-    REPLY_HANDOFF,
-    REPLY_NEW_ARRIVALS,
-    REPLY_RECOMMENDATION,
-    HandoffTicket,
-    new_arrival_facts,
-    recommendation_facts,
-    reply_occurrence,
-    ticket_id,
-)
+from ..domain.replies import HANDOFF_OPEN, HandoffTicket, reply_occurrence, ticket_id
 from ..ports import (
     Catalog,
     ConsentKeeper,
@@ -53,6 +42,9 @@ from ..ports import (
     Replier,
     StaffNotifier,
 )
+from .replies import MemberReply, ReplyChain, ReplyHandler
+from .replies.consent import OptOutReply
+from .replies.intents import IntentReply
 
 Log = Callable[..., None]
 
@@ -79,6 +71,7 @@ class InboundService:
         default_region: str = "CN",
         picks: int = 3,
         log: Log | None = None,
+        replies: Sequence[ReplyHandler] = (),
     ) -> None:
         self.inbound = inbound
         self.members = members
@@ -98,6 +91,14 @@ class InboundService:
         self.default_region = default_region
         self.picks = picks
         self.log = log or (lambda *a, **k: None)
+
+        # What a member's reply leads to (services/replies/chain.py): opt-out words, then the
+        # handlers passed in (activities, campaigns …) at their stages, then the router's intents.
+        def set_consent(member_id: str, channel: Channel, on: bool, at: datetime) -> Member | None:
+            return self._set_consent(member_id, channel, on, at, BY_REPLY)
+
+        intents = IntentReply(set_consent, self._handoff, catalog, picks)
+        self.replies = ReplyChain([OptOutReply(set_consent), *replies, intents])
 
     def handle(self, event: InboundEvent, now: datetime) -> str:
         """Act on one event, once. Returns what it led to (for logs and tests); ``duplicate`` for a replay."""
@@ -161,24 +162,12 @@ class InboundService:
             event.event_id,
             {"direction": "in", "channel": event.channel.value, "provider": event.provider, "text": text},
         )
-        intent = self.classify(text, member.locale)
-        kind = intent.kind
-        rule = intent.reply_rule or REPLY_FOR_INTENT.get(kind)
-        if kind == "none" or rule is None:
-            return "history", True, member.member_id
-        facts: dict[str, Any] = {}
-        if kind == "opt_out":
-            member = self._set_consent(member.member_id, event.channel, False, now, BY_REPLY) or member
-        elif kind == "opt_in":
-            member = self._set_consent(member.member_id, event.channel, True, now, BY_REPLY) or member
-        elif kind == "recommend" or rule == REPLY_RECOMMENDATION:
-            facts = recommendation_facts(self.catalog.products(), intent.age_months, intent.gender, self.picks)
-        elif kind == "new_arrivals" or rule == REPLY_NEW_ARRIVALS:
-            facts = new_arrival_facts(self.catalog.products(), now, self.picks)
-        elif kind == "handoff" or rule == REPLY_HANDOFF:
-            facts = {"ticket": {"id": self._handoff(member, event, text, now)}}
-        self._reply(member, rule, event, facts, now)
-        return kind, True, member.member_id
+
+        def respond(to: Member, rule: str, facts: dict[str, Any]) -> None:
+            self._reply(to, rule, event, facts, now)
+
+        outcome = self.replies.answer(MemberReply(member, event, text, now, self.classify, respond))
+        return outcome, True, member.member_id
 
     def _sender(self, event: InboundEvent) -> Member | None:
         sender = (event.sender or "").strip()

@@ -162,7 +162,8 @@ class LifecycleService:
         member = self.members.get(message.member_id)
         occurrence = f"{message.occurrence}#sms"
         sms_id = business_id(message.member_id, message.trigger, occurrence)
-        decision = decide(Ask(member, rule, (Channel.SMS,), sms_id, now, Stage.FALLBACK), self.policy, now)
+        ask = Ask(member, rule, (Channel.SMS,), sms_id, now, Stage.FALLBACK, send_before=message.send_before)
+        decision = decide(ask, self.policy, now)
         if member is None or not isinstance(decision, Go | Defer):
             self.log("no SMS to fall back to", message_id=message.message_id, reason=getattr(decision, "reason", None))
             return None
@@ -181,6 +182,7 @@ class LifecycleService:
             created_at=now,
             rule_class=message.rule_class,
             variant=message.variant,
+            send_before=message.send_before,
             reason=f"instead of IM: {reason}",
             parts=parts,
             history=[StatusChange(MessageStatus.QUEUED, now, f"instead of IM: {reason}")],

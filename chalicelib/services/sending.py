@@ -217,6 +217,7 @@ class SendService:
             stage,
             send_after=message.send_after,
             reason=message.reason,
+            send_before=message.send_before,
         )
         decision = decide(ask, self.policy, now)
         if isinstance(decision, Defer):
@@ -424,7 +425,15 @@ class SendService:
 
     def _over_cap(self, item: _Ready, full: str, now: datetime) -> SendOutcome:
         message = item.message
-        ask = Ask(item.member, item.rule, (message.channel,), message.message_id, message.created_at, cap_full=full)
+        ask = Ask(
+            item.member,
+            item.rule,
+            (message.channel,),
+            message.message_id,
+            message.created_at,
+            cap_full=full,
+            send_before=message.send_before,
+        )
         decision = decide(ask, self.policy, now)
         if isinstance(decision, Defer):
             return self._defer(message, decision.until, decision.reason, now)

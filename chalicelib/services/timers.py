@@ -7,13 +7,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ..domain.action_links import ActionLinks
 from ..domain.model import Member, Product
 from ..domain.rulebook import RuleBook
-from ..domain.timers import ACK_RULE, RESEND_RULE, Timer
+from ..domain.timers import ACK_RULE, OFFER_RULE, RESEND_RULE, Timer
 from ..domain.triggers import Trigger
-from ..ports import Catalog, MemberStore, Planner, StoredTimer, TimerQueue, TimerStore
+from ..ports import ActivityKeeper, Catalog, MemberStore, Planner, StoredTimer, TimerQueue, TimerStore
 
 if TYPE_CHECKING:
+    from ..domain.activities import Standing
     from ..domain.rules import Check
 
 # The rule table (domain/scheduling.py, every module of domain/rules/) is imported where rules are
@@ -46,7 +48,12 @@ class TimerService:
         lifecycle: Planner,
         store_zone: str,
         log: Log | None = None,
+        *,
+        activities: ActivityKeeper | None = None,
+        links: ActionLinks | None = None,
     ) -> None:
+        self.activities = activities
+        self.links = links
         self.book = book
         self.timers = timers
         self.members = members
@@ -172,6 +179,10 @@ class TimerService:
                 self.lifecycle.check_ack(timer.occurrence, now)
             self.timers.finish(member_id, key, timer.occurrence, "fired", None, now)
             return "fired"
+        if timer.rule_id == OFFER_RULE:
+            outcome = self._expire_offer(timer, now)
+            self.timers.finish(member_id, key, timer.occurrence, "fired", outcome, now)
+            return "fired"
         member = self.members.get(member_id)
         if member is None:
             # Gone (erased): nothing to remember for it, and its facts may name a child.
@@ -179,15 +190,37 @@ class TimerService:
             self.log("timer dropped", member_id=member_id, timer=key, reason="member no longer exists")
             return "dropped"
         products = catalog() if scheduling.reads_catalog(timer.rule_id) else {}
-        verdict: Check = scheduling.check(timer, member, products, self.book, now, self.store_zone)
+        standing = self._standing(timer, now)
+        verdict: Check = scheduling.check(
+            timer, member, products, self.book, now, self.store_zone, standing=standing, links=self.links
+        )
         if isinstance(verdict, Drop):
             self.timers.finish(member_id, key, timer.occurrence, "dropped", verdict.reason, now)
             self.log("timer dropped", member_id=member_id, timer=key, reason=verdict.reason)
             if scheduling.keeps_member_dates(timer.rule_id):
                 self.reconcile_member(member, now)  # the next occurrence (next year's birthday)
             return "dropped"
-        self.lifecycle.fire([Trigger(timer.rule_id, member_id, timer.occurrence, now, verdict.facts)], member, now)
+        trigger = Trigger(timer.rule_id, member_id, timer.occurrence, now, verdict.facts, verdict.send_before)
+        self.lifecycle.fire([trigger], member, now)
         self.timers.finish(member_id, key, timer.occurrence, "fired", None, now)
         if scheduling.keeps_member_dates(timer.rule_id):
             self.reconcile_member(member, now)  # schedules the next occurrence (next birthday)
         return "fired"
+
+    def _standing(self, timer: Timer, now: datetime) -> Standing | None:
+        """For an activity rule's check: the activity and the member's registration as they are now."""
+        from ..domain import scheduling
+        from ..domain.activities import Standing
+
+        if not scheduling.reads_standing(timer.rule_id):
+            return None
+        activity_id = timer.facts.get("activity_id")
+        if self.activities is None or not isinstance(activity_id, str):
+            return Standing(None, None)
+        return self.activities.standing(activity_id, timer.member_id, now)
+
+    def _expire_offer(self, timer: Timer, now: datetime) -> str:
+        if self.activities is None:
+            return "activities not wired"
+        activity_id, ticket = str(timer.facts["activity_id"]), int(timer.facts["ticket"])
+        return self.activities.expire_offer(activity_id, timer.member_id, ticket, now)

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.providers.sandbox import SandboxProvider
-from chalicelib.ports import Provider, Registrations
+from chalicelib.ports import Provider
 
+from .activities import MemoryActivityStore
 from .campaigns import MemoryCampaignQueue, MemoryCampaignStore, MemoryPollBox, MemorySegmentStore, MemoryTallies
 from .catalog import MemoryCatalog, MemoryProductStore
 from .inbound import (
@@ -36,6 +37,7 @@ from .timers import MemoryTimerQueue, MemoryTimerStore
 
 __all__ = [
     "MemoryActivityLog",
+    "MemoryActivityStore",
     "MemoryAdapters",
     "MemoryApiKeyStore",
     "MemoryAudienceStore",
@@ -113,9 +115,7 @@ class MemoryAdapters:
         self.tallies = MemoryTallies()
         self.campaign_queue = MemoryCampaignQueue()
         self.attendance = self.members
-        # Activity registration (a campaign keyword's ``activity_id``): the activities work provides
-        # it, as for AwsAdapters [pending wiring].
-        self.registrations: Registrations | None = None
+        self.activities = MemoryActivityStore()
         self.secret_values: dict[str, str] = dict(secrets or {})
 
     def secrets(self) -> Mapping[str, str]:

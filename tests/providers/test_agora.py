@@ -261,6 +261,20 @@ def test_a_members_text_message_to_the_store_is_a_reply() -> None:
     assert (event.sender, event.text, event.provider_message_id) == ("member-1", "T", "9001")
 
 
+def test_a_members_picture_is_a_reply_that_keeps_only_the_pictures_url() -> None:
+    url = "https://a1.easemob.com/org/app/chatfiles/photo-1"
+    body = callback(
+        chat_type="chat",
+        payload={"bodies": [{"type": "img", "url": url, "filename": "p.jpg", "secret": "s"}]},
+        sender="member-1",
+        recipient=SENDER,
+        msg_id="9002",
+    )
+    (event,) = webhook_provider().handle_webhook(hook(body), NOW).events
+    assert event.kind is InboundKind.REPLY
+    assert (event.sender, event.text, event.media) == ("member-1", "", (url,))
+
+
 def test_the_echo_of_our_own_message_is_a_delivered_receipt_matched_by_our_id() -> None:
     body = callback(
         chat_type="chat",
@@ -292,8 +306,8 @@ def test_the_echo_of_our_own_message_is_a_delivered_receipt_matched_by_our_id() 
             "to": "member-2",
             "payload": {"bodies": [{"msg": "hi", "type": "txt"}]},
         },
-        # a picture from a member
-        {"chat_type": "chat", "from": "member-1", "to": SENDER, "payload": {"bodies": [{"type": "img", "url": "x"}]}},
+        # a voice message from a member
+        {"chat_type": "chat", "from": "member-1", "to": SENDER, "payload": {"bodies": [{"type": "audio", "url": "x"}]}},
         # a read receipt for someone else's message
         {"chat_type": "read_ack", "from": "member-1", "to": "member-2", "payload": {"ack_message_id": "1"}},
         {

@@ -96,6 +96,7 @@ POINT_IN_TIME_RECOVERY = {
     "InboundTable",
     "HandoffsTable",
     "LinksTable",
+    "ActivitiesTable",
     "CampaignsTable",
 }
 
@@ -154,6 +155,9 @@ def record(sample: str, **changes: Any) -> dict[str, Any]:
         ("OnProductChange", "product_insert.json", {}, True),
         ("OnProductChange", "product_insert.json", {"eventName": "MODIFY"}, True),
         ("OnProductChange", "product_insert.json", {"eventName": "REMOVE"}, False),
+        ("OnActivitiesChange", "registration_insert.json", {}, True),
+        ("OnActivitiesChange", "registration_insert.json", {"eventName": "MODIFY"}, True),  # promoted, cancelled …
+        ("OnActivitiesChange", "registration_insert.json", {"eventName": "REMOVE"}, False),
         ("OnMessageChange", "product_insert.json", {}, True),  # any message written or changed
         ("OnMessageChange", "product_insert.json", {"eventName": "MODIFY"}, True),
         ("OnMessageChange", "product_insert.json", {"eventName": "REMOVE"}, False),  # an erasure

@@ -1,35 +1,41 @@
-"""`memberpulse down` removes the copies of its stack's functions that MiniStack leaves in the temp
-directory (and nothing else there)."""
+"""Stopping one local stack leaves another stack's Lambda code copies alone: every stack deploys the
+same template, so its functions have the same names on every port (``memberpulse-dev-APIHandler-…``)
+and a copy's name cannot tell whose it is; only the stopped MiniStack's own process group can."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
-from memberpulse_cli.ministack import remove_function_copies
+import pytest
+
+from memberpulse_cli.ministack import MiniStack
+from memberpulse_cli.project import Progress
+
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+
+FUNCTION = "memberpulse-dev-APIHandler-315FA909FA45F"
 
 
-def test_only_this_stacks_function_copies_go(tmp_path: Path) -> None:
-    stack_file = tmp_path / "stack.json"
-    stack_file.write_text(
-        json.dumps({"functions": {"send": "memberpulse-dev-Send-ABC", "app": "memberpulse-dev-API-1"}})
-    )
+def test_stopping_a_stack_leaves_the_running_code_of_another_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     temp = tmp_path / "tmp"
-    for name in (
-        "ministack-lambda-memberpulse-dev-Send-ABC-x1y2",
-        "ministack-lambda-memberpulse-dev-Send-ABC-z9",
-        "ministack-lambda-memberpulse-dev-API-1-q",
-        "ministack-lambda-memberpulse-dev-Send-OTHER-q",  # another stack's
-        "something-else",
-    ):
-        (temp / name).mkdir(parents=True)
-        (temp / name / "_worker.py").write_text("")
-
-    assert remove_function_copies(stack_file, temp) == 3
-    assert sorted(p.name for p in temp.iterdir()) == ["ministack-lambda-memberpulse-dev-Send-OTHER-q", "something-else"]
-
-
-def test_without_a_stack_file_nothing_goes(tmp_path: Path) -> None:
-    (tmp_path / "ministack-lambda-x-1").mkdir()
-    assert remove_function_copies(tmp_path / "missing.json", tmp_path) == 0
-    assert (tmp_path / "ministack-lambda-x-1").exists()
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    other_stacks_copy = temp / f"ministack-lambda-{FUNCTION}-q1w2e3"
+    (other_stacks_copy / "code").mkdir(parents=True)
+    state = tmp_path / "stack-4605"
+    state.mkdir()
+    (state / "stack.json").write_text(json.dumps({"functions": {"app": FUNCTION}}))
+    leader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    (state / "ministack.pid").write_text(str(leader.pid))
+    try:
+        assert MiniStack(port=4605, state_dir=state).stop(Progress(quiet=True)) is True
+    finally:
+        leader.kill()
+        leader.wait()
+    assert (other_stacks_copy / "code").is_dir()

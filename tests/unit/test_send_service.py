@@ -290,3 +290,20 @@ def test_receipts_never_touch_a_suppressed_message(world: World) -> None:
 def test_receipt_without_a_message_id_or_for_an_unknown_one_is_ignored(world: World) -> None:
     assert world.receipts.apply(receipt(None, MessageStatus.DELIVERED)) is False
     assert world.receipts.apply(receipt("m" + "0" * 25, MessageStatus.DELIVERED)) is False
+
+
+# -- a message that must go before a moment ------------------------------------------------------------
+
+
+def test_a_message_that_reaches_the_sender_after_its_send_before_is_suppressed_as_expired(world: World) -> None:
+    m = world.add_member(member())
+    message = plan_message(
+        m, Trigger("welcome", m.member_id, "join", NOW, send_before=LATER), world.app.policy, PROVIDERS, NOW
+    )
+    assert message.status is MessageStatus.QUEUED and message.send_before == LATER
+    assert world.messages.create(message)
+    # the send queue was slow: it reaches the sender after the moment it had to go before
+    assert world.service.deliver(message.message_id, LATER + timedelta(seconds=1)) is MessageStatus.SUPPRESSED
+    stored = world.messages.get(message.message_id)
+    assert stored is not None and stored.reason is not None and stored.reason.startswith("expired")
+    assert fake(world).sends == []

@@ -278,9 +278,17 @@ class AgoraChatProvider(ProviderAdapter[dict[str, Any]]):
                 **common,
             )
         text = _first_text_body(payload.get("bodies"))
-        if recipient != self.sender or not sender or text is None:
-            return None  # a chat between two members, or a picture/voice/…: nothing for the store
-        return InboundEvent(kind=InboundKind.REPLY, provider_message_id=msg_id, sender=sender, text=text, **common)
+        images = _image_urls(payload.get("bodies"))
+        if recipient != self.sender or not sender or (text is None and not images):
+            return None  # a chat between two members, or a voice/video/…: nothing for the store
+        return InboundEvent(
+            kind=InboundKind.REPLY,
+            provider_message_id=msg_id,
+            sender=sender,
+            text=text or "",
+            media=images,
+            **common,
+        )
 
 
 def _error_code(answer: JsonResponse) -> str | None:
@@ -301,6 +309,17 @@ def _first_text_body(bodies: object) -> str | None:
         if isinstance(body, dict) and body.get("type") == "txt" and isinstance(body.get("msg"), str):
             return str(body["msg"])
     return None
+
+
+def _image_urls(bodies: object) -> tuple[str, ...]:
+    """A picture's download URL (Agora keeps the file; we keep only the reference)."""
+    if not isinstance(bodies, list):
+        return ()
+    return tuple(
+        str(b["url"])
+        for b in bodies
+        if isinstance(b, dict) and b.get("type") == "img" and isinstance(b.get("url"), str)
+    )
 
 
 def _millis(value: object) -> int | None:

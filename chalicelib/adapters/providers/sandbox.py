@@ -26,7 +26,8 @@ query knows no more). Every other number is delivered, with a receipt. A magic n
 send whatever the fault plan says; the plan applies to every other number.
 
 Webhook side: JSON receipts ``{message_id, status, at?, reason?}`` (an object or an array) and
-replies ``{"type": "reply", "from", "text", "id"?, "channel"?, "at"?}``; behind the path token only.
+replies ``{"type": "reply", "from", "text", "id"?, "channel"?, "at"?, "media"?: [reference]}``; behind the
+path token only.
 """
 
 from __future__ import annotations
@@ -251,12 +252,23 @@ def _event(item: Any, index: int, now: datetime) -> InboundEvent:
         channel_name = item.get("channel", "sms")
         if channel_name not in ("sms", "im"):
             raise WebhookRejected(400, "invalid", f"{where}.channel: sms or im")
+        media = item.get("media", [])
+        if not isinstance(media, list) or len(media) > 10 or not all(isinstance(m, str) and m for m in media):
+            raise WebhookRejected(400, "invalid", f"{where}.media: a list of image references (URLs or ids)")
         event_id = (
             _text(item, "id", where, required=False)
             or hashlib.sha256(f"{sender}#{at.isoformat()}#{text}".encode()).hexdigest()[:32]
         )
         return InboundEvent(
-            "sandbox", InboundKind.REPLY, event_id, at, Channel(channel_name), sender=sender, text=text, raw=raw
+            "sandbox",
+            InboundKind.REPLY,
+            event_id,
+            at,
+            Channel(channel_name),
+            sender=sender,
+            text=text,
+            media=tuple(media),
+            raw=raw,
         )
     message_id = _text(item, "message_id", where)
     try:

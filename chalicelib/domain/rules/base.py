@@ -1,6 +1,7 @@
 """What a lifecycle rule is: one class in one module that says WHEN it is scheduled (a member
 change, an order, a points transaction, a coupon, a product arriving, a date on the member's own
-record) and WHAT it checks when its timer fires. Pure: no I/O, time comes from the context.
+record, something happening to the member's place in a store activity) and WHAT it checks when its
+timer fires. Pure: no I/O, time comes from the context.
 
 A hook returns plans: :class:`Trigger` (send now) or :class:`Timer` (send at ``due_at``, after
 :meth:`Rule.check` says it still applies). The engine (``services/engine.py``) calls the hooks of
@@ -15,6 +16,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from ..action_links import ActionLinks
+from ..activities import ActivityEvent, Standing
 from ..calendar import at_local, parse_clock, zone
 from ..model import Coupon, Member, Order, PointsTxn, Product
 from ..rulebook import RuleBook, RuleConfig
@@ -38,6 +41,7 @@ class Fire:
     """The timer still applies: send with these (refreshed) facts."""
 
     facts: dict[str, Any]
+    send_before: datetime | None = None  # the message goes before this moment or not at all
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,17 @@ Check = Fire | Drop
 class Context:
     """What a rule reads besides its event: its own configuration, the store's, "now" and the
     store's zone. ``done`` holds the (slot, occurrence) pairs that already fired for the member, so
-    a recomputation never schedules one of them again."""
+    a recomputation never schedules one of them again. An activity rule's check also reads
+    ``standing`` (the activity and the member's registration as they are now); ``links`` makes
+    the signed register/cancel/claim links (None: the store has no public URL for them)."""
 
     config: RuleConfig
     book: RuleBook
     now: datetime
     store_zone: str
     done: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    standing: Standing | None = None
+    links: ActionLinks | None = None
 
     @property
     def rule_id(self) -> str:
@@ -90,8 +98,14 @@ class Context:
             return None
         return Timer(member.member_id, key, self.rule_id, occurrence, due, dict(facts))
 
-    def trigger(self, member: Member, occurrence: str, facts: Mapping[str, Any] | None = None) -> Trigger:
-        return Trigger(self.rule_id, member.member_id, occurrence, self.now, dict(facts or {}))
+    def trigger(
+        self,
+        member: Member,
+        occurrence: str,
+        facts: Mapping[str, Any] | None = None,
+        send_before: datetime | None = None,
+    ) -> Trigger:
+        return Trigger(self.rule_id, member.member_id, occurrence, self.now, dict(facts or {}), send_before)
 
 
 class Rule:
@@ -102,6 +116,7 @@ class Rule:
 
     rule_id: ClassVar[str]
     reads_catalog: ClassVar[bool] = False  # its check needs the current product catalog
+    reads_standing: ClassVar[bool] = False  # its check needs the activity and registration as they are now
 
     def on_member_change(self, old: Member | None, new: Member, ctx: Context) -> list[Plan]:
         """A member record was created (``old`` None) or changed."""
@@ -125,6 +140,13 @@ class Rule:
     def on_arrival(self, product: Product, member: Member, ctx: Context) -> list[Plan]:
         """A product arrived (or came back in stock) and the member is in its audience (a child in
         its age range, a matching tag): the rule decides whether it suits them."""
+        return []
+
+    def on_activity(self, event: ActivityEvent, member: Member, ctx: Context) -> list[Plan]:
+        """Something happened to the member's place in a store activity (invited, registered,
+        waitlisted, offered a seat, promoted, cancelled) or to the activity itself (moved, called
+        off): ``event.kind`` says which. Timers of an activity rule are kept per (activity, member)
+        (the slot ``<rule>#<activity_id>…``)."""
         return []
 
     def check(self, timer: Timer, member: Member, catalog: Mapping[str, Product], ctx: Context) -> Check:

@@ -1,0 +1,43 @@
+"""activity_feedback: after the activity (``feedback_after_minutes`` after its end, default 60, never
+later than a day), each member who checked in is asked how it was: a rating 1–5 (or stars), a few
+words, a photo. What they answer is kept with the activity (``GET …/feedback``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from ..activities import MAX_FEEDBACK_AFTER_MINUTES, ActivityEvent
+from ..isotime import to_iso
+from ..model import Member, Product
+from ..timers import Timer
+from ._activity import facts, holds_seat, place_of
+from .base import Check, Context, Drop, Fire, Plan, Rule
+
+
+class ActivityFeedback(Rule):
+    rule_id = "activity_feedback"
+    reads_standing = True
+
+    def on_activity(self, event: ActivityEvent, member: Member, ctx: Context) -> list[Plan]:
+        reg = holds_seat(event)
+        if reg is None:
+            return []
+        activity = event.activity
+        timer_facts = {"activity_id": activity.activity_id, "ticket": reg.ticket, "ends_at": to_iso(activity.ends_at)}
+        occurrence = f"{activity.activity_id}#{reg.ticket}"
+        timer = ctx.timer(member, activity.activity_id, occurrence, activity.feedback_due(), timer_facts)
+        return [timer] if timer is not None else []
+
+    def check(self, timer: Timer, member: Member, catalog: Mapping[str, Product], ctx: Context) -> Check:
+        place = place_of(ctx, str(timer.facts["activity_id"]), int(timer.facts["ticket"]))
+        if isinstance(place, Drop):
+            return place
+        activity, reg = place
+        if reg.checked_in_at is None:
+            return Drop("did not check in (activity_missed asks instead)")
+        latest = activity.ends_at + timedelta(minutes=MAX_FEEDBACK_AFTER_MINUTES)
+        return Fire(facts(ctx, member, activity, reg), send_before=latest)
+
+
+RULE = ActivityFeedback()
