@@ -651,16 +651,18 @@ class App:
         from .services.inbound import InboundService
         from .services.replies.activities import CancelPlaceReply, ClaimOfferReply, FeedbackReply, SignUpReply
         from .services.replies.campaigns import CampaignKeywordReply, PollVoteReply
+        from .services.replies.contexts import OpenContexts
 
         a = self.adapters
         words, zone = self.activity_words, self.settings.store_timezone
+        contexts = OpenContexts(self.registrations, self.campaign_replies)  # read once per reply, shared
         # CONTRACT §7's order within a stage: an offer to claim, feedback asked for, a poll; then
         # campaign keywords before activity keywords.
         activity_replies = [
             ClaimOfferReply(self.registrations, words, zone),
-            FeedbackReply(self.registrations, words),
-            PollVoteReply(self.campaign_replies),
-            CampaignKeywordReply(self.campaign_replies),
+            FeedbackReply(self.registrations, words, contexts),
+            PollVoteReply(self.campaign_replies, contexts),
+            CampaignKeywordReply(self.campaign_replies, contexts),
             CancelPlaceReply(self.registrations, words, zone),
             SignUpReply(self.registrations, a.activities, zone),
         ]

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import api_keys
+from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.consent import ConsentChange
-from chalicelib.domain.model import Channel, Member, MessageStatus, Product
+from chalicelib.domain.model import Channel, Member, Message, MessageStatus, Product
 from chalicelib.domain.rulebook import RuleBook, parse_rule_book
 from chalicelib.domain.sms_parts import parts_to
 from chalicelib.ports import (
@@ -113,12 +114,18 @@ class FakeProductStore(MemoryProductStore):
 
 class FakeMessageStore(MemoryMessageStore):
     """``record_calls`` counts the calls to ``record_sent`` (one per sender batch), ``unclaim_calls``
-    those to ``unclaim_all`` (one per hand-back reason)."""
+    those to ``unclaim_all`` (one per hand-back reason), ``recent_calls`` the queries of a member's
+    recent messages (``recent_for_member``)."""
 
     def __init__(self, orders: MemoryMemberStore | None = None) -> None:
         super().__init__(orders)
         self.record_calls = 0
         self.unclaim_calls = 0
+        self.recent_calls = 0
+
+    def recent_for_member(self, member_id: str, since: datetime, limit: int = 50) -> list[Message]:
+        self.recent_calls += 1
+        return super().recent_for_member(member_id, since, limit)
 
     def record_sent(self, sends: list[SentRecord]) -> list[str]:
         self.record_calls += 1
@@ -504,7 +511,15 @@ class FakeSegmentStore(MemorySegmentStore):
 
 
 class FakeCampaignStore(MemoryCampaignStore):
-    pass
+    """``get_calls`` counts the reads of one campaign."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.get_calls = 0
+
+    def get(self, campaign_id: str) -> Campaign | None:
+        self.get_calls += 1
+        return super().get(campaign_id)
 
 
 class FakePollBox(MemoryPollBox):

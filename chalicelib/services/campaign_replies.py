@@ -19,16 +19,15 @@ added), so a reply handled twice acts once.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..domain.campaign_rule import CAMPAIGN_TRIGGER
+from ..domain.campaign_words import normalize, vote_choice
 from ..domain.campaigns import CONTROL, Campaign
-from ..domain.model import Coupon, Member, MessageStatus, PointsTxn
+from ..domain.model import Coupon, Member, Message, MessageStatus, PointsTxn
 from ..domain.points import apply_txn
 from ..ports import CampaignStore, MemberStore, MessageStore, PollBox, Registrations, VersionConflict
 
@@ -37,9 +36,6 @@ REPLY_KEYWORD = "reply_campaign_keyword"
 REPLY_ENDED = "reply_campaign_ended"
 REPLY_VOTE = "reply_poll_vote"
 LOOKBACK_DAYS = 60
-_QUOTES = "'\"“”‘’「」『』《》【】()（）[] "
-_END = "!！。.~～?？"
-_VOTE = re.compile(r"^(?:投票|投|选|選|vote|option)?\s*#?([1-9])(?:号|號|票)?$")
 
 
 @dataclass(frozen=True)
@@ -50,16 +46,12 @@ class Handled:
     campaign_id: str | None = None
 
 
-def normalize(text: str) -> str:
-    """As members write a keyword: full-width folded, case folded, quotes and end marks dropped."""
-    folded = unicodedata.normalize("NFKC", text).casefold().strip()
-    folded = folded.strip(_QUOTES).rstrip(_END).strip(_QUOTES)
-    return re.sub(r"\s+", " ", folded)
+@dataclass(frozen=True)
+class SentCampaign:
+    """A campaign that messaged the member, with the newest message it sent them."""
 
-
-def vote_choice(text: str) -> str | None:
-    match = _VOTE.match(normalize(text))
-    return match.group(1) if match else None
+    campaign: Campaign
+    message: Message
 
 
 class CampaignReplies:
@@ -79,25 +71,37 @@ class CampaignReplies:
         self.registrations = registrations
         self.log = log or (lambda *a, **k: None)
 
-    def sent_campaigns(self, member: Member, now: datetime) -> list[Campaign]:
-        """Campaigns that messaged the member lately (not control records), newest first."""
-        seen: list[str] = []
-        for message in self.messages.recent_for_member(member.member_id, now - timedelta(days=LOOKBACK_DAYS)):
+    def recent_messages(self, member_id: str, now: datetime) -> list[Message]:
+        """The member's messages of the last ``LOOKBACK_DAYS``, newest first (one query)."""
+        return self.messages.recent_for_member(member_id, now - timedelta(days=LOOKBACK_DAYS))
+
+    def sent(self, recent: Sequence[Message]) -> list[SentCampaign]:
+        """The campaigns among ``recent`` messages (not control records), newest first, each with
+        the newest message it sent (one read per campaign)."""
+        newest: dict[str, Message] = {}
+        for message in recent:
             cid = message.campaign_id
             if message.trigger != CAMPAIGN_TRIGGER or cid is None or message.status is MessageStatus.CONTROL:
                 continue
-            if message.variant == CONTROL or cid in seen:
+            if message.variant == CONTROL or cid in newest:
                 continue
-            seen.append(cid)
-        found = (self.campaigns.get(cid) for cid in seen)
-        return [campaign for campaign in found if campaign is not None]
+            newest[cid] = message
+        found = ((self.campaigns.get(cid), message) for cid, message in newest.items())
+        return [SentCampaign(campaign, message) for campaign, message in found if campaign is not None]
+
+    def sent_campaigns(self, member: Member, now: datetime) -> list[Campaign]:
+        """Campaigns that messaged the member lately (not control records), newest first."""
+        return [s.campaign for s in self.sent(self.recent_messages(member.member_id, now))]
 
     # -- polls --------------------------------------------------------------------------------------
-    def try_vote(self, member: Member, text: str, now: datetime) -> Handled | None:
+    def try_vote(
+        self, member: Member, text: str, now: datetime, sent: Sequence[Campaign] | None = None
+    ) -> Handled | None:
+        """``sent``: the member's sent campaigns when already read (else they are read here)."""
         option = vote_choice(text)
         if option is None:
             return None
-        for campaign in self.sent_campaigns(member, now):
+        for campaign in self.sent_campaigns(member, now) if sent is None else sent:
             poll = campaign.poll
             if poll is None or option not in poll.options:
                 continue
@@ -110,19 +114,23 @@ class CampaignReplies:
         return None
 
     # -- keywords -----------------------------------------------------------------------------------
-    def keyword_campaign(self, member: Member, text: str, now: datetime) -> Campaign | None:
+    def keyword_campaign(
+        self, member: Member, text: str, now: datetime, sent: Sequence[Campaign] | None = None
+    ) -> Campaign | None:
         """The campaign that messaged the member lately whose reply keyword the text is, if any."""
         word = normalize(text)
         if not word:
             return None
-        for campaign in self.sent_campaigns(member, now):
+        for campaign in self.sent_campaigns(member, now) if sent is None else sent:
             keyword = campaign.reply_keyword
             if keyword is not None and normalize(keyword.keyword) == word:
                 return campaign
         return None
 
-    def try_keyword(self, member: Member, text: str, now: datetime) -> Handled | None:
-        campaign = self.keyword_campaign(member, text, now)
+    def try_keyword(
+        self, member: Member, text: str, now: datetime, sent: Sequence[Campaign] | None = None
+    ) -> Handled | None:
+        campaign = self.keyword_campaign(member, text, now, sent)
         if campaign is None:
             return None
         keyword = campaign.reply_keyword

@@ -91,9 +91,10 @@ class World:
         self.pump(at)
         return got
 
-    def reply(self, member_index: int, text: str, at: datetime, media: tuple[str, ...] = ()) -> str:
+    def event(self, member_index: int, text: str, at: datetime, media: tuple[str, ...] = ()) -> InboundEvent:
+        """A reply from the member, as the sandbox provider would hand it over."""
         self._events += 1
-        event = InboundEvent(
+        return InboundEvent(
             "sandbox",
             InboundKind.REPLY,
             f"ev-{self._events}",
@@ -103,7 +104,9 @@ class World:
             text=text,
             media=media,
         )
-        outcome = self.app.inbound.handle(event, at)
+
+    def reply(self, member_index: int, text: str, at: datetime, media: tuple[str, ...] = ()) -> str:
+        outcome = self.app.inbound.handle(self.event(member_index, text, at, media), at)
         self.pump(at)
         return outcome
 

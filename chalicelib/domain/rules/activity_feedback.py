@@ -15,6 +15,11 @@ from ._activity import facts, holds_seat, place_of
 from .base import Check, Context, Drop, Fire, Plan, Rule
 
 
+def occurrence(activity_id: str, ticket: int) -> str:
+    """The occurrence of the member's feedback question for their place (ticket) in the activity."""
+    return f"{activity_id}#{ticket}"
+
+
 class ActivityFeedback(Rule):
     rule_id = "activity_feedback"
     reads_standing = True
@@ -25,8 +30,8 @@ class ActivityFeedback(Rule):
             return []
         activity = event.activity
         timer_facts = {"activity_id": activity.activity_id, "ticket": reg.ticket, "ends_at": to_iso(activity.ends_at)}
-        occurrence = f"{activity.activity_id}#{reg.ticket}"
-        timer = ctx.timer(member, activity.activity_id, occurrence, activity.feedback_due(), timer_facts)
+        asked = occurrence(activity.activity_id, reg.ticket)
+        timer = ctx.timer(member, activity.activity_id, asked, activity.feedback_due(), timer_facts)
         return [timer] if timer is not None else []
 
     def check(self, timer: Timer, member: Member, catalog: Mapping[str, Product], ctx: Context) -> Check:

@@ -3,7 +3,8 @@
 - :class:`ClaimOfferReply` (context): 确认 / yes while a seat is offered to the member → it is theirs
   (``activity_promoted`` follows from the stream); too late → told the seat has passed on;
 - :class:`FeedbackReply` (context): after an activity the member checked in to, a rating (1–5,
-  stars), a few words or a picture is that activity's feedback;
+  stars), a few words or a picture is that activity's feedback (a bare digit that a poll asked
+  for later is the poll's: ``contexts.py``);
 - :class:`CancelPlaceReply` (keyword): 取消 / 请假 / cancel → the member's next registration is
   cancelled (and the seat passes on), answered with ``reply_activity``;
 - :class:`SignUpReply` (keyword): an activity's sign-up word (报名) → registered for the activity the
@@ -22,9 +23,11 @@ from ...domain.activity_words import ActivityWords, split_choice
 from ...domain.calendar import zone
 from ...domain.errors import Conflict
 from ...domain.feedback import parse_feedback
+from ...domain.reply_context import Asked
 from ...ports import ActivityStore
 from ..registrations import RegistrationService
 from .chain import MemberReply, ReplyHandler, Stage
+from .contexts import OpenContexts
 
 REPLY_ACTIVITY = "reply_activity"
 MAX_CHOICES = 5
@@ -69,14 +72,18 @@ class ClaimOfferReply(ReplyHandler):
 class FeedbackReply(ReplyHandler):
     stage = Stage.CONTEXT
 
-    def __init__(self, registrations: RegistrationService, words: ActivityWords) -> None:
+    def __init__(self, registrations: RegistrationService, words: ActivityWords, contexts: OpenContexts) -> None:
         self.registrations = registrations
         self.words = words
+        self.contexts = contexts
 
     def handle(self, reply: MemberReply) -> str | None:
-        context = self.registrations.feedback_open(reply.member.member_id, reply.at)
+        context = self.contexts.feedback(reply)
         if context is None:
             return None
+        answers = self.contexts.answered(reply)
+        if answers is not None and answers.asked is not Asked.FEEDBACK:
+            return None  # a digit a poll asked for after the feedback question: the poll's
         said = parse_feedback(reply.text)
         media = reply.event.media
         # Words alone are feedback unless they ask for something else (售后, an age, HELP …, a

@@ -4,7 +4,8 @@ The order is CONTRACT §7's, fixed by each handler's :class:`Stage` (handlers of
 order they were given in):
 
 1. ``OPT_OUT``: opt-out words ("T", 退订, STOP) — before anything else;
-2. ``CONTEXT``: what the member was just asked (a seat offered to claim, feedback asked for, a poll);
+2. ``CONTEXT``: what the member was just asked (a seat offered to claim, feedback asked for, a poll;
+   a bare digit both feedback and a poll could take goes to the one asked last: ``contexts.py``);
 3. ``KEYWORD``: campaign and activity keywords (an activity's sign-up word, 取消/请假/cancel);
 4. ``INTENT``: the keyword router's intents (opt-in, HELP, a child's age, 售后);
 and what nobody takes is kept as conversation history.
