@@ -485,6 +485,8 @@ class App:
             outbox=a.outbox,
             campaigns=a.campaigns,
             polls=a.polls,
+            activities=a.activities,
+            places=self.registrations,
             queue=a.erasure_queue,
             log=self.log,
         )
