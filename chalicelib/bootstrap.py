@@ -466,7 +466,7 @@ class App:
         from .services.member_data import MemberData
 
         a = self.adapters
-        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers, a.campaigns, a.polls)
+        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers, a.campaigns, a.polls, a.activities)
 
     @cached_property
     def erasure(self) -> ErasureService:
