@@ -31,7 +31,7 @@ What each store keeps, and why (the README's "Member data" says the same for the
   included (confirmed, checked in, no-show, cancelled; their rating leaves the average too): a
   count or a rating kept under a made-up id would still be what they did and said, and nothing
   counts those apart from the registrations. The activity's own ``invite`` list (the store's
-  definition, ids only, like the tombstone) is kept.
+  definition, ids only, like the tombstone) is kept; an erased member in it is never invited again.
 - timers (their facts name children and products), audience rows, handoff tickets (the member's
   words), tracked links of the member's messages (a target may carry the member), the sandbox's
   outbox rows (number and text), the inbound log's kept records: deleted.

@@ -72,7 +72,7 @@ class ActivityService:
         if not activity.invite or activity.accepts_signups(now) is not None:
             return
         already = set(self.store.invited(activity.activity_id))
-        new = [m for m in activity.invite if m not in already]
+        new = self.places.not_erased([m for m in activity.invite if m not in already])
         if new:
             self.store.invite(activity.activity_id, new, now)
             self.log("members invited", activity_id=activity.activity_id, invited=len(new))

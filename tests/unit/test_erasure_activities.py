@@ -110,3 +110,16 @@ def test_an_activity_reminder_planned_for_a_member_erased_a_moment_ago_never_goe
     assert sorted({m.member_id for m in reminders}) == ["m-2", "m-3", "m-4", "m-5"]
     pending = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
     assert [m for m in world.sent(member_id="m-1") if m.created_at >= ERASED_AT and m.status in pending] == []
+
+
+def test_an_erased_member_left_in_an_activitys_invite_list_is_not_invited_again() -> None:
+    world = World()
+    body = {**SATURDAY, "invite": ["m-1", "m-2"]}
+    world.put("sat-lego", body)
+    erase(world, "m-1")
+    assert ("sat-lego", "m-1") not in world.store.invitations
+
+    world.put("sat-lego", {**body, "location": "乐乐玩具大悦城店"}, ERASED_AT)  # the store's old list, sent again
+    world.put("sat-lego", {**body, "invite": ["m-1", "m-2", "m-3"]}, ERASED_AT)
+
+    assert sorted(world.store.invitations) == [("sat-lego", "m-2"), ("sat-lego", "m-3")]
