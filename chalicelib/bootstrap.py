@@ -466,7 +466,7 @@ class App:
         from .services.member_data import MemberData
 
         a = self.adapters
-        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers, a.campaigns, a.polls)
+        return MemberData(a.members, a.messages, a.activity, a.handoffs, a.timers, a.campaigns, a.polls, a.activities)
 
     @cached_property
     def erasure(self) -> ErasureService:
@@ -485,6 +485,8 @@ class App:
             outbox=a.outbox,
             campaigns=a.campaigns,
             polls=a.polls,
+            activities=a.activities,
+            places=self.registrations,
             queue=a.erasure_queue,
             log=self.log,
         )

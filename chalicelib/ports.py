@@ -483,6 +483,15 @@ class ActivityStore(Protocol):
     def last_invited(self, member_id: str) -> str | None:
         """The activity the member was invited to last."""
 
+    def invitations_of(self, member_id: str) -> list[tuple[str, datetime]]:
+        """Every invitation of the member: (activity id, when), oldest first."""
+
+    def forget_member(self, member_id: str) -> int:
+        """Erasure: delete every registration and invitation of the member (found by member, no
+        scan); a place the member still holds in a book goes with its registration, in one step (a
+        seat is never left taken by nobody; nobody moves up here: the erasure cancels first, which
+        passes the seat on). Returns how many items were deleted."""
+
 
 class ActivityKeeper(Protocol):
     """What the timers ask of the activities (``RegistrationService``)."""
@@ -492,6 +501,14 @@ class ActivityKeeper(Protocol):
 
     def standing(self, activity_id: str, member_id: str, now: datetime) -> Standing:
         """The activity and the member's registration as they are now (an activity rule's check)."""
+
+
+class PlaceGiver(Protocol):
+    """What the erasure asks of the activities (``RegistrationService``)."""
+
+    def cancel(self, activity_id: str, member_id: str, now: datetime, reason: str = ...) -> Registration | None:
+        """The member's place given up (idempotent): a freed seat goes to the first in line
+        (confirmed at once, or offered). NotFound when the activity is gone."""
 
 
 # -- inbound: receipts, replies, handoffs, clicks (services/inbound.py, handlers/webhooks.py) --------

@@ -24,7 +24,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from ..domain.activities import Activity, Registration
-from ..domain.isotime import to_iso
+from ..domain.isotime import parse_iso, to_iso
 from ..domain.waitlist import Place, Placement, SeatBook, place
 from ..ports import StoredActivity, VersionConflict
 from . import activity_codec as codec
@@ -239,3 +239,47 @@ class DynamoActivityStore:
     def last_invited(self, member_id: str) -> str | None:
         rows = P.by_member.query(member_id, P.member_sort.startswith("I#"), scan_index_forward=False, limit=1)
         return next((r.activity_id for r in rows), None)
+
+    def invitations_of(self, member_id: str) -> list[tuple[str, datetime]]:
+        rows = P.by_member.query(member_id, P.member_sort.startswith("I#"))
+        return [(r.activity_id, parse_iso(r.invited_at)) for r in rows if r.invited_at]
+
+    # -- erasure -----------------------------------------------------------------------------------
+    def forget_member(self, member_id: str) -> int:
+        """The member's items, found through the sparse ``by_member`` index (only registrations and
+        invitations carry ``member_id``), keys only."""
+        rows = P.by_member.query(member_id, attributes_to_get=["activity_id", "sk"])
+        forgotten = 0
+        for row in rows:
+            if row.sk.startswith(codec.REG_PREFIX):
+                self._forget_registration(row.activity_id, member_id)
+            else:
+                P(row.activity_id, row.sk).delete()
+            forgotten += 1
+        return forgotten
+
+    def _forget_registration(self, activity_id: str, member_id: str) -> None:
+        """Delete the registration and, in the same transaction, the member's place in the book."""
+        for _ in range(MAX_ATTEMPTS):
+            stored = self.get(activity_id)
+            where = stored.book.where(member_id) if stored is not None else None
+            reg = P(activity_id, codec.REG_PREFIX + member_id)
+            if stored is None or where is None:
+                reg.delete()
+                return
+            path = (A.seats if where is Place.SEAT else A.waiting)[member_id]
+            try:
+                with TransactWrite(connection=shared_connection()) as tx:
+                    tx.update(
+                        A(activity_id, codec.ACTIVITY_SK),
+                        actions=[path.remove()],
+                        condition=path == stored.book.ticket(member_id),
+                    )
+                    tx.delete(reg)
+            except TransactWriteError as exc:
+                codes = {getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None}
+                if codes - {None, "None", "ConditionalCheckFailed", "TransactionConflict"}:
+                    raise
+                continue  # the book moved since it was read: read again
+            return
+        raise VersionConflict(activity_id)

@@ -22,6 +22,16 @@ What each store keeps, and why (the README's "Member data" says the same for the
 - orders, points, coupons, conversation history, consent changes (the activity table): deleted,
   with the marks on orders (counted on the member, the message converted). Amounts and dates under
   the member's id would still be the member's purchase history.
+- store activities (the activities table): a place the member still holds (a seat, an offer, a
+  place in line) is given up first as their cancellation would be ("member erased"): the seat goes
+  to the first in line (confirmed at once, or offered), and everyone behind moves up a place. Then
+  their registrations (times, check-in code, check-in, feedback: rating, words, media references)
+  and invitations are deleted, with any place left in a book. An activity's counts and its feedback
+  are read from the registrations there are, so the member drops out of them, past activities
+  included (confirmed, checked in, no-show, cancelled; their rating leaves the average too): a
+  count or a rating kept under a made-up id would still be what they did and said, and nothing
+  counts those apart from the registrations. The activity's own ``invite`` list (the store's
+  definition, ids only, like the tombstone) is kept; an erased member in it is never invited again.
 - timers (their facts name children and products), audience rows, handoff tickets (the member's
   words), tracked links of the member's messages (a target may carry the member), the sandbox's
   outbox rows (number and text), the inbound log's kept records: deleted.

@@ -1,5 +1,6 @@
 """A member's timeline (CONTRACT §8): what happened to them, newest first, from what is stored —
-joined, orders, points, coupons, messages with their status trail, replies, consent changes —
+joined, orders, points, coupons, messages with their status trail, replies, consent changes,
+sign-ups for store activities and check-ins —
 paged with an opaque cursor. Pure: the service hands in the stored records.
 
 Entries are ordered by (time, kind, id), newest first, so the order is total and stable: a cursor
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .activities import Registration
 from .errors import ValidationFailed
 from .isotime import parse_iso, to_iso
 from .model import Member, Message
@@ -62,6 +64,19 @@ def from_activity(kind: str, key: str, at: datetime, data: Mapping[str, Any]) ->
         return None
     name, fields = known
     return Entry(at, name, key, {f: data.get(f) for f in fields if data.get(f) is not None})
+
+
+def from_registration(registration: Registration, title: str | None) -> list[Entry]:
+    """A registration's entries: the sign-up (``registration``, with its status now) and the
+    check-in (``checkin``), each at its own time."""
+    about = {"activity_id": registration.activity_id, **({"title": title} if title else {})}
+    entries = []
+    if registration.registered_at is not None:
+        data = {**about, "status": registration.status.value}
+        entries.append(Entry(registration.registered_at, "registration", registration.activity_id, data))
+    if registration.checked_in_at is not None:
+        entries.append(Entry(registration.checked_in_at, "checkin", registration.activity_id, about))
+    return entries
 
 
 def from_message(message: Message) -> Entry:

@@ -13,6 +13,7 @@ from typing import Any
 from ..domain.activities import (
     Activity,
     ActivityStatus,
+    Feedback,
     Registration,
     RegistrationStatus,
     accepts,
@@ -71,7 +72,7 @@ class ActivityService:
         if not activity.invite or activity.accepts_signups(now) is not None:
             return
         already = set(self.store.invited(activity.activity_id))
-        new = [m for m in activity.invite if m not in already]
+        new = self.places.not_erased([m for m in activity.invite if m not in already])
         if new:
             self.store.invite(activity.activity_id, new, now)
             self.log("members invited", activity_id=activity.activity_id, invited=len(new))
@@ -100,14 +101,7 @@ class ActivityService:
             said = reg.feedback
             if said is None or said.empty:
                 continue
-            entry: dict[str, Any] = {"member_id": reg.member_id, "at": to_iso(said.at) if said.at else None}
-            if said.rating is not None:
-                entry["rating"] = said.rating
-            if said.text:
-                entry["text"] = said.text
-            if said.media:
-                entry["media"] = list(said.media)
-            out.append(entry)
+            out.append({"member_id": reg.member_id, **describe_feedback(said)})
         return sorted(out, key=lambda e: e["at"] or "", reverse=True)
 
     def open_for(self, keyword: str, now: datetime) -> list[Activity]:
@@ -167,6 +161,18 @@ def describe(activity: Activity, book: SeatBook, regs: list[Registration], now: 
         value = getattr(activity, key)
         if value is not None:
             out[key] = to_iso(value)
+    return out
+
+
+def describe_feedback(said: Feedback) -> dict[str, Any]:
+    """The public shape of what a member said about an activity (CONTRACT §6)."""
+    out: dict[str, Any] = {"at": to_iso(said.at) if said.at else None}
+    if said.rating is not None:
+        out["rating"] = said.rating
+    if said.text:
+        out["text"] = said.text
+    if said.media:
+        out["media"] = list(said.media)
     return out
 
 

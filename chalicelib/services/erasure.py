@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain import validation
-from ..domain.erasure import PURGE_AGAIN_SECONDS, erased_message, is_erased
+from ..domain.erasure import ERASED, PURGE_AGAIN_SECONDS, erased_message, is_erased
 from ..domain.errors import NotFound
 from ..ports import (
     ActivityLog,
+    ActivityStore,
     AudienceStore,
     CampaignStore,
     ErasureQueue,
@@ -31,6 +32,7 @@ from ..ports import (
     MemberStore,
     MessageStore,
     Outbox,
+    PlaceGiver,
     PollBox,
     TimerStore,
 )
@@ -65,6 +67,8 @@ class ErasureService:
         outbox: Outbox,
         campaigns: CampaignStore,
         polls: PollBox,
+        activities: ActivityStore,
+        places: PlaceGiver,
         queue: ErasureQueue,
         log: Log | None = None,
     ) -> None:
@@ -79,6 +83,8 @@ class ErasureService:
         self.outbox = outbox
         self.campaigns = campaigns
         self.polls = polls
+        self.activities = activities
+        self.places = places
         self.queue = queue
         self.log = log or (lambda *a, **k: None)
 
@@ -103,6 +109,8 @@ class ErasureService:
         # What could still set something off first: timers, then the audience of new arrivals.
         result.add("timers", self.timers.forget_member(member_id))
         result.add("audience", self.audience.forget_member(member_id))
+        # A seat the member holds passes on (as their cancellation would) before anything else.
+        result.add("places_given_up", self._give_up_places(member_id, now))
         for message in self.messages.for_member(member_id):
             if is_erased(message):
                 continue
@@ -116,10 +124,25 @@ class ErasureService:
         result.add("inbound_records", self.inbound.forget_member(member_id))
         result.add("votes", self.polls.forget_member(member_id))
         result.add("keyword_claims", self.campaigns.forget_member(member_id))
+        result.add("activity_registrations", self.activities.forget_member(member_id))
         if round_no < LAST_ROUND:
             self.queue.request(member_id, now, round_no + 1, PURGE_AGAIN_SECONDS)
         self.log("purge done", member_id=member_id, round=round_no, **result.counts)
         return result
+
+    def _give_up_places(self, member_id: str, now: datetime) -> int:
+        """Cancel every place the member still holds (a seat, an offer, a place in line) through
+        the cancellation path: the seat goes to the first in line, the line closes up."""
+        given_up = 0
+        for reg in self.activities.of_member(member_id):
+            if not reg.active:
+                continue
+            try:
+                self.places.cancel(reg.activity_id, member_id, now, reason=ERASED)
+            except NotFound:
+                continue  # the activity is gone: the registration goes with the member's items
+            given_up += 1
+        return given_up
 
     def _erase_message(self, message_id: str, now: datetime, result: Purge) -> None:
         # Links and the outbox row first: they are found through the message.

@@ -12,7 +12,17 @@ from ..domain.errors import NotFound
 from ..domain.isotime import to_iso
 from ..domain.model import Member
 from ..domain.planning import describe
-from ..ports import ActivityLog, CampaignStore, HandoffStore, MemberStore, MessageStore, PollBox, TimerStore
+from ..ports import (
+    ActivityLog,
+    ActivityStore,
+    CampaignStore,
+    HandoffStore,
+    MemberStore,
+    MessageStore,
+    PollBox,
+    TimerStore,
+)
+from .activities import describe_feedback, describe_registration
 from .members import profile
 
 _EXPORT_GROUPS = {"order": "orders", "points": "points", "coupon": "coupons", "chat": "replies"}
@@ -28,6 +38,7 @@ class MemberData:
         timers: TimerStore,
         campaigns: CampaignStore,
         polls: PollBox,
+        activities: ActivityStore,
     ) -> None:
         self.members = members
         self.messages = messages
@@ -36,6 +47,7 @@ class MemberData:
         self.timers = timers
         self.campaigns = campaigns
         self.polls = polls
+        self.activities = activities
 
     def _member(self, member_id: str) -> Member:
         validation.check_id(member_id, "member_id")
@@ -105,13 +117,47 @@ class MemberData:
                     {"campaign_id": cid, "at": to_iso(at)} for cid, at in self.campaigns.keyword_claims(member_id)
                 ],
             },
+            "activities": {
+                "registrations": self._registrations(member_id, now),
+                "invitations": [
+                    {"activity_id": activity_id, "invited_at": to_iso(at)}
+                    for activity_id, at in self.activities.invitations_of(member_id)
+                ],
+            },
         }
+
+    def _registrations(self, member_id: str, now: datetime) -> list[dict[str, Any]]:
+        """The member's registrations as the activity's list shows them (status, place in line,
+        times), with their check-in code, how they signed up and what they said afterwards."""
+        out = []
+        for reg in self.activities.of_member(member_id):
+            stored = self.activities.get(reg.activity_id)
+            if stored is None:
+                continue
+            reg = self.activities.registration(reg.activity_id, member_id) or reg
+            entry: dict[str, Any] = {
+                "activity_id": reg.activity_id,
+                "title": stored.activity.title,
+                "starts_at": to_iso(stored.activity.starts_at),
+                **describe_registration(reg, stored.book, stored.activity, now),
+                "code": reg.code,
+                "source": reg.source,
+            }
+            if entry["registered_at"] is None:
+                del entry["registered_at"]
+            if reg.feedback is not None and not reg.feedback.empty:
+                entry["feedback"] = describe_feedback(reg.feedback)
+            out.append(entry)
+        return out
 
     def timeline(self, member_id: str, params: Mapping[str, str] | None) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the member's timeline, newest first, and the cursor of the next page."""
         limit, after = timeline.parse_page(params)
         member = self._member(member_id)
         stored = [timeline.from_activity(r.kind, r.key, r.at, r.data) for r in self.activity.for_member(member_id)]
+        for reg in self.activities.of_member(member_id):
+            found = self.activities.get(reg.activity_id)
+            stored += timeline.from_registration(reg, found.activity.title if found is not None else None)
         first = timeline.joined(member)
         others = sorted(
             [e for e in [*stored, first] if e is not None],

@@ -250,6 +250,11 @@ class RegistrationService:
                 return kept
         raise Conflict("the registration changed concurrently; try again")
 
+    def not_erased(self, member_ids: list[str]) -> list[str]:
+        """Those of ``member_ids`` not erased: an erased member is never invited again, whatever
+        list the store sends (its definition keeps the ids it was given)."""
+        return [m for m in member_ids if self.members.erased_at(m) is None]
+
     # -- what a member holds -----------------------------------------------------------------------
     def places_of(self, member_id: str) -> list[tuple[Activity, Registration]]:
         """The member's registrations with their activities (those still there)."""

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.domain.activities import Activity, Registration
-from chalicelib.domain.waitlist import Placement, SeatBook, place
+from chalicelib.domain.waitlist import Placement, SeatBook, place, release
 from chalicelib.ports import StoredActivity, VersionConflict
 
 
@@ -131,3 +131,21 @@ class MemoryActivityStore:
     def last_invited(self, member_id: str) -> str | None:
         mine = [(at, a) for (a, m), at in self.invitations.items() if m == member_id]
         return max(mine)[1] if mine else None
+
+    def invitations_of(self, member_id: str) -> list[tuple[str, datetime]]:
+        mine = [(a, at) for (a, m), at in self.invitations.items() if m == member_id]
+        return sorted(mine, key=lambda pair: (pair[1], pair[0]))
+
+    def forget_member(self, member_id: str) -> int:
+        regs = [key for key in self.regs if key[1] == member_id]
+        invitations = [key for key in self.invitations if key[1] == member_id]
+        for activity_id, _ in regs:
+            del self.regs[(activity_id, member_id)]
+            book = self.books.get(activity_id)
+            if book is not None and book.where(member_id) is not None:
+                self.books[activity_id] = release(book, member_id)
+        for key in invitations:
+            del self.invitations[key]
+        if regs or invitations:
+            self._wrote()
+        return len(regs) + len(invitations)

@@ -92,3 +92,45 @@ def test_erasure_leaves_no_trace_in_any_table_and_a_replayed_receipt_brings_none
     text = every_table(stack)
     assert not any(t in text for t in traces), [t for t in traces if t in text]
     assert api.call("PUT", f"/v1/members/{member_id}", {"name": name}).status == 409
+
+
+def test_erasing_a_member_holding_a_seat_gives_it_to_the_next_in_line_and_leaves_no_registration(
+    api: ApiClient, stack: dict[str, Any]
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    leaving, waiting, activity_id = f"es-{tag}", f"ew-{tag}", f"act-{tag}"
+    for member_id in (leaving, waiting):
+        phone = f"+86139{random.randint(10_000_000, 99_999_999)}"
+        api.ok("PUT", f"/v1/members/{member_id}", {"name": f"家长{tag}", "phone": phone})
+    contest = {
+        "title": f"积木大赛{tag}",
+        "starts_at": "2031-11-29T14:00:00+08:00",
+        "ends_at": "2031-11-29T16:00:00+08:00",
+        "location": "万象城店",
+        "capacity": 1,
+        "invite": [leaving],
+    }
+    api.ok("PUT", f"/v1/activities/{activity_id}", contest)
+    for member_id in (leaving, waiting):
+        api.ok("POST", f"/v1/activities/{activity_id}/registrations", {"member_id": member_id})
+    export = api.ok("GET", f"/v1/members/{leaving}/export")
+    assert [(r["activity_id"], r["status"]) for r in export["activities"]["registrations"]] == [
+        (activity_id, "confirmed")
+    ]
+    assert {"registration"} <= {e["kind"] for e in api.ok("GET", f"/v1/members/{leaving}/timeline")}
+
+    assert api.call("DELETE", f"/v1/members/{leaving}").status == 204
+
+    def seat_passed_on() -> bool:
+        listed = api.ok("GET", f"/v1/activities/{activity_id}/registrations")
+        return [(r["member_id"], r["status"]) for r in listed] == [(waiting, "confirmed")]
+
+    assert wait_for(seat_passed_on, timeout=180), api.ok("GET", f"/v1/activities/{activity_id}/registrations")
+    assert wait_for(lambda: sent(api, waiting, "activity_promoted"), timeout=120)
+    client = Aws(stack["endpoint_url"], stack["region"]).client("dynamodb")
+    items = client.query(
+        TableName=stack["tables"]["activities"],
+        KeyConditionExpression="activity_id = :a",
+        ExpressionAttributeValues={":a": {"S": activity_id}},
+    )["Items"]
+    assert sorted(i["sk"]["S"] for i in items) == ["#activity", f"REG#{waiting}"]

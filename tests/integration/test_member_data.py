@@ -14,6 +14,7 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.adapters.link_store import DynamoLinkStore
 from chalicelib.adapters.message_store import DynamoMessageStore
+from chalicelib.domain.activities import Feedback
 from chalicelib.domain.ids import message_id
 from chalicelib.domain.links import Link
 from chalicelib.handlers import erasure, inbound, streams
@@ -244,6 +245,44 @@ class TestErasure:
         assert welcome is not None and (welcome.converted_at, welcome.revenue, welcome.last_order) == (None, 0.0, None)
         assert a.attendance.attended("m-1001", "lego-day", SENDER_NOON) is False
         assert [i for i in aws.scan("MembersTable") if i["member_id"]["S"] == "m-1001"] == [tombstone]
+
+    def test_given_a_member_holding_a_seat_when_erased_then_the_next_in_line_gets_it_and_no_registration_stays(
+        self, aws, api, lambda_context
+    ):
+        member_joins(aws, lambda_context)
+        assert api("PUT", "/v1/members/m-2002", {"name": "李四", "phone": "+8613800138002"}).status_code in (200, 201)
+        contest = {
+            "title": "周六积木大赛",
+            "starts_at": "2031-11-29T14:00:00+08:00",
+            "ends_at": "2031-11-29T16:00:00+08:00",
+            "location": "万象城店",
+            "capacity": 1,
+            "invite": ["m-1001"],
+        }
+        assert api("PUT", "/v1/activities/sat-lego", contest).status_code in (200, 201)
+        for member_id in ("m-1001", "m-2002"):
+            assert api("POST", "/v1/activities/sat-lego/registrations", {"member_id": member_id}).status_code == 201
+        bootstrap.app().registrations.add_feedback(
+            "sat-lego", "m-1001", Feedback(rating=5, text="乐乐玩得很开心"), ("wx-media-9",), SENDER_NOON
+        )
+        export = api("GET", "/v1/members/m-1001/export").json_body["activities"]
+        assert [(r["activity_id"], r["status"], r["feedback"]["text"]) for r in export["registrations"]] == [
+            ("sat-lego", "confirmed", "乐乐玩得很开心")
+        ]
+        assert [i["activity_id"] for i in export["invitations"]] == ["sat-lego"]
+
+        assert api("DELETE", "/v1/members/m-1001").status_code == 204
+        purge(aws, lambda_context)
+
+        items = aws.scan("ActivitiesTable")
+        assert sorted(i["sk"]["S"] for i in items) == ["#activity", "REG#m-2002"]  # no registration, no invitation
+        (activity,) = [i for i in items if i["sk"]["S"] == "#activity"]
+        assert "m-1001" not in json.dumps([activity["seats"], activity["waiting"]])
+        assert "乐乐玩得很开心" not in json.dumps(items, ensure_ascii=False)
+        # the store's own definition keeps its invite list (ids only, as the tombstone keeps the id)
+        listed = api("GET", "/v1/activities/sat-lego/registrations").json_body
+        assert [(r["member_id"], r["status"]) for r in listed] == [("m-2002", "confirmed")]
+        assert api("GET", "/v1/activities/sat-lego").json_body["counts"]["confirmed"] == 1
 
     def test_given_a_purge_out_of_time_when_handled_then_it_is_queued_again_and_finishes(
         self, aws, api, lambda_context, monkeypatch

@@ -195,3 +195,20 @@ def test_the_message_log_index_files_messages_by_day_in_creation_order() -> None
         {"AttributeName": "created_at", "KeyType": "RANGE"},
     ]
     assert {"AttributeName": "log_day", "AttributeType": "S"} in props["AttributeDefinitions"]
+
+
+def _listed(resource: Any) -> list[Any]:
+    return resource if isinstance(resource, list) else [resource]
+
+
+def test_the_erasure_may_give_up_and_delete_a_members_places_on_the_activities_table_and_no_more() -> None:
+    # Gives up a place as a cancellation (reads, a transaction of updates and puts), deletes the
+    # member's registrations and invitations found through ``by_member``; never scans.
+    statements = RESOURCES["ErasureRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    table = {"Fn::GetAtt": ["ActivitiesTable", "Arn"]}
+    index = {"Fn::Sub": "${ActivitiesTable.Arn}/index/by_member"}
+    on_table = {a for s in statements if table in _listed(s["Resource"]) for a in s["Action"]}
+    on_index = {a for s in statements if index in _listed(s["Resource"]) for a in s["Action"]}
+    assert on_table == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert on_index == {"dynamodb:Query"}
+    assert not any("ActivitiesTable.Arn}/index/*" in json.dumps(s["Resource"]) for s in statements)

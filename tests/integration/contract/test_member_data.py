@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.activities import Activity, Feedback, Registration, RegistrationStatus
 from chalicelib.domain.consent import BY_STORE, ConsentChange
 from chalicelib.domain.erasure import erased_message
 from chalicelib.domain.links import Link
@@ -202,3 +203,32 @@ def test_the_outbox_forgets_a_message(kind: Kind) -> None:
     outbox.forget("msg-none")
     assert outbox.find("sbx-msg-1") is None
     assert outbox.find("sbx-msg-2") == (1, T0)
+
+
+def test_forgetting_a_member_deletes_their_registrations_and_invitations_and_their_place_in_the_book(
+    adapters: Any,
+) -> None:
+    store = adapters.activities
+    starts = T1 + timedelta(days=8)
+    for activity_id in ("sat-lego", "sun-story"):
+        store.save(Activity(activity_id, "周六积木大赛", starts, starts + timedelta(hours=2), "店", 1))
+    for member_id in ("m-1", "m-2"):  # m-1 holds the seat of sat-lego, m-2 waits for it
+        placed = store.place("sat-lego", member_id, T1)
+        status = RegistrationStatus.CONFIRMED if placed.ticket == 1 else RegistrationStatus.WAITLISTED
+        said = Feedback(5, "很好玩", ("img-1",), T1)
+        registration = Registration("sat-lego", member_id, status, placed.ticket, T1, "CODE12", feedback=said)
+        assert store.record(registration, None)
+    store.record(Registration("sun-story", "m-1", RegistrationStatus.CANCELLED, 1, T1, cancelled_at=T1), None)
+    store.invite("sat-lego", ["m-1", "m-2"], T0)
+    store.invite("sun-story", ["m-1"], T0 + timedelta(hours=1))
+    assert store.invitations_of("m-1") == [("sat-lego", T0), ("sun-story", T0 + timedelta(hours=1))]
+
+    assert store.forget_member("m-1") == 4  # two registrations, two invitations
+
+    assert store.of_member("m-1") == [] and store.registration("sat-lego", "m-1") is None
+    assert store.last_invited("m-1") is None and store.invitations_of("m-1") == []
+    assert store.invited("sat-lego") == ["m-2"]
+    book = store.get("sat-lego").book
+    assert "m-1" not in book.seats and book.line() == ["m-2"] and book.position("m-2") == 1
+    assert [r.member_id for r in store.registrations("sat-lego")] == ["m-2"]
+    assert store.forget_member("m-1") == 0
