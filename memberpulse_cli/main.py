@@ -10,7 +10,7 @@ from typing import Any
 
 from .dlq import QUEUES
 from .functions import invoke
-from .project import CliError, Progress
+from .project import LOCAL_API_CONCURRENCY, CliError, Progress
 
 
 def _target(args: argparse.Namespace) -> dict[str, Any]:
@@ -348,9 +348,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--api-concurrency",
         type=int,
-        default=4,
+        default=LOCAL_API_CONCURRENCY,
         metavar="N",
-        help="API invocations MiniStack runs at once (default 4; more are throttled with 429; 0: no cap). "
+        help=f"API invocations MiniStack runs at once (default {LOCAL_API_CONCURRENCY}; more are throttled with 429; "
+        "0: no cap). "
         "MiniStack starts a process with its own copy of the code for each",
     )
     p.set_defaults(fn=cmd_up)

@@ -21,16 +21,11 @@ from typing import Any
 from .aws import Aws, explained
 from .deploy import DeployOptions, deploy, ensure_secrets
 from .keys import create_key, key_is_active
-from .project import LOCAL, CliError, Progress
+from .project import LOCAL, LOCAL_API_CONCURRENCY, CliError, Progress
 from .stackinfo import write_stack_file
 
 MINISTACK_VENV = LOCAL / "ministack-venv"
 LOCAL_STAGE = "dev"
-# MiniStack runs one worker process per concurrent invocation, each with its own unzipped copy of
-# the code (~155 MB), and caps none: a burst of 200 API requests would start 200 of them and fill
-# the disk. Locally the API function gets this many at once (the rest are throttled: 429, which
-# clients retry); on AWS it scales.
-LOCAL_API_CONCURRENCY = 4
 
 
 _WORKER_DIR = re.compile(rb"(/[^\0 ]*/ministack-lambda-[^/\0 ]+)/")

@@ -40,3 +40,11 @@ class Progress:
     def step(self, text: str) -> None:
         if not self.quiet:
             print(f"[{time.monotonic() - self.start:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+
+# MiniStack runs one worker process per concurrent invocation, each with its own unzipped copy of
+# the code (~155 MB), and caps none: a burst of 200 API requests would start 200 of them and fill
+# the disk. Locally the API function gets this many at once (the rest are throttled: 429, which
+# clients retry); on AWS it scales. 8: more than the 6 requests a browser makes at once to one host,
+# so the console's files (which a browser cannot retry) are never refused.
+LOCAL_API_CONCURRENCY = 8

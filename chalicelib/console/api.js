@@ -34,17 +34,30 @@ function url(path, params) {
   return target;
 }
 
+const RETRIES = 4;
+
+function retryDelay(response, attempt) {
+  const after = Number(response.headers.get("Retry-After"));
+  const backoff = 400 * 2 ** attempt * (0.75 + Math.random() / 2);
+  return Math.min(Number.isFinite(after) && after > 0 ? after * 1000 : backoff, 5000);
+}
+
 // GET path → {body, next}: the answer (parsed JSON, or text for CSV) and the next page's cursor.
 export async function get(path, params, { accept = "application/json" } = {}) {
   let response;
-  try {
-    response = await fetch(url(path, params), {
-      headers: { Authorization: `Bearer ${key() || ""}`, Accept: accept },
-      cache: "no-store",
-      credentials: "omit",
-    });
-  } catch (error) {
-    throw new ApiError(0, { error: { message: String(error && error.message ? error.message : error) } }, path);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(url(path, params), {
+        headers: { Authorization: `Bearer ${key() || ""}`, Accept: accept },
+        cache: "no-store",
+        credentials: "omit",
+      });
+    } catch (error) {
+      throw new ApiError(0, { error: { message: String(error && error.message ? error.message : error) } }, path);
+    }
+    // Throttled (API Gateway's 429, a busy local stack's 429/503): wait and ask again, a few times.
+    if (![429, 503].includes(response.status) || attempt >= RETRIES) break;
+    await new Promise((resolve) => setTimeout(resolve, retryDelay(response, attempt)));
   }
   const type = response.headers.get("Content-Type") || "";
   const text = await response.text();

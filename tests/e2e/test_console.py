@@ -17,7 +17,9 @@ import pytest
 from memberpulse_cli.client import ApiClient
 from tests.e2e.conftest import cli, stack_file  # noqa: F401 (the stack file fixture)
 
-FULL_PHONE = re.compile(r"\+\d{9,15}|(?<!\d)1[3-9]\d{9}(?!\d)")
+# A whole phone number, not inside a longer run of letters or digits (an id such as
+# "m64ee…16170041111…" is not a phone): the same boundary the API's and the page's masking use.
+FULL_PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+\d{9,15}|1[3-9]\d{9})(?![0-9A-Za-z])")
 
 
 def daytime_zone() -> str:
@@ -119,6 +121,23 @@ def test_the_console_signs_in_from_its_link_and_shows_the_apis_answers(
         )
         assert triggers == [m["trigger"] for m in api.messages(member)]
         assert not FULL_PHONE.search(page.evaluate("document.body.innerText"))
+        # An activity: seats and the waitlist as the API answers them
+        from tests.e2e.test_activities import activity, day_after_tomorrow_at_15, members, run_id
+
+        run = run_id()
+        people = members(api, f"page-{run}", 3)
+        api.ok("PUT", f"/v1/activities/page-{run}", activity(day_after_tomorrow_at_15(), capacity=1))
+        for person in people:
+            api.ok("POST", f"/v1/activities/page-{run}/registrations", {"member_id": person})
+        page.goto(f"{base}#/activities/page-{run}")
+        page.wait_for_selector("#waitlist-table")
+        shown_activity = api.ok("GET", f"/v1/activities/page-{run}")
+        for key, value in {**shown_activity["counts"], "seats_left": shown_activity["seats_left"]}.items():
+            assert page.get_attribute(f"[data-tile='{key}']", "data-value") == str(value), key
+        line = page.eval_on_selector_all(
+            "#waitlist-table td[data-col='member_id']", "tds => tds.map(td => td.innerText)"
+        )
+        assert line == people[1:]  # in the order they signed up
         assert logged == []
     finally:
         context.close()

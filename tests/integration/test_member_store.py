@@ -9,8 +9,6 @@ import pytest
 
 from chalicelib.adapters.member_store import DynamoMemberStore
 from chalicelib.domain.model import (
-    Child,
-    Consent,
     Coupon,
     Member,
     Order,
@@ -20,31 +18,15 @@ from chalicelib.domain.model import (
     StoredValue,
 )
 from chalicelib.ports import VersionConflict
+from tests.integration.contract.test_member_store import full_member as contract_member
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 T1 = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 
 
 def full_member(member_id: str = "m-it-1") -> Member:
-    return Member(
-        member_id=member_id,
-        name="王小明",
-        phone="+8613800138000",
-        im_user_id="agora_u1001",
-        timezone="Asia/Shanghai",
-        locale="zh-TW",
-        joined_at=T0,
-        tier="silver",
-        store_id="store-sh-01",
-        tags=["lego", "puzzle"],
-        children=[Child("乐乐", date(2023, 11, 25), "boy"), Child("Mia", date(2021, 2, 28), "girl")],
-        consent=Consent(sms=False, im=True, marketing=True),
-        stored_value=StoredValue(199.5, date(2027, 1, 31)),
-        points_lots=[PointsLot("t-1", 120, date(2026, 12, 31)), PointsLot("t-2", 30, None)],
-        last_purchase_at=T1,
-        created_at=T0,
-        updated_at=T1,
-    )
+    """The contract suite's member with every field set (tests/integration/contract)."""
+    return contract_member(member_id)
 
 
 def an_order(member_id: str, order_id: str = "o-5001") -> Order:

@@ -7,8 +7,9 @@ from typing import Any
 
 from ..activities import Activity, ActivityEvent, EventKind, Registration, RegistrationStatus, Standing
 from ..activity_facts import activity_facts
+from ..isotime import to_iso
 from ..model import Member
-from .base import Context, Drop
+from .base import Context, Drop, Plan
 
 # The events after which a member holds a confirmed seat (their timers are (re)scheduled).
 SEATED_EVENTS = frozenset({EventKind.REGISTERED, EventKind.PROMOTED, EventKind.CHANGED})
@@ -45,6 +46,24 @@ def holds_seat(event: ActivityEvent) -> Registration | None:
     if event.kind not in SEATED_EVENTS or reg is None or reg.status is not RegistrationStatus.CONFIRMED:
         return None
     return reg
+
+
+def seat_occurrence(activity_id: str, ticket: int) -> str:
+    """The occurrence of what a member is asked after the activity for their place (ticket) in it."""
+    return f"{activity_id}#{ticket}"
+
+
+def after_the_end(event: ActivityEvent, member: Member, ctx: Context) -> list[Plan]:
+    """One timer per seat held, due when the activity's feedback is (``feedback_due``): what the
+    feedback question and the "sorry we missed you" both wait for, each deciding when it fires."""
+    reg = holds_seat(event)
+    if reg is None:
+        return []
+    activity = event.activity
+    timer_facts = {"activity_id": activity.activity_id, "ticket": reg.ticket, "ends_at": to_iso(activity.ends_at)}
+    occurrence = seat_occurrence(activity.activity_id, reg.ticket)
+    timer = ctx.timer(member, activity.activity_id, occurrence, activity.feedback_due(), timer_facts)
+    return [timer] if timer is not None else []
 
 
 def place_of(ctx: Context, activity_id: str, ticket: int) -> tuple[Activity, Registration] | Drop:

@@ -8,16 +8,15 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from ..activities import MAX_FEEDBACK_AFTER_MINUTES, ActivityEvent
-from ..isotime import to_iso
 from ..model import Member, Product
 from ..timers import Timer
-from ._activity import facts, holds_seat, place_of
+from ._activity import after_the_end, facts, place_of, seat_occurrence
 from .base import Check, Context, Drop, Fire, Plan, Rule
 
 
 def occurrence(activity_id: str, ticket: int) -> str:
     """The occurrence of the member's feedback question for their place (ticket) in the activity."""
-    return f"{activity_id}#{ticket}"
+    return seat_occurrence(activity_id, ticket)
 
 
 class ActivityFeedback(Rule):
@@ -25,14 +24,7 @@ class ActivityFeedback(Rule):
     reads_standing = True
 
     def on_activity(self, event: ActivityEvent, member: Member, ctx: Context) -> list[Plan]:
-        reg = holds_seat(event)
-        if reg is None:
-            return []
-        activity = event.activity
-        timer_facts = {"activity_id": activity.activity_id, "ticket": reg.ticket, "ends_at": to_iso(activity.ends_at)}
-        asked = occurrence(activity.activity_id, reg.ticket)
-        timer = ctx.timer(member, activity.activity_id, asked, activity.feedback_due(), timer_facts)
-        return [timer] if timer is not None else []
+        return after_the_end(event, member, ctx)
 
     def check(self, timer: Timer, member: Member, catalog: Mapping[str, Product], ctx: Context) -> Check:
         place = place_of(ctx, str(timer.facts["activity_id"]), int(timer.facts["ticket"]))
