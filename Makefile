@@ -90,4 +90,4 @@ bench: venv ministack chromium
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf .local/build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .local/build .local/vendor .mypy_cache .ruff_cache .pytest_cache

@@ -24,7 +24,9 @@ from .project import INFRA_TEMPLATE, LOCAL, ROOT, CliError, Progress, region, ve
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 LAMBDA_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"  # chalice picks the runtime from it
 PROJECT_FILES = ("app.py", "chalicelib", ".chalice/config.json")
-VENDOR_CACHE = LOCAL / "build"
+# The installed lock, kept per lock content between packages. Never under a package's --out (the
+# local stack packages into .local/build, and a package starts by clearing its --out).
+VENDOR_CACHE = LOCAL / "vendor"
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,8 @@ def package(stage: str, out: Path, progress: Progress) -> Path:
     if not chalice:
         raise CliError("chalice is not installed in this virtualenv: run `make venv`")
     vendor = vendor_packages(progress)
+    if vendor.resolve().is_relative_to(out.resolve()):
+        raise CliError(f"--out {out} holds the installed packages ({vendor}): choose another --out")
     project = out.parent / f"{out.name}.project"
     _project_copy(project, vendor)
     if out.exists():

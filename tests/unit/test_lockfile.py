@@ -73,3 +73,15 @@ def test_a_package_the_runtime_provides_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(CliError, match="the Lambda runtime provides it"):
         _check_wheels(tmp_path)
+
+
+def test_the_installed_packages_are_never_under_a_packages_out() -> None:
+    """A package starts by clearing its --out; the local stack packages into <state>/build (and
+    `deploy` into .local/build/<stage>): the installed lock must live elsewhere, or the zip the
+    default `make up` / `make demo` deploys goes out without its dependencies."""
+    from memberpulse_cli.packaging import VENDOR_CACHE
+    from memberpulse_cli.project import LOCAL
+
+    for out in (LOCAL / "build", LOCAL / "build" / "dev", LOCAL / "build" / "package"):
+        assert not VENDOR_CACHE.resolve().is_relative_to(out.resolve()), out
+        assert not out.resolve().is_relative_to(VENDOR_CACHE.resolve()), out
