@@ -6,24 +6,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.adapters.message_store import DynamoMessageStore
-from chalicelib.domain.model import PENDING_STATUSES, Channel, Message, MessageStatus, StatusChange
+from chalicelib.domain.model import PENDING_STATUSES, Message, MessageStatus, StatusChange
+from tests.integration.contract.test_message_store import a_message as contract_message
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
 
 def a_message(message_id: str = "m-msg-1", member_id: str = "m-1001", created_at: datetime = T0) -> Message:
-    return Message(
-        message_id=message_id,
-        member_id=member_id,
-        trigger="welcome",
-        occurrence="join",
-        channel=Channel.IM,
-        provider="sandbox",
-        text="王小明，欢迎加入乐乐玩具会员！",
-        status=MessageStatus.QUEUED,
-        created_at=created_at,
-        history=[StatusChange(MessageStatus.QUEUED, created_at)],
-    )
+    """The contract suite's queued welcome (tests/integration/contract)."""
+    return contract_message(message_id, member_id, created_at)
 
 
 def raw_item(aws, message_id: str) -> dict:
