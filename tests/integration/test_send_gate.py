@@ -17,6 +17,7 @@ from chalicelib.adapters.send_gate import DynamoSendGate
 from chalicelib.domain.model import Channel, Message, MessageStatus
 from chalicelib.domain.ratelimit import largest_window_count
 from chalicelib.ports import ClaimRequest, ClaimResult
+from tests.integration.contract.test_send_gate import request
 
 pytestmark = pytest.mark.integration
 
@@ -34,18 +35,6 @@ def stored(message_id: str, member_id: str = "m-1", status: MessageStatus = Mess
     )  # fmt: skip
     assert DynamoMessageStore().create(message)
     return message_id
-
-
-def request(
-    message_id: str,
-    claim: str,
-    *,
-    periods: tuple[tuple[str, int], ...] = (),
-    parts: int = 1,
-    takeover: str | None = None,
-    provider: str = "sandbox",
-) -> ClaimRequest:
-    return ClaimRequest(message_id, claim, provider, parts, periods, takeover)
 
 
 def counter(key: str) -> tuple[int, set[str]]:
