@@ -243,10 +243,12 @@ class AwsAdapters:
 
     @cached_property
     def send_gate(self) -> SendGate:
+        from .adapters.providers.registry import schedule_margins
         from .adapters.send_gate import DynamoSendGate
         from .settings import parse_rates
 
-        return DynamoSendGate(parse_rates(self.settings.send_rates))
+        rates = parse_rates(self.settings.send_rates)
+        return DynamoSendGate(rates, schedule_margins(rates))
 
     @cached_property
     def providers(self) -> Mapping[str, Provider]:

@@ -36,7 +36,7 @@ class DynamoSendGate:
     def __init__(
         self,
         rates: Mapping[str, int],
-        margin_ms: int = DEFAULT_MARGIN_MS,
+        margins: Mapping[str, int] | None = None,
         lead_ms: int = 250,
         ready_lead_ms: int = 100,
         *,
@@ -44,7 +44,8 @@ class DynamoSendGate:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rates = dict(rates)
-        self.margin_ms = margin_ms
+        # provider → its schedule's margin (ms; ``domain/ratelimit.margin_ms``); the default for others
+        self.margins = dict(margins or {})
         # Slots start ahead of the moment they are booked, by what the write still to come takes
         # (the claim's transaction, or one update for sends booking again): a sender that gets to
         # its slot later than the margin must book again (see SendService._wait_for_turn). At least
@@ -56,6 +57,9 @@ class DynamoSendGate:
         self.clock = clock
         self._write_ms: dict[str, float] = {}  # "claim" / "book" → moving average, booked → done
         self._booked_at = 0.0
+
+    def _margin(self, provider: str) -> int:
+        return self.margins.get(provider, DEFAULT_MARGIN_MS)
 
     def claim(self, requests: list[ClaimRequest], now: datetime, wall: float) -> ClaimResult:
         started = self._booked_at = self.clock()
@@ -101,7 +105,9 @@ class DynamoSendGate:
             version, history = _read_schedule(provider)
             batch = [r for r in requests if r.provider == provider]
             pace = max(r.pace_ms for r in batch)
-            times, keep = book(history, [r.parts for r in batch], start_ms, self.rates[provider], self.margin_ms, pace)
+            times, keep = book(
+                history, [r.parts for r in batch], start_ms, self.rates[provider], self._margin(provider), pace
+            )
             slots.update({r.message_id: t / 1000 for r, t in zip(batch, times, strict=True)})
             schedules[provider] = (version, keep)
         for r in requests:
@@ -184,7 +190,7 @@ class DynamoSendGate:
         for _ in range(MAX_ROUNDS * 4):
             version, history = _read_schedule(provider)
             start_ms = self._start_ms(wall, started, "book", self.ready_lead_ms)
-            times, keep = book(without(history, release), parts, start_ms, rate, self.margin_ms, pace_ms)
+            times, keep = book(without(history, release), parts, start_ms, rate, self._margin(provider), pace_ms)
             self._booked_at = self.clock()
             condition = CounterModel.n.does_not_exist() if version is None else CounterModel.n == version
             try:

@@ -4,9 +4,13 @@ Every sender Lambda books its sends on one shared schedule per provider (kept in
 send gate, updated with a conditional write): each send gets a moment ``at`` (integer ms) such that
 the parts booked in any window ``(x - window, x]`` never exceed the rate, and sends are spaced by
 the time their parts take at the rate, on both sides (no bursts). Because a window of
-``1 s + margin`` holds at most ``rate`` parts, every one-second window does too, even when a send
-leaves up to ``margin`` late; a sender that would be later than that books again
-(services/sending.py). A send of more parts than the whole rate goes alone in its window.
+``1 s + margin`` holds at most ``rate`` parts, every one-second window the PROVIDER sees does too,
+as long as each send reaches it no more than ``margin`` after its moment. The margin is what can
+make it later (``margin_ms``): the sender leaving late — up to ``LATE_ALLOWANCE_MS``, beyond which
+it books again (services/pacing.py) — plus the spread of the provider's transit, which its adapter
+declares. The margin is also what the rate gives up: the schedule sends at most
+``rate × 1000 / (1000 + margin)`` parts a second, so it is no wider than that. A send of more parts
+than the whole rate goes alone in its window.
 
 A sender books from when it will be READY for each send: no earlier than ``pace_ms`` after its own
 previous one (the time a send of its takes: a provider answering in 250 ms cannot use slots 100 ms
@@ -24,7 +28,21 @@ from itertools import accumulate
 
 Booking = tuple[int, int]  # (at ms since the epoch, parts)
 
-DEFAULT_MARGIN_MS = 100
+# How late after its moment a send may still leave: a sender's timer, a scheduling hiccup. A
+# sender any later books again (``services/pacing.py``).
+LATE_ALLOWANCE_MS = 10
+# A provider's transit when its adapter says nothing: the spread of an HTTPS call's arrival.
+DEFAULT_ARRIVAL_SPREAD_MS = 80
+
+
+def margin_ms(arrival_spread_ms: int) -> int:
+    """The schedule's margin for a provider whose sends reach it within ``arrival_spread_ms`` of
+    one another's transit: a send leaves at most the allowance late and arrives at most the
+    spread later still."""
+    return LATE_ALLOWANCE_MS + max(0, arrival_spread_ms)
+
+
+DEFAULT_MARGIN_MS = margin_ms(DEFAULT_ARRIVAL_SPREAD_MS)
 _AFTER = 1 << 62  # sorts after any parts count at the same moment
 
 

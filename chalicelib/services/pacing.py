@@ -59,7 +59,7 @@ class Pacer:
         self.wall = wall
         self.sleep = sleep
         self.max_wait = max_wait  # the longest a sender waits for a slot
-        self.late_margin = late_margin  # below the rate schedule's margin (100 ms)
+        self.late_margin = late_margin  # ratelimit.LATE_ALLOWANCE_MS: within every schedule's margin
         self._took: dict[str, deque[float]] = {}  # provider → how long this sender's last sends took (s)
 
     def pace_ms(self, provider: str) -> int:

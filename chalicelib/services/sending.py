@@ -50,6 +50,7 @@ from ..domain.consent import BY_PROVIDER
 from ..domain.eligibility import Ask, Defer, Go, Policy, Stage, Suppress, cap_periods, decide
 from ..domain.model import PENDING_STATUSES, Channel, Member, Message, MessageStatus
 from ..domain.phones import mask
+from ..domain.ratelimit import LATE_ALLOWANCE_MS
 from ..domain.retry import backoff_seconds
 from ..domain.rulebook import RuleConfig
 from ..ports import (
@@ -123,7 +124,7 @@ class SendService:
         claim_ttl: float = DEFAULT_CLAIM_TTL,
         max_receives: int = DEFAULT_MAX_RECEIVES,
         max_wait: float = DEFAULT_MAX_WAIT,
-        late_margin: float = 0.09,
+        late_margin: float = LATE_ALLOWANCE_MS / 1000,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         new_claim: Callable[[], str] = lambda: uuid.uuid4().hex,
@@ -319,15 +320,16 @@ class SendService:
         waiting: list[tuple[_Ready, Turn]] = []  # handed back to wait
         for index, (item, turn) in enumerate(turns):
             if turn.back_in is None and self.pacer.wait(turn, deadline, [t for _, t in turns[index + 1 :]]):
-                outcomes.append(self._send_in_turn(item, now, sent))
+                outcomes.append(self._send_in_turn(item, now, sent, turn))
             else:
                 waiting.append((item, turn))
         self._record(sent)
         return outcomes + self._hand_back(waiting)
 
-    def _send_in_turn(self, item: _Ready, now: datetime, sent: list[Sent]) -> SendOutcome:
+    def _send_in_turn(self, item: _Ready, now: datetime, sent: list[Sent], turn: Turn) -> SendOutcome:
         mid = item.message.message_id
         started = self.wall()
+        late_ms = None if turn.slot is None else int((started - turn.slot) * 1000)
         if item.tracks_call:
             # Before the call, durably: "may have started" (the sends so far ride along).
             still_mine = self.messages.mark_call_started(
@@ -338,7 +340,7 @@ class SendService:
             if not still_mine:
                 self.log("claim taken over before the call", message_id=mid)
                 return SendOutcome(mid, None)
-        outcome, result = self._send_one(item, now)
+        outcome, result = self._send_one(item, now, late_ms)
         if result is not None:
             sent.append((item.message, item.claim, result, now))
         self.pacer.took(item.message.provider, self.wall() - started)
@@ -353,7 +355,9 @@ class SendService:
             self.log("handed back", message_ids=[mid for mid, _ in claims], reason=reason)
         return [SendOutcome(turn.message_id, None, retry_in=turn.back_in, requeue=True) for _, turn in waiting]
 
-    def _send_one(self, item: _Ready, now: datetime) -> tuple[SendOutcome, SendResult | None]:
+    def _send_one(
+        self, item: _Ready, now: datetime, late_ms: int | None = None
+    ) -> tuple[SendOutcome, SendResult | None]:
         message = item.message
         provider = self.providers[message.provider]
         outbound = self._outbound(message, item.member, item.address)
@@ -362,7 +366,9 @@ class SendService:
         except ProviderError as exc:
             return self._failed(item, exc, now), None
         shown = mask(item.address) if message.channel is Channel.SMS else item.address
-        self.log("sent", message_id=message.message_id, provider=provider.name, to=shown, parts=result.parts)
+        self.log(
+            "sent", message_id=message.message_id, provider=provider.name, to=shown, parts=result.parts, late_ms=late_ms
+        )
         return SendOutcome(message.message_id, MessageStatus.SENT), result
 
     def _outbound(self, message: Message, member: Member, address: str) -> OutboundMessage:

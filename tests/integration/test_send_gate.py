@@ -13,9 +13,10 @@ import pytest
 
 from chalicelib.adapters.message_store import DynamoMessageStore
 from chalicelib.adapters.models import CounterModel
+from chalicelib.adapters.providers.registry import schedule_margins
 from chalicelib.adapters.send_gate import DynamoSendGate
 from chalicelib.domain.model import Channel, Message, MessageStatus
-from chalicelib.domain.ratelimit import largest_window_count
+from chalicelib.domain.ratelimit import DEFAULT_MARGIN_MS, LATE_ALLOWANCE_MS, largest_window_count
 from chalicelib.ports import ClaimRequest, ClaimResult
 from tests.integration.contract.test_send_gate import request
 
@@ -282,3 +283,20 @@ def test_slots_start_after_the_time_the_gates_own_writes_take() -> None:
     second = gate.claim([request(b, "c2")], NOW, WALL)
     assert round((first.slots[a] or 0) - WALL, 3) == 0.1
     assert round((second.slots[b] or 0) - WALL, 3) == 0.1 + 0.15
+
+
+def test_the_sandbox_schedule_gives_up_only_what_can_make_its_sends_late() -> None:
+    """The sandbox stamps a send's arrival in the sender's own process: its schedule's margin is the
+    sender's late allowance and no network transit, so a long run books at least 0.97 × R (with the
+    100 ms margin of a provider across the internet it was 1 / 1.1 ≈ 0.91 × R)."""
+    margins = schedule_margins(["sandbox", "aliyun", "unknown"])
+    assert margins == {"sandbox": LATE_ALLOWANCE_MS + 15, "aliyun": DEFAULT_MARGIN_MS, "unknown": DEFAULT_MARGIN_MS}
+    ids = [stored(f"s-{i}", f"ms-{i}") for i in range(100)]
+    gate = DynamoSendGate({"sandbox": 10}, margins, lead_ms=0, follow_clock=False)
+    batches = [ids[i : i + 10] for i in range(0, len(ids), 10)]  # a sender's batches, one after another
+    results = [gate.claim([request(mid, f"c-{mid}") for mid in batch], NOW, WALL) for batch in batches]
+    sends = slots_ms(results)
+    assert len(sends) == 100
+    assert largest_window_count(sends, 1000 + LATE_ALLOWANCE_MS + 15) <= 10  # late sends included
+    span = (sends[-1][0] - sends[0][0]) / 1000
+    assert 99 / span >= 0.97 * 10

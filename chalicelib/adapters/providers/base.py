@@ -47,6 +47,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, final
 from ...domain.inbound import InboundEvent
 from ...domain.model import Channel
 from ...domain.phones import mask
+from ...domain.ratelimit import DEFAULT_ARRIVAL_SPREAD_MS
 from ...ports import OutboundMessage, ProviderError, Receipt, SendResult
 from .error_codes import ErrorCodes
 
@@ -110,6 +111,11 @@ class ProviderAdapter(ABC, Generic[Verified]):
     dedupes: ClassVar[bool] = False  # the provider drops a repeated send carrying the same id
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     max_webhook_bytes: ClassVar[int] = 256 * 1024
+    # How much longer one send may take than another to reach the provider from its turn (the
+    # transit's spread, ms, and the "call started" mark for senders that must make one): part of
+    # the provider's rate schedule's margin (``domain/ratelimit.py``). An HTTPS call across the
+    # internet, unless the adapter knows better.
+    arrival_spread_ms: ClassVar[int] = DEFAULT_ARRIVAL_SPREAD_MS
     # The provider's error codes in our words (an adapter may extend its table per instance).
     error_codes: ErrorCodes = ErrorCodes({})
 

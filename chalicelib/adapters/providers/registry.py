@@ -22,10 +22,14 @@ import hashlib
 import importlib
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
+from ...domain.ratelimit import DEFAULT_ARRIVAL_SPREAD_MS, margin_ms
 from ...ports import Provider
+
+if TYPE_CHECKING:
+    from .base import ProviderAdapter
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,29 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "agora": ("agora", "AgoraChatProvider"),
     "wecom": ("wecom", "WeComKfProvider"),
 }
+
+
+def adapter_class(name: str) -> type[ProviderAdapter[Any]] | None:
+    """The adapter class of provider ``name`` (its module imported; nothing built), None if unknown."""
+    if name == "sandbox":
+        from .sandbox import SandboxProvider
+
+        return SandboxProvider
+    if name not in ADAPTERS:
+        return None
+    module, cls = ADAPTERS[name]
+    found: type[ProviderAdapter[Any]] = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+    return found
+
+
+def schedule_margins(providers: Iterable[str]) -> dict[str, int]:
+    """Each rate-limited provider's schedule margin (``domain/ratelimit.margin_ms``), from the
+    transit spread its adapter declares."""
+    margins: dict[str, int] = {}
+    for name in providers:
+        adapter = adapter_class(name)
+        margins[name] = margin_ms(adapter.arrival_spread_ms if adapter else DEFAULT_ARRIVAL_SPREAD_MS)
+    return margins
 
 
 class ProviderRegistry(Mapping[str, Any]):

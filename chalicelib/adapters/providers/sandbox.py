@@ -139,6 +139,11 @@ class SandboxProvider(ProviderAdapter[None]):
     channels: ClassVar[frozenset[Channel]] = frozenset({Channel.SMS, Channel.IM})
     can_query_status = True  # delivery status, from the outbox (Twilio and Tencent can too)
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "POST"})
+    # It runs in the sender's own process and stamps a send's arrival as it records it, a few
+    # instructions after the send's turn: no transit, only the sender's process being set aside by
+    # a busy machine for a moment. (With ``lookup=no`` the sender first marks the call started, one
+    # write; the fault runs that use it do not measure the rate.)
+    arrival_spread_ms: ClassVar[int] = 15
 
     @property
     def can_lookup(self) -> bool:  # type: ignore[override]  # the fault plan decides (a class constant elsewhere)
