@@ -7,11 +7,24 @@ at the resources it creates (see infra/README.md)."""
 
 from __future__ import annotations
 
-from typing import Any
+from chalicelib.handlers import collector
 
-from chalice.app import Chalice, DynamoDBEvent, Rate, Request, Response, SQSEvent
+collector.hold_while_loading()  # before anything is loaded (chalicelib/handlers/collector.py)
+
+from typing import Any  # noqa: E402
+
+from chalice.app import Chalice, DynamoDBEvent, Rate, Request, Response, SQSEvent  # noqa: E402
 
 app = Chalice(app_name="memberpulse")
+
+
+@app.middleware("all")
+def collect_after_the_first_event(event: Any, get_response: Any) -> Any:
+    try:
+        return get_response(event)
+    finally:
+        collector.after_an_event()
+
 
 # Placeholders: infra/template.json points each event source at the real stream / queue (Fn::GetAtt).
 MEMBERS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/members/stream/set-by-infra"

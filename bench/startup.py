@@ -7,7 +7,9 @@ The ratio is of CPU time (``time.process_time``, user + system) in the fresh int
 CPU work once the files are in the page cache, and on a shared machine wall time mostly measures the
 neighbours (it is printed beside it). The interpreter's environment is Lambda's as far as imports
 care: ``TZ=:UTC`` as the runtime sets it (Babel, under python-liquid, looks the local zone up when
-imported), the region, no credentials.
+imported), ``AWS_EXECUTION_ENV`` (in a Lambda container ``app.py`` holds the garbage collector
+until the first event is handled: ``chalicelib/handlers/collector.py``), the region, no
+credentials. ``import boto3`` runs in the same environment, with the collector as Python leaves it.
 
 What a first invocation imports is made to happen without AWS: the function's services are built
 through ``bootstrap`` over the real adapters (which imports them) with the AWS clients and the secret
@@ -115,7 +117,13 @@ def _seconds(statement: str, project: Path) -> tuple[float, float]:
         capture_output=True,
         text=True,
         check=True,
-        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "TZ": ":UTC", "PYTHONPATH": str(project)},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "TZ": ":UTC",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            "PYTHONPATH": str(project),
+        },
     )
     cpu, wall = out.stdout.strip().splitlines()[-1].split()
     return float(cpu), float(wall)

@@ -27,6 +27,7 @@ from .. import bootstrap
 from ..domain.isotime import parse_iso
 from ..observability import flush_metrics, logger, metrics
 from ..ports import Requeue
+from .collector import no_collection_pauses
 
 # Seconds kept free at the end of an invocation: one provider call (the adapters' 5 s timeout) and
 # recording the batch's outcomes. No provider call starts later than that.
@@ -67,7 +68,8 @@ def send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
         decided.setdefault(message_id, body.get("at"))
     try:
         app = bootstrap.app()
-        outcomes = app.sender.deliver_batch(requests, now, _deadline(context)) if requests else []
+        with no_collection_pauses():
+            outcomes = app.sender.deliver_batch(requests, now, _deadline(context)) if requests else []
         retries = app.adapters.send_retries
         waiting = [o for o in outcomes if o.retry_in is not None and o.requeue]
         refused = retries.requeue([Requeue(o.message_id, decided.get(o.message_id), o.retry_in or 0) for o in waiting])
