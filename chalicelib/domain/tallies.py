@@ -3,7 +3,8 @@ messages table's stream). Pure.
 
 Each change of a message item is compared with its previous image and yields **feeds**: a named
 event that happens at most once per message (``planned``, ``status:<s>``, ``sent``, ``delivered``,
-``read``, ``clicked``, ``converted``, ``order:<order id>``) with the deltas it adds. The store
+``read``, ``clicked``, ``converted``, ``order:<order id>``; a gauge's move, once per change of
+status: ``status:<s>#<n>``, the n-th in the message's history) with the deltas it adds. The store
 applies a feed to every counter the message belongs to, together with a marker
 ``(message, event)``, in one transaction conditional on the marker being new: a replayed stream
 record never counts twice. ``queued`` and ``deferred`` are gauges (what waits now: +1 on entering,
@@ -86,19 +87,26 @@ def feeds(old: Message | None, new: Message) -> list[Feed]:
         # An SMS sent instead of an IM reaches the member the IM targeted: not a second member.
         out.append(Feed("planned", {"members": 0 if new.fallback_of else 1}))
     if old is None or old.status is not new.status:
-        deltas: dict[str, float] = {}
+        # What waits now moves with every change of status: a message deferred, released and
+        # deferred again enters and leaves the gauges each time. The change is told apart from the
+        # message's earlier ones (and a replay of it is not) by its place in the status history.
+        moved: dict[str, float] = {}
         if old is not None and old.status in GAUGES:
-            deltas[GAUGES[old.status]] = -1
+            moved[GAUGES[old.status]] = -1
         if new.status in GAUGES:
-            deltas[GAUGES[new.status]] = deltas.get(GAUGES[new.status], 0) + 1
+            moved[GAUGES[new.status]] = moved.get(GAUGES[new.status], 0) + 1
+        if moved:
+            out.append(Feed(f"status:{new.status.value}#{len(new.history)}", moved))
+        # What was reached counts once per message, however often it gets there.
+        reached: dict[str, float] = {}
         if new.status in REACHED:
-            deltas[REACHED[new.status]] = 1
+            reached[REACHED[new.status]] = 1
         if new.status is MessageStatus.SUPPRESSED:
-            deltas[suppressed_field(suppression_code(new.reason))] = 1
+            reached[suppressed_field(suppression_code(new.reason))] = 1
         if new.status is MessageStatus.DEFERRED:
-            deltas["deferrals"] = 1  # messages ever deferred (the marker keeps it once per message)
-        if deltas:
-            out.append(Feed(f"status:{new.status.value}", deltas))
+            reached["deferrals"] = 1  # messages ever deferred
+        if reached:
+            out.append(Feed(f"status:{new.status.value}", reached))
     for name in ("sent", "delivered", "read", "clicked", "converted"):
         if name in _reached(new) - _reached(old):
             out.append(Feed(name, {name: 1}))

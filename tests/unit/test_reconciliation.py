@@ -144,12 +144,12 @@ def test_unknown_counts_as_sent_and_is_a_gauge_a_late_receipt_moves_it_on() -> N
     unknown = replace(was_sent, status=MessageStatus.UNKNOWN)
     late = replace(unknown, status=MessageStatus.DELIVERED, delivered_at=minutes(30 * 60))
     assert [(f.event, f.deltas) for f in feeds(queued, was_sent)] == [
-        ("status:sent", {"queued": -1}),
+        ("status:sent#1", {"queued": -1}),
         ("sent", {"sent": 1}),
     ]
-    assert [(f.event, f.deltas) for f in feeds(was_sent, unknown)] == [("status:unknown", {"unknown": 1})]
+    assert [(f.event, f.deltas) for f in feeds(was_sent, unknown)] == [("status:unknown#1", {"unknown": 1})]
     assert [(f.event, f.deltas) for f in feeds(unknown, late)] == [
-        ("status:delivered", {"unknown": -1}),
+        ("status:delivered#1", {"unknown": -1}),
         ("delivered", {"delivered": 1}),
     ]
 

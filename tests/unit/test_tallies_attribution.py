@@ -22,11 +22,11 @@ def test_feeds_follow_the_messages_life_once_per_stage() -> None:
     queued = msg()
     assert [(f.event, f.deltas) for f in feeds(None, queued)] == [
         ("planned", {"members": 1}),
-        ("status:queued", {"queued": 1}),
+        ("status:queued#0", {"queued": 1}),
     ]
     delivered = replace(queued, status=MessageStatus.DELIVERED, sent_at=T, delivered_at=T)
     assert [(f.event, f.deltas) for f in feeds(queued, delivered)] == [
-        ("status:delivered", {"queued": -1}),
+        ("status:delivered#0", {"queued": -1}),
         ("sent", {"sent": 1}),
         ("delivered", {"delivered": 1}),
     ]
@@ -52,7 +52,10 @@ def test_suppressions_count_by_reason_deferrals_once_and_a_fallback_is_no_second
         ("status:suppressed", {"suppressed": 1, "suppressed_no_consent": 1}),
     ]
     deferred = msg(status=MessageStatus.DEFERRED, reason="quiet hours: sends 09:00–21:00 Asia/Shanghai")
-    assert feeds(None, deferred)[1].deltas == {"deferred": 1, "deferrals": 1}
+    assert [(f.event, f.deltas) for f in feeds(None, deferred)[1:]] == [
+        ("status:deferred#0", {"deferred": 1}),
+        ("status:deferred", {"deferrals": 1}),
+    ]
     fallback = msg("m1#sms", fallback_of="m1")
     assert feeds(None, fallback)[0].deltas == {"members": 0}
 
@@ -72,3 +75,32 @@ def test_the_last_message_within_its_window_converts() -> None:
     assert converting([newer], T + timedelta(hours=4), lambda m: 168) is None  # before it reached them
     assert reached_at(control) == T
     assert converting([control], order_at, lambda m: 168) is control
+
+
+def test_a_message_deferred_released_and_deferred_again_leaves_the_gauges_where_they_belong() -> None:
+    """Quiet hours defer a message, a timer releases it, it is deferred again, then sent: what waits
+    (queued, deferred) ends at zero, it counts once among the messages ever deferred, and the
+    stream's records replayed change nothing."""
+    from chalicelib.domain.model import StatusChange
+    from memberpulse_cli.memory.campaigns import MemoryTallies
+
+    def moved(m: Message, status: MessageStatus, **fields: object) -> Message:
+        return replace(m, status=status, history=[*m.history, StatusChange(status, T, None)], **fields)  # type: ignore[arg-type]
+
+    life = [msg(history=[StatusChange(MessageStatus.QUEUED, T, None)])]
+    for status in (MessageStatus.DEFERRED, MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.QUEUED):
+        life.append(moved(life[-1], status))
+    life.append(moved(life[-1], MessageStatus.SENT, sent_at=T))
+    tallies = MemoryTallies()
+    keys = counter_keys(life[0], "Asia/Shanghai")
+    for _ in range(2):  # the second time: every stream record replayed
+        for old, new in zip([None, *life[:-1]], life, strict=True):
+            tallies.feed_all(new.message_id, [(f.event, f.deltas) for f in feeds(old, new)], keys)
+    counted = tallies.read(keys)[keys[0]]
+    assert {k: counted[k] for k in ("members", "queued", "deferred", "deferrals", "sent")} == {
+        "members": 1,
+        "queued": 0,
+        "deferred": 0,
+        "deferrals": 1,
+        "sent": 1,
+    }
