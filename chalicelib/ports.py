@@ -734,6 +734,13 @@ class Tallies(Protocol):
         """Several (event, deltas) of one change, each once per (message, event), in as few writes
         as the store can; returns how many were new."""
 
+    def feed_many(
+        self, changes: list[tuple[str, list[tuple[str, dict[str, float]]], list[str]]]
+    ) -> list[int | Exception]:
+        """Many changes (message id, its (event, deltas), its counters: a stream batch), each feed
+        once per (message, event), in as few writes as the store can; per change, how many feeds
+        were new, or the error that kept it from being counted (the others still count)."""
+
     def read(self, keys: list[str]) -> dict[str, dict[str, float]]: ...
 
     def funnel_days(self, days: list[date]) -> list[tuple[str, dict[str, float]]]:

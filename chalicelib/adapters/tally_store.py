@@ -2,7 +2,14 @@
 and writes its marker (``fed#<message>#<event>``, kept 14 days: longer than a stream keeps a
 record) in one transaction conditional on the marker being new, so a replayed stream record
 counts nothing. A funnel counter also carries its day (``funnel_day``, the sparse ``by_funnel_day``
-index): a funnel query reads each day's counters, never the messages."""
+index): a funnel query reads each day's counters, never the messages.
+
+A stream batch's records are fed together (``feed_many``): as many as fit in one transaction
+(DynamoDB's 100 items: a marker per feed, each counter once with the batch's deltas summed). A
+campaign's messages share their counters (its arm, its day's funnel), so a batch of a hundred
+records is two transactions, not a hundred, and each counter is written once per transaction, not
+once per message. A transaction that finds a marker already there (a replayed record) or fails
+goes record by record, each with its own outcome, so what is new still counts, once."""
 
 from __future__ import annotations
 
@@ -19,6 +26,9 @@ from .models import CounterModel, TallyModel
 from .pynamo import shared_connection
 
 MARKER_DAYS = 14
+MAX_ITEMS = 100  # DynamoDB's limit on one transaction
+
+Change = tuple[str, list[tuple[str, dict[str, float]]], list[str]]  # (message id, its feeds, its counters)
 
 
 class DynamoTallies:
@@ -37,6 +47,58 @@ class DynamoTallies:
             if self._apply(message_id, [event for event, _ in events], keys, summed):
                 return len(events)
         return sum(self._apply(message_id, [event], keys, deltas) for event, deltas in events)
+
+    def feed_many(self, changes: list[Change]) -> list[int | Exception]:
+        """Many messages' feeds (a stream batch, in order) in as few transactions as fit; per change,
+        how many of its feeds were new, or what kept it from being counted."""
+        results: list[int | Exception] = [0] * len(changes)
+        for group in _groups(changes):
+            try:
+                if self._apply_group([changes[i] for i in group]):
+                    for i in group:
+                        results[i] = len(changes[i][1])
+                    continue
+            except TransactWriteError:
+                pass  # a conflict or a throttle: record by record below, each with its own outcome
+            for i in group:
+                message_id, events, keys = changes[i]
+                try:
+                    results[i] = self.feed_all(message_id, events, keys)
+                except Exception as exc:
+                    results[i] = exc
+        return results
+
+    def _apply_group(self, changes: list[Change]) -> bool:
+        """One transaction: every feed's marker, each counter once with its summed deltas. False
+        when a marker was there already."""
+        expires = int(time.time()) + MARKER_DAYS * 86400
+        summed: dict[str, dict[str, float]] = {}
+        markers = 0
+        for _, events, keys in changes:
+            for key in keys:
+                counter = summed.setdefault(key, {})
+                for _, deltas in events:
+                    for name, delta in deltas.items():
+                        counter[name] = counter.get(name, 0) + delta
+        try:
+            with TransactWrite(connection=shared_connection()) as tx:
+                for message_id, events, _ in changes:
+                    for event, _ in events:
+                        marker = CounterModel(f"fed#{message_id}#{event}", expires=expires)
+                        tx.save(marker, condition=CounterModel.counter_id.does_not_exist())
+                        markers += 1
+                for key, deltas in summed.items():
+                    actions: list[Action] = [
+                        getattr(TallyModel, name).add(delta) for name, delta in sorted(deltas.items())
+                    ]
+                    day = [TallyModel.funnel_day.set(parse_key(key).day.isoformat())] if is_funnel_key(key) else []
+                    tx.update(TallyModel(key), actions=[*actions, *day])
+        except TransactWriteError as exc:
+            reasons = (exc.cancellation_reasons or [])[:markers]
+            if any(r is not None and getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons):
+                return False
+            raise
+        return True
 
     def _apply(self, message_id: str, events: list[str], keys: list[str], deltas: dict[str, float]) -> bool:
         expires = int(time.time()) + MARKER_DAYS * 86400
@@ -68,6 +130,29 @@ class DynamoTallies:
             for item in TallyModel.by_funnel_day.query(day.isoformat()):
                 out.append((item.counter_id, _counts(item)))
         return out
+
+
+def _groups(changes: list[Change]) -> list[list[int]]:
+    """The changes with feeds, in order, in groups that fit one transaction: a marker per feed
+    and each counter once, no marker twice (a message's event seen twice in one batch)."""
+    groups: list[list[int]] = []
+    group: list[int] = []
+    markers: set[str] = set()
+    keys: set[str] = set()
+    for i, (message_id, events, change_keys) in enumerate(changes):
+        if not events:
+            continue
+        mine = {f"{message_id}#{event}" for event, _ in events}
+        items = len(markers) + len(mine) + len(keys | set(change_keys))
+        if group and (items > MAX_ITEMS or markers & mine):
+            groups.append(group)
+            group, markers, keys = [], set(), set()
+        group.append(i)
+        markers |= mine
+        keys |= set(change_keys)
+    if group:
+        groups.append(group)
+    return groups
 
 
 def _counts(item: TallyModel) -> dict[str, float]:

@@ -53,17 +53,43 @@ def dynamodb_batch(event: dict[str, Any], handler: Callable[[DynamoDBRecord], ob
     return _partial(event, DynamoDBRecord, sequence_number, handler)
 
 
+def dynamodb_batch_together(
+    event: dict[str, Any], handler: Callable[[list[DynamoDBRecord]], list[BaseException | None]]
+) -> dict[str, Any]:
+    """The stream records handed to the handler together (it writes them in as few requests as it
+    can); it answers each record's error or None, in order, and the failed ones are reported by
+    sequence number, as above."""
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    records = _records(event)
+    wrapped = [DynamoDBRecord(raw) for raw in records]
+    errors = handler(wrapped)
+    failed = [
+        {"itemIdentifier": record.dynamodb.sequence_number if record.dynamodb is not None else None}
+        for record, error in zip(wrapped, errors, strict=True)
+        if error is not None
+    ]
+    if len(failed) == len(records):
+        raise BatchFailed([error for error in errors if error is not None])
+    return {"batchItemFailures": failed}
+
+
+def _records(event: dict[str, Any]) -> list[Any]:
+    if not isinstance(event, dict):
+        raise ValueError("Invalid event format: a batch event is a mapping with its records under 'Records'")
+    records = event.get("Records")
+    if not records or not isinstance(records, list):
+        raise ValueError("Unexpected batch event: no records under 'Records' (SQS or DynamoDB Streams)")
+    return records
+
+
 def _partial(
     event: dict[str, Any],
     wrap: Callable[[dict[str, Any]], R],
     identify: Callable[[R], str | None],
     handler: Callable[[R], object],
 ) -> dict[str, Any]:
-    if not isinstance(event, dict):
-        raise ValueError("Invalid event format: a batch event is a mapping with its records under 'Records'")
-    records = event.get("Records")
-    if not records or not isinstance(records, list):
-        raise ValueError("Unexpected batch event: no records under 'Records' (SQS or DynamoDB Streams)")
+    records = _records(event)
     failed: list[dict[str, str | None]] = []
     errors: list[BaseException] = []
     for raw in records:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
@@ -21,7 +21,10 @@ from .. import bootstrap
 from ..adapters import activity_codec, codec
 from ..adapters.stream_images import plain
 from ..observability import flush_metrics, logger, metrics
-from .partial_batch import dynamodb_batch
+from .partial_batch import dynamodb_batch, dynamodb_batch_together
+
+if TYPE_CHECKING:
+    from ..domain.model import Message
 
 _CHANGES = (DynamoDBRecordEventName.INSERT, DynamoDBRecordEventName.MODIFY)
 
@@ -114,12 +117,26 @@ def _activities_record(record: DynamoDBRecord) -> None:
     )
 
 
-def _message_record(record: DynamoDBRecord) -> None:
-    old_raw, new_raw = _images(record)
-    if new_raw is None:
-        return  # an erased message: what it fed stays, naming no one
-    old = codec.message_from_item(old_raw) if old_raw else None
-    bootstrap.app().tallies.message_changed(old, codec.message_from_item(new_raw))
+def _message_records(records: list[DynamoDBRecord]) -> list[BaseException | None]:
+    """The batch's message changes, fed to the counters together; a record that cannot be read
+    fails alone."""
+    errors: list[BaseException | None] = [None] * len(records)
+    changes: list[tuple[Message | None, Message]] = []
+    at: list[int] = []
+    for i, record in enumerate(records):
+        try:
+            old_raw, new_raw = _images(record)
+            if new_raw is None:
+                continue  # an erased message: what it fed stays, naming no one
+            changes.append((codec.message_from_item(old_raw) if old_raw else None, codec.message_from_item(new_raw)))
+            at.append(i)
+        except Exception as exc:
+            errors[i] = exc
+    if changes:
+        for i, outcome in zip(at, bootstrap.app().tallies.messages_changed(changes), strict=True):
+            if isinstance(outcome, Exception):
+                errors[i] = outcome
+    return errors
 
 
 def _batch(event: dict[str, Any], context: Any, handler: Callable[[DynamoDBRecord], None]) -> dict[str, Any]:
@@ -153,7 +170,7 @@ def message_changed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The messages stream feeds counters only: it queues no sends (so no send queue is built)."""
     bootstrap.counting_aws_calls()
     try:
-        return dynamodb_batch(event, _message_record)
+        return dynamodb_batch_together(event, _message_records)
     finally:
         flush_metrics()
         bootstrap.flush_aws_call_counts("message_record")

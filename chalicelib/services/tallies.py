@@ -18,3 +18,13 @@ class TallyService:
         """Apply what the change adds; returns how many feeds were new (0 for a replay)."""
         keys = counter_keys(new, self.store_zone)
         return self.tallies.feed_all(new.message_id, [(f.event, f.deltas) for f in feeds(old, new)], keys)
+
+    def messages_changed(self, changes: list[tuple[Message | None, Message]]) -> list[int | Exception]:
+        """A stream batch's changes, fed together; per change, how many feeds were new (0 for a
+        replay) or what kept it from being counted."""
+        return self.tallies.feed_many(
+            [
+                (new.message_id, [(f.event, f.deltas) for f in feeds(old, new)], counter_keys(new, self.store_zone))
+                for old, new in changes
+            ]
+        )

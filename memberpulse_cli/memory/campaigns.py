@@ -159,6 +159,11 @@ class MemoryTallies:
     def feed_all(self, message_id: str, events: list[tuple[str, dict[str, float]]], keys: list[str]) -> int:
         return sum(self.feed(message_id, event, keys, deltas) for event, deltas in events)
 
+    def feed_many(
+        self, changes: list[tuple[str, list[tuple[str, dict[str, float]]], list[str]]]
+    ) -> list[int | Exception]:
+        return [self.feed_all(message_id, events, keys) for message_id, events, keys in changes]
+
     def read(self, keys: list[str]) -> dict[str, dict[str, float]]:
         """The counters that exist, every field of each (0 where nothing was added)."""
         return {

@@ -353,6 +353,26 @@ def test_a_records_feeds_count_together_once_and_a_half_replay_counts_only_the_n
         }
 
 
+def test_a_stream_batch_counts_each_feed_once_however_it_is_replayed(adapters: Any) -> None:
+    tallies = adapters.tallies
+    keys = ["campaign#c1#a", "funnel#2026-11-22#campaign#c1#a#sms"]
+    planned = [(f"msg-{i}", [("planned", {"members": 1}), ("status:queued", {"queued": 1})], keys) for i in range(60)]
+    assert tallies.feed_many(planned) == [2] * 60
+    assert tallies.feed_many(planned) == [0] * 60  # the batch again: nothing
+    # A batch half replayed, a message's two changes in it, and a change that feeds nothing.
+    sent = [(f"msg-{i}", [("status:sent", {"queued": -1}), ("sent", {"sent": 1})], keys) for i in range(60)]
+    batch = [*planned[:30], *sent, ("msg-0", [("delivered", {"delivered": 1})], keys), ("msg-1", [], keys)]
+    assert tallies.feed_many(batch) == [0] * 30 + [2] * 60 + [1, 0]
+    read = tallies.read(keys)
+    for key in keys:
+        assert {k: read[key][k] for k in ("members", "queued", "sent", "delivered")} == {
+            "members": 60,
+            "queued": 0,
+            "sent": 60,
+            "delivered": 1,
+        }
+
+
 def test_a_days_funnel_counters_are_read_by_day_and_nothing_else(adapters: Any) -> None:
     from datetime import date
 
