@@ -3,10 +3,10 @@
 Three runs on a stack of its own (port 4597, ``.local/bench-4597``; ``BENCH_SEND_PORT`` for another):
 
 1. Throttle fidelity and AWS requests per sent message. The sandbox provider is throttled to R parts
-   per second (``SendRates=sandbox=R``). With the send queue's event source paused, 10×R members
-   join through the API (each gets a one-part welcome: a backlog of 10×R queued sends), then the
+   per second (``SendRates=sandbox=R``). With the send queue's event source paused, 60×R members
+   join through the API (each gets a one-part welcome: a backlog of 60×R queued sends), then the
    senders are let loose. From the sandbox outbox's real send times: the largest count in any
-   one-second window / R (goal ≤ 1.00) and the mean rate / R (goal ≥ 0.90). Every deployed
+   one-second window / R (goal ≤ 1.00) and the mean rate / R (goal ≥ 0.97). Every deployed
    function counts its own AWS requests with botocore hooks (``CountAwsCalls=1``): DynamoDB reads
    and writes and SQS requests per sent message (goals ≤ 2.5, ≤ 2.0, ≤ 0.35). The sandbox's own
    outbox (one PutItem a send: the provider's storage, which a real provider keeps on its side) and
@@ -50,6 +50,7 @@ from memberpulse_cli.project import CliError
 ROOT = Path(__file__).resolve().parents[1]
 PORT = int(os.environ.get("BENCH_SEND_PORT", "4597"))
 STATE = ROOT / ".local" / f"bench-{PORT}"
+BACKLOG = 60  # seconds of sends at R queued before the senders are let loose
 RATE = int(os.environ.get("BENCH_SEND_RATE", "10"))
 FAULTS = "crash=0.01,die=0.01,timeout=0.02,throttle=0.03,error=0.03,delay_ms=250"
 BLIND_FAULTS = "lookup=no,crash=0.02,throttle=0.03,error=0.03,delay_ms=250"
@@ -116,7 +117,7 @@ class Stack:
         for m in self.lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]:
             self.lam.update_event_source_mapping(UUID=m["UUID"], Enabled=enabled)
 
-    def poll_sends(self, until: Any, pollers: int = 5, timeout: float = 900) -> None:
+    def poll_sends(self, until: Any, pollers: int = 10, timeout: float = 900) -> None:
         """Lambda's SQS poller, as AWS runs it for the send function: ``pollers`` at once (the
         mapping's MaximumConcurrency), each receiving up to 10 records, invoking the deployed
         function and deleting what it did not report as failed. (MiniStack's own mapping hands out
@@ -218,7 +219,7 @@ def _throttle_and_requests() -> dict[str, float]:
     stack.join(warm, zone, now)
     stack.wait(lambda: stack.statuses().get("queued", 0) >= len(warm), 300, "the warm-up backlog")
     stack.poll_sends(lambda: len(stack.scan("outbox")) >= len(warm))
-    members = [f"bench-r{i:04d}" for i in range(10 * RATE)]
+    members = [f"bench-r{i:04d}" for i in range(BACKLOG * RATE)]
     stack.join(members, zone, now)
     stack.wait(lambda: stack.statuses().get("queued", 0) >= len(members), 300, "the welcome backlog")
     started = int(time.time() * 1000)
@@ -244,7 +245,7 @@ def _throttle_and_requests() -> dict[str, float]:
                 calls[name] += n
                 by_function.setdefault(function, Counter())[name] += n
     sent = len(members) + len(warm)  # the request counts cover the warm-up too
-    print(f"  sent {len(sends)} one-part messages at R = {RATE} parts/s from a backlog of {len(members)} (10×R)")
+    print(f"  sent {len(sends)} one-part messages at R = {RATE} parts/s from a backlog of {len(members)} ({BACKLOG}×R)")
     for function, counted in sorted(by_function.items()):
         print(f"  requests counted in {function}: {dict(sorted(counted.items()))}")
     counters = by_function.get(COUNTERS_FUNCTION, Counter())
@@ -429,7 +430,7 @@ def run() -> None:
         figures = _throttle_and_requests()
         print(
             f"  throttle fidelity: largest 1-s count / R = {figures['max_1s_over_R']:.2f} (goal ≤ 1.00); "
-            f"mean rate / R = {figures['mean_rate_over_R']:.2f} (goal ≥ 0.90)"
+            f"mean rate / R = {figures['mean_rate_over_R']:.2f} (goal ≥ 0.97)"
         )
         print(
             f"  per sent message: DynamoDB reads {figures['ddb_reads_per_sent']:.2f} (goal ≤ 2.5), "
@@ -437,8 +438,8 @@ def run() -> None:
             f"SQS requests {figures['sqs_requests_per_sent']:.2f} (goal ≤ 0.35); besides, the sandbox "
             f"provider's outbox: {figures['outbox_reads_per_sent']:.2f} reads, "
             f"{figures['outbox_writes_per_sent']:.2f} writes; the analytics counters (the messages stream: "
-            f"funnels, campaign arms): {figures['counter_writes_per_sent']:.2f} writes (one transaction per "
-            f"stream record)"
+            f"funnels, campaign arms): {figures['counter_writes_per_sent']:.2f} writes (a stream batch's "
+            f"feeds in as few transactions as fit)"
         )
         for title, faults, count, prefix in (
             ("a provider that can be asked (like Alibaba)", FAULTS, FAULT_MEMBERS, "f"),
