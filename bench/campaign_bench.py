@@ -14,7 +14,7 @@ Requests are counted with botocore event hooks on every client our code builds:
    ``BENCH_PORT``, default 4597): a campaign of ``BENCH_DRAIN_MEMBERS`` members (default: as many
    as above, 10,000) is launched through the API and planned by the deployed ``plan_campaign``
    function (paced to the rate) while its sends are drained by the deployed ``send`` function at
-   R = ``BENCH_SEND_RATE`` (default 10) parts/s, invoked by ten pollers as Lambda's poller would
+   R = ``BENCH_SEND_RATE`` (default 10) parts/s, invoked by five pollers as Lambda's poller would
    (``bench/send_bench.py``: MiniStack's own mapping hands batches out irregularly); the messages
    stream feeds the counters all along, as deployed. From the sandbox outbox's real send times:
    the largest count in any one-second window / R (goal ≤ 1.00) and the mean rate / R (goal ≥
@@ -409,7 +409,7 @@ def run() -> dict[str, Any]:
     r.update(_drain_on_stack())
     print(
         f"  local stack: a campaign of {DRAIN_MEMBERS:,} members drained, {r['drained']} sends "
-        f"({r['drain_parts']} parts) at R = {RATE} parts/s (ten senders): "
+        f"({r['drain_parts']} parts) at R = {RATE} parts/s (five senders): "
         f"largest 1-s count / R = {r['max_1s_over_R']:.2f} (goal ≤ 1.00); mean rate / R = "
         f"{r['mean_rate_over_R']:.2f} (goal ≥ 0.97)"
     )

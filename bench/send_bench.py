@@ -117,7 +117,7 @@ class Stack:
         for m in self.lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]:
             self.lam.update_event_source_mapping(UUID=m["UUID"], Enabled=enabled)
 
-    def poll_sends(self, until: Any, pollers: int = 10, timeout: float = 900) -> None:
+    def poll_sends(self, until: Any, pollers: int = 5, timeout: float = 900) -> None:
         """Lambda's SQS poller, as AWS runs it for the send function: ``pollers`` at once (the
         mapping's MaximumConcurrency), each receiving up to 10 records, invoking the deployed
         function and deleting what it did not report as failed. (MiniStack's own mapping hands out
