@@ -12,6 +12,7 @@ from typing import Any
 from memberpulse_cli.aws import Aws
 from memberpulse_cli.client import ApiClient
 from memberpulse_cli.inbound import sandbox_reply
+from tests.e2e.test_console import daytime_zone
 from tests.e2e.test_inbound import sent, wait_for
 
 
@@ -47,6 +48,7 @@ def test_erasure_leaves_no_trace_in_any_table_and_a_replayed_receipt_brings_none
             "children": [{"name": child, "birthday": "2023-01-15", "gender": "girl"}],
             "tags": [f"t{tag}"],
             "consent": {"sms": True, "im": True, "marketing": True},
+            "timezone": daytime_zone(),  # quiet hours would defer the welcome
         },
     )
     [welcome] = wait_for(lambda: sent(api, member_id, "welcome"))
@@ -101,7 +103,7 @@ def test_erasing_a_member_holding_a_seat_gives_it_to_the_next_in_line_and_leaves
     leaving, waiting, activity_id = f"es-{tag}", f"ew-{tag}", f"act-{tag}"
     for member_id in (leaving, waiting):
         phone = f"+86139{random.randint(10_000_000, 99_999_999)}"
-        api.ok("PUT", f"/v1/members/{member_id}", {"name": f"家长{tag}", "phone": phone})
+        api.ok("PUT", f"/v1/members/{member_id}", {"name": f"家长{tag}", "phone": phone, "timezone": daytime_zone()})
     contest = {
         "title": f"积木大赛{tag}",
         "starts_at": "2031-11-29T14:00:00+08:00",
