@@ -33,20 +33,15 @@ Change = tuple[str, list[tuple[str, dict[str, float]]], list[str]]  # (message i
 
 class DynamoTallies:
     def feed(self, message_id: str, event: str, keys: list[str], deltas: dict[str, float]) -> bool:
-        return self._apply(message_id, [event], keys, deltas)
+        return self._apply_group([(message_id, [(event, deltas)], keys)])
 
     def feed_all(self, message_id: str, events: list[tuple[str, dict[str, float]]], keys: list[str]) -> int:
         """One stream record's feeds in one transaction (a marker each, their deltas summed on each
         counter); if one of the markers exists already (a replay, or a record half-applied before),
         feed by feed, so what is new still counts and what is not does not."""
-        if len(events) > 1:
-            summed: dict[str, float] = {}
-            for _, deltas in events:
-                for name, delta in deltas.items():
-                    summed[name] = summed.get(name, 0) + delta
-            if self._apply(message_id, [event for event, _ in events], keys, summed):
-                return len(events)
-        return sum(self._apply(message_id, [event], keys, deltas) for event, deltas in events)
+        if len(events) > 1 and self._apply_group([(message_id, events, keys)]):
+            return len(events)
+        return sum(self.feed(message_id, event, keys, deltas) for event, deltas in events)
 
     def feed_many(self, changes: list[Change]) -> list[int | Exception]:
         """Many messages' feeds (a stream batch, in order) in as few transactions as fit; per change,
@@ -95,24 +90,6 @@ class DynamoTallies:
                     tx.update(TallyModel(key), actions=[*actions, *day])
         except TransactWriteError as exc:
             reasons = (exc.cancellation_reasons or [])[:markers]
-            if any(r is not None and getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons):
-                return False
-            raise
-        return True
-
-    def _apply(self, message_id: str, events: list[str], keys: list[str], deltas: dict[str, float]) -> bool:
-        expires = int(time.time()) + MARKER_DAYS * 86400
-        actions: list[Action] = [getattr(TallyModel, name).add(delta) for name, delta in sorted(deltas.items())]
-        try:
-            with TransactWrite(connection=shared_connection()) as tx:
-                for event in events:
-                    marker = CounterModel(f"fed#{message_id}#{event}", expires=expires)
-                    tx.save(marker, condition=CounterModel.counter_id.does_not_exist())
-                for key in keys:
-                    day = [TallyModel.funnel_day.set(parse_key(key).day.isoformat())] if is_funnel_key(key) else []
-                    tx.update(TallyModel(key), actions=[*actions, *day])
-        except TransactWriteError as exc:
-            reasons = (exc.cancellation_reasons or [])[: len(events)]
             if any(r is not None and getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons):
                 return False
             raise

@@ -47,10 +47,11 @@ def dynamodb_batch(event: dict[str, Any], handler: Callable[[DynamoDBRecord], ob
     """Each stream record handled on its own; the failed ones reported by sequence number."""
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-    def sequence_number(record: DynamoDBRecord) -> str | None:
-        return record.dynamodb.sequence_number if record.dynamodb is not None else None
+    return _partial(event, DynamoDBRecord, _sequence_number, handler)
 
-    return _partial(event, DynamoDBRecord, sequence_number, handler)
+
+def _sequence_number(record: DynamoDBRecord) -> str | None:
+    return record.dynamodb.sequence_number if record.dynamodb is not None else None
 
 
 def dynamodb_batch_together(
@@ -65,9 +66,7 @@ def dynamodb_batch_together(
     wrapped = [DynamoDBRecord(raw) for raw in records]
     errors = handler(wrapped)
     failed = [
-        {"itemIdentifier": record.dynamodb.sequence_number if record.dynamodb is not None else None}
-        for record, error in zip(wrapped, errors, strict=True)
-        if error is not None
+        {"itemIdentifier": _sequence_number(record)} for record, error in zip(wrapped, errors, strict=True) if error
     ]
     if len(failed) == len(records):
         raise BatchFailed([error for error in errors if error is not None])

@@ -10,6 +10,7 @@ from typing import Any
 
 from memberpulse_cli.client import ApiClient
 from tests.e2e.conftest import cli
+from tests.zones import daytime_zone
 
 
 def new_id(prefix: str) -> str:
@@ -50,14 +51,6 @@ def test_bad_input_is_a_400_naming_the_field_never_a_5xx(api: ApiClient) -> None
     assert api.call("GET", f"/v1/members/{member_id}").status == 404
     bad_order = api.call("POST", f"/v1/members/{member_id}/orders", {"order_id": "x"})
     assert bad_order.status in (400, 404)
-
-
-def daytime_zone() -> str:
-    """A zone where it is early afternoon now, so quiet hours (08:00–21:00) do not defer the send."""
-    offset = (13 - datetime.now(UTC).hour) % 24
-    if offset > 14:
-        offset -= 24
-    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
 
 
 def test_a_new_member_gets_a_welcome_sent_within_seconds(api: ApiClient) -> None:

@@ -7,7 +7,6 @@ again, sends nothing more; arms are the pure function of (member, campaign)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,35 +16,11 @@ from chalicelib.domain.campaigns import CONTROL, arm_for, campaign_from_data
 from chalicelib.domain.isotime import to_iso
 from memberpulse_cli.client import ApiClient
 from memberpulse_cli.waiting import run_schedule, settle
+from tests.e2e.polling import wait_for
+from tests.zones import daytime_zone as day_zone
+from tests.zones import quiet_zone
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def quiet_zone(now: datetime) -> str:
-    """A fixed-offset zone where it is 03:00–04:59 now (inside the store's quiet hours)."""
-    for offset in range(-12, 15):
-        local_hour = (now + timedelta(hours=offset)).hour
-        if 3 <= local_hour < 5:
-            return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
-    raise AssertionError("no zone")
-
-
-def day_zone(now: datetime) -> str:
-    """A fixed-offset zone where it is early afternoon now (no quiet hours in the way)."""
-    for offset in range(-12, 15):
-        if 13 <= (now + timedelta(hours=offset)).hour < 15:
-            return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
-    raise AssertionError("no zone")
-
-
-def wait_for(what: str, check: Any, timeout: float = 180.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(1.0)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def campaign_messages(api: ApiClient, member_id: str, campaign_id: str) -> list[dict[str, Any]]:

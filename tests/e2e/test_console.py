@@ -16,17 +16,11 @@ import pytest
 
 from memberpulse_cli.client import ApiClient
 from tests.e2e.conftest import cli, stack_file  # noqa: F401 (the stack file fixture)
+from tests.zones import daytime_zone
 
 # A whole phone number, not inside a longer run of letters or digits (an id such as
 # "m64ee…16170041111…" is not a phone): the same boundary the API's and the page's masking use.
 FULL_PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+\d{9,15}|1[3-9]\d{9})(?![0-9A-Za-z])")
-
-
-def daytime_zone() -> str:
-    offset = (13 - datetime.now(UTC).hour) % 24
-    if offset > 14:
-        offset -= 24
-    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
 
 
 @pytest.fixture(scope="module")

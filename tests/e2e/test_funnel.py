@@ -16,17 +16,8 @@ from zoneinfo import ZoneInfo
 from memberpulse_cli.aws import Aws
 from memberpulse_cli.client import ApiClient
 from tests.e2e.conftest import cli, stack_file  # noqa: F401 (the stack file fixture)
-from tests.e2e.test_console import daytime_zone
-
-
-def eventually(check: Callable[[], Any], timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(1.0)
-    raise AssertionError("not within the time allowed")
+from tests.e2e.polling import wait_for
+from tests.zones import daytime_zone
 
 
 def steady(read: Callable[[], Any], quiet: float = 4.0, timeout: float = 120.0) -> Any:
@@ -51,8 +42,9 @@ def test_a_purchase_after_a_welcome_converts_it_and_replays_change_no_count(
     member_id = f"funnel-{uuid.uuid4().hex[:8]}"
     body = {"name": "漏斗会员", "phone": "13800138000", "timezone": daytime_zone()}
     assert api.call("PUT", f"/v1/members/{member_id}", body).status == 201
-    [welcome] = eventually(
-        lambda: [m for m in api.messages(member_id) if m["trigger"] == "welcome" and m["status"] == "delivered"]
+    [welcome] = wait_for(
+        "the welcome delivered",
+        lambda: [m for m in api.messages(member_id) if m["trigger"] == "welcome" and m["status"] == "delivered"],
     )
     order = {
         "order_id": f"o-{member_id}",
@@ -70,7 +62,7 @@ def test_a_purchase_after_a_welcome_converts_it_and_replays_change_no_count(
         assert reply.status == 200, reply.body
         return list(reply.body)
 
-    eventually(lambda: [r for r in funnel() if r["converted"] >= 1 and r["revenue"] >= 128])
+    wait_for("the conversion counted", lambda: [r for r in funnel() if r["converted"] >= 1 and r["revenue"] >= 128])
     before = steady(funnel)
     [row] = before
     assert row["key"] == "welcome" and row["targeted"] >= row["sent"] >= row["delivered"] >= row["converted"] >= 1

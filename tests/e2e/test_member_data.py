@@ -12,8 +12,8 @@ from typing import Any
 from memberpulse_cli.aws import Aws
 from memberpulse_cli.client import ApiClient
 from memberpulse_cli.inbound import sandbox_reply
-from tests.e2e.test_console import daytime_zone
 from tests.e2e.test_inbound import sent, wait_for
+from tests.zones import daytime_zone
 
 
 def every_table(stack: dict[str, Any]) -> str:

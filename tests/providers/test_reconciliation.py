@@ -15,16 +15,9 @@ from chalicelib.domain.triggers import Trigger
 from chalicelib.ports import SendResult
 from tests.fakes import FakeAdapters, fake_app, member, rule_book
 from tests.providers.test_contract import NOW, Harness, harnesses  # noqa: F401  (the stub servers)
+from tests.zones import daytime_zone
 
 QUERYING = ["aliyun", "tencent", "twilio"]
-
-
-def daytime_zone() -> str:
-    """A fixed-offset zone where it is early afternoon at ``NOW`` (the stubs' wall clock): the
-    member's quiet hours never defer the send, whatever time of day the tests run."""
-    offset = (13 - NOW.hour) % 24
-    offset = offset - 24 if offset > 12 else offset
-    return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
 
 
 @pytest.mark.parametrize("name", QUERYING)
@@ -34,7 +27,7 @@ def test_reconciliation_applies_the_status_the_provider_reports(name: str, harne
     assert adapter.can_query_status and adapter.gives_receipts
     fakes = FakeAdapters(providers={name: adapter})
     app = fake_app(fakes, rule_book(), sms_provider=name, im_provider=name)
-    someone = member(f"m-{name}", phone=harness.message().to, im_user_id=None, timezone=daytime_zone())
+    someone = member(f"m-{name}", phone=harness.message().to, im_user_id=None, timezone=daytime_zone(NOW))
     fakes.members.save(someone)
     message = plan_message(
         someone, Trigger("welcome", someone.member_id, "join", NOW), app.policy, {Channel.SMS: name}, NOW

@@ -107,8 +107,7 @@ class ProviderRegistry(Mapping[str, Any]):
         missing = self._missing.get(name)
         if missing is not None and missing[0] == digest:
             raise KeyError(name)
-        module, cls_name = ADAPTERS[name]
-        cls = getattr(importlib.import_module(f"{__package__}.{module}"), cls_name)
+        cls: Any = adapter_class(name)  # a name of ADAPTERS: each adapter has its own ``from_secrets``
         try:
             adapter = cls.from_secrets(secrets, **overrides)
         except (KeyError, ValueError, TypeError) as exc:
