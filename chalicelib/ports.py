@@ -222,10 +222,12 @@ class SendGate(Protocol):
         *,
         pace_ms: int = 0,
         release: Sequence[tuple[float, int]] = (),
+        ready: float | None = None,
     ) -> list[float | None]:
-        """New slots on the provider's rate from ``wall`` on, one per send and ``pace_ms`` apart (for
-        sends that could not keep theirs, whose old slots (at, parts) go back in ``release``); None
-        for each when the provider has no rate."""
+        """New slots on the provider's rate from ``wall`` (the time it is) on, or from ``ready``
+        when the sender is busy until then, one per send and ``pace_ms`` apart (for sends that
+        could not keep theirs, whose old slots (at, parts) go back in ``release``); None for each
+        when the provider has no rate."""
 
 
 class SendQueue(Protocol):

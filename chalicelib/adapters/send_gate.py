@@ -182,6 +182,7 @@ class DynamoSendGate:
         *,
         pace_ms: int = 0,
         release: Sequence[tuple[float, int]] = (),
+        ready: float | None = None,
     ) -> list[float | None]:
         rate = self.rates.get(provider)
         if rate is None:
@@ -190,7 +191,15 @@ class DynamoSendGate:
         for _ in range(MAX_ROUNDS * 4):
             version, history = _read_schedule(provider)
             start_ms = self._start_ms(wall, started, "book", self.ready_lead_ms)
-            times, keep = book(without(history, release), parts, start_ms, rate, self._margin(provider), pace_ms)
+            times, keep = book(
+                without(history, release),
+                parts,
+                start_ms,
+                rate,
+                self._margin(provider),
+                pace_ms,
+                None if ready is None else int(ready * 1000),
+            )
             self._booked_at = self.clock()
             condition = CounterModel.n.does_not_exist() if version is None else CounterModel.n == version
             try:

@@ -53,15 +53,17 @@ def book(
     rate: int,
     margin_ms: int = DEFAULT_MARGIN_MS,
     pace_ms: int = 0,
+    from_ms: int | None = None,
 ) -> tuple[list[int], list[Booking]]:
     """Book one send per entry of ``parts``, in order, each at least ``pace_ms`` after the one
-    before. Returns the send moments (ms, increasing, none before ``now_ms``) and the history to
-    store."""
+    before, the first no earlier than ``from_ms`` (when the sender will be ready; ``now_ms`` by
+    default). Returns the send moments (ms, increasing, none before ``now_ms``) and the history to
+    store: what ``now_ms`` (the time it is) can still need."""
     if rate < 1:
         raise ValueError("rate must be at least 1 part per second")
     window = 1000 + margin_ms
     booked = sorted(history)
-    ready = now_ms
+    ready = now_ms if from_ms is None else max(now_ms, from_ms)
     times: list[int] = []
     for p in parts:
         need = min(max(p, 1), rate)  # an over-long send goes alone in its window

@@ -5,9 +5,11 @@ so a slow provider is never "late". With one, the send gate booked the batch's s
 all senders, ``domain/ratelimit.py``) no closer together than a send to that provider has been
 taking this sender — its PACE, the median of its last few sends, with headroom — so that it can
 keep them; the other senders book into the gaps. A send that could not keep its slot all the same
-(a slower answer, a pause) books a new one, with the rest of the batch for that provider, from
-when the sender is ready, giving the old slots back: a send that left late could crowd a later
-one-second window.
+(a slower answer, a pause) books a new one from when the sender is ready, giving the old slot back:
+a send that left late could crowd a later one-second window. So do the batch's later sends that
+the sender can no longer reach at its pace; the ones it can still reach keep their slots and go
+first (slots given back that close ahead are too near for another sender to take: each would be a
+slot of the rate lost).
 
 A send that must wait longer than the sender may live (the rate booked far ahead, the sender's
 time up) is handed back — with the rest of the batch for that provider, their slots given back —
@@ -21,6 +23,7 @@ import statistics
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 from ..ports import SendGate
 
@@ -41,6 +44,15 @@ class Turn:
     slot: float | None  # when it may go (epoch seconds); None: no rate for its provider
     back_in: int | None = None  # handed back: seconds until the queue should bring it again
     reason: str = ""  # why it was handed back
+    booked_again: int = 0  # new slots it has booked after missing one
+
+
+class Step(Enum):
+    """What became of a turn the sender waited for."""
+
+    GO = "go"  # its slot has come: send it now
+    LATER = "later"  # booked again behind some of the batch's other turns: take it up in slot order
+    BACK = "back"  # handed back (``back_in`` set)
 
 
 class Pacer:
@@ -61,12 +73,13 @@ class Pacer:
         self.max_wait = max_wait  # the longest a sender waits for a slot
         self.late_margin = late_margin  # ratelimit.LATE_ALLOWANCE_MS: within every schedule's margin
         self._took: dict[str, deque[float]] = {}  # provider → how long this sender's last sends took (s)
+        self._booking = 0.05  # how long booking again took this sender last time (s)
 
     def pace_ms(self, provider: str) -> int:
         """How far apart this sender's slots at ``provider`` are booked with its claims: the median
         of its last sends there, with headroom, once it has made enough for a median (before that,
         the rate's own spacing: a container's first calls pay for loading the provider, and a
-        missed slot costs one new booking for the rest of the batch)."""
+        missed slot costs one new booking, for what the sender cannot reach any more)."""
         took = self._took.get(provider)
         if not took or len(took) < PACE_SAMPLES // 2 + 1:
             return 0
@@ -86,46 +99,61 @@ class Pacer:
         """A send to ``provider`` took this sender ``seconds`` (from its turn to its outcome)."""
         self._took.setdefault(provider, deque(maxlen=PACE_SAMPLES)).append(seconds)
 
-    def wait(self, turn: Turn, deadline: float, later: list[Turn]) -> bool:
-        """Wait for ``turn``'s slot. True when it may go now; False when it was handed back
-        (``back_in`` set; some of ``later`` may have been handed back with it)."""
+    def wait(self, turn: Turn, deadline: float, later: list[Turn]) -> Step:
+        """Wait for ``turn``'s slot (``later``: the batch's turns after it, in slot order). Handing
+        back sets ``back_in`` on the turns handed back, some of ``later`` perhaps among them."""
         if self.wall() > deadline:
             self._hand_back([turn, *later], "the sender's time was up", 1)
-            return False
-        for _ in range(MAX_REBOOKS + 1):
-            if turn.slot is None:
-                return True
+            return Step.BACK
+        while turn.slot is not None:
             wait = turn.slot - self.wall()
             if turn.slot > deadline or wait > self.max_wait:
                 same = [t for t in later if t.provider == turn.provider]
                 self._hand_back([turn, *same], "waiting for the provider's rate", wait)
-                return False
+                return Step.BACK
             if wait > 0:
                 self.sleep(wait)
             late = self.wall() - turn.slot
             if late <= self.late_margin:
                 break
+            if turn.booked_again >= MAX_REBOOKS:
+                self._hand_back([turn], "missed its rate slot", 1)
+                return Step.BACK
             self.log("missed its rate slot", message_id=turn.message_id, late_ms=int(late * 1000))
-            self._book_again([turn, *(t for t in later if t.provider == turn.provider)])
-        else:
-            self._hand_back([turn], "missed its rate slot", 1)
-            return False
+            self._book_again(turn, [t for t in later if t.provider == turn.provider and t.back_in is None])
+            if any(t.slot is not None and t.back_in is None and t.slot < turn.slot for t in later):
+                return Step.LATER
         if self.wall() > deadline:
             self._hand_back([turn, *later], "the sender's time was up", 1)
-            return False
-        return True
+            return Step.BACK
+        return Step.GO
 
-    def _book_again(self, turns: list[Turn]) -> None:
-        provider = turns[0].provider
+    def _book_again(self, turn: Turn, after: list[Turn]) -> None:
+        """A new slot for ``turn``, and for each of ``after`` (the batch's later turns at the same
+        provider, in slot order) that the sender cannot reach any more at its pace; the others keep
+        theirs, and the new slots are booked from when the sender is done with them."""
+        provider = turn.provider
+        pace = self._pace_again_ms(provider) / 1000
+        ready = self.wall() + self._booking
+        again = [turn]
+        for t in after:
+            if t.slot is not None and t.slot + self.late_margin >= ready:
+                ready = t.slot + pace  # kept: the sender is busy with it until then
+            else:
+                again.append(t)
+        started = self.wall()
         slots = self.gate.book(
             provider,
-            [t.parts for t in turns],
-            self.wall(),
-            pace_ms=self._pace_again_ms(provider),
-            release=[(t.slot, t.parts) for t in turns if t.slot is not None],
+            [t.parts for t in again],
+            started,
+            pace_ms=int(pace * 1000),
+            release=[(t.slot, t.parts) for t in again if t.slot is not None],
+            ready=ready,
         )
-        for t, slot in zip(turns, slots, strict=True):
+        self._booking = self.wall() - started
+        for t, slot in zip(again, slots, strict=True):
             t.slot = slot
+            t.booked_again += 1
 
     def _hand_back(self, turns: list[Turn], reason: str, wait: float) -> None:
         """Hand ``turns`` back, their slots given back in one write per provider."""

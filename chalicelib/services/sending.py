@@ -67,7 +67,7 @@ from ..ports import (
     SendResult,
     SentRecord,
 )
-from .pacing import Pacer, Turn
+from .pacing import Pacer, Step, Turn
 
 Log = Callable[..., None]
 
@@ -314,13 +314,18 @@ class SendService:
                 outcomes.append(self._over_cap(item, gate.full[mid], now))
             else:
                 turns.append((item, Turn(mid, item.message.provider, item.message.parts or 1, gate.slots.get(mid))))
-        # In slot order (sends without a slot keep the batch's order, first).
-        turns.sort(key=lambda pair: pair[1].slot if pair[1].slot is not None else float("-inf"))
         sent: list[Sent] = []  # accepted, not recorded yet
         waiting: list[tuple[_Ready, Turn]] = []  # handed back to wait
-        for index, (item, turn) in enumerate(turns):
-            if turn.back_in is None and self.pacer.wait(turn, deadline, [t for _, t in turns[index + 1 :]]):
+        while turns:
+            # In slot order (sends without a slot keep the batch's order, first); a turn booked
+            # again behind others goes back in its new place.
+            turns.sort(key=lambda pair: pair[1].slot if pair[1].slot is not None else float("-inf"))
+            item, turn = turns.pop(0)
+            step = Step.BACK if turn.back_in is not None else self.pacer.wait(turn, deadline, [t for _, t in turns])
+            if step is Step.GO:
                 outcomes.append(self._send_in_turn(item, now, sent, turn))
+            elif step is Step.LATER:
+                turns.append((item, turn))
             else:
                 waiting.append((item, turn))
         self._record(sent)

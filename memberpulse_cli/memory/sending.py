@@ -74,17 +74,25 @@ class MemorySendGate:
         *,
         pace_ms: int = 0,
         release: Sequence[tuple[float, int]] = (),
+        ready: float | None = None,
     ) -> list[float | None]:
-        return self._book(provider, parts, wall, pace_ms, release)
+        return self._book(provider, parts, wall, pace_ms, release, ready)
 
     def _book(
-        self, provider: str, parts: list[int], wall: float, pace_ms: int, release: Sequence[tuple[float, int]]
+        self,
+        provider: str,
+        parts: list[int],
+        wall: float,
+        pace_ms: int,
+        release: Sequence[tuple[float, int]],
+        ready: float | None = None,
     ) -> list[float | None]:
         rate = self.rates.get(provider)
         if rate is None:
             return [None] * len(parts)
         history = without(self.schedules.get(provider, []), release)
-        times, self.schedules[provider] = book(history, parts, int(wall * 1000), rate, pace_ms=pace_ms)
+        from_ms = None if ready is None else int(ready * 1000)
+        times, self.schedules[provider] = book(history, parts, int(wall * 1000), rate, pace_ms=pace_ms, from_ms=from_ms)
         return [t / 1000 for t in times]
 
     def counted(self, key: str) -> int:

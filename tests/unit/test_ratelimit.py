@@ -45,6 +45,19 @@ def test_history_keeps_what_lies_ahead_and_drops_what_no_window_can_reach() -> N
     assert [t for t, _ in history if t < 10_000 - 2 * 1100] == []
 
 
+def test_a_sender_busy_until_later_books_from_then_and_keeps_what_others_booked_before() -> None:
+    """Booking from 5 s ahead (a sender with slots it keeps until then) starts there, and the
+    schedule it stores still holds the bookings from now to then: dropping them would let the
+    next sender book on top of them."""
+    _, history = book([], [1] * 40, now_ms=0, rate=10, margin_ms=25)  # others, 4 s ahead
+    times, kept = book(history, [1] * 2, now_ms=0, rate=10, margin_ms=25, from_ms=5000)
+    assert times[0] >= 5000
+    assert sorted(history) == [b for b in kept if b[0] < 5000]
+    later, _ = book(kept, [1] * 5, now_ms=0, rate=10, margin_ms=25)
+    every = sorted([*(t for t, _ in history), *times, *later])
+    assert largest_window_count([(t, 1) for t in every], window_ms=1025) <= 10
+
+
 def test_a_sender_books_no_faster_than_it_can_send() -> None:
     times, _ = book([], [1] * 3, now_ms=0, rate=10, margin_ms=0, pace_ms=400)
     assert times == [0, 400, 800]

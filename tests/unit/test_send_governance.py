@@ -21,7 +21,7 @@ from chalicelib.adapters.providers.sandbox import FaultPlan, SandboxProvider, Si
 from chalicelib.domain.governance import next_period_start
 from chalicelib.domain.model import Channel, Consent, Member, Message, MessageStatus
 from chalicelib.domain.planning import plan_message
-from chalicelib.domain.ratelimit import largest_window_count
+from chalicelib.domain.ratelimit import LATE_ALLOWANCE_MS, largest_window_count
 from chalicelib.domain.rulebook import RuleBook, parse_rule_book
 from chalicelib.domain.timers import ACK_RULE, RESEND_RULE
 from chalicelib.domain.triggers import Trigger
@@ -1006,6 +1006,7 @@ class CountingGate(FakeSendGate):
     def __init__(self, gate: FakeSendGate) -> None:
         super().__init__(gate.messages, gate.rates)
         self.bookings = 0
+        self.booked: list[int] = []  # the sends each new booking was for
 
     def book(
         self,
@@ -1015,9 +1016,11 @@ class CountingGate(FakeSendGate):
         *,
         pace_ms: int = 0,
         release: Sequence[tuple[float, int]] = (),
+        ready: float | None = None,
     ) -> list[float | None]:
         self.bookings += 1
-        return super().book(provider, parts, wall, pace_ms=pace_ms, release=release)
+        self.booked.append(len(parts))
+        return super().book(provider, parts, wall, pace_ms=pace_ms, release=release, ready=ready)
 
 
 def test_a_batch_that_cannot_keep_its_slots_books_again_once_not_once_a_send() -> None:
@@ -1030,6 +1033,42 @@ def test_a_batch_that_cannot_keep_its_slots_books_again_once_not_once_a_send() -
     assert gate.bookings == 1
     # The slots it gave back are free again: the schedule holds one booking a send
     assert len(gate.schedules["fake"]) == 10
+
+
+class HiccupProvider(TimedProvider):
+    """Each call takes 50 ms of the sender's (fake) wall clock, the ``slow_call``-th 150 ms."""
+
+    def __init__(self, clock: Clock, slow_call: int) -> None:
+        super().__init__(clock)
+        self.calls = 0
+        self.slow_call = slow_call
+
+    def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        self.calls += 1
+        self.clock.advance(0.15 if self.calls == self.slow_call else 0.05)
+        return super().send(message, now)
+
+
+def test_one_slow_answer_costs_the_batch_one_slot_not_the_slots_of_the_sends_after_it() -> None:
+    """At 10 a second the batch's slots are 100 ms apart. The third call takes 150 ms, so the fourth
+    send misses its slot: it alone books again (behind the batch), the sends after it keep theirs."""
+    rig = Rig(lambda clock: HiccupProvider(clock, slow_call=3), rates={"fake": 10})
+    gate = CountingGate(rig.gate)
+    rig.service.gate = rig.service.pacer.gate = gate
+    ids = sms_members(rig, 10)
+    outcomes = rig.service.deliver_batch([SendRequest(mid) for mid in ids], LATER)
+    assert [o.status for o in outcomes] == [MessageStatus.SENT] * 10
+    assert len([m for m, _ in rig.logged if m == "missed its rate slot"]) == 1
+    assert gate.booked == [1]  # one new slot, for the send that missed
+    provider = rig.provider
+    assert isinstance(provider, HiccupProvider)
+    # Sends 5 to 10 went at the slots they were claimed with (400 ms to 900 ms after the first);
+    # the fourth (its slot at 300 ms) went last.
+    went = [round(t * 1000) - 50 for t, _ in provider.sent_at]  # noted when the call returned
+    assert [t - went[0] for t in went[3:9]] == [400, 500, 600, 700, 800, 900]
+    assert sent_once(rig) == sorted(ids)
+    starts = [(round(t * 1000), p) for t, p in provider.sent_at]
+    assert largest_window_count(starts, 1000 + LATE_ALLOWANCE_MS) <= 10
 
 
 def test_a_wait_for_the_providers_rate_hands_the_message_back_without_spending_a_try() -> None:
