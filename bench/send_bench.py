@@ -430,7 +430,7 @@ def run() -> None:
         figures = _throttle_and_requests()
         print(
             f"  throttle fidelity: largest 1-s count / R = {figures['max_1s_over_R']:.2f} (goal ≤ 1.00); "
-            f"mean rate / R = {figures['mean_rate_over_R']:.2f} (goal ≥ 0.97)"
+            f"mean rate / R = {figures['mean_rate_over_R']:.3f} (goal ≥ 0.97)"
         )
         print(
             f"  per sent message: DynamoDB reads {figures['ddb_reads_per_sent']:.2f} (goal ≤ 2.5), "
