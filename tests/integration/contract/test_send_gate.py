@@ -181,3 +181,16 @@ def test_slots_given_back_are_booked_again(kind: Kind) -> None:
     # Not given back, they stay booked: the next slot comes after them
     later = gate.book("sandbox", [1], WALL)
     assert later[0] is not None and later[0] > max(s for s in again if s is not None)
+
+
+def test_a_sender_busy_until_later_books_from_then_and_the_bookings_before_stay(kind: Kind) -> None:
+    """``ready`` 5 s ahead (a sender keeping its slots until then): the new slot is there, and what
+    others booked between now and then is still booked — the next sender does not land on it."""
+    gate = kind.send_gate({"sandbox": 10})
+    others = [t for t in gate.book("sandbox", [1] * 40, WALL) if t is not None]  # the next 4 s
+    busy = gate.book("sandbox", [1], WALL, ready=WALL + 5)
+    assert busy[0] is not None and busy[0] >= WALL + 5
+    nxt = gate.book("sandbox", [1] * 5, WALL)
+    every = [*others, *busy, *nxt]
+    assert all(t is not None for t in every)
+    assert largest_window_count([(round(t * 1000), 1) for t in every if t is not None]) <= 10
