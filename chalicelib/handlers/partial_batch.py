@@ -62,15 +62,8 @@ def dynamodb_batch_together(
     sequence number, as above."""
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-    records = _records(event)
-    wrapped = [DynamoDBRecord(raw) for raw in records]
-    errors = handler(wrapped)
-    failed = [
-        {"itemIdentifier": _sequence_number(record)} for record, error in zip(wrapped, errors, strict=True) if error
-    ]
-    if len(failed) == len(records):
-        raise BatchFailed([error for error in errors if error is not None])
-    return {"batchItemFailures": failed}
+    wrapped = [DynamoDBRecord(raw) for raw in _records(event)]
+    return _answer(wrapped, handler(wrapped), _sequence_number)
 
 
 def _records(event: dict[str, Any]) -> list[Any]:
@@ -88,16 +81,23 @@ def _partial(
     identify: Callable[[R], str | None],
     handler: Callable[[R], object],
 ) -> dict[str, Any]:
-    records = _records(event)
-    failed: list[dict[str, str | None]] = []
-    errors: list[BaseException] = []
-    for raw in records:
-        record = wrap(raw)
+    wrapped = [wrap(raw) for raw in _records(event)]
+    errors: list[BaseException | None] = []
+    for record in wrapped:
         try:
             handler(record)
+            errors.append(None)
         except Exception as exc:
             errors.append(exc)
-            failed.append({"itemIdentifier": identify(record)})
-    if len(errors) == len(records):
-        raise BatchFailed(errors)
+    return _answer(wrapped, errors, identify)
+
+
+def _answer(
+    records: list[R], errors: list[BaseException | None], identify: Callable[[R], str | None]
+) -> dict[str, Any]:
+    """The failed records reported by their identifiers; when every record failed, the whole
+    batch goes back (``BatchFailed``)."""
+    failed = [{"itemIdentifier": identify(record)} for record, error in zip(records, errors, strict=True) if error]
+    if len(failed) == len(records):
+        raise BatchFailed([error for error in errors if error is not None])
     return {"batchItemFailures": failed}

@@ -15,9 +15,11 @@ class TallyService:
         self.store_zone = store_zone
 
     def message_changed(self, old: Message | None, new: Message) -> int:
-        """Apply what the change adds; returns how many feeds were new (0 for a replay)."""
-        keys = counter_keys(new, self.store_zone)
-        return self.tallies.feed_all(new.message_id, [(f.event, f.deltas) for f in feeds(old, new)], keys)
+        """One change, as a stream batch of one; returns how many feeds were new (0 for a replay)."""
+        outcome = self.messages_changed([(old, new)])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def messages_changed(self, changes: list[tuple[Message | None, Message]]) -> list[int | Exception]:
         """A stream batch's changes, fed together; per change, how many feeds were new (0 for a
